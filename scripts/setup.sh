@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Creates .venv (Python 3.11) with interchem and its pinned dependencies, offline-capable afterwards.
+# torch is held at the CPU wheel 2.13.0 by constraints.txt; uv resolves ~6x faster than pip.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${INTERCHEM_PYTHON:-}
+if [ -z "$PY" ]; then
+  for c in python3.11 "$HOME/.pyenv/versions/3.11.7/bin/python3" python3; do
+    if command -v "$c" >/dev/null 2>&1 && "$c" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then PY=$c; break; fi
+  done
+fi
+[ -n "$PY" ] || { echo "setup: Python 3.11 not found (set INTERCHEM_PYTHON)" >&2; exit 1; }
+if [ ! -x .venv/bin/python ]; then "$PY" -m venv .venv; fi
+.venv/bin/python -m pip install -q --upgrade pip uv
+# uv ignores pip's find-links config: point it at the local wheel folder that holds the CPU torch.
+FIND_LINKS=()
+for d in ${PIP_FIND_LINKS:-} /opt/wheels; do [ -d "$d" ] && FIND_LINKS+=(--find-links "$d"); done
+UV_ARGS=(--python .venv/bin/python -c constraints.txt "${FIND_LINKS[@]}")
+.venv/bin/uv pip install "${UV_ARGS[@]}" "torch==2.13.0"
+.venv/bin/uv pip install "${UV_ARGS[@]}" -e ".[test]"
+echo "setup: .venv ready ($(.venv/bin/python -c 'import torch, interchem; print("torch", torch.__version__, "interchem", interchem.__version__)'))"

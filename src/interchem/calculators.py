@@ -1,0 +1,384 @@
+"""The one calculator registry: a small spec (name + settings) -> ASE calculator and atomate2 makers.
+
+Every workflow takes a ``CalculatorSpec``; switching from CHGNet to MACE (or, through the seam below,
+to CP2K or VASP) is one argument. A backend declares:
+
+* which elements it can treat (checked before any work starts);
+* its *energy convention*, which decides how energies become Materials-Project-compatible entries:
+  - ``mp2020_corrected``: the model was trained on MP energies that already include the MP2020
+    anion/U corrections (CHGNet 0.3.0 is trained on MPtrj ``corrected_total_energy``; CHGNet's own
+    fine-tuning example applies MP2020 to labels first). Applying MP2020 again would double-count.
+  - ``gga_raw``: raw PBE/PBE+U energies in MP's VASP setup (MACE-MP foundation models, VASP with MP
+    input sets): MP2020 corrections are applied by ``interchem.entries``.
+  - ``none``: energies on their own scale (EMT, other DFT set-ups): entries are only compared with
+    entries of the same level of theory, never with MP data;
+* its *level of theory* string, recorded in every entry so levels are never mixed in one hull;
+* how to make an atomate2 relax maker (the seam for DFT codes: a DFT backend returns atomate2's CP2K
+  or VASP makers here instead of the force-field maker).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from interchem.errors import CalculatorSettingsError, UnknownCalculatorError, UnsupportedElementsError
+
+EnergyConvention = Literal["mp2020_corrected", "gga_raw", "none"]
+
+
+class CalculatorSpec(BaseModel):
+    """What to compute with: a registry name and its settings (JSON-serialisable)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    name: str = "chgnet"
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, text: str | CalculatorSpec | dict | None) -> CalculatorSpec:
+        """Accept a spec, a dict, ``"chgnet"`` or ``"mace:model=/path/m.model,dtype=float64"``."""
+        if text is None:
+            return cls()
+        if isinstance(text, CalculatorSpec):
+            return text
+        if isinstance(text, dict):
+            return cls.model_validate(text)
+        name, _, rest = text.partition(":")
+        settings: dict[str, Any] = {}
+        for item in filter(None, (p.strip() for p in rest.split(","))):
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise CalculatorSettingsError(f"calculator setting {item!r} in {text!r} is not key=value")
+            settings[key.strip()] = _coerce(value.strip())
+        return cls(name=name.strip().lower(), settings=settings)
+
+    def key(self) -> str:
+        """Stable hash of the spec (part of the cache key of every stored calculation)."""
+        payload = json.dumps(self.model_dump(mode="json"), sort_keys=True, default=str)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def label(self) -> str:
+        if not self.settings:
+            return self.name
+        return self.name + ":" + ",".join(f"{k}={v}" for k, v in sorted(self.settings.items()))
+
+
+def _coerce(value: str) -> Any:
+    for cast in (int, float):
+        try:
+            return cast(value)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(value.lower(), value)
+
+
+@dataclass(frozen=True)
+class CalculatorBackend:
+    """One registry entry. Functions receive the full spec so settings can change their behaviour."""
+
+    name: str
+    description: str
+    energy_convention: Callable[[CalculatorSpec], EnergyConvention]
+    level_of_theory: Callable[[CalculatorSpec], str]
+    supported_elements: Callable[[CalculatorSpec], frozenset[str] | None]  # None: every element
+    make_ase_calculator: Callable[[CalculatorSpec], Any] | None
+    validate: Callable[[CalculatorSpec], None] = lambda spec: None
+    packages: tuple[str, ...] = ()
+    allowed_settings: frozenset[str] = frozenset()
+    is_dft: bool = False
+
+    def versions(self) -> dict[str, str]:
+        out = {}
+        for pkg in ("interchem", "ase", "pymatgen", "atomate2", "jobflow", *self.packages):
+            try:
+                out[pkg] = version(pkg)
+            except PackageNotFoundError:
+                out[pkg] = "not installed"
+        return out
+
+
+_REGISTRY: dict[str, CalculatorBackend] = {}
+
+
+def register(backend: CalculatorBackend) -> CalculatorBackend:
+    _REGISTRY[backend.name] = backend
+    return backend
+
+
+def available() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def get_backend(spec: CalculatorSpec | str) -> CalculatorBackend:
+    name = spec.name if isinstance(spec, CalculatorSpec) else spec
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise UnknownCalculatorError(name, list(_REGISTRY)) from None
+
+
+def check_calculator(spec: CalculatorSpec, elements: Iterable[str] = (), context: str = "") -> CalculatorBackend:
+    """Validate a spec and that it can treat ``elements``; raise before any work starts."""
+    backend = get_backend(spec)
+    unknown = set(spec.settings) - backend.allowed_settings
+    if unknown:
+        raise CalculatorSettingsError(
+            f"calculator {spec.name!r} has no setting(s) {', '.join(sorted(unknown))}; "
+            f"allowed: {', '.join(sorted(backend.allowed_settings)) or 'none'}"
+        )
+    backend.validate(spec)
+    supported = backend.supported_elements(spec)
+    if supported is not None:
+        missing = sorted(set(elements) - supported)
+        if missing:
+            raise UnsupportedElementsError(spec.name, missing, context)
+    return backend
+
+
+# One calculator object per spec and thread: loading CHGNet or a MACE model costs ~1 s, and a screen
+# relaxes dozens of phases in one process. ASE calculators reset their results when the atoms change.
+_CACHE_LOCK = threading.Lock()
+
+
+@lru_cache(maxsize=8)
+def _cached_calculator(spec_json: str, thread_id: int) -> Any:
+    spec = CalculatorSpec.model_validate_json(spec_json)
+    return get_backend(spec).make_ase_calculator(spec)
+
+
+def ase_calculator(spec: CalculatorSpec | dict | str | None = None, cached: bool = True) -> Any:
+    """The ASE calculator for a spec. atomate2's force-field makers call this through
+    ``force_field_name={"@module": "interchem.calculators", "@callable": "ase_calculator"}``."""
+    spec = CalculatorSpec.parse(spec)
+    backend = check_calculator(spec)
+    if backend.make_ase_calculator is None:
+        raise CalculatorSettingsError(f"calculator {spec.name!r} runs through its own atomate2 makers, not an ASE calculator")
+    if not cached:
+        return backend.make_ase_calculator(spec)
+    with _CACHE_LOCK:
+        return _cached_calculator(spec.model_dump_json(), threading.get_ident())
+
+
+def relax_maker(spec: CalculatorSpec, fmax: float = 0.05, steps: int = 300, relax_cell: bool = True):
+    """An atomate2 Maker that relaxes positions (and cell) with this calculator.
+
+    Force fields and ASE calculators go through atomate2's ForceFieldRelaxMaker with our registry as
+    the calculator factory; DFT backends (later) return atomate2's code-specific makers here.
+    """
+    from atomate2.forcefields.jobs import ForceFieldRelaxMaker
+
+    backend = check_calculator(spec)
+    if backend.is_dft:  # pragma: no cover - filled by the DFT issue
+        raise CalculatorSettingsError(f"calculator {spec.name!r} has no relax maker yet")
+    return ForceFieldRelaxMaker(
+        name=f"relax {spec.label()}",
+        force_field_name={"@module": "interchem.calculators", "@callable": "ase_calculator"},
+        calculator_kwargs={"spec": spec.model_dump(mode="json")},
+        relax_cell=relax_cell,
+        steps=steps,
+        relax_kwargs={"fmax": fmax},
+        # Only the final structure matters for the hull; the trajectory would bloat the store.
+        store_trajectory="no",
+        ionic_step_data=("energy",),
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# CHGNet: weights ship inside the chgnet wheel (works offline).
+
+_CHGNET_MAX_Z = 94  # CHGNet 0.3.0 is trained on MPtrj, which covers H..Pu
+
+
+def _chgnet_elements(spec: CalculatorSpec) -> frozenset[str]:
+    from pymatgen.core import Element
+
+    return frozenset(Element.from_Z(z).symbol for z in range(1, _CHGNET_MAX_Z + 1)) - {"He", "Ne", "Ar"}
+
+
+def _make_chgnet(spec: CalculatorSpec):
+    from chgnet.model import CHGNet
+    from chgnet.model.dynamics import CHGNetCalculator
+
+    model = CHGNet.load(model_name=str(spec.settings.get("model", "0.3.0")), verbose=False, use_device="cpu")
+    return CHGNetCalculator(model=model, use_device=spec.settings.get("device", "cpu"), on_isolated_atoms="ignore")
+
+
+def _validate_chgnet(spec: CalculatorSpec) -> None:
+    model = str(spec.settings.get("model", "0.3.0"))
+    if model not in ("0.3.0", "0.2.0"):
+        raise CalculatorSettingsError(f"chgnet model {model!r} is not shipped in the chgnet wheel (0.3.0, 0.2.0)")
+
+
+register(
+    CalculatorBackend(
+        name="chgnet",
+        description="CHGNet universal potential (weights in the chgnet wheel; MPtrj PBE/PBE+U)",
+        energy_convention=lambda spec: "mp2020_corrected",
+        level_of_theory=lambda spec: f"CHGNet {spec.settings.get('model', '0.3.0')} (MPtrj PBE/PBE+U, MP2020-corrected)",
+        supported_elements=_chgnet_elements,
+        make_ase_calculator=_make_chgnet,
+        validate=_validate_chgnet,
+        packages=("chgnet", "torch"),
+        allowed_settings=frozenset({"model", "device"}),
+    )
+)
+
+# --------------------------------------------------------------------------------------------------
+# MACE: any model file (a downloaded MACE-MP foundation model, a fine-tuned model, the tiny random CI
+# model). Foundation weights cannot be downloaded at run time on air-gapped machines, so a path is
+# required.
+
+
+def _mace_model_path(spec: CalculatorSpec) -> Path:
+    model = spec.settings.get("model")
+    if not model:
+        raise CalculatorSettingsError(
+            "calculator 'mace' needs settings.model = path to a MACE model file "
+            "(e.g. --calculator mace:model=/path/mace-mp-0-medium.model); foundation models are not downloaded"
+        )
+    path = Path(str(model)).expanduser()
+    if not path.is_file():
+        raise CalculatorSettingsError(f"MACE model file {str(path)!r} does not exist")
+    return path
+
+
+@lru_cache(maxsize=8)
+def _load_mace_model(path: str, mtime: float):
+    import os
+
+    os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")  # mace + torch 2.13, see notes
+    import torch
+
+    try:
+        model = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:
+        raise CalculatorSettingsError(f"MACE model file {path!r} could not be loaded: {exc}") from exc
+    if not hasattr(model, "atomic_numbers") or not isinstance(model, torch.nn.Module):
+        raise CalculatorSettingsError(f"file {path!r} is not a MACE model (no atomic_numbers)")
+    return model
+
+
+def _mace_elements(spec: CalculatorSpec) -> frozenset[str]:
+    from pymatgen.core import Element
+
+    path = _mace_model_path(spec)
+    model = _load_mace_model(str(path), path.stat().st_mtime)
+    return frozenset(Element.from_Z(int(z)).symbol for z in model.atomic_numbers)
+
+
+def _make_mace(spec: CalculatorSpec):
+    import os
+
+    os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
+    from mace.calculators import MACECalculator
+
+    path = _mace_model_path(spec)
+    return MACECalculator(
+        model_paths=str(path),
+        device=spec.settings.get("device", "cpu"),
+        default_dtype=spec.settings.get("dtype", "float64"),
+    )
+
+
+def _validate_mace(spec: CalculatorSpec) -> None:
+    _mace_elements(spec)  # loads the model: a file that is not a model fails here, before any work
+    if spec.settings.get("dtype", "float64") not in ("float32", "float64"):
+        raise CalculatorSettingsError(f"MACE dtype must be float32 or float64, not {spec.settings['dtype']!r}")
+    if spec.settings.get("energy_convention", "gga_raw") not in ("mp2020_corrected", "gga_raw", "none"):
+        raise CalculatorSettingsError(f"unknown energy_convention {spec.settings['energy_convention']!r}")
+
+
+register(
+    CalculatorBackend(
+        name="mace",
+        description="MACE model from a file (settings: model=path, dtype, device, energy_convention)",
+        # MACE-MP foundation models are trained on raw MPtrj PBE/PBE+U energies (mace PR #342), so
+        # MP2020 is applied unless the user says the model was trained otherwise.
+        energy_convention=lambda spec: spec.settings.get("energy_convention", "gga_raw"),
+        level_of_theory=lambda spec: f"MACE {Path(str(spec.settings.get('model', '?'))).name}",
+        supported_elements=_mace_elements,
+        make_ase_calculator=_make_mace,
+        validate=_validate_mace,
+        packages=("mace-torch", "e3nn", "torch"),
+        allowed_settings=frozenset({"model", "dtype", "device", "energy_convention"}),
+    )
+)
+
+# --------------------------------------------------------------------------------------------------
+# EMT: ASE's effective-medium toy potential, for plumbing tests on metals only.
+
+
+def _emt_elements(spec: CalculatorSpec) -> frozenset[str]:
+    from ase.calculators.emt import parameters
+
+    return frozenset(parameters)
+
+
+def _make_emt(spec: CalculatorSpec):
+    from ase.calculators.emt import EMT
+
+    return EMT()
+
+
+register(
+    CalculatorBackend(
+        name="emt",
+        description="ASE EMT toy potential (H, C, N, O, Al, Ni, Cu, Pd, Ag, Pt, Au only)",
+        energy_convention=lambda spec: "none",
+        level_of_theory=lambda spec: "ASE EMT",
+        supported_elements=_emt_elements,
+        make_ase_calculator=_make_emt,
+    )
+)
+
+
+# --------------------------------------------------------------------------------------------------
+# A tiny randomly initialised MACE for plumbing tests (never for science: its energies are noise).
+
+
+def build_tiny_mace(path: str | Path, elements: Iterable[str], seed: int = 0, r_max: float = 4.0) -> Path:
+    """Write a small random ScaleShiftMACE covering ``elements`` to ``path`` and return the path."""
+    import os
+
+    os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
+    import numpy as np
+    import torch
+    from e3nn import o3
+    from mace import modules
+    from pymatgen.core import Element
+
+    torch.manual_seed(seed)
+    zs = sorted(Element(e).Z for e in set(elements))
+    model = modules.ScaleShiftMACE(
+        r_max=r_max,
+        num_bessel=4,
+        num_polynomial_cutoff=5,
+        max_ell=1,
+        interaction_cls=modules.interaction_classes["RealAgnosticResidualInteractionBlock"],
+        interaction_cls_first=modules.interaction_classes["RealAgnosticResidualInteractionBlock"],
+        num_interactions=1,
+        num_elements=len(zs),
+        hidden_irreps=o3.Irreps("8x0e"),
+        MLP_irreps=o3.Irreps("8x0e"),
+        # Cohesive-energy-like references keep relaxations of the random model bounded.
+        atomic_energies=np.full(len(zs), -3.0),
+        avg_num_neighbors=10.0,
+        atomic_numbers=zs,
+        correlation=2,
+        gate=torch.nn.functional.silu,
+        atomic_inter_scale=0.1,
+        atomic_inter_shift=0.0,
+    ).to(torch.float64)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(model, path)
+    return path

@@ -1,0 +1,150 @@
+"""The ``interchem`` command."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from interchem.errors import InterchemError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+console = Console(stderr=True)
+out = Console()
+
+# A quick set for tests and first looks: the argyrodite against three Li_xSi phases.
+QUICK_ELECTROLYTES = ["Li6PS5Cl"]
+QUICK_ANODES = ["Si", "LiSi", "Li15Si4"]
+
+
+def _fail(exc: Exception) -> None:
+    console.print(f"[bold red]error:[/] {exc}")
+    raise typer.Exit(code=2)
+
+
+@app.command()
+def screen(
+    electrolyte: Annotated[Optional[list[str]], typer.Option("--electrolyte", "-e", help="electrolyte phase name, alias (LLZO, LiPON) or structure file; repeatable")] = None,
+    anode: Annotated[Optional[list[str]], typer.Option("--anode", "-a", help="anode phase (Si, LiSi, Li15Si4, ... or a file); repeatable; default: the whole Li_xSi series")] = None,
+    phase: Annotated[Optional[list[str]], typer.Option("--phase", "-p", help="extra phase or structure file to include in the hull; repeatable")] = None,
+    calculator: Annotated[Optional[str], typer.Option("--calculator", "-c", help="chgnet (default), mace:model=PATH, emt")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="report folder")] = None,
+    store: Annotated[Optional[Path], typer.Option("--store", "-s", help="embedded store folder (reused across runs)")] = None,
+    quick: Annotated[bool, typer.Option("--quick", help="small set: Li6PS5Cl vs Si, LiSi, Li15Si4")] = False,
+    fmax: Annotated[Optional[float], typer.Option(help="force threshold of relaxations (eV/A)")] = None,
+    steps: Annotated[Optional[int], typer.Option(help="maximum optimiser steps per relaxation")] = None,
+) -> None:
+    """Thermodynamic screen: relax all phases, then hull, windows, voltages, reactions, tie-lines."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from interchem.report import write_report
+    from interchem.runner import plan_screen, run_screen
+    from interchem.settings import get_settings
+
+    try:
+        settings = get_settings(store_path=store, output_dir=output, relax_fmax=fmax, relax_steps=steps)
+        if quick:
+            electrolyte = electrolyte or QUICK_ELECTROLYTES
+            anode = anode or QUICK_ANODES
+        plan = plan_screen(electrolyte, anode, calculator, extra_phases=phase or [], settings=settings)
+    except InterchemError as exc:
+        _fail(exc)
+    console.print(
+        f"[bold]interchem screen[/]: {len(plan.phases)} phases, calculator [cyan]{plan.calculator.label()}[/], "
+        f"store {settings.store_path}"
+    )
+    for system, names in plan.systems.items():
+        console.print(f"  {system}: {', '.join(names)}")
+    start = time.perf_counter()
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
+        task = bar.add_task("relaxing", total=len(plan.phases))
+
+
+        try:
+            result = run_screen(plan, settings=settings, progress=_count_phases(bar, task))
+        except InterchemError as exc:
+            _fail(exc)
+    elapsed = time.perf_counter() - start
+    report = write_report(result, settings.output_dir, wall_time_s=elapsed)
+    _print_summary(result)
+    reused = sum(1 for r in result.relaxations if r.get("reused"))
+    console.print(f"{len(result.relaxations)} phases ({reused} reused from the store) in {elapsed:.0f} s")
+    console.print(f"report: {report}\nsummary: {Path(settings.output_dir) / 'summary.json'}")
+
+
+def _count_phases(bar, task):
+    """Advance the bar once per phase, whether it was relaxed (record job) or reused."""
+
+    def callback(event: str, name: str) -> None:
+        if name.startswith("relax or reuse"):
+            bar.update(task, description=f"relaxing {name.removeprefix('relax or reuse ')}")
+        elif event == "finished" and name.startswith("record "):
+            bar.advance(task)
+        elif event == "finished" and name == "analyse screen":
+            bar.update(task, description="analysed")
+
+    return callback
+
+
+def _print_summary(result) -> None:
+    summary = result.analysis
+    table = Table(title="Electrochemical stability windows (V vs Li/Li+)")
+    for col in ("electrolyte", "reduction", "oxidation", "products at reduction", "products at oxidation"):
+        table.add_column(col)
+    for name, w in summary.get("windows", {}).items():
+        table.add_row(name, f"{w['reduction_V']:.2f}", f"{w['oxidation_V']:.2f}", ", ".join(w["reduction_products"]), ", ".join(w["oxidation_products"]))
+    out.print(table)
+    table = Table(title="Most negative anode|electrolyte reaction energies")
+    for col in ("anode", "x_Li", "electrolyte", "E_rxn (meV/atom)", "products"):
+        table.add_column(col)
+    for r in summary.get("reactions", []):
+        table.add_row(r["anode"], f"{r['x_Li']:.2f}", r["electrolyte"], f"{r['E_rxn_meV_per_atom']:.0f}", ", ".join(r["products"]))
+    out.print(table)
+
+
+@app.command()
+def phases(chemsys: Annotated[Optional[str], typer.Option(help="e.g. Li-Si: only phases within these elements")] = None) -> None:
+    """List the phase library (crystallographic cards) with sources."""
+    from interchem.structures.library import card_phases_in, cards
+
+    names = card_phases_in(chemsys.split("-")) if chemsys else sorted(cards())
+    table = Table(title=f"{len(names)} phase cards")
+    for col in ("phase", "space group", "ordered approx.", "source"):
+        table.add_column(col)
+    for n in names:
+        c = cards()[n]
+        table.add_row(n, f"{c.space_group.symbol} ({c.space_group.number})", "yes" if c.ordered_approximant else "", c.source.citation[:70])
+    out.print(table)
+
+
+@app.command()
+def calculators() -> None:
+    """List the calculator registry."""
+    from interchem.calculators import _REGISTRY
+
+    table = Table(title="calculators")
+    for col in ("name", "energy convention", "description"):
+        table.add_column(col)
+    from interchem.calculators import CalculatorSpec
+
+    for name, b in sorted(_REGISTRY.items()):
+        try:
+            conv = b.energy_convention(CalculatorSpec(name=name))
+        except Exception:
+            conv = "?"
+        table.add_row(name, conv, b.description)
+    out.print(table)
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

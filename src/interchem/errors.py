@@ -1,0 +1,69 @@
+"""Project exceptions. Each names the offending value so a user can fix the input.
+
+All derive from InterchemError, which the CLI turns into a one-line message and exit code 2,
+before anything is written to a store.
+"""
+
+from __future__ import annotations
+
+
+class InterchemError(Exception):
+    """Base class for errors caused by user input or environment, not by bugs."""
+
+
+class UnknownPhaseError(InterchemError, KeyError):
+    def __init__(self, name: str, known: list[str] | None = None):
+        hint = ""
+        if known:
+            import difflib
+
+            close = difflib.get_close_matches(name, known, n=3)
+            hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        super().__init__(f"unknown phase {name!r}: not in the phase library and not a readable structure file.{hint}")
+        self.name = name
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return self.args[0]
+
+
+class UnknownCalculatorError(InterchemError, KeyError):
+    def __init__(self, name: str, known: list[str]):
+        super().__init__(f"unknown calculator {name!r}; known calculators: {', '.join(sorted(known))}")
+        self.name = name
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+class CalculatorSettingsError(InterchemError, ValueError):
+    """Settings of a calculator spec are missing or wrong (e.g. a MACE model path that is not a model)."""
+
+
+class UnsupportedElementsError(InterchemError, ValueError):
+    def __init__(self, calculator: str, elements: list[str], context: str = ""):
+        where = f" (needed by {context})" if context else ""
+        super().__init__(
+            f"calculator {calculator!r} cannot treat element(s) {', '.join(sorted(elements))}{where}"
+        )
+        self.calculator = calculator
+        self.elements = sorted(elements)
+
+
+class StructureFileError(InterchemError, ValueError):
+    """A user structure file could not be read or holds no usable structure."""
+
+
+class StructureValidationError(InterchemError, ValueError):
+    """A structure is unphysical: overlapping atoms, partial occupancy where order is required, ..."""
+
+
+class ChemicalSystemError(InterchemError, ValueError):
+    """Empty or inconsistent chemical system, or a phase diagram that cannot be built from the entries."""
+
+
+class MissingAPIKeyError(InterchemError, RuntimeError):
+    """A Materials Project lookup was requested without an API key."""
+
+
+class MaterialsProjectError(InterchemError, RuntimeError):
+    """The Materials Project could not be reached or answered with an error."""

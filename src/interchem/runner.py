@@ -1,0 +1,149 @@
+"""Run flows locally on the configured store: the code path of the CLI, tests and benchmarks.
+
+Validation happens first (phases resolve, calculator knows every element, structures are sane);
+only then is the store opened and the flow run, so bad input leaves nothing in the store.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from interchem.calculators import CalculatorSpec, check_calculator
+from interchem.errors import InterchemError
+from interchem.settings import Settings, get_settings
+from interchem.structures import library
+from interchem.workflows.thermo import ScreenMaker, ScreenResult
+
+
+@dataclass
+class ScreenPlan:
+    phases: dict  # name -> Structure
+    anodes: list[str]
+    electrolytes: list[str]
+    systems: dict[str, list[str]]
+    calculator: CalculatorSpec
+
+
+def plan_screen(
+    electrolytes: Iterable[str] | None = None,
+    anodes: Iterable[str] | None = None,
+    calculator: str | CalculatorSpec | None = None,
+    extra_phases: Iterable[str] = (),
+    settings: Settings | None = None,
+) -> ScreenPlan:
+    """Resolve every name and file, pick the phases of each chemical system, and validate all of it."""
+    settings = settings or get_settings()
+    spec = CalculatorSpec.parse(calculator or settings.calculator)
+    check_calculator(spec)  # unknown name / bad settings fail before structures are built
+    electrolytes = list(library.DEFAULT_ELECTROLYTES if electrolytes is None else electrolytes)
+    anodes = list(library.anode_series() if anodes is None else anodes)
+    if not electrolytes and not anodes:
+        raise InterchemError("empty chemical system: no electrolytes and no anode phases given")
+
+    mp_source = None
+    key = settings.resolved_mp_api_key()
+    if key is not None:
+        from interchem.structures.materials_project import MaterialsProjectSource
+
+        mp_source = MaterialsProjectSource(key)
+
+    phases: dict = {}
+
+    def add(name: str) -> str:
+        label, structure = library.resolve_phase(name, mp_source=mp_source)
+        phases[label] = structure
+        return label
+
+    electrolytes = [add(e) for e in electrolytes]
+    anodes = [add(a) for a in anodes]
+    for extra in extra_phases:
+        add(extra)
+    elements_per_system = []
+    for e in electrolytes or [None]:
+        elements = {el.symbol for a in anodes for el in phases[a].composition.elements}
+        if anodes:
+            elements.add(library.ION)
+        if e is not None:
+            elements |= {el.symbol for el in phases[e].composition.elements}
+        elements_per_system.append(elements)
+    systems: dict[str, list[str]] = {}
+    for elements in elements_per_system:
+        if mp_source is not None:
+            members = mp_source.structures_in_chemsys(sorted(elements))
+            for name, structure in members.items():
+                phases.setdefault(name, structure)
+            names = sorted(members)
+        else:
+            names = library.card_phases_in(elements)
+            for name in names:
+                if name not in phases:
+                    add(name)
+        systems["-".join(sorted(elements))] = sorted(set(names) | {p for p in phases if _within(phases[p], elements)})
+    all_elements = {el.symbol for s in phases.values() for el in s.composition.elements}
+    check_calculator(spec, all_elements, context="the screen's phases")
+    return ScreenPlan(phases=phases, anodes=anodes, electrolytes=electrolytes, systems=systems, calculator=spec)
+
+
+def _within(structure, elements) -> bool:
+    return {el.symbol for el in structure.composition.elements} <= set(elements)
+
+
+class _JobProgress(logging.Handler):
+    """Turns jobflow's 'Finished job - ...' log lines into progress callbacks."""
+
+    _pattern = re.compile(r"^(Starting|Finished) job - (.+?) \(")
+
+    def __init__(self, callback: Callable[[str, str], None]):
+        super().__init__(logging.INFO)
+        self.callback = callback
+
+    def emit(self, record: logging.LogRecord) -> None:
+        m = self._pattern.match(record.getMessage())
+        if m:
+            self.callback(m.group(1).lower(), m.group(2))
+
+
+def run_screen(
+    plan: ScreenPlan,
+    settings: Settings | None = None,
+    progress: Callable[[str, str], None] | None = None,
+    work_dir: str | Path | None = None,
+) -> ScreenResult:
+    from jobflow import run_locally
+
+    from interchem.store import make_job_store
+
+    settings = settings or get_settings()
+    if settings.torch_threads:
+        import torch
+
+        torch.set_num_threads(settings.torch_threads)
+    maker = ScreenMaker(calculator=plan.calculator, fmax=settings.relax_fmax, steps=settings.relax_steps)
+    flow = maker.make(plan.phases, plan.anodes, plan.electrolytes)
+    store = make_job_store(settings)
+    work_dir = Path(work_dir or Path(settings.output_dir) / "jobs")
+    work_dir.mkdir(parents=True, exist_ok=True)
+    handler = _JobProgress(progress) if progress else None
+    job_logger = logging.getLogger("jobflow.core.job")
+    if handler:
+        job_logger.addHandler(handler)
+        job_logger.setLevel(logging.INFO)
+    os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
+    try:
+        run_locally(flow, store=store, create_folders=True, root_dir=work_dir, log=False, ensure_success=True)
+    except RuntimeError as exc:
+        raise InterchemError(f"the screen did not finish: {exc}; see the job log above") from exc
+    finally:
+        if handler:
+            job_logger.removeHandler(handler)
+    store.connect()
+    try:
+        output = store.get_output(flow.output.uuid, which="last", load=True)
+    finally:
+        store.close()
+    return ScreenResult.model_validate(output)

@@ -1,0 +1,69 @@
+"""The one settings object: environment (INTERCHEM_*), an optional YAML file, then explicit overrides.
+
+Precedence (highest first): keyword arguments (the CLI passes its flags here) > environment variables
+> the YAML file named by INTERCHEM_CONFIG (default ~/.interchem/config.yaml) > defaults.
+Secrets are SecretStr so they never print in logs, reprs or stored documents.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+DEFAULT_CONFIG = Path.home() / ".interchem" / "config.yaml"
+
+
+class _YamlSource(PydanticBaseSettingsSource):
+    """Reads the YAML config file; pydantic-settings has YAML support only with an extra dependency."""
+
+    def get_field_value(self, field, field_name):  # pragma: no cover - required by the ABC, unused
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = Path(os.environ.get("INTERCHEM_CONFIG", DEFAULT_CONFIG)).expanduser()
+        if not path.is_file():
+            return {}
+        data = yaml.safe_load(path.read_text()) or {}
+        if not isinstance(data, dict):
+            from interchem.errors import InterchemError
+
+            raise InterchemError(f"config file {path} must hold a mapping of settings, not {type(data).__name__}")
+        return data
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="INTERCHEM_", extra="ignore")
+
+    store_path: Path = Field(
+        default=Path("interchem-store"),
+        description="folder of the embedded on-disk store (SQLite files); created on first use",
+    )
+    store_uri: SecretStr | None = Field(
+        default=None, description="MongoDB URI; when set, results go to MongoDB instead of the embedded store"
+    )
+    output_dir: Path = Field(default=Path("interchem-output"), description="where reports are written")
+    calculator: str = Field(default="chgnet", description="default calculator name")
+    mp_api_key: SecretStr | None = Field(default=None, description="Materials Project API key (or MP_API_KEY)")
+    relax_fmax: float = Field(default=0.05, gt=0, description="force threshold of relaxations (eV/A)")
+    relax_steps: int = Field(default=300, gt=0, description="maximum optimiser steps per relaxation")
+    torch_threads: int | None = Field(default=None, description="torch intra-op threads (None: torch default)")
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):
+        return (init_settings, env_settings, _YamlSource(settings_cls), file_secret_settings)
+
+    def resolved_mp_api_key(self) -> SecretStr | None:
+        """INTERCHEM_MP_API_KEY, else the MP_API_KEY that mp-api itself reads."""
+        if self.mp_api_key and self.mp_api_key.get_secret_value():
+            return self.mp_api_key
+        key = os.environ.get("MP_API_KEY")
+        return SecretStr(key) if key else None
+
+
+def get_settings(**overrides: Any) -> Settings:
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})

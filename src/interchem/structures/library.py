@@ -1,0 +1,118 @@
+"""Named bulk phases: the offline card library, user files, and Materials Project when a key is set.
+
+``resolve_phase`` is the one way in: a phase name (card name, or an alias such as "LLZO"), or a path
+to a CIF/POSCAR/extxyz file. With an MP API key, names come from the Materials Project instead, and a
+chemical system is filled with every MP phase near the hull.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+
+from pymatgen.core import Composition, Structure
+
+from interchem.errors import ChemicalSystemError, UnknownPhaseError
+from interchem.structures.cards import PhaseCard, load_cards
+
+# Everyday names researchers use for the electrolytes.
+ALIASES = {
+    "llzo": "Li7La3Zr2O12",
+    "t-llzo": "Li7La3Zr2O12",
+    "lipon": "Li2PO2N",
+    "argyrodite": "Li6PS5Cl",
+    "lpscl": "Li6PS5Cl",
+    "lps": "Li3PS4",
+}
+
+DEFAULT_ELECTROLYTES = ("Li6PS5Cl", "Li7La3Zr2O12", "Li2PO2N")
+HOST = "Si"
+ION = "Li"
+
+
+@lru_cache(maxsize=1)
+def cards() -> dict[str, PhaseCard]:
+    return load_cards()
+
+
+def canonical_name(name: str) -> str:
+    return ALIASES.get(name.strip().lower(), name.strip())
+
+
+def phase_names() -> list[str]:
+    return sorted(cards())
+
+
+def is_structure_file(name: str) -> bool:
+    p = Path(name)
+    return p.suffix.lower() in {".cif", ".vasp", ".json", ".xyz", ".extxyz"} or p.name.upper().startswith(("POSCAR", "CONTCAR"))
+
+
+def resolve_phase(name: str, mp_source=None, primitive: bool = True) -> tuple[str, Structure]:
+    """Return (phase name, ordered structure) for a library name, alias or structure file path."""
+    if is_structure_file(name) or Path(name).is_file():
+        from interchem.structures.files import load_structure_file
+
+        structure = load_structure_file(name)
+        label = structure.composition.reduced_formula if not Path(name).stem else Path(name).stem
+        structure.properties = {**structure.properties, "phase": label}
+        return label, (structure.get_primitive_structure(tolerance=0.05) if primitive else structure)
+    key = canonical_name(name)
+    if mp_source is not None:
+        return key, mp_source.structure_for(key)
+    try:
+        card = cards()[key]
+    except KeyError:
+        raise UnknownPhaseError(name, phase_names()) from None
+    return key, card.build(primitive=primitive)
+
+
+def card_phases_in(elements: Iterable[str]) -> list[str]:
+    """Library phases whose elements all lie in ``elements`` (every sub-system of the chemical system)."""
+    allowed = set(elements)
+    return sorted(n for n, c in cards().items() if {e.symbol for e in c.composition.elements} <= allowed)
+
+
+def anode_series(host: str = HOST, ion: str = ION) -> list[str]:
+    """Li_xSi phases of the library ordered by x, from the host (x = 0) to the richest."""
+    names = card_phases_in([host, ion])
+    series = [n for n in names if host in cards()[n].composition]
+    return sorted(series, key=lambda n: _x_per_host(cards()[n].composition, host, ion))
+
+
+def _x_per_host(comp: Composition, host: str, ion: str) -> float:
+    return comp[ion] / comp[host]
+
+
+def screen_phase_set(electrolytes: Iterable[str], anodes: Iterable[str]) -> dict[str, list[str]]:
+    """Chemical systems of each anode|electrolyte pair and the library phases they contain.
+
+    Returns {"Li-P-S-Cl-Si": [phases...], ...}; raises if the set is empty.
+    """
+    electrolytes = [canonical_name(e) for e in electrolytes]
+    anodes = [canonical_name(a) for a in anodes]
+    if not electrolytes and not anodes:
+        raise ChemicalSystemError("empty chemical system: give at least one electrolyte or anode phase")
+    systems: dict[str, list[str]] = {}
+    anode_elements: set[str] = set()
+    for a in anodes:
+        anode_elements |= _elements_of(a)
+    for e in electrolytes or [None]:
+        elements = set(anode_elements) | ({ION} if anodes else set())
+        if e is not None:
+            elements |= _elements_of(e)
+        if not elements:
+            raise ChemicalSystemError("empty chemical system")
+        systems["-".join(sorted(elements))] = card_phases_in(elements)
+    return systems
+
+
+def _elements_of(name: str) -> set[str]:
+    if name in cards():
+        return {el.symbol for el in cards()[name].composition.elements}
+    if Path(name).is_file():
+        from interchem.structures.files import load_structure_file
+
+        return {el.symbol for el in load_structure_file(name).composition.elements}
+    raise UnknownPhaseError(name, phase_names())
