@@ -1,0 +1,265 @@
+"""Markdown report with PNG figures and summary.json, from a ScreenResult (no recomputation)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: reports are written on clusters and CI
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from interchem.workflows.thermo import ScreenResult  # noqa: E402
+
+
+def summary_dict(result: ScreenResult) -> dict[str, Any]:
+    from interchem.analysis import ScreenAnalysis
+
+    summary = ScreenAnalysis.model_validate(result.analysis).summary()
+    summary["calculator"] = result.calculator
+    summary["level_of_theory"] = result.level_of_theory
+    summary["versions"] = result.versions
+    summary["anodes"] = result.anodes
+    summary["electrolytes"] = result.electrolytes
+    summary["relaxations"] = [
+        {k: r.get(k) for k in ("phase", "formula", "n_atoms", "energy_per_atom_eV", "volume_change_percent", "converged", "n_steps", "reused", "calc_key")}
+        for r in result.relaxations
+    ]
+    return summary
+
+
+def write_report(result: ScreenResult, output_dir: str | Path, wall_time_s: float | None = None) -> Path:
+    out = Path(output_dir)
+    figs = out / "figures"
+    figs.mkdir(parents=True, exist_ok=True)
+    summary = summary_dict(result)
+    if wall_time_s is not None:
+        summary["wall_time_s"] = round(wall_time_s, 1)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    analysis = result.analysis
+    figures = {
+        "hull": _plot_hull(analysis, figs / "hull.png"),
+        "windows": _plot_windows(analysis, figs / "stability_windows.png"),
+        "voltage": _plot_voltage(analysis, figs / "voltage_profile.png"),
+        "reactions": _plot_reaction_map(analysis, figs / "reaction_map.png"),
+    }
+    md = _markdown(result, summary, {k: v.relative_to(out) for k, v in figures.items() if v is not None})
+    path = out / "report.md"
+    path.write_text(md)
+    return path
+
+
+def _plot_hull(analysis: dict, path: Path) -> Path | None:
+    rows = analysis.get("hull", [])
+    if not rows:
+        return None
+    rows = sorted(rows, key=lambda r: (r["chemsys"], r["e_above_hull_eV_per_atom"]))
+    fig, axes = plt.subplots(1, 2, figsize=(13, max(4, 0.22 * len(rows))), gridspec_kw={"width_ratios": [1, 1.2]})
+    # Left: the Li-Si binary hull (formation energy vs Li fraction).
+    ax = axes[0]
+    lisi = [r for r in rows if set(r["chemsys"].split("-")) <= {"Li", "Si"}]
+    if lisi:
+        from pymatgen.core import Composition
+
+        pts = sorted((Composition(r["formula"]).get_atomic_fraction("Li"), r["formation_energy_eV_per_atom"], r["phase"], r["stable"]) for r in lisi)
+        stable = [p for p in pts if p[3]]
+        ax.plot([p[0] for p in stable], [p[1] for p in stable], "-o", color="tab:blue", label="hull")
+        unstable = [p for p in pts if not p[3]]
+        ax.plot([p[0] for p in unstable], [p[1] for p in unstable], "x", color="tab:red", label="above hull")
+        for x, e, name, _ in pts:
+            ax.annotate(name, (x, e), textcoords="offset points", xytext=(3, -10), fontsize=7)
+        ax.set_xlabel("Li atomic fraction in Li$_x$Si")
+        ax.set_ylabel("formation energy (eV/atom)")
+        ax.set_title("Li–Si convex hull")
+        ax.legend(fontsize=8)
+    else:
+        ax.axis("off")
+    # Right: energy above hull of every phase.
+    ax = axes[1]
+    names = [r["phase"] for r in rows]
+    ehull = [1000 * r["e_above_hull_eV_per_atom"] for r in rows]
+    ax.barh(names, ehull, color=["tab:green" if r["stable"] else "tab:orange" for r in rows])
+    ax.set_xlabel("energy above hull (meV/atom)")
+    ax.invert_yaxis()
+    ax.tick_params(axis="y", labelsize=7)
+    ax.set_title("stability of every phase")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def _plot_windows(analysis: dict, path: Path) -> Path | None:
+    windows = analysis.get("windows", {})
+    if not windows:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 5))
+    names = list(windows)
+    for i, name in enumerate(names):
+        w = windows[name]
+        ax.bar(i, w["oxidation_V"] - w["reduction_V"], bottom=w["reduction_V"], width=0.6, color="tab:green", alpha=0.7)
+        ax.text(i, w["oxidation_V"] + 0.05, f"{w['oxidation_V']:.2f}", ha="center", fontsize=8)
+        ax.text(i, w["reduction_V"] - 0.18, f"{w['reduction_V']:.2f}", ha="center", fontsize=8)
+    plateaus = analysis.get("voltage_profile", [])
+    if plateaus:
+        vmax = max(p["voltage_V"] for p in plateaus)
+        ax.axhspan(0, max(vmax, 0.0), color="tab:blue", alpha=0.12, label="Li$_x$Si lithiation range")
+        for p in plateaus:
+            ax.axhline(p["voltage_V"], color="tab:blue", lw=0.8, ls="--")
+    ax.axhline(0, color="k", lw=1)
+    ax.set_xticks(range(len(names)), names)
+    ax.set_ylabel("potential vs Li/Li$^+$ (V)")
+    ax.set_title("electrochemical stability windows vs Li$_x$Si potentials")
+    ax.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def _plot_voltage(analysis: dict, path: Path) -> Path | None:
+    plateaus = analysis.get("voltage_profile", [])
+    if not plateaus:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 4))
+    xs, vs = [], []
+    for p in plateaus:
+        xs += [p["x_from"], p["x_to"]]
+        vs += [p["voltage_V"], p["voltage_V"]]
+        ax.annotate(f"{p['phase_from']}→{p['phase_to']}", ((p["x_from"] + p["x_to"]) / 2, p["voltage_V"]), textcoords="offset points", xytext=(0, 5), ha="center", fontsize=7)
+    ax.plot(xs, vs, "-", color="tab:blue", lw=2)
+    ax.set_xlabel("x in Li$_x$Si")
+    ax.set_ylabel("voltage vs Li/Li$^+$ (V)")
+    ax.set_title("Li–Si voltage profile (0 K, hull plateaus)")
+    ax.set_ylim(bottom=min(0.0, min(vs) - 0.05))
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def _plot_reaction_map(analysis: dict, path: Path) -> Path | None:
+    reactions = analysis.get("reactions", [])
+    if not reactions:
+        return None
+    anodes = sorted({r["anode"] for r in reactions}, key=lambda a: next((r["x_Li"] or 0) for r in reactions if r["anode"] == a))
+    electrolytes = list(dict.fromkeys(r["electrolyte"] for r in reactions))
+    grid = np.full((len(anodes), len(electrolytes)), np.nan)
+    for r in reactions:
+        grid[anodes.index(r["anode"]), electrolytes.index(r["electrolyte"])] = r["E_rxn_meV_per_atom"]
+    fig, ax = plt.subplots(figsize=(2.2 + 2.2 * len(electrolytes), 1.2 + 0.55 * len(anodes)))
+    im = ax.imshow(grid, cmap="RdBu", vmin=-max(1.0, np.nanmax(np.abs(grid))), vmax=max(1.0, np.nanmax(np.abs(grid))), aspect="auto")
+    for i in range(len(anodes)):
+        for j in range(len(electrolytes)):
+            if not np.isnan(grid[i, j]):
+                ax.text(j, i, f"{grid[i, j]:.0f}", ha="center", va="center", fontsize=8)
+    xl = {a: next((r["x_Li"] for r in reactions if r["anode"] == a), None) for a in anodes}
+    ax.set_yticks(range(len(anodes)), [f"{a} (x={xl[a]:.2f})" if xl[a] is not None else a for a in anodes])
+    ax.set_xticks(range(len(electrolytes)), electrolytes)
+    fig.colorbar(im, ax=ax, label="most negative E$_{rxn}$ (meV/atom)")
+    ax.set_title("anode | electrolyte reaction energy vs lithiation")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def _fmt_products(products) -> str:
+    return ", ".join(products) if products else "—"
+
+
+def _markdown(result: ScreenResult, summary: dict, figures: dict[str, Path]) -> str:
+    a = result.analysis
+    lines = [
+        "# interchem thermodynamic screen",
+        "",
+        f"- calculator: `{json.dumps(result.calculator)}` — {result.level_of_theory}",
+        f"- anodes: {', '.join(result.anodes)}",
+        f"- electrolytes: {', '.join(result.electrolytes)}",
+        f"- phases relaxed: {len(result.relaxations)} ({sum(1 for r in result.relaxations if r.get('reused'))} reused from the store)",
+        f"- versions: {', '.join(f'{k} {v}' for k, v in result.versions.items())}",
+        "",
+        "Energies are 0 K, on the Materials Project MP2020 scale (see the docs on energy conventions). "
+        "An MLIP screen ranks and flags; DFT decides: see the accuracy notes in the README.",
+        "",
+        "## Electrochemical stability windows (V vs Li/Li+)",
+        "",
+        "Computed from the Li grand-potential phase diagram; an electrolyte above the hull is placed on it "
+        "first (Zhu, He & Mo, ACS AMI 2015).",
+        "",
+        "| electrolyte | E above hull (meV/atom) | reduction (V) | oxidation (V) | products at reduction | products at oxidation |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, w in a.get("windows", {}).items():
+        lines.append(
+            f"| {name} | {1000 * w.get('e_above_hull_eV_per_atom', 0):.0f} | {w['reduction_V']:.2f} | {w['oxidation_V']:.2f} | "
+            f"{_fmt_products(w['reduction_products'])} | {_fmt_products(w['oxidation_products'])} |"
+        )
+    if "windows" in figures:
+        lines += ["", f"![stability windows]({figures['windows']})"]
+    lines += ["", "### Voltage staircase of each electrolyte", ""]
+    for name, w in a.get("windows", {}).items():
+        lines += [f"**{name}**", "", "| from (V) | to (V) | Li per f.u. | phases |", "|---|---|---|---|"]
+        for step in w.get("staircase", []):
+            lines.append(
+                f"| {step.get('voltage_from_V', float('nan')):.2f} | {step.get('voltage_to_V', float('nan')):.2f} | "
+                f"{step.get('li_per_fu', float('nan')):+.2f} | {_fmt_products(step.get('products', []))} |"
+            )
+        lines.append("")
+    lines += ["## Li–Si voltage profile", "", "| x from | x to | voltage (V) | two-phase region |", "|---|---|---|---|"]
+    for p in a.get("voltage_profile", []):
+        lines.append(f"| {p['x_from']:.2f} | {p['x_to']:.2f} | {p['voltage_V']:.3f} | {p['phase_from']} + {p['phase_to']} |")
+    if "voltage" in figures:
+        lines += ["", f"![voltage profile]({figures['voltage']})"]
+    lines += [
+        "",
+        "## Anode | electrolyte reactions (lithiation map)",
+        "",
+        "E_rxn: most negative pseudo-binary reaction energy (pymatgen InterfacialReactivity), mixing ratio = "
+        "atomic fraction of the anode; E_mutual: the same with each reactant at its hull energy (Richards "
+        "et al. 2016); open Li: the reaction with Li exchanged at the anode's own potential.",
+        "",
+        "| anode | x_Li | electrolyte | E_rxn (meV/atom) | ratio | products | E_mutual (meV/atom) | V_anode (V) | E_rxn open Li (meV/atom) | products open Li |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in a.get("reactions", []):
+        v = r.get("open_li_voltage_V")
+        eo = r.get("E_rxn_open_Li_meV_per_atom")
+        lines.append(
+            f"| {r['anode']} | {r['x_Li'] if r['x_Li'] is not None else '—'} | {r['electrolyte']} | {r['E_rxn_meV_per_atom']:.0f} | "
+            f"{r['mixing_ratio']:.2f} | {_fmt_products(r['products'])} | {r.get('E_mutual_meV_per_atom', float('nan')):.0f} | "
+            f"{'—' if v is None else f'{v:.2f}'} | {'—' if eo is None else f'{eo:.0f}'} | {_fmt_products(r.get('open_li_products', []))} |"
+        )
+    if "reactions" in figures:
+        lines += ["", f"![reaction map]({figures['reactions']})"]
+    reductions = a.get("reductions_vs_li", {})
+    if reductions:
+        lines += ["", "### Reduction by Li metal at 0 V", "", "| electrolyte | E (eV/atom) | products |", "|---|---|---|"]
+        for name, r in reductions.items():
+            lines.append(f"| {name} | {r.get('E_eV_per_atom', float('nan')):.3f} | {_fmt_products(r.get('products', []))} |")
+    tie_lines = a.get("tie_lines", [])
+    if tie_lines:
+        lines += ["", "## Tie-lines (interlayer rule: an interlayer must share a tie-line with Li metal)", "", "| A | B | direct tie-line | forms instead |", "|---|---|---|---|"]
+        for t in tie_lines:
+            lines.append(f"| {t['a']} | {t['b']} | {'yes' if t['direct'] else 'no'} | {_fmt_products(t.get('products', []))} |")
+    lines += ["", "## Hull: energy above hull of every phase", "", "| phase | chemsys | E_f (eV/atom) | E above hull (meV/atom) | decomposes to |", "|---|---|---|---|---|"]
+    for row in sorted(a.get("hull", []), key=lambda r: (r["chemsys"], r["phase"])):
+        lines.append(
+            f"| {row['phase']} | {row['chemsys']} | {row['formation_energy_eV_per_atom']:.3f} | "
+            f"{1000 * row['e_above_hull_eV_per_atom']:.0f} | {_fmt_products(row.get('decomposition', []))} |"
+        )
+    if "hull" in figures:
+        lines += ["", f"![hull]({figures['hull']})"]
+    lines += ["", "## Relaxations", "", "| phase | atoms | E (eV/atom) | ΔV (%) | converged | steps | reused |", "|---|---|---|---|---|---|---|"]
+    for r in result.relaxations:
+        lines.append(
+            f"| {r['phase']} | {r['n_atoms']} | {r['energy_per_atom_eV']:.4f} | {r['volume_change_percent']:+.1f} | "
+            f"{r.get('converged')} | {r.get('n_steps')} | {'yes' if r.get('reused') else 'no'} |"
+        )
+    warnings = a.get("warnings", [])
+    if warnings:
+        lines += ["", "## Warnings", ""] + [f"- {w}" for w in warnings]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,38 @@
+"""Shared fixtures. The tiny random MACE is the plumbing model: fast, offline, physically meaningless."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
+
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+
+
+@pytest.fixture(scope="session")
+def reference_dir() -> Path:
+    if not REFERENCE.is_dir():
+        pytest.skip(f"shared reference data not found at {REFERENCE}")
+    return REFERENCE
+
+
+@pytest.fixture(scope="session")
+def tiny_mace(tmp_path_factory) -> Path:
+    from interchem.calculators import build_tiny_mace
+
+    elements = ["Li", "Si", "P", "S", "Cl", "O", "N", "La", "Zr"]
+    return build_tiny_mace(tmp_path_factory.mktemp("mace") / "tiny.model", elements, seed=1)
+
+
+@pytest.fixture()
+def isolated_settings(tmp_path, monkeypatch):
+    """Settings pointing at a fresh store and output folder; no user config, no MP key."""
+    monkeypatch.setenv("INTERCHEM_CONFIG", str(tmp_path / "no-config.yaml"))
+    monkeypatch.delenv("MP_API_KEY", raising=False)
+    monkeypatch.delenv("INTERCHEM_MP_API_KEY", raising=False)
+    from interchem.settings import get_settings
+
+    return get_settings(store_path=tmp_path / "store", output_dir=tmp_path / "out")

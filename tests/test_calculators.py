@@ -1,0 +1,91 @@
+"""Calculator registry: specs, element checks, clear errors, real energies from CHGNet and MACE."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from ase.build import bulk
+
+from interchem.calculators import CalculatorSpec, available, ase_calculator, check_calculator, get_backend, relax_maker
+from interchem.errors import CalculatorSettingsError, UnknownCalculatorError, UnsupportedElementsError
+
+
+def test_registry_has_the_three_calculators():
+    assert {"chgnet", "mace", "emt"} <= set(available())
+
+
+def test_spec_parsing_and_stable_key():
+    spec = CalculatorSpec.parse("mace:model=/x/m.model,dtype=float32")
+    assert spec.name == "mace" and spec.settings == {"model": "/x/m.model", "dtype": "float32"}
+    assert spec.key() == CalculatorSpec.parse("mace:dtype=float32,model=/x/m.model").key()
+    assert spec.key() != CalculatorSpec.parse("mace:model=/x/m.model,dtype=float64").key()
+    assert CalculatorSpec.parse(None).name == "chgnet"
+    with pytest.raises(CalculatorSettingsError, match="not key=value"):
+        CalculatorSpec.parse("mace:model")
+
+
+def test_unknown_calculator_names_the_known_ones():
+    with pytest.raises(UnknownCalculatorError, match="'vasp2'.*chgnet, emt, mace"):
+        check_calculator(CalculatorSpec(name="vasp2"))
+
+
+def test_emt_names_the_unsupported_elements():
+    with pytest.raises(UnsupportedElementsError) as err:
+        check_calculator(CalculatorSpec(name="emt"), ["Cu", "Li", "Si", "S"], context="Li2S")
+    assert err.value.elements == ["Li", "S", "Si"]
+    assert "Li, S, Si" in str(err.value) and "Li2S" in str(err.value)
+    check_calculator(CalculatorSpec(name="emt"), ["Cu", "Au"])  # supported: no error
+
+
+def test_unknown_setting_is_rejected():
+    with pytest.raises(CalculatorSettingsError, match="no setting"):
+        check_calculator(CalculatorSpec(name="chgnet", settings={"modle": "0.3.0"}))
+
+
+def test_mace_needs_a_real_model_file(tmp_path):
+    with pytest.raises(CalculatorSettingsError, match="needs settings.model"):
+        check_calculator(CalculatorSpec(name="mace"))
+    with pytest.raises(CalculatorSettingsError, match="does not exist"):
+        check_calculator(CalculatorSpec(name="mace", settings={"model": str(tmp_path / "none.model")}))
+    junk = tmp_path / "junk.model"
+    junk.write_text("not a model")
+    with pytest.raises(CalculatorSettingsError, match="could not be loaded|not a MACE model"):
+        check_calculator(CalculatorSpec(name="mace", settings={"model": str(junk)}))
+
+
+def test_tiny_mace_knows_its_elements_and_computes(tiny_mace):
+    spec = CalculatorSpec(name="mace", settings={"model": str(tiny_mace)})
+    check_calculator(spec, ["Li", "Si"])
+    with pytest.raises(UnsupportedElementsError, match="Au"):
+        check_calculator(spec, ["Li", "Au"])
+    atoms = bulk("Si", "diamond", a=5.43)
+    atoms.calc = ase_calculator(spec)
+    e = atoms.get_potential_energy()
+    assert np.isfinite(e)
+    # Forces on a perfect diamond lattice vanish by symmetry, whatever the weights.
+    assert np.abs(atoms.get_forces()).max() < 1e-6
+    assert get_backend(spec).energy_convention(spec) == "gga_raw"
+
+
+def test_chgnet_silicon_equation_of_state_minimum_near_experiment():
+    """CHGNet is a real potential: its Si lattice constant lies within 2 % of experiment (5.431 A)."""
+    calc = ase_calculator("chgnet")
+    lattice = np.linspace(5.30, 5.60, 7)
+    energies = []
+    for a in lattice:
+        atoms = bulk("Si", "diamond", a=a)
+        atoms.calc = calc
+        energies.append(atoms.get_potential_energy())
+    fit = np.polyfit(lattice, energies, 2)
+    a0 = -fit[1] / (2 * fit[0])
+    assert abs(a0 - 5.431) / 5.431 < 0.02
+    assert get_backend("chgnet").energy_convention(CalculatorSpec()) == "mp2020_corrected"
+
+
+def test_relax_maker_is_atomate2_forcefield_maker_using_the_registry():
+    from atomate2.forcefields.jobs import ForceFieldRelaxMaker
+
+    maker = relax_maker(CalculatorSpec(name="chgnet"), fmax=0.1, steps=50)
+    assert isinstance(maker, ForceFieldRelaxMaker)
+    assert maker.calculator_kwargs["spec"]["name"] == "chgnet"
+    assert maker.relax_cell and maker.steps == 50 and maker.relax_kwargs["fmax"] == 0.1
