@@ -1,0 +1,183 @@
+"""Anode | electrolyte interface reactions (pymatgen InterfacialReactivity, Richards et al. 2016).
+
+Mixing ratio convention: x is the atomic fraction of the ANODE in the anode + electrolyte mixture
+(pymatgen's c1 is the anode, norm=True). Energies are per atom of the mixture (closed) or per atom of the
+mixture without the open element (open to Li).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+from pydantic import BaseModel
+from pymatgen.analysis.interface_reactions import GrandPotentialInterfacialReactivity, InterfacialReactivity
+from pymatgen.analysis.phase_diagram import PhaseDiagram
+from pymatgen.core import Element
+from pymatgen.entries import Entry
+
+from interchem.analysis._common import PhaseDiagramCache, formula_to_name, phase_name
+from interchem.analysis.voltage import li_potential_at
+
+_EV_TO_MEV = 1000.0
+# A most-negative energy above this (eV/atom) is numerical noise of the hull: no reaction, no products.
+NO_REACTION_TOL_EV_PER_ATOM = 1e-6
+
+
+class InterfaceReaction(BaseModel):
+    anode: str
+    electrolyte: str
+    # Li per Si of the anode (0 for Si); None for Li metal (or an anode without the host element).
+    x_Li: float | None
+    # Most negative reaction energy along the anode-electrolyte tie-line, reactants at their own energies.
+    E_rxn_meV_per_atom: float
+    mixing_ratio: float  # atomic fraction of the anode at that point (0 and products [] when no reaction)
+    products: list[str]
+    # Same, with both reactants taken at their hull energies (Richards et al., Chem. Mater. 28, 266, 2016).
+    E_mutual_meV_per_atom: float
+    mutual_mixing_ratio: float
+    mutual_products: list[str]
+    # Open to a Li reservoir at the anode's potential (mu_Li = mu_Li^0 - e V); energy per atom excluding Li.
+    open_li_voltage_V: float | None = None
+    E_rxn_open_Li_meV_per_atom: float | None = None
+    open_li_mixing_ratio: float | None = None
+    open_li_products: list[str] = []
+
+
+def _min_kink(ir: InterfacialReactivity, names: dict[str, str], skip: set[str] = frozenset()):
+    """(x, energy eV/atom, product names) at the most negative kink."""
+    kinks = ir.get_kinks()
+    # ties (e.g. both reactants on the hull: 0 at both ends) go to the first kink for determinism
+    _, x, energy, rxn, _ = min(kinks, key=lambda k: (round(k[2], 12), k[0]))
+    if energy > -NO_REACTION_TOL_EV_PER_ATOM:
+        return 0.0, 0.0, []
+    products = sorted(
+        {names.get(c.reduced_formula, c.reduced_formula) for c in rxn.products if rxn.get_coeff(c) > 1e-8}
+        - skip
+    )
+    # kink positions come from geometry; drop float dust such as 6e-17
+    return round(float(x), 10) + 0.0, float(energy), products
+
+
+def _interfacial(pd: PhaseDiagram, a: Entry, b: Entry, use_hull_energy: bool):
+    with warnings.catch_warnings():
+        # pymatgen warns when a reactant has no entry of its own composition; ours always do
+        warnings.simplefilter("ignore")
+        return InterfacialReactivity(a.composition, b.composition, pd, norm=True, use_hull_energy=use_hull_energy)
+
+
+def _host_x(entry: Entry, host: str, ion: str) -> float | None:
+    comp = entry.composition
+    if Element(host) not in comp:
+        return None
+    return float(comp[Element(ion)] / comp[Element(host)])
+
+
+def interface_reaction(
+    entries: Sequence[Entry],
+    anode: str,
+    electrolyte: str,
+    open_element: str = "Li",
+    anode_voltage_V: float | None = None,
+    *,
+    host: str = "Si",
+    cache: PhaseDiagramCache | None = None,
+) -> InterfaceReaction:
+    """Reaction of ``anode`` with ``electrolyte``; with ``anode_voltage_V``, also open to ``open_element``.
+
+    Each reactant is the lowest-energy entry of its composition in the diagram (pymatgen's choice for
+    use_hull_energy=False), which is the named phase unless a lower polymorph is present.
+    """
+    cache = cache or PhaseDiagramCache(entries)
+    a, b = cache.phase(anode), cache.phase(electrolyte)
+    ion = Element(open_element)
+    elements = set(a.composition.elements) | set(b.composition.elements)
+    if anode_voltage_V is not None:
+        elements.add(ion)
+    pd = cache.get(elements)
+    names = formula_to_name(pd)
+
+    x, e, prods = _min_kink(_interfacial(pd, a, b, use_hull_energy=False), names)
+    xm, em, prods_m = _min_kink(_interfacial(pd, a, b, use_hull_energy=True), names)
+
+    result = InterfaceReaction(
+        anode=phase_name(a),
+        electrolyte=phase_name(b),
+        x_Li=_host_x(a, host, open_element),
+        E_rxn_meV_per_atom=e * _EV_TO_MEV,
+        mixing_ratio=x,
+        products=prods,
+        E_mutual_meV_per_atom=em * _EV_TO_MEV,
+        mutual_mixing_ratio=xm,
+        mutual_products=prods_m,
+    )
+    if anode_voltage_V is None:
+        return result
+
+    mu = pd.el_refs[ion].energy_per_atom - float(anode_voltage_V)
+    gpd = cache.get_grand(elements, {open_element: mu})
+    gnames = formula_to_name(gpd)
+    # An anode made of the open element only (Li metal) is the reservoir itself: its open reaction is the
+    # electrolyte's own reaction with the reservoir, which pymatgen gives for the pair (electrolyte, electrolyte).
+    first = b if set(a.composition.elements) <= {ion} else a
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gir = GrandPotentialInterfacialReactivity(
+            first.composition,
+            b.composition,
+            gpd,
+            pd_non_grand=pd,
+            # include each reactant's own reaction with the reservoir (e.g. electrolyte reduction by Li)
+            include_no_mixing_energy=True,
+            norm=True,
+            use_hull_energy=False,
+        )
+    xo, eo, prods_o = _min_kink(gir, gnames, skip={open_element})
+    result.open_li_voltage_V = float(anode_voltage_V)
+    result.E_rxn_open_Li_meV_per_atom = eo * _EV_TO_MEV
+    result.open_li_mixing_ratio = xo if first is a else 1.0
+    result.open_li_products = prods_o
+    return result
+
+
+def lithiation_reaction_map(
+    entries: Sequence[Entry],
+    anodes: Sequence[str],
+    electrolytes: Sequence[str],
+    *,
+    host: str = "Si",
+    ion: str = "Li",
+    cache: PhaseDiagramCache | None = None,
+) -> list[InterfaceReaction]:
+    """Every anode x electrolyte pair, open to Li at the anode's potential.
+
+    The anode's Li potential is the LOWER bound of its stability range on the Li-Si hull (see
+    ``voltage.li_potential_at``): the most reducing condition under which that anode phase is in
+    equilibrium. Li metal is an anode at 0 V.
+    """
+    cache = cache or PhaseDiagramCache(entries)
+    out = []
+    for an in anodes:
+        v = li_potential_at(entries, an, host, ion, cache=cache)
+        for el in electrolytes:
+            out.append(interface_reaction(entries, an, el, ion, v, host=host, cache=cache))
+    return out
+
+
+def reaction_energy_vs_li(
+    entries: Sequence[Entry],
+    electrolyte: str,
+    *,
+    ion: str = "Li",
+    cache: PhaseDiagramCache | None = None,
+) -> tuple[float, list[str]]:
+    """(E eV/atom, products): most negative reaction energy of ``electrolyte`` with Li metal (0 V).
+
+    Per atom of the Li + electrolyte reactant mixture at the most negative point, the quantity quoted by
+    Zhu et al. (2015) (e.g. Li6PS5Cl + 8 Li -> Li3P + 5 Li2S + LiCl). The electrolyte keeps its own energy.
+    """
+    cache = cache or PhaseDiagramCache(entries)
+    li, b = cache.phase(ion), cache.phase(electrolyte)
+    pd = cache.get(set(b.composition.elements) | {Element(ion)})
+    _, e, prods = _min_kink(_interfacial(pd, li, b, use_hull_energy=False), formula_to_name(pd))
+    return e, prods
