@@ -92,19 +92,23 @@ def _count_phases(bar, task):
     return callback
 
 
+def _num(value, fmt: str = ".2f", none: str = "-") -> str:
+    return none if value is None else format(value, fmt)
+
+
 def _print_summary(result) -> None:
     summary = result.analysis
     table = Table(title="Electrochemical stability windows (V vs Li/Li+)")
     for col in ("electrolyte", "reduction", "oxidation", "products at reduction", "products at oxidation"):
         table.add_column(col)
     for name, w in summary.get("windows", {}).items():
-        table.add_row(name, f"{w['reduction_V']:.2f}", f"{w['oxidation_V']:.2f}", ", ".join(w["reduction_products"]), ", ".join(w["oxidation_products"]))
+        table.add_row(name, _num(w["reduction_V"], none="-inf"), _num(w["oxidation_V"], none="inf"), ", ".join(w["reduction_products"]), ", ".join(w["oxidation_products"]))
     out.print(table)
     table = Table(title="Most negative anode|electrolyte reaction energies")
     for col in ("anode", "x_Li", "electrolyte", "E_rxn (meV/atom)", "products"):
         table.add_column(col)
     for r in summary.get("reactions", []):
-        table.add_row(r["anode"], f"{r['x_Li']:.2f}", r["electrolyte"], f"{r['E_rxn_meV_per_atom']:.0f}", ", ".join(r["products"]))
+        table.add_row(r["anode"], _num(r["x_Li"], none="Li metal"), r["electrolyte"], _num(r["E_rxn_meV_per_atom"], ".0f"), ", ".join(r["products"]))
     out.print(table)
 
 

@@ -98,11 +98,16 @@ def _plot_windows(analysis: dict, path: Path) -> Path | None:
         return None
     fig, ax = plt.subplots(figsize=(7, 5))
     names = list(windows)
+    finite = [v for w in windows.values() for v in (w["reduction_V"], w["oxidation_V"]) if v is not None]
+    top, bottom = max(finite + [3.0]) + 0.5, min(finite + [0.0]) - 0.5
     for i, name in enumerate(names):
         w = windows[name]
-        ax.bar(i, w["oxidation_V"] - w["reduction_V"], bottom=w["reduction_V"], width=0.6, color="tab:green", alpha=0.7)
-        ax.text(i, w["oxidation_V"] + 0.05, f"{w['oxidation_V']:.2f}", ha="center", fontsize=8)
-        ax.text(i, w["reduction_V"] - 0.18, f"{w['reduction_V']:.2f}", ha="center", fontsize=8)
+        low = bottom if w["reduction_V"] is None else w["reduction_V"]
+        high = top if w["oxidation_V"] is None else w["oxidation_V"]  # unbounded: bar runs off the axis
+        ax.bar(i, high - low, bottom=low, width=0.6, color="tab:green", alpha=0.7)
+        ax.text(i, high + 0.05, _num(w["oxidation_V"]), ha="center", fontsize=8)
+        ax.text(i, low - 0.18, _num(w["reduction_V"], none="−∞"), ha="center", fontsize=8)
+    ax.set_ylim(bottom - 0.3, top + 0.3)
     plateaus = analysis.get("voltage_profile", [])
     if plateaus:
         vmax = max(p["voltage_V"] for p in plateaus)
@@ -145,7 +150,9 @@ def _plot_reaction_map(analysis: dict, path: Path) -> Path | None:
     reactions = analysis.get("reactions", [])
     if not reactions:
         return None
-    anodes = sorted({r["anode"] for r in reactions}, key=lambda a: next((r["x_Li"] or 0) for r in reactions if r["anode"] == a))
+    # Li metal (x_Li None) sorts last: it is the end of the lithiation series.
+    x_of = {r["anode"]: (float("inf") if r["x_Li"] is None else r["x_Li"]) for r in reactions}
+    anodes = sorted(x_of, key=x_of.get)
     electrolytes = list(dict.fromkeys(r["electrolyte"] for r in reactions))
     grid = np.full((len(anodes), len(electrolytes)), np.nan)
     for r in reactions:
@@ -157,7 +164,7 @@ def _plot_reaction_map(analysis: dict, path: Path) -> Path | None:
             if not np.isnan(grid[i, j]):
                 ax.text(j, i, f"{grid[i, j]:.0f}", ha="center", va="center", fontsize=8)
     xl = {a: next((r["x_Li"] for r in reactions if r["anode"] == a), None) for a in anodes}
-    ax.set_yticks(range(len(anodes)), [f"{a} (x={xl[a]:.2f})" if xl[a] is not None else a for a in anodes])
+    ax.set_yticks(range(len(anodes)), [f"{a} (x={_num(xl[a])})" if xl[a] is not None else a for a in anodes])
     ax.set_xticks(range(len(electrolytes)), electrolytes)
     fig.colorbar(im, ax=ax, label="most negative E$_{rxn}$ (meV/atom)")
     ax.set_title("anode | electrolyte reaction energy vs lithiation")
@@ -165,6 +172,11 @@ def _plot_reaction_map(analysis: dict, path: Path) -> Path | None:
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def _num(value, fmt: str = ".2f", scale: float = 1.0, none: str = "∞") -> str:
+    """Format a number that may be None (an unbounded window edge or staircase step)."""
+    return none if value is None else format(scale * value, fmt)
 
 
 def _fmt_products(products) -> str:
@@ -195,7 +207,7 @@ def _markdown(result: ScreenResult, summary: dict, figures: dict[str, Path]) -> 
     ]
     for name, w in a.get("windows", {}).items():
         lines.append(
-            f"| {name} | {1000 * w.get('e_above_hull_eV_per_atom', 0):.0f} | {w['reduction_V']:.2f} | {w['oxidation_V']:.2f} | "
+            f"| {name} | {_num(w.get('e_above_hull_eV_per_atom'), '.0f', 1000)} | {_num(w['reduction_V'], none='−∞')} | {_num(w['oxidation_V'])} | "
             f"{_fmt_products(w['reduction_products'])} | {_fmt_products(w['oxidation_products'])} |"
         )
     if "windows" in figures:
@@ -205,8 +217,8 @@ def _markdown(result: ScreenResult, summary: dict, figures: dict[str, Path]) -> 
         lines += [f"**{name}**", "", "| from (V) | to (V) | Li per f.u. | phases |", "|---|---|---|---|"]
         for step in w.get("staircase", []):
             lines.append(
-                f"| {step.get('voltage_from_V', float('nan')):.2f} | {step.get('voltage_to_V', float('nan')):.2f} | "
-                f"{step.get('li_per_fu', float('nan')):+.2f} | {_fmt_products(step.get('products', []))} |"
+                f"| {_num(step.get('voltage_from_V'), none='−∞')} | {_num(step.get('voltage_to_V'))} | "
+                f"{_num(step.get('li_per_fu'), '+.2f')} | {_fmt_products(step.get('products', []))} |"
             )
         lines.append("")
     lines += ["## Li–Si voltage profile", "", "| x from | x to | voltage (V) | two-phase region |", "|---|---|---|---|"]
@@ -229,8 +241,8 @@ def _markdown(result: ScreenResult, summary: dict, figures: dict[str, Path]) -> 
         v = r.get("open_li_voltage_V")
         eo = r.get("E_rxn_open_Li_meV_per_atom")
         lines.append(
-            f"| {r['anode']} | {r['x_Li'] if r['x_Li'] is not None else '—'} | {r['electrolyte']} | {r['E_rxn_meV_per_atom']:.0f} | "
-            f"{r['mixing_ratio']:.2f} | {_fmt_products(r['products'])} | {r.get('E_mutual_meV_per_atom', float('nan')):.0f} | "
+            f"| {r['anode']} | {_num(r['x_Li'], none='Li metal')} | {r['electrolyte']} | {_num(r['E_rxn_meV_per_atom'], '.0f')} | "
+            f"{_num(r['mixing_ratio'])} | {_fmt_products(r['products'])} | {_num(r.get('E_mutual_meV_per_atom'), '.0f', none='—')} | "
             f"{'—' if v is None else f'{v:.2f}'} | {'—' if eo is None else f'{eo:.0f}'} | {_fmt_products(r.get('open_li_products', []))} |"
         )
     if "reactions" in figures:
@@ -239,7 +251,7 @@ def _markdown(result: ScreenResult, summary: dict, figures: dict[str, Path]) -> 
     if reductions:
         lines += ["", "### Reduction by Li metal at 0 V", "", "| electrolyte | E (eV/atom) | products |", "|---|---|---|"]
         for name, r in reductions.items():
-            lines.append(f"| {name} | {r.get('E_eV_per_atom', float('nan')):.3f} | {_fmt_products(r.get('products', []))} |")
+            lines.append(f"| {name} | {_num(r.get('E_eV_per_atom'), '.3f', none='—')} | {_fmt_products(r.get('products', []))} |")
     tie_lines = a.get("tie_lines", [])
     if tie_lines:
         lines += ["", "## Tie-lines (interlayer rule: an interlayer must share a tie-line with Li metal)", "", "| A | B | direct tie-line | forms instead |", "|---|---|---|---|"]
@@ -248,15 +260,15 @@ def _markdown(result: ScreenResult, summary: dict, figures: dict[str, Path]) -> 
     lines += ["", "## Hull: energy above hull of every phase", "", "| phase | chemsys | E_f (eV/atom) | E above hull (meV/atom) | decomposes to |", "|---|---|---|---|---|"]
     for row in sorted(a.get("hull", []), key=lambda r: (r["chemsys"], r["phase"])):
         lines.append(
-            f"| {row['phase']} | {row['chemsys']} | {row['formation_energy_eV_per_atom']:.3f} | "
-            f"{1000 * row['e_above_hull_eV_per_atom']:.0f} | {_fmt_products(row.get('decomposition', []))} |"
+            f"| {row['phase']} | {row['chemsys']} | {_num(row['formation_energy_eV_per_atom'], '.3f')} | "
+            f"{_num(row['e_above_hull_eV_per_atom'], '.0f', 1000)} | {_fmt_products(row.get('decomposition', []))} |"
         )
     if "hull" in figures:
         lines += ["", f"![hull]({figures['hull']})"]
     lines += ["", "## Relaxations", "", "| phase | atoms | E (eV/atom) | ΔV (%) | converged | steps | reused |", "|---|---|---|---|---|---|---|"]
     for r in result.relaxations:
         lines.append(
-            f"| {r['phase']} | {r['n_atoms']} | {r['energy_per_atom_eV']:.4f} | {r['volume_change_percent']:+.1f} | "
+            f"| {r['phase']} | {r['n_atoms']} | {_num(r['energy_per_atom_eV'], '.4f')} | {_num(r['volume_change_percent'], '+.1f')} | "
             f"{r.get('converged')} | {r.get('n_steps')} | {'yes' if r.get('reused') else 'no'} |"
         )
     warnings = a.get("warnings", [])

@@ -93,18 +93,28 @@ def _within(structure, elements) -> bool:
     return {el.symbol for el in structure.composition.elements} <= set(elements)
 
 
-class _JobProgress(logging.Handler):
-    """Turns jobflow's 'Finished job - ...' log lines into progress callbacks."""
+class _JobLog(logging.Handler):
+    """Reads jobflow's job log: progress callbacks, and the tracebacks of failed jobs (which
+    run_locally logs at INFO and otherwise drops)."""
 
     _pattern = re.compile(r"^(Starting|Finished) job - (.+?) \(")
 
-    def __init__(self, callback: Callable[[str, str], None]):
+    def __init__(self, callback: Callable[[str, str], None] | None):
         super().__init__(logging.INFO)
         self.callback = callback
+        self.failures: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        m = self._pattern.match(record.getMessage())
-        if m:
+        message = record.getMessage()
+        if " failed with exception:" in message:
+            name, _, trace = message.partition(" failed with exception:")
+            lines = [line.strip() for line in trace.strip().splitlines() if line.strip()]
+            # The exception line ("SomeError: message"), not a trailing hint such as pydantic's URL.
+            errors = [line for line in lines if re.match(r"^[\w.]+(Error|Exception|Interrupt)\b", line)]
+            self.failures.append(f"{name}: {(errors or lines or ['?'])[-1]}")
+            return
+        m = self._pattern.match(message)
+        if m and self.callback:
             self.callback(m.group(1).lower(), m.group(2))
 
 
@@ -128,19 +138,22 @@ def run_screen(
     store = make_job_store(settings)
     work_dir = Path(work_dir or Path(settings.output_dir) / "jobs")
     work_dir.mkdir(parents=True, exist_ok=True)
-    handler = _JobProgress(progress) if progress else None
-    job_logger = logging.getLogger("jobflow.core.job")
-    if handler:
-        job_logger.addHandler(handler)
-        job_logger.setLevel(logging.INFO)
+    handler = _JobLog(progress)
+    loggers = [logging.getLogger("jobflow.core.job"), logging.getLogger("jobflow.managers.local")]
+    saved_levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.addHandler(handler)
+        lg.setLevel(logging.INFO)
     os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
     try:
         run_locally(flow, store=store, create_folders=True, root_dir=work_dir, log=False, ensure_success=True)
     except RuntimeError as exc:
-        raise InterchemError(f"the screen did not finish: {exc}; see the job log above") from exc
+        detail = "; ".join(handler.failures) or str(exc)
+        raise InterchemError(f"the screen did not finish: {detail}") from exc
     finally:
-        if handler:
-            job_logger.removeHandler(handler)
+        for lg, level in zip(loggers, saved_levels):
+            lg.removeHandler(handler)
+            lg.setLevel(level)
     store.connect()
     try:
         output = store.get_output(flow.output.uuid, which="last", load=True)

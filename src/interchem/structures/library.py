@@ -55,9 +55,12 @@ def resolve_phase(name: str, mp_source=None, primitive: bool = True) -> tuple[st
         from interchem.structures.files import load_structure_file
 
         structure = load_structure_file(name)
-        label = structure.composition.reduced_formula if not Path(name).stem else Path(name).stem
-        structure.properties = {**structure.properties, "phase": label}
-        return label, (structure.get_primitive_structure(tolerance=0.05) if primitive else structure)
+        label = Path(name).stem or structure.composition.reduced_formula
+        properties = {**structure.properties, "phase": label}
+        if primitive:  # get_primitive_structure drops properties: carry the provenance over
+            structure = structure.get_primitive_structure(tolerance=0.05)
+        structure.properties = properties
+        return label, structure
     key = canonical_name(name)
     if mp_source is not None:
         return key, mp_source.structure_for(key)

@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from jobflow import Flow, Maker, Response, job
+from jobflow import Flow, JobConfig, Maker, Response, job
 from pydantic import BaseModel, Field
 from pymatgen.core import Structure
 
@@ -38,7 +38,7 @@ class RelaxedPhase(BaseModel):
     energy_eV: float
     energy_per_atom_eV: float
     n_atoms: int
-    structure: dict[str, Any]
+    structure: Structure
     volume_change_percent: float
     converged: bool | None = None
     n_steps: int | None = None
@@ -75,7 +75,8 @@ def _find_stored(key: str) -> dict | None:
     return doc["output"] if doc else None
 
 
-@job(name="relax or reuse")
+# expose_store: the job reads the store it runs with (jobflow hides it by default).
+@job(name="relax or reuse", config=JobConfig(expose_store=True))
 def relax_or_reuse(structure: Structure, phase: str, calculator: dict, fmax: float, steps: int):
     spec = CalculatorSpec.model_validate(calculator)
     key = calc_key(structure, spec, {"fmax": fmax, "steps": steps, "relax_cell": True})
@@ -124,7 +125,7 @@ def record_relaxation(
         energy_eV=float(energy),
         energy_per_atom_eV=float(energy) / n,
         n_atoms=n,
-        structure=final_structure.as_dict(),
+        structure=final_structure,
         volume_change_percent=100.0 * (final_structure.volume / initial_structure.volume - 1.0),
         converged=converged,
         n_steps=n_steps,
