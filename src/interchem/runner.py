@@ -136,7 +136,7 @@ def run_screen(
     maker = ScreenMaker(calculator=plan.calculator, fmax=settings.relax_fmax, steps=settings.relax_steps)
     flow = maker.make(plan.phases, plan.anodes, plan.electrolytes)
     store = make_job_store(settings)
-    work_dir = Path(work_dir or Path(settings.output_dir) / "jobs")
+    work_dir = Path(work_dir or Path(settings.output_dir) / "jobs").resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
     handler = _JobLog(progress)
     loggers = [logging.getLogger("jobflow.core.job"), logging.getLogger("jobflow.managers.local")]

@@ -30,7 +30,9 @@ def make_job_store(settings: Settings | None = None) -> JobStore:
 def embedded_store(path: str | Path) -> JobStore:
     from maggma.stores import MontyStore
 
-    path = Path(path).expanduser()
+    # Absolute: jobflow's run_locally changes into each job's folder, and a relative path would
+    # then open a different (empty) database in every job.
+    path = Path(path).expanduser().resolve()
     if path.exists() and not path.is_dir():
         raise InterchemError(f"store path {str(path)!r} exists and is not a folder")
 
