@@ -198,11 +198,17 @@ def test_window_zhu_shift_for_electrolyte_above_hull():
 
 
 def test_reaction_energy_vs_li_by_hand():
-    # LPS + 8 Li -> Li3P + 4 Li2S: -12 eV over 16 atoms; partial 5 Li: -9/13 is less negative.
-    e, products = reaction_energy_vs_li(toy(), "LPS")
-    assert e == pytest.approx(-12.0 / 16, abs=1e-9)
+    # LPS + 8 Li -> Li3P + 4 Li2S: -12 eV. Zhu's convention: per atom of the electrolyte (8 atoms);
+    # per atom of the Li + LPS mixture (16 atoms) at the most negative point: -0.75 (partial 5 Li:
+    # -9/13 is less negative).
+    red = reaction_energy_vs_li(toy(), "LPS")
+    assert red.E_eV_per_atom == pytest.approx(-12.0 / 8, abs=1e-9)
+    assert red.li_per_fu == pytest.approx(8.0)
+    assert red.E_eV_per_atom_of_mixture == pytest.approx(-12.0 / 16, abs=1e-9)
+    e, products = red.E_eV_per_atom_of_mixture, red.mixture_products
     assert products == ["Li2S", "Li3P"]
-    assert reaction_energy_vs_li(toy(), "Li2S") == (0.0, [])
+    stable = reaction_energy_vs_li(toy(), "Li2S")
+    assert (stable.E_eV_per_atom, stable.products, stable.li_per_fu) == (0.0, [], 0.0)
 
 
 def test_interface_reaction_li_metal_and_si():
@@ -266,7 +272,7 @@ def test_screen_analysis_toy_summary_and_warnings():
     assert any("LiCl" in w and "Cl" in w for w in res.warnings)
     assert any("Li6PS5Cl" in w for w in res.warnings) and any("Nope" in w for w in res.warnings)
     assert len(res.reactions) == 3 * 2
-    assert res.reductions_vs_li["LPS"].E_eV_per_atom == pytest.approx(-0.75)
+    assert res.reductions_vs_li["LPS"].E_eV_per_atom == pytest.approx(-1.5)
     pairs = {(t.a, t.b): t.direct for t in res.tie_lines}
     assert pairs[("LPS", "Li")] is False and pairs[("Li2S", "Li")] is True
     assert ("P", "Li") in pairs and ("LPS", "Si") in pairs  # window products and electrolyte x anode
@@ -321,13 +327,15 @@ def test_mp_li2s_window(mp_entries):
 
 
 def test_mp_li2o2_reduction_by_hand(mp_entries):
-    # Li2O2 + 2 Li -> 2 Li2O, per atom of the 6-atom reactant mixture, from the corrected entries.
+    # Li2O2 + 2 Li -> 2 Li2O, from the corrected entries: per atom of Li2O2 (4 atoms, Zhu's
+    # convention) and per atom of the 6-atom reactant mixture.
     e = {n: find_entry(mp_entries, n).energy_per_atom for n in ("Li", "Li2O", "Li2O2")}
-    hand = (2 * 3 * e["Li2O"] - 4 * e["Li2O2"] - 2 * e["Li"]) / 6
-    energy, products = reaction_energy_vs_li(mp_entries, "Li2O2")
-    assert energy == pytest.approx(hand, abs=1e-9)
-    assert products == ["Li2O"]
-    assert energy < -0.5  # strongly reduced by Li
+    total = 2 * 3 * e["Li2O"] - 4 * e["Li2O2"] - 2 * e["Li"]
+    red = reaction_energy_vs_li(mp_entries, "Li2O2")
+    assert red.E_eV_per_atom == pytest.approx(total / 4, abs=1e-9)
+    assert red.E_eV_per_atom_of_mixture == pytest.approx(total / 6, abs=1e-9)
+    assert red.li_per_fu == pytest.approx(2.0) and red.products == ["Li2O"]
+    assert red.E_eV_per_atom < -0.5  # strongly reduced by Li
 
 
 def test_screen_result_travels_as_a_jobflow_output():

@@ -78,7 +78,7 @@ def compare(summary: dict, level: str = "mlip") -> list[dict]:
             })
         red = summary.get("reductions_vs_li", {}).get(name)
         if red is not None:
-            got = red["E_eV_per_atom"]
+            got = red["E_eV_per_atom"]  # per atom of the electrolyte, as Zhu et al.
             prods = {_formula(p) for p in red["products"]}
             want = ref["products_vs_Li"]
             rows.append({

@@ -84,7 +84,7 @@ def _count_phases(bar, task):
     def callback(event: str, name: str) -> None:
         if name.startswith("relax or reuse"):
             bar.update(task, description=f"relaxing {name.removeprefix('relax or reuse ')}")
-        elif event == "finished" and name.startswith("record "):
+        elif (event == "finished" and name.startswith("record ")) or event == "reused":
             bar.advance(task)
         elif event == "finished" and name == "analyse screen":
             bar.update(task, description="analysed")

@@ -97,7 +97,7 @@ class _JobLog(logging.Handler):
     """Reads jobflow's job log: progress callbacks, and the tracebacks of failed jobs (which
     run_locally logs at INFO and otherwise drops)."""
 
-    _pattern = re.compile(r"^(Starting|Finished) job - (.+?) \(")
+    _pattern = re.compile(r"^(Starting|Finished|Reused) (?:job|stored relaxation) - (.+?) \(")
 
     def __init__(self, callback: Callable[[str, str], None] | None):
         super().__init__(logging.INFO)
@@ -139,7 +139,7 @@ def run_screen(
     work_dir = Path(work_dir or Path(settings.output_dir) / "jobs").resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
     handler = _JobLog(progress)
-    loggers = [logging.getLogger("jobflow.core.job"), logging.getLogger("jobflow.managers.local")]
+    loggers = [logging.getLogger(name) for name in ("jobflow.core.job", "jobflow.managers.local", "interchem.workflows.thermo")]
     saved_levels = [lg.level for lg in loggers]
     for lg in loggers:
         lg.addHandler(handler)

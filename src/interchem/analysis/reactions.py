@@ -13,11 +13,12 @@ from collections.abc import Sequence
 from pydantic import BaseModel
 from pymatgen.analysis.interface_reactions import GrandPotentialInterfacialReactivity, InterfacialReactivity
 from pymatgen.analysis.phase_diagram import PhaseDiagram
-from pymatgen.core import Element
+from pymatgen.core import Composition, Element
 from pymatgen.entries import Entry
 
 from interchem.analysis._common import PhaseDiagramCache, formula_to_name, phase_name
 from interchem.analysis.voltage import li_potential_at
+from interchem.errors import ChemicalSystemError
 
 _EV_TO_MEV = 1000.0
 # A most-negative energy above this (eV/atom) is numerical noise of the hull: no reaction, no products.
@@ -42,6 +43,16 @@ class InterfaceReaction(BaseModel):
     E_rxn_open_Li_meV_per_atom: float | None = None
     open_li_mixing_ratio: float | None = None
     open_li_products: list[str] = []
+
+
+class ReductionVsLi(BaseModel):
+    """Reduction by Li metal at 0 V (Zhu et al. 2015 convention: per atom of the electrolyte)."""
+
+    E_eV_per_atom: float
+    li_per_fu: float  # Li taken up per formula unit of the electrolyte (reduced formula)
+    products: list[str]
+    E_eV_per_atom_of_mixture: float  # most negative point per atom of the Li + electrolyte mixture
+    mixture_products: list[str]
 
 
 def _min_kink(ir: InterfacialReactivity, names: dict[str, str], skip: set[str] = frozenset()):
@@ -170,14 +181,48 @@ def reaction_energy_vs_li(
     *,
     ion: str = "Li",
     cache: PhaseDiagramCache | None = None,
-) -> tuple[float, list[str]]:
-    """(E eV/atom, products): most negative reaction energy of ``electrolyte`` with Li metal (0 V).
+) -> ReductionVsLi:
+    """Full reduction of ``electrolyte`` by Li metal at 0 V, as quoted by Zhu, He & Mo (2015).
 
-    Per atom of the Li + electrolyte reactant mixture at the most negative point, the quantity quoted by
-    Zhu et al. (2015) (e.g. Li6PS5Cl + 8 Li -> Li3P + 5 Li2S + LiCl). The electrolyte keeps its own energy.
+    The products are the phase equilibrium at mu_Li = mu_Li^0 (the Li-rich end of the voltage
+    staircase); the energy is per atom of the electrolyte, with the electrolyte at
+    min(own energy, hull energy) like its window (Zhu et al. place it on the hull). E.g. Li6PS5Cl +
+    8 Li -> Li3P + 5 Li2S + LiCl. Written by hand: pymatgen gives the equilibrium (get_hull_energy /
+    get_decomposition) but no per-electrolyte-atom reduction energy. The most negative pseudo-binary
+    point per atom of the Li + electrolyte mixture (InterfacialReactivity) is kept alongside.
     """
     cache = cache or PhaseDiagramCache(entries)
+    li_el = Element(ion)
     li, b = cache.phase(ion), cache.phase(electrolyte)
-    pd = cache.get(set(b.composition.elements) | {Element(ion)})
-    _, e, prods = _min_kink(_interfacial(pd, li, b, use_hull_energy=False), formula_to_name(pd))
-    return e, prods
+    pd = cache.get(set(b.composition.elements) | {li_el})
+    names = formula_to_name(pd)
+    comp = b.composition
+    n_atoms = comp.num_atoms
+    mu0 = pd.get_hull_energy_per_atom(Composition(ion))
+    e_own = min(b.energy, pd.get_hull_energy(comp))
+    # Add Li until Li metal itself is among the products: then the equilibrium is the one at 0 V.
+    extra = n_atoms
+    for _ in range(12):
+        mixed = comp + Composition({li_el: extra})
+        decomp = pd.get_decomposition(mixed)
+        # get_decomposition gives atomic fractions of ``mixed``
+        li_left = mixed.num_atoms * sum(amt for e, amt in decomp.items() if e.composition.reduced_formula == ion)
+        if li_left > 1e-8:
+            break
+        extra *= 2
+    else:  # pragma: no cover - would need >4000 Li per formula unit
+        raise ChemicalSystemError(f"could not reach Li-metal equilibrium for {electrolyte!r}")
+    uptake = extra - li_left
+    delta = pd.get_hull_energy(mixed) - e_own - extra * mu0
+    products = sorted({names.get(e.composition.reduced_formula, phase_name(e)) for e in decomp if e.composition.reduced_formula != ion})
+    if uptake < 1e-8:  # nothing to reduce: stable against Li metal
+        products = []
+    _, e_mix, prods_mix = _min_kink(_interfacial(pd, li, b, use_hull_energy=False), names)
+    return ReductionVsLi(
+        E_eV_per_atom=delta / n_atoms,
+        li_per_fu=uptake / comp.get_reduced_composition_and_factor()[1],
+        products=products,
+        E_eV_per_atom_of_mixture=e_mix,
+        mixture_products=prods_mix,
+    )
+

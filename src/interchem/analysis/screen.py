@@ -12,15 +12,11 @@ from pymatgen.entries import Entry
 from interchem.analysis._common import PhaseDiagramCache, phase_name
 from interchem.analysis.hull import HullRow, energies_above_hull, hull_table
 from interchem.analysis.reactions import InterfaceReaction, lithiation_reaction_map, reaction_energy_vs_li
+from interchem.analysis.reactions import ReductionVsLi
 from interchem.analysis.tielines import TieLine, shares_tie_line
 from interchem.analysis.voltage import VoltagePlateau, lithiation_voltage_profile
 from interchem.analysis.windows import StabilityWindow, stability_window
 from interchem.errors import ChemicalSystemError, UnknownPhaseError
-
-
-class ReductionVsLi(BaseModel):
-    E_eV_per_atom: float
-    products: list[str]
 
 
 class ScreenAnalysis(BaseModel):
@@ -133,8 +129,7 @@ def screen_analysis(
     windows = {e: stability_window(entries, e, ion, cache=cache) for e in els}
     reductions = {}
     for e in els:
-        energy, prods = reaction_energy_vs_li(entries, e, ion=ion, cache=cache)
-        reductions[e] = ReductionVsLi(E_eV_per_atom=energy, products=prods)
+        reductions[e] = reaction_energy_vs_li(entries, e, ion=ion, cache=cache)
     reactions = lithiation_reaction_map(entries, ans, els, host=host, ion=ion, cache=cache) if els else []
 
     # Tie-lines vs Li metal (the interlayer rule) for electrolytes, anodes and window products; and

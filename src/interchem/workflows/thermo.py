@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,8 @@ from pymatgen.core import Structure
 from interchem.calculators import CalculatorSpec, check_calculator, get_backend, relax_maker
 from interchem.errors import InterchemError
 from interchem.structures.cards import check_structure
+
+logger = logging.getLogger(__name__)
 
 RELAX_PROTOCOL = "interchem-relax-1"  # bump when the meaning of a stored relaxation changes
 
@@ -82,6 +85,7 @@ def relax_or_reuse(structure: Structure, phase: str, calculator: dict, fmax: flo
     key = calc_key(structure, spec, {"fmax": fmax, "steps": steps, "relax_cell": True})
     stored = _find_stored(key)
     if stored is not None:
+        logger.info("Reused stored relaxation - %s (%s)", phase, key[:12])
         return RelaxedPhase.model_validate({**stored, "reused": True})
     relax = relax_maker(spec, fmax=fmax, steps=steps).make(structure)
     relax.name = f"relax {phase}"
