@@ -315,3 +315,20 @@ def test_default_factory_uses_mp_api_and_translates_its_key_check(monkeypatch):
     with pytest.raises(MaterialsProjectError, match="MPRestError") as info:
         source.structure_for("Si")
     assert short_key not in str(info.value)
+
+
+def test_screen_plan_takes_phases_from_materials_project_when_a_key_is_set(tmp_path, monkeypatch):
+    """The user path with a key: names resolve through MP and each chemical system is filled with every
+    MP phase near the hull (here the recorded-style Li-Si fixtures), never the offline cards."""
+    from interchem.runner import plan_screen
+    from interchem.settings import get_settings
+
+    monkeypatch.setenv("INTERCHEM_CONFIG", str(tmp_path / "none.yaml"))
+    settings = get_settings(store_path=tmp_path / "store")
+    source, rester, _ = make_source()
+    plan = plan_screen([], ["Si", "Li15Si4"], "chgnet", settings=settings, mp_source=source)
+    assert {"Li", "Si", "LiSi", "Li15Si4"} <= set(plan.phases)
+    assert all(s.properties["provenance"]["origin"] == "Materials Project" for s in plan.phases.values())
+    assert plan.systems == {"Li-Si": sorted(plan.phases)}
+    assert any("chemsys" in str(call) for call in rester.calls)  # the chemical system was asked for
+    assert not (tmp_path / "store").exists()  # planning writes nothing

@@ -73,7 +73,7 @@ def test_screen_runs_on_embedded_store_and_second_run_reuses(isolated_settings, 
 
     report = write_report(first, tmp_path / "report")
     summary = json.loads((tmp_path / "report" / "summary.json").read_text())
-    assert {"windows", "voltage_profile", "reactions", "e_above_hull", "calculator", "versions"} <= set(summary)
+    assert {"windows", "voltage_profile", "reactions", "e_above_hull", "tie_lines", "calculator", "versions"} <= set(summary)
     assert set(summary["e_above_hull"]) == set(plan.phases)
     assert summary["calculator"]["settings"]["model"] == mace_spec.settings["model"]
     assert "Li2S" in report.read_text()

@@ -19,6 +19,9 @@ def summary_dict(result: ScreenResult) -> dict[str, Any]:
     from interchem.analysis import ScreenAnalysis
 
     summary = ScreenAnalysis.model_validate(result.analysis).summary()
+    summary["tie_lines"] = [
+        {k: t.get(k) for k in ("a", "b", "direct", "products", "note")} for t in result.analysis.get("tie_lines", [])
+    ]
     summary["calculator"] = result.calculator
     summary["level_of_theory"] = result.level_of_theory
     summary["versions"] = result.versions

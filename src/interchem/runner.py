@@ -35,8 +35,13 @@ def plan_screen(
     calculator: str | CalculatorSpec | None = None,
     extra_phases: Iterable[str] = (),
     settings: Settings | None = None,
+    mp_source=None,
 ) -> ScreenPlan:
-    """Resolve every name and file, pick the phases of each chemical system, and validate all of it."""
+    """Resolve every name and file, pick the phases of each chemical system, and validate all of it.
+
+    With an MP API key in the settings (or an explicit ``mp_source``), phase names and every phase
+    near the hull of each chemical system come from the Materials Project instead of the cards.
+    """
     settings = settings or get_settings()
     spec = CalculatorSpec.parse(calculator or settings.calculator)
     check_calculator(spec)  # unknown name / bad settings fail before structures are built
@@ -45,9 +50,8 @@ def plan_screen(
     if not electrolytes and not anodes:
         raise InterchemError("empty chemical system: no electrolytes and no anode phases given")
 
-    mp_source = None
     key = settings.resolved_mp_api_key()
-    if key is not None:
+    if mp_source is None and key is not None:
         from interchem.structures.materials_project import MaterialsProjectSource
 
         mp_source = MaterialsProjectSource(key)
