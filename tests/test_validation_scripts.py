@@ -1,0 +1,43 @@
+"""The validation scripts' own arithmetic (their comparisons are only as good as this)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+VALIDATION = Path(__file__).resolve().parents[1] / "validation"
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(name, VALIDATION / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_average_voltage_integrates_the_staircase():
+    lisi = _load("lisi_voltages")
+    steps = [(0.0, 1.0, 0.4), (1.0, 3.0, 0.1)]
+    assert lisi.average_voltage(steps, 1.0) == pytest.approx(0.4)
+    assert lisi.average_voltage(steps, 3.0) == pytest.approx((0.4 + 0.2) / 3)
+    with pytest.raises(ValueError, match="beyond"):
+        lisi.average_voltage(steps, 3.5)
+    # Wen & Huggins' own staircase: average to Li13Si4 from their four plateaus.
+    ref = lisi.average_voltage(lisi.WEN_HUGGINS_1981, 13 / 4)
+    assert ref == pytest.approx((12 / 7 * 0.332 + (7 / 3 - 12 / 7) * 0.288 + (13 / 4 - 7 / 3) * 0.158) / (13 / 4))
+
+
+def test_zhu_comparison_flags_a_window_outside_tolerance_and_matches_products():
+    zhu = _load("zhu2015_windows")
+    summary = {
+        "windows": {"Li6PS5Cl": {"reduction_V": 1.70, "oxidation_V": 2.60, "reduction_products": ["P", "Li2S", "LiCl"],
+                                 "oxidation_products": ["Li3PS4", "LiCl", "S-mp-77"]}},
+        "reductions_vs_li": {"Li6PS5Cl": {"E_eV_per_atom": -0.90, "products": ["Li3P", "Li2S", "LiCl"]}},
+    }
+    rows = {r["quantity"]: r for r in zhu.compare(summary, "mlip")}
+    assert rows["reduction limit (V)"]["ok"] and rows["reduction limit (V)"]["products_match"]
+    assert not rows["oxidation limit (V)"]["ok"]  # 2.60 vs 2.01: outside +-0.35 V
+    assert rows["oxidation limit (V)"]["products_match"]  # polymorph suffixes are ignored
+    assert rows["E_rxn vs Li at 0 V (eV/atom)"]["ok"]
