@@ -125,6 +125,17 @@ def test_cli_screen_and_errors(tmp_path, tiny_mace, monkeypatch):
     assert "Li2S" in summary["windows"]
     assert (tmp_path / "out" / "report.md").is_file()
 
+    # Queries answer from the stored screen of the same calculator, without recomputing.
+    store = ["-s", str(tmp_path / "store"), "-c", f"mace:model={tiny_mace}"]
+    tie = runner.invoke(app, ["tieline", "Li2S", "Li", *store])
+    assert tie.exit_code == 0, tie.output
+    assert "Li2S | Li:" in tie.output and "tie-line" in tie.output
+    redraw = runner.invoke(app, ["report", "-o", str(tmp_path / "redraw"), *store])
+    assert redraw.exit_code == 0, redraw.output
+    assert json.loads((tmp_path / "redraw" / "summary.json").read_text())["windows"] == summary["windows"]
+    other = runner.invoke(app, ["tieline", "Li2S", "Li", "-s", str(tmp_path / "store"), "-c", "chgnet"])
+    assert other.exit_code == 2 and "no stored screen" in other.output
+
     bad = runner.invoke(app, ["screen", "-e", "Li2S", "-a", "NoSuchPhase", "-s", str(tmp_path / "store2")])
     assert bad.exit_code == 2
     assert "NoSuchPhase" in bad.output

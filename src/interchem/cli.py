@@ -113,6 +113,54 @@ def _print_summary(result) -> None:
 
 
 @app.command()
+def tieline(
+    phase_a: Annotated[str, typer.Argument(help="first phase, e.g. Li2S")],
+    phase_b: Annotated[str, typer.Argument(help="second phase, e.g. Li15Si4 or Li")],
+    calculator: Annotated[Optional[str], typer.Option("--calculator", "-c")] = None,
+    store: Annotated[Optional[Path], typer.Option("--store", "-s")] = None,
+) -> None:
+    """Do two phases share a direct tie-line? Answered from the stored screen (the interlayer rule: an
+    interlayer must share a tie-line with Li metal)."""
+    from interchem.analysis import shares_tie_line
+    from interchem.runner import latest_screen_result, screen_entries
+    from interchem.settings import get_settings
+    from interchem.structures.library import canonical_name
+
+    try:
+        result = latest_screen_result(get_settings(store_path=store), calculator)
+        t = shares_tie_line(screen_entries(result), canonical_name(phase_a), canonical_name(phase_b))
+    except InterchemError as exc:
+        _fail(exc)
+    verdict = "[green]direct tie-line[/]" if t.direct else "[red]no direct tie-line[/]"
+    out.print(f"{t.a} | {t.b}: {verdict} ({result.level_of_theory})")
+    if not t.direct:
+        out.print(f"  they react to: {', '.join(t.products) or '—'} (E_mutual {t.E_mutual_meV_per_atom:.0f} meV/atom)")
+    if t.note:
+        out.print(f"  note: {t.note}")
+
+
+@app.command()
+def report(
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="report folder")] = None,
+    calculator: Annotated[Optional[str], typer.Option("--calculator", "-c")] = None,
+    store: Annotated[Optional[Path], typer.Option("--store", "-s")] = None,
+) -> None:
+    """Re-draw the report of the latest stored screen (no recomputation)."""
+    from interchem.report import write_report
+    from interchem.runner import latest_screen_result
+    from interchem.settings import get_settings
+
+    try:
+        settings = get_settings(store_path=store, output_dir=output)
+        result = latest_screen_result(settings, calculator)
+    except InterchemError as exc:
+        _fail(exc)
+    path = write_report(result, settings.output_dir)
+    _print_summary(result)
+    console.print(f"report: {path}")
+
+
+@app.command()
 def phases(chemsys: Annotated[Optional[str], typer.Option(help="e.g. Li-Si: only phases within these elements")] = None) -> None:
     """List the phase library (crystallographic cards) with sources."""
     from interchem.structures.library import card_phases_in, cards

@@ -164,3 +164,37 @@ def run_screen(
     finally:
         store.close()
     return ScreenResult.model_validate(output)
+
+
+def latest_screen_result(settings: Settings | None = None, calculator: str | CalculatorSpec | None = None) -> ScreenResult:
+    """The most recent screen stored with this calculator spec: queries answer from it, no recomputing."""
+    from interchem.store import describe, make_job_store
+
+    settings = settings or get_settings()
+    spec = CalculatorSpec.parse(calculator or settings.calculator)
+    store = make_job_store(settings)
+    store.connect()
+    try:
+        docs = list(
+            store.query(
+                {"name": "analyse screen", "output.calculator": spec.model_dump(mode="json")},
+                properties=["uuid", "index", "completed_at"],
+                sort={"completed_at": -1},
+                limit=1,
+            )
+        )
+        if not docs:
+            raise InterchemError(
+                f"no stored screen computed with calculator {spec.label()!r} in the {describe(store)}; "
+                "run `interchem screen` first"
+            )
+        output = store.get_output(docs[0]["uuid"], which="last", load=True)
+    finally:
+        store.close()
+    return ScreenResult.model_validate(output)
+
+
+def screen_entries(result: ScreenResult) -> list:
+    from pymatgen.entries.computed_entries import ComputedStructureEntry
+
+    return [ComputedStructureEntry.from_dict(d) if isinstance(d, dict) else d for d in result.entries]
