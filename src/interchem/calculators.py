@@ -95,6 +95,10 @@ class CalculatorBackend:
     packages: tuple[str, ...] = ()
     allowed_settings: frozenset[str] = frozenset()
     is_dft: bool = False
+    # Code-specific atomate2 makers (VASP, CP2K through atomate2, ...). None: atomate2's force-field
+    # makers driving ``make_ase_calculator`` (MLIPs and any ASE calculator, DFT through ASE included).
+    make_relax_maker: Callable[..., Any] | None = None
+    make_static_maker: Callable[..., Any] | None = None
 
     def versions(self) -> dict[str, str]:
         out = {}
@@ -177,8 +181,8 @@ def relax_maker(spec: CalculatorSpec, fmax: float = 0.05, steps: int = 300, rela
     from atomate2.forcefields.jobs import ForceFieldRelaxMaker
 
     backend = check_calculator(spec)
-    if backend.is_dft:  # pragma: no cover - filled by the DFT issue
-        raise CalculatorSettingsError(f"calculator {spec.name!r} has no relax maker yet")
+    if backend.make_relax_maker is not None:
+        return backend.make_relax_maker(spec, fmax=fmax, steps=steps, relax_cell=relax_cell)
     return ForceFieldRelaxMaker(
         name=f"relax {spec.label()}",
         force_field_name={"@module": "interchem.calculators", "@callable": "ase_calculator"},
@@ -190,6 +194,22 @@ def relax_maker(spec: CalculatorSpec, fmax: float = 0.05, steps: int = 300, rela
         # cells for the same final energy (measured with CHGNet on 10 oxide/nitride cards).
         optimizer_kwargs={"optimizer": "BFGS"},
         # Only the final structure matters for the hull; the trajectory would bloat the store.
+        store_trajectory="no",
+        ionic_step_data=("energy",),
+    )
+
+
+def static_maker(spec: CalculatorSpec):
+    """An atomate2 Maker for a single point (energy, forces, stress) with this calculator."""
+    from atomate2.forcefields.jobs import ForceFieldStaticMaker
+
+    backend = check_calculator(spec)
+    if backend.make_static_maker is not None:
+        return backend.make_static_maker(spec)
+    return ForceFieldStaticMaker(
+        name=f"static {spec.label()}",
+        force_field_name={"@module": "interchem.calculators", "@callable": "ase_calculator"},
+        calculator_kwargs={"spec": spec.model_dump(mode="json")},
         store_trajectory="no",
         ionic_step_data=("energy",),
     )

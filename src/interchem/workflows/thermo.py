@@ -89,33 +89,31 @@ def relax_or_reuse(structure: Structure, phase: str, calculator: dict, fmax: flo
         return RelaxedPhase.model_validate({**stored, "reused": True})
     relax = relax_maker(spec, fmax=fmax, steps=steps).make(structure)
     relax.name = f"relax {phase}"
-    record = record_relaxation(
-        phase=phase,
-        key=key,
-        calculator=calculator,
-        initial_structure=structure,
-        final_structure=relax.output.output.structure,
-        energy=relax.output.output.energy,
-        converged=relax.output.is_force_converged,
-        n_steps=relax.output.output.n_steps,
-    )
+    record = record_relaxation(phase=phase, key=key, calculator=calculator, initial_structure=structure, task_doc=relax.output)
     record.name = f"record {phase}"
     return Response(replace=Flow([relax, record], output=record.output, name=f"relax {phase}"))
 
 
+def _field(doc: Any, *path: str) -> Any:
+    """Read a nested field of an atomate2 task document, whether it arrives as a model or a dict
+    (force-field, VASP and CP2K task documents share output.energy / output.structure)."""
+    for name in path:
+        if doc is None:
+            return None
+        doc = doc.get(name) if isinstance(doc, dict) else getattr(doc, name, None)
+    return doc
+
+
 @job(name="record relaxation")
-def record_relaxation(
-    phase: str,
-    key: str,
-    calculator: dict,
-    initial_structure: Structure,
-    final_structure: Structure,
-    energy: float,
-    converged: bool | None,
-    n_steps: int | None,
-) -> RelaxedPhase:
+def record_relaxation(phase: str, key: str, calculator: dict, initial_structure: Structure, task_doc: Any) -> RelaxedPhase:
     spec = CalculatorSpec.model_validate(calculator)
     backend = get_backend(spec)
+    final_structure = _field(task_doc, "output", "structure")
+    energy = _field(task_doc, "output", "energy")
+    converged = _field(task_doc, "is_force_converged")
+    n_steps = _field(task_doc, "output", "n_steps")
+    if final_structure is None or energy is None:
+        raise InterchemError(f"relaxation of {phase} returned no final structure or energy")
     if isinstance(final_structure, dict):
         final_structure = Structure.from_dict(final_structure)
     n = len(final_structure)
