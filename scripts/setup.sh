@@ -10,6 +10,14 @@ if [ -z "$PY" ]; then
   done
 fi
 [ -n "$PY" ] || { echo "setup: Python 3.11 not found (set INTERCHEM_PYTHON)" >&2; exit 1; }
+# System packages (Debian): CP2K for the DFT backend and its tests. Needs root and apt; set
+# INTERCHEM_SKIP_APT=1 to skip (the CP2K tests then skip, unless INTERCHEM_REQUIRE_CP2K=1).
+if [ "${INTERCHEM_SKIP_APT:-0}" != 1 ] && ! command -v cp2k_shell >/dev/null 2>&1 \
+   && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "setup: installing Debian packages cp2k cp2k-data"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends cp2k cp2k-data >/dev/null) \
+    || echo "setup: warning: could not install cp2k (CP2K calculator unavailable)" >&2
+fi
 if [ ! -x .venv/bin/python ]; then "$PY" -m venv .venv; fi
 .venv/bin/python -m pip install -q --upgrade pip uv
 # uv ignores pip's find-links config: point it at the local wheel folder that holds the CPU torch.

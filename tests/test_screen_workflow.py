@@ -158,3 +158,33 @@ def test_chgnet_screen_of_li_s_si_physics(isolated_settings):
     assert li_li2s["direct"]
     si_li2s = next(r for r in a["reactions"] if r["anode"] == "Si" and r["electrolyte"] == "Li2S")
     assert si_li2s["E_rxn_meV_per_atom"] > -5
+
+
+def test_mlip_relax_then_static_single_points(isolated_settings, mace_spec):
+    """The "relax with one level, single point with another" protocol: energies are the second
+    calculator's on the first one's geometry, both levels are recorded, and both steps are reused."""
+    from pymatgen.core import Structure
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    from interchem.calculators import ase_calculator
+
+    settings = isolated_settings.model_copy(update={"relax_steps": 10})
+    plan = plan_screen(["Li2S"], ["Si"], mace_spec, settings=settings, static_calculator="chgnet")
+    result = run_screen(plan, settings=settings)
+    assert result.calculator["name"] == "chgnet"
+    assert "CHGNet" in result.level_of_theory.split("//")[0] and "MACE" in result.level_of_theory.split("//")[1]
+    entry = next(e for e in result.entries if e["data"]["phase"] == "Li2S")
+    atoms = AseAtomsAdaptor.get_atoms(Structure.from_dict(entry["structure"]))
+    atoms.calc = ase_calculator("chgnet")
+    assert entry["energy"] == pytest.approx(atoms.get_potential_energy(), abs=1e-4)
+    record = next(r for r in result.relaxations if r["phase"] == "Li2S")
+    assert record["geometry_calculator"]["name"] == "mace"
+
+    again = run_screen(plan_screen(["Li2S"], ["Si"], mace_spec, settings=settings, static_calculator="chgnet"), settings=settings)
+    assert all(r["reused"] for r in again.relaxations)
+    # A plain CHGNet screen is a different level of theory: its entries never meet these in one hull.
+    from interchem.entries import build_entries
+
+    plain = {**record, "level_of_theory": "CHGNet 0.3.0 (MPtrj PBE/PBE+U, MP2020-corrected)", "structure": entry["structure"]}
+    with pytest.raises(ChemicalSystemError, match="mix levels of theory"):
+        build_entries([{**record, "structure": entry["structure"]}, plain])

@@ -34,6 +34,7 @@ def screen(
     anode: Annotated[Optional[list[str]], typer.Option("--anode", "-a", help="anode phase (Si, LiSi, Li15Si4, ... or a file); repeatable; default: the whole Li_xSi series")] = None,
     phase: Annotated[Optional[list[str]], typer.Option("--phase", "-p", help="extra phase or structure file to include in the hull; repeatable")] = None,
     calculator: Annotated[Optional[str], typer.Option("--calculator", "-c", help="chgnet (default), mace:model=PATH, emt")] = None,
+    static_calculator: Annotated[Optional[str], typer.Option("--static-calculator", help="single points on the relaxed geometries with this calculator (e.g. MLIP relax, DFT static)")] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="report folder")] = None,
     store: Annotated[Optional[Path], typer.Option("--store", "-s", help="embedded store folder (reused across runs)")] = None,
     quick: Annotated[bool, typer.Option("--quick", help="small set: Li6PS5Cl vs Si, LiSi, Li15Si4")] = False,
@@ -52,7 +53,7 @@ def screen(
         if quick:
             electrolyte = electrolyte or QUICK_ELECTROLYTES
             anode = anode or QUICK_ANODES
-        plan = plan_screen(electrolyte, anode, calculator, extra_phases=phase or [], settings=settings)
+        plan = plan_screen(electrolyte, anode, calculator, extra_phases=phase or [], settings=settings, static_calculator=static_calculator)
     except InterchemError as exc:
         _fail(exc)
     console.print(
@@ -63,7 +64,8 @@ def screen(
         console.print(f"  {system}: {', '.join(names)}")
     start = time.perf_counter()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
-        task = bar.add_task("relaxing", total=len(plan.phases))
+        # One record per phase and level: relaxation, and the single point when a static level is set.
+        task = bar.add_task("relaxing", total=len(plan.phases) * (2 if plan.static_calculator else 1))
 
 
         try:
@@ -82,8 +84,8 @@ def _count_phases(bar, task):
     """Advance the bar once per phase, whether it was relaxed (record job) or reused."""
 
     def callback(event: str, name: str) -> None:
-        if name.startswith("relax or reuse"):
-            bar.update(task, description=f"relaxing {name.removeprefix('relax or reuse ')}")
+        if name.startswith(("relax or reuse", "static or reuse")):
+            bar.update(task, description=name.replace(" or reuse", "").replace("relax", "relaxing"))
         elif (event == "finished" and name.startswith("record ")) or event == "reused":
             bar.advance(task)
         elif event == "finished" and name == "analyse screen":

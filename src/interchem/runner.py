@@ -27,6 +27,7 @@ class ScreenPlan:
     electrolytes: list[str]
     systems: dict[str, list[str]]
     calculator: CalculatorSpec
+    static_calculator: CalculatorSpec | None = None
 
 
 def plan_screen(
@@ -36,6 +37,7 @@ def plan_screen(
     extra_phases: Iterable[str] = (),
     settings: Settings | None = None,
     mp_source=None,
+    static_calculator: str | CalculatorSpec | None = None,
 ) -> ScreenPlan:
     """Resolve every name and file, pick the phases of each chemical system, and validate all of it.
 
@@ -45,6 +47,9 @@ def plan_screen(
     settings = settings or get_settings()
     spec = CalculatorSpec.parse(calculator or settings.calculator)
     check_calculator(spec)  # unknown name / bad settings fail before structures are built
+    static_spec = CalculatorSpec.parse(static_calculator) if static_calculator else None
+    if static_spec is not None:
+        check_calculator(static_spec)
     electrolytes = list(library.DEFAULT_ELECTROLYTES if electrolytes is None else electrolytes)
     anodes = list(library.anode_series() if anodes is None else anodes)
     if not electrolytes and not anodes:
@@ -90,7 +95,11 @@ def plan_screen(
         systems["-".join(sorted(elements))] = sorted(set(names) | {p for p in phases if _within(phases[p], elements)})
     all_elements = {el.symbol for s in phases.values() for el in s.composition.elements}
     check_calculator(spec, all_elements, context="the screen's phases")
-    return ScreenPlan(phases=phases, anodes=anodes, electrolytes=electrolytes, systems=systems, calculator=spec)
+    if static_spec is not None:
+        check_calculator(static_spec, all_elements, context="the screen's phases (single points)")
+    return ScreenPlan(
+        phases=phases, anodes=anodes, electrolytes=electrolytes, systems=systems, calculator=spec, static_calculator=static_spec
+    )
 
 
 def _within(structure, elements) -> bool:
@@ -137,7 +146,9 @@ def run_screen(
         import torch
 
         torch.set_num_threads(settings.torch_threads)
-    maker = ScreenMaker(calculator=plan.calculator, fmax=settings.relax_fmax, steps=settings.relax_steps)
+    maker = ScreenMaker(
+        calculator=plan.calculator, fmax=settings.relax_fmax, steps=settings.relax_steps, static_calculator=plan.static_calculator
+    )
     flow = maker.make(plan.phases, plan.anodes, plan.electrolytes)
     store = make_job_store(settings)
     work_dir = Path(work_dir or Path(settings.output_dir) / "jobs").resolve()

@@ -20,7 +20,7 @@ from jobflow import Flow, JobConfig, Maker, Response, job
 from pydantic import BaseModel, Field
 from pymatgen.core import Structure
 
-from interchem.calculators import CalculatorSpec, check_calculator, get_backend, relax_maker
+from interchem.calculators import CalculatorSpec, check_calculator, get_backend, relax_maker, static_maker
 from interchem.errors import InterchemError
 from interchem.structures.cards import check_structure
 
@@ -48,6 +48,9 @@ class RelaxedPhase(BaseModel):
     provenance: dict[str, Any] = Field(default_factory=dict)
     versions: dict[str, str] = Field(default_factory=dict)
     reused: bool = False
+    # Set for "relax with one calculator, single point with another" records: the geometry's origin.
+    geometry_calculator: dict[str, Any] | None = None
+    geometry_calc_key: str | None = None
 
 
 def calc_key(structure: Structure, spec: CalculatorSpec, settings: dict[str, Any]) -> str:
@@ -136,6 +139,49 @@ def record_relaxation(phase: str, key: str, calculator: dict, initial_structure:
     )
 
 
+@job(name="static or reuse", config=JobConfig(expose_store=True))
+def static_or_reuse(relaxed: RelaxedPhase, calculator: dict):
+    """Single point with ``calculator`` on a relaxed geometry (the "MLIP relax, DFT static" protocol),
+    looked up in the store first like a relaxation."""
+    relaxed = RelaxedPhase.model_validate(relaxed.model_dump() if hasattr(relaxed, "model_dump") else relaxed)
+    spec = CalculatorSpec.model_validate(calculator)
+    key = calc_key(relaxed.structure, spec, {"static": True, "geometry": relaxed.calc_key})
+    stored = _find_stored(key)
+    if stored is not None:
+        logger.info("Reused stored relaxation - %s (%s)", relaxed.phase, key[:12])
+        return RelaxedPhase.model_validate({**stored, "reused": True})
+    static = static_maker(spec).make(relaxed.structure)
+    static.name = f"static {relaxed.phase}"
+    record = record_static(relaxed=relaxed, key=key, calculator=calculator, task_doc=static.output)
+    record.name = f"record {relaxed.phase}"
+    return Response(replace=Flow([static, record], output=record.output, name=f"static {relaxed.phase}"))
+
+
+@job(name="record static")
+def record_static(relaxed: RelaxedPhase, key: str, calculator: dict, task_doc: Any) -> RelaxedPhase:
+    spec = CalculatorSpec.model_validate(calculator)
+    backend = get_backend(spec)
+    energy = _field(task_doc, "output", "energy")
+    if energy is None:
+        raise InterchemError(f"single point of {relaxed.phase} returned no energy")
+    n = relaxed.n_atoms
+    return relaxed.model_copy(
+        update={
+            "calc_key": key,
+            "calculator": spec.model_dump(mode="json"),
+            # Both levels in the label: such entries never share a hull with plain ones of either level.
+            "level_of_theory": f"{backend.level_of_theory(spec)} // {relaxed.level_of_theory} geometry",
+            "energy_convention": backend.energy_convention(spec),
+            "energy_eV": float(energy),
+            "energy_per_atom_eV": float(energy) / n,
+            "versions": {**relaxed.versions, **backend.versions()},
+            "reused": False,
+            "geometry_calculator": relaxed.calculator,
+            "geometry_calc_key": relaxed.calc_key,
+        }
+    )
+
+
 @dataclass
 class RelaxPhaseMaker(Maker):
     """Relax one phase (cell + positions) with a calculator, reusing a stored identical relaxation."""
@@ -181,8 +227,9 @@ def analyse_screen(relaxations: list, anodes: list[str], electrolytes: list[str]
         entries=[e.as_dict() for e in entries],
         relaxations=[{k: v for k, v in r.items() if k != "structure"} for r in records],
         calculator=spec.model_dump(mode="json"),
-        level_of_theory=backend.level_of_theory(spec),
-        versions=backend.versions(),
+        # From the records (build_entries has checked they agree): includes the geometry's level.
+        level_of_theory=records[0]["level_of_theory"],
+        versions=records[0].get("versions") or backend.versions(),
         anodes=anodes,
         electrolytes=electrolytes,
     )
@@ -201,6 +248,8 @@ class ScreenMaker(Maker):
     calculator: CalculatorSpec = field(default_factory=CalculatorSpec)
     fmax: float = 0.05
     steps: int = 300
+    # Optional second level: single points on the relaxed geometries (e.g. CHGNet relax, CP2K static).
+    static_calculator: CalculatorSpec | None = None
 
     def make(self, phases: dict[str, Structure], anodes: list[str], electrolytes: list[str]) -> Flow:
         if not phases:
@@ -212,6 +261,17 @@ class ScreenMaker(Maker):
         if missing:
             raise InterchemError(f"anode/electrolyte phase(s) {', '.join(missing)} are not among the phases to relax")
         relaxer = RelaxPhaseMaker(calculator=spec, fmax=self.fmax, steps=self.steps)
-        relax_jobs = [relaxer.make(structure, phase=name) for name, structure in phases.items()]
-        analysis = analyse_screen([j.output for j in relax_jobs], list(anodes), list(electrolytes), spec.model_dump(mode="json"))
-        return Flow([*relax_jobs, analysis], output=analysis.output, name=self.name)
+        jobs = [relaxer.make(structure, phase=name) for name, structure in phases.items()]
+        final = jobs
+        if self.static_calculator is not None:
+            static_spec = CalculatorSpec.parse(self.static_calculator)
+            check_calculator(static_spec, elements, context="the screen's phases (single points)")
+            final = []
+            for name, relax_job in zip(phases, jobs):
+                j = static_or_reuse(relax_job.output, static_spec.model_dump(mode="json"))
+                j.name = f"static or reuse {name}"
+                final.append(j)
+            spec = static_spec
+        analysis = analyse_screen([j.output for j in final], list(anodes), list(electrolytes), spec.model_dump(mode="json"))
+        all_jobs = jobs + (final if final is not jobs else [])
+        return Flow([*all_jobs, analysis], output=analysis.output, name=self.name)
