@@ -188,3 +188,20 @@ def test_mlip_relax_then_static_single_points(isolated_settings, mace_spec):
     plain = {**record, "level_of_theory": "CHGNet 0.3.0 (MPtrj PBE/PBE+U, MP2020-corrected)", "structure": entry["structure"]}
     with pytest.raises(ChemicalSystemError, match="mix levels of theory"):
         build_entries([{**record, "structure": entry["structure"]}, plain])
+
+
+def test_cli_quick_set_and_phase_listing(tmp_path, tiny_mace, monkeypatch):
+    monkeypatch.setenv("INTERCHEM_CONFIG", str(tmp_path / "none.yaml"))
+    runner = CliRunner()
+    result = runner.invoke(app, ["screen", "--quick", "-c", f"mace:model={tiny_mace}", "--steps", "3",
+                                 "-o", str(tmp_path / "out"), "-s", str(tmp_path / "store")])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["electrolytes"] == ["Li6PS5Cl"] and summary["anodes"] == ["Si", "LiSi", "Li15Si4"]
+    assert {r["anode"] for r in summary["reactions"]} == {"Si", "LiSi", "Li15Si4"}
+    # The whole Li-P-S-Cl-Si system is relaxed, not only the named phases.
+    assert {"Li3PS4", "LiCl", "Cl2", "Li2S", "Li3P"} <= set(summary["e_above_hull"])
+
+    listing = runner.invoke(app, ["phases", "--chemsys", "Li-Si"])
+    assert listing.exit_code == 0
+    assert "Li15Si4" in listing.output and "Li2S" not in listing.output
