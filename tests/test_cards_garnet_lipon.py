@@ -1,6 +1,6 @@
 """Phase cards of the two oxide electrolytes (tetragonal LLZO, crystalline LiPON Li2PO2N) and La2Zr2O7.
 
-Each card is built once (module cache) and checked for: atom counts, order, composition, a sane
+Each card is built once (cached in tests/cardchecks.py) and checked for: atom counts, order, composition, a sane
 shortest bond (named species pair and length window), the space group spglib finds, and, where the
 phase is also in /work/shared/reference/structures, structural identity (StructureMatcher) and
 volume per atom against the reference.
@@ -8,20 +8,18 @@ volume per atom against the reference.
 
 from __future__ import annotations
 
-import json
-from functools import lru_cache
-from pathlib import Path
-
-import numpy as np
 import pytest
-from pymatgen.analysis.structure_matcher import StructureMatcher
-from pymatgen.core import Structure
-from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+from cardchecks import (
+    assert_builds,
+    assert_cards_exist,
+    assert_matches_reference,
+    assert_shortest_bond,
+    assert_space_group,
+    built,
+    card,
+)
 
 from interchem.errors import StructureValidationError
-from interchem.structures.cards import CARD_DIR, PhaseCard, load_card
-
-REFERENCE_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference" / "structures"
 
 # card name -> (shortest pair of species, (lower, upper) bound on that distance in Angstrom).
 SHORTEST_BOND = {
@@ -57,95 +55,53 @@ REFERENCES = {
     "Li2PO2N": [("Li2PO2N_mp-1020019", "dft"), ("Li2PO2N_reaxnet_example", "dft")],
     "La2Zr2O7": [("La2Zr2O7_MP-pyrochlore", "dft")],
 }
-REFERENCE_CASES = [(card, stem, kind) for card, refs in sorted(REFERENCES.items()) for stem, kind in refs]
+REFERENCE_CASES = [(name, stem, kind) for name, refs in sorted(REFERENCES.items()) for stem, kind in refs]
 VOLUME_WINDOW = {"dft": (-0.03, 0.12), "exp": (-0.02, 0.02)}
-
-MATCHER = StructureMatcher(ltol=0.2, stol=0.3, angle_tol=5, primitive_cell=True, scale=True, attempt_supercell=True)
-
-
-@lru_cache(maxsize=None)
-def _card(name: str) -> PhaseCard:
-    return load_card(CARD_DIR / f"{name}.yaml")
-
-
-@lru_cache(maxsize=None)
-def _built(name: str) -> Structure:
-    return _card(name).build()
-
-
-def _reference(stem: str) -> Structure:
-    path = REFERENCE_DIR / f"{stem}.json"
-    if not path.exists():
-        pytest.skip(f"reference structure {path} is absent (shared reference data not checked out)")
-    with open(path) as fh:
-        return Structure.from_dict(json.load(fh))
 
 
 def test_every_card_of_this_set_exists():
-    missing = [n for n in CARDS if not (CARD_DIR / f"{n}.yaml").exists()]
-    assert not missing, f"cards missing: {missing}"
+    assert_cards_exist(CARDS)
 
 
 @pytest.mark.parametrize("name", CARDS)
 def test_card_builds_ordered_with_formula_and_counts(name):
-    card = _card(name)
-    assert card.name == name  # file name = card name
-    assert card.roles, f"{name} has no roles"
-    s = _built(name)
-    assert s.is_ordered
-    assert s.composition.reduced_formula == card.composition.reduced_formula
-    conv, prim = EXPECTED_COUNTS[name]
-    assert len(s) == conv
-    assert len(card.build(primitive=True)) == prim
+    assert_builds(name, *EXPECTED_COUNTS[name])  # no ordered approximant in this set
 
 
 @pytest.mark.parametrize("name", CARDS)
 def test_shortest_bond_is_the_expected_one(name):
-    s = _built(name)
-    dm = s.distance_matrix.copy()
-    np.fill_diagonal(dm, np.inf)
-    i, j = np.unravel_index(np.argmin(dm), dm.shape)
-    pair, (lo, hi) = SHORTEST_BOND[name]
-    assert {s[i].specie.symbol, s[j].specie.symbol} == pair, f"{name}: shortest pair {s[i].specie}-{s[j].specie}"
-    assert lo <= dm[i, j] <= hi, f"{name}: shortest distance {dm[i, j]:.3f} A outside [{lo}, {hi}]"
+    assert_shortest_bond(name, *SHORTEST_BOND[name])
 
 
 @pytest.mark.parametrize("name", CARDS)
 def test_space_group_found_equals_card(name):
-    s = _built(name)
-    found = SpacegroupAnalyzer(s, symprec=0.1).get_space_group_number()
-    assert found == EXPECTED_SG[name] == _card(name).space_group.number
+    assert_space_group(name, EXPECTED_SG[name])
 
 
 @pytest.mark.parametrize(("name", "stem", "kind"), REFERENCE_CASES)
 def test_matches_reference_structure_and_volume(name, stem, kind):
-    ref = _reference(stem)
-    s = _built(name)
-    assert MATCHER.fit(s, ref), f"{name} does not match reference {stem}"
-    dv = (ref.volume / len(ref)) / (s.volume / len(s)) - 1.0
-    lo, hi = VOLUME_WINDOW[kind]
-    assert lo <= dv <= hi, f"{name} vs {stem} ({kind}): volume/atom differs by {dv:+.1%}"
+    assert_matches_reference(name, stem, VOLUME_WINDOW[kind], label=kind)
 
 
 def test_llzo_lattice_is_the_published_one():
     # Awaka et al. 2009: a = 13.134, c = 12.663 A (c/a < 1: the tetragonal distortion of the garnet).
-    a, b, c = _built("Li7La3Zr2O12").lattice.abc
+    a, b, c = built("Li7La3Zr2O12").lattice.abc
     assert a == pytest.approx(13.134) and b == pytest.approx(13.134) and c == pytest.approx(12.663)
 
 
 def test_llzo_needs_origin_choice_2():
     # The LLZO coordinates are given for I4_1/acd origin choice 2; read with origin choice 1 the same
     # numbers expand to a wrong cell (extra, overlapping atoms), which the builder must refuse.
-    card = _card("Li7La3Zr2O12")
-    assert card.space_group.setting == 2
-    wrong = card.model_copy(update={"space_group": card.space_group.model_copy(update={"setting": 1})})
+    llzo = card("Li7La3Zr2O12")
+    assert llzo.space_group.setting == 2
+    wrong = llzo.model_copy(update={"space_group": llzo.space_group.model_copy(update={"setting": 1})})
     with pytest.raises(StructureValidationError):
         wrong.build()
 
 
 def test_li2po2n_chain_p_n_bonds():
     # Each P bonds to 2 terminal O (~1.55 A) and 2 bridging N (~1.62 A) of the -P-N-P-N- chain.
-    s = _built("Li2PO2N")
+    s = built("Li2PO2N")
     for site in s:
         if site.specie.symbol != "P":
             continue

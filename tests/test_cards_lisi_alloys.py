@@ -1,6 +1,6 @@
 """Phase cards of the Li-Si alloy series (the anode): LiSi, Li12Si7, Li7Si3, Li13Si4, Li15Si4.
 
-Each card is built once (module cache) and checked for: atom counts (conventional and primitive),
+Each card is built once (cached in tests/cardchecks.py) and checked for: atom counts (conventional and primitive),
 order, composition, a sane shortest bond (named species pair and length window), the space group
 spglib finds, structural identity (StructureMatcher) and volume per atom against the Materials
 Project references in /work/shared/reference/structures, and the physics of lithiation: the volume
@@ -12,19 +12,18 @@ et al. 2013) or its older descriptions Li21Si5 / Li22Si5, and Li7Si2 (Pbam, mp-2
 
 from __future__ import annotations
 
-import json
-from functools import lru_cache
-from pathlib import Path
-
 import numpy as np
 import pytest
-from pymatgen.analysis.structure_matcher import StructureMatcher
-from pymatgen.core import Composition, Structure
-from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
-
-from interchem.structures.cards import CARD_DIR, load_card
-
-REFERENCE_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference" / "structures"
+from cardchecks import (
+    assert_builds,
+    assert_cards_exist,
+    assert_matches_reference,
+    assert_shortest_bond,
+    assert_space_group,
+    built,
+    card,
+)
+from pymatgen.core import Composition
 
 # card name -> (shortest pair of species, (lower, upper) bound on that distance in Angstrom).
 SHORTEST_BOND = {
@@ -74,88 +73,45 @@ REFERENCES = {
     "Li13Si4": [("Li13Si4_mp-672287", PBE_VS_EXP)],
     "Li15Si4": [("Li15Si4_mp-569849", PBE_VS_EXP)],
 }
-REFERENCE_CASES = [(card, stem, window) for card, refs in sorted(REFERENCES.items()) for stem, window in refs]
+REFERENCE_CASES = [(name, stem, window) for name, refs in sorted(REFERENCES.items()) for stem, window in refs]
 
 # The lithiation series in order of x = Li/Si; Si.yaml is the x = 0 end. Li15Si4 is the Li-richest
 # card in the library (Li17Si4 is not written, see the module docstring).
 SERIES = ["Si", "LiSi", "Li12Si7", "Li7Si3", "Li13Si4", "Li15Si4"]
 
-MATCHER = StructureMatcher(ltol=0.2, stol=0.3, angle_tol=5, primitive_cell=True, scale=True, attempt_supercell=True)
-
-
-@lru_cache(maxsize=None)
-def _card(name: str):
-    return load_card(CARD_DIR / f"{name}.yaml")
-
-
-@lru_cache(maxsize=None)
-def _built(name: str) -> Structure:
-    return _card(name).build()
-
-
-def _reference(stem: str) -> Structure:
-    path = REFERENCE_DIR / f"{stem}.json"
-    if not path.exists():
-        pytest.skip(f"reference structure {path} is absent (shared reference data not checked out)")
-    with open(path) as fh:
-        return Structure.from_dict(json.load(fh))
-
 
 def _x(name: str) -> float:
-    comp = Composition(_card(name).formula)
+    """x in Li_xSi."""
+    comp = Composition(card(name).formula)
     return comp["Li"] / comp["Si"]
 
 
 def test_every_card_of_this_set_exists():
-    missing = [n for n in CARDS if not (CARD_DIR / f"{n}.yaml").exists()]
-    assert not missing, f"cards missing: {missing}"
+    assert_cards_exist(CARDS)
 
 
 @pytest.mark.parametrize("name", CARDS)
 def test_card_builds_ordered_with_formula_and_counts(name):
-    card = _card(name)
-    assert card.name == name  # file name = card name
-    assert "anode" in card.roles
-    assert card.source.citation
-    assert card.source.database_id  # every card names the Materials Project model it took numbers from
-    assert card.ordered_approximant == (name in ORDERED_APPROXIMANTS)
-    s = _built(name)
-    assert s.is_ordered
-    assert s.composition.reduced_composition == Composition(card.formula).reduced_composition
-    conv, prim = EXPECTED_COUNTS[name]
-    assert len(s) == conv
-    assert len(card.build(primitive=True)) == prim
+    assert_builds(name, *EXPECTED_COUNTS[name], ordered_approximant=name in ORDERED_APPROXIMANTS)
+    assert "anode" in card(name).roles
+    assert card(name).source.database_id  # every card names the Materials Project model it took numbers from
 
 
 @pytest.mark.parametrize("name", CARDS)
 def test_shortest_bond_is_the_expected_one(name):
-    s = _built(name)
-    dm = s.distance_matrix.copy()
-    np.fill_diagonal(dm, np.inf)
-    i, j = np.unravel_index(np.argmin(dm), dm.shape)
-    pair, (lo, hi) = SHORTEST_BOND[name]
-    assert dm[i, j] > 1.0
-    assert {s[i].specie.symbol, s[j].specie.symbol} == pair, f"{name}: shortest pair {s[i].specie}-{s[j].specie}"
-    assert lo <= dm[i, j] <= hi, f"{name}: shortest distance {dm[i, j]:.3f} A outside [{lo}, {hi}]"
+    assert_shortest_bond(name, *SHORTEST_BOND[name])
 
 
 @pytest.mark.parametrize("name", CARDS)
 def test_space_group_found_equals_card(name):
-    s = _built(name)
-    found = SpacegroupAnalyzer(s, symprec=0.1).get_space_group_number()
-    assert found == EXPECTED_SG[name] == _card(name).space_group.number
+    found = assert_space_group(name, EXPECTED_SG[name])
     if name in ORDERED_APPROXIMANTS:
         assert found < PUBLISHED_SG[name]  # ordering can only lower the symmetry
 
 
 @pytest.mark.parametrize(("name", "stem", "window"), REFERENCE_CASES)
 def test_matches_reference_structure_and_volume(name, stem, window):
-    ref = _reference(stem)
-    s = _built(name)
-    assert MATCHER.fit(s, ref), f"{name} does not match reference {stem}"
-    dv = (ref.volume / len(ref)) / (s.volume / len(s)) - 1.0
-    lo, hi = window
-    assert lo <= dv <= hi, f"{name} vs {stem}: volume/atom differs by {dv:+.1%}, expected [{lo:+.0%}, {hi:+.0%}]"
+    assert_matches_reference(name, stem, window)
 
 
 def test_volume_per_si_grows_monotonically_with_lithium_content():
@@ -165,7 +121,7 @@ def test_volume_per_si_grows_monotonically_with_lithium_content():
     assert xs == sorted(xs) and len(set(xs)) == len(xs)
     v_si = []
     for name in SERIES:
-        s = _built(name)
+        s = built(name)
         v_si.append(s.volume / s.composition["Si"])
     assert all(b > a for a, b in zip(v_si, v_si[1:])), dict(zip(SERIES, np.round(v_si, 2)))
     expansion = v_si[-1] / v_si[0]

@@ -1,6 +1,6 @@
 """Phase cards of the Li metal / sulfide / phosphide side and the Si-S tie-line.
 
-Each card is built once (module cache) and checked for: atom counts (conventional and primitive),
+Each card is built once (cached in tests/cardchecks.py) and checked for: atom counts (conventional and primitive),
 order, composition, a sane shortest bond (named species pair and length window), the space group
 spglib finds, and, where the phase is also in /work/shared/reference/structures, structural identity
 (StructureMatcher) and volume per atom against the reference, with a window chosen per comparison.
@@ -8,19 +8,16 @@ spglib finds, and, where the phase is also in /work/shared/reference/structures,
 
 from __future__ import annotations
 
-import json
-from functools import lru_cache
-from pathlib import Path
-
-import numpy as np
 import pytest
-from pymatgen.analysis.structure_matcher import StructureMatcher
-from pymatgen.core import Composition, Structure
-from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
-
-from interchem.structures.cards import CARD_DIR, load_card
-
-REFERENCE_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference" / "structures"
+from cardchecks import (
+    assert_builds,
+    assert_cards_exist,
+    assert_matches_reference,
+    assert_shortest_bond,
+    assert_space_group,
+    built,
+    reference,
+)
 
 # card name -> (shortest pair of species, (lower, upper) bound on that distance in Angstrom).
 # The expected shortest bond of each chemistry, from the published structure:
@@ -79,83 +76,38 @@ REFERENCES = {
     "S": [("S_aflow-A16-alpha", EXP), ("S_COD-9008577", EXP)],
     "SiS2": [("SiS2_aflow-C42", EXP), ("SiS2_mp-1602", (0.15, 0.35))],
 }
-REFERENCE_CASES = [(card, stem, window) for card, refs in sorted(REFERENCES.items()) for stem, window in refs]
-
-MATCHER = StructureMatcher(ltol=0.2, stol=0.3, angle_tol=5, primitive_cell=True, scale=True, attempt_supercell=True)
-
-
-@lru_cache(maxsize=None)
-def _card(name: str):
-    return load_card(CARD_DIR / f"{name}.yaml")
-
-
-@lru_cache(maxsize=None)
-def _built(name: str) -> Structure:
-    return _card(name).build()
-
-
-def _reference(stem: str) -> Structure:
-    path = REFERENCE_DIR / f"{stem}.json"
-    if not path.exists():
-        pytest.skip(f"reference structure {path} is absent (shared reference data not checked out)")
-    with open(path) as fh:
-        return Structure.from_dict(json.load(fh))
+REFERENCE_CASES = [(name, stem, window) for name, refs in sorted(REFERENCES.items()) for stem, window in refs]
 
 
 def test_every_card_of_this_set_exists():
-    missing = [n for n in CARDS if not (CARD_DIR / f"{n}.yaml").exists()]
-    assert not missing, f"cards missing: {missing}"
+    assert_cards_exist(CARDS)
 
 
 @pytest.mark.parametrize("name", CARDS)
 def test_card_builds_ordered_with_formula_and_counts(name):
-    card = _card(name)
-    assert card.name == name  # file name = card name
-    assert card.roles, f"{name} has no roles"
-    assert card.source.citation
-    assert card.ordered_approximant == (name in ORDERED_APPROXIMANTS)
-    s = _built(name)
-    assert s.is_ordered
-    assert s.composition.reduced_composition == Composition(card.formula).reduced_composition
-    conv, prim = EXPECTED_COUNTS[name]
-    assert len(s) == conv
-    assert len(card.build(primitive=True)) == prim
+    assert_builds(name, *EXPECTED_COUNTS[name], ordered_approximant=name in ORDERED_APPROXIMANTS)
 
 
 @pytest.mark.parametrize("name", CARDS)
 def test_shortest_bond_is_the_expected_one(name):
-    s = _built(name)
-    dm = s.distance_matrix.copy()
-    np.fill_diagonal(dm, np.inf)
-    i, j = np.unravel_index(np.argmin(dm), dm.shape)
-    pair, (lo, hi) = SHORTEST_BOND[name]
-    assert dm[i, j] > 1.0  # nothing in these chemistries is shorter than ~2 A; 1 A would mean merged atoms
-    assert {s[i].specie.symbol, s[j].specie.symbol} == pair, f"{name}: shortest pair {s[i].specie}-{s[j].specie}"
-    assert lo <= dm[i, j] <= hi, f"{name}: shortest distance {dm[i, j]:.3f} A outside [{lo}, {hi}]"
+    assert_shortest_bond(name, *SHORTEST_BOND[name])
 
 
 @pytest.mark.parametrize("name", CARDS)
 def test_space_group_found_equals_card(name):
-    s = _built(name)
-    found = SpacegroupAnalyzer(s, symprec=0.1).get_space_group_number()
-    assert found == EXPECTED_SG[name] == _card(name).space_group.number
+    assert_space_group(name, EXPECTED_SG[name])
 
 
 @pytest.mark.parametrize(("name", "stem", "window"), REFERENCE_CASES)
 def test_matches_reference_structure_and_volume(name, stem, window):
-    ref = _reference(stem)
-    s = _built(name)
-    assert MATCHER.fit(s, ref), f"{name} does not match reference {stem}"
-    dv = (ref.volume / len(ref)) / (s.volume / len(s)) - 1.0
-    lo, hi = window
-    assert lo <= dv <= hi, f"{name} vs {stem}: volume/atom differs by {dv:+.1%}, expected [{lo:+.0%}, {hi:+.0%}]"
+    assert_matches_reference(name, stem, window)
 
 
 def test_argyrodite_ordering_puts_li_around_the_sulfide_cage_not_the_chloride():
     # The ordering chosen (Cl on 4a, S2- on 4d) must leave S2- as the centre of the Li6 cage: every Li
     # has a non-PS4 sulfide neighbour at ~2.3 A and no Cl closer than 3 A. Swapping the two anion sites
     # (the other ordered limit) would put Cl at 2.3 A from Li and fail here.
-    s = _built("Li6PS5Cl")
+    s = built("Li6PS5Cl")
     p_sites = [i for i, site in enumerate(s) if site.specie.symbol == "P"]
     free_s = [
         i
@@ -174,7 +126,7 @@ def test_argyrodite_ordering_puts_li_around_the_sulfide_cage_not_the_chloride():
 def test_disordered_neutron_reference_has_the_cards_lattice():
     # The card's lattice and PS4 geometry come from the disordered neutron refinement: its cell edge and
     # the P-S bond must agree with that file, which is independent of the ordering step.
-    ref = _reference("Li6PS5Cl_exp_neutron_disordered")
+    ref = reference("Li6PS5Cl_exp_neutron_disordered")
     assert not ref.is_ordered
-    s = _built("Li6PS5Cl")
+    s = built("Li6PS5Cl")
     assert s.lattice.a == pytest.approx(ref.lattice.a, rel=1e-4)

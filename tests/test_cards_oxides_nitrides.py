@@ -1,6 +1,6 @@
 """Phase cards of the garnet (LLZO) side, the LiPON side and the Si-O / Si-N / silicide tie-lines.
 
-Each card is built once (module cache) and checked for: atom counts, order, composition, a sane
+Each card is built once (cached in tests/cardchecks.py) and checked for: atom counts, order, composition, a sane
 shortest bond (named species pair and length window), the space group spglib finds, and, where the
 phase is also in /work/shared/reference/structures, structural identity (StructureMatcher) and
 volume per atom against the reference.
@@ -8,19 +8,17 @@ volume per atom against the reference.
 
 from __future__ import annotations
 
-import json
-from functools import lru_cache
-from pathlib import Path
-
-import numpy as np
 import pytest
-from pymatgen.analysis.structure_matcher import StructureMatcher
-from pymatgen.core import Structure
-from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
-
-from interchem.structures.cards import CARD_DIR, load_card
-
-REFERENCE_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference" / "structures"
+from cardchecks import (
+    MATCHER,
+    assert_builds,
+    assert_cards_exist,
+    assert_matches_reference,
+    assert_shortest_bond,
+    assert_space_group,
+    built,
+    reference,
+)
 
 # card name -> (shortest pair of species, (lower, upper) bound on that distance in Angstrom).
 # The expected shortest bond of each chemistry, from the published structure:
@@ -78,7 +76,7 @@ REFERENCES = {
     "ZrSi2": [("ZrSi2_aflow-C49", "exp"), ("ZrSi2_mp-1515", "dft")],
     "ZrSiO4": [("ZrSiO4_aflow-zircon", "exp")],
 }
-REFERENCE_CASES = [(card, stem, kind) for card, refs in sorted(REFERENCES.items()) for stem, kind in refs]
+REFERENCE_CASES = [(name, stem, kind) for name, refs in sorted(REFERENCES.items()) for stem, kind in refs]
 
 # Volume per atom, reference / card - 1. PBE overestimates lattice parameters by 1-4 % (3-12 % in
 # volume; quartz is soft and comes out ~+7 %), while for La (f states) and Li3N PBE lands within ~1 %
@@ -87,78 +85,35 @@ REFERENCE_CASES = [(card, stem, kind) for card, refs in sorted(REFERENCES.items(
 # here), so +-2 %.
 VOLUME_WINDOW = {"dft": (-0.03, 0.12), "exp": (-0.02, 0.02)}
 
-MATCHER = StructureMatcher(ltol=0.2, stol=0.3, angle_tol=5, primitive_cell=True, scale=True, attempt_supercell=True)
-
-
-@lru_cache(maxsize=None)
-def _card(name: str):
-    return load_card(CARD_DIR / f"{name}.yaml")
-
-
-@lru_cache(maxsize=None)
-def _built(name: str) -> Structure:
-    return _card(name).build()
-
-
-def _reference(stem: str) -> Structure:
-    path = REFERENCE_DIR / f"{stem}.json"
-    if not path.exists():
-        pytest.skip(f"reference structure {path} is absent (shared reference data not checked out)")
-    with open(path) as fh:
-        return Structure.from_dict(json.load(fh))
-
 
 def test_every_card_of_this_set_exists():
-    missing = [n for n in CARDS if not (CARD_DIR / f"{n}.yaml").exists()]
-    assert not missing, f"cards missing: {missing}"
+    assert_cards_exist(CARDS)
 
 
 @pytest.mark.parametrize("name", CARDS)
 def test_card_builds_ordered_with_formula_and_counts(name):
-    card = _card(name)
-    assert card.name == name  # file name = card name
-    assert card.roles, f"{name} has no roles"
-    s = _built(name)
-    assert s.is_ordered
-    assert s.composition.reduced_formula == card.composition.reduced_formula
-    conv, prim = EXPECTED_COUNTS[name]
-    assert len(s) == conv
-    assert len(card.build(primitive=True)) == prim
+    assert_builds(name, *EXPECTED_COUNTS[name])  # no ordered approximant in this set
 
 
 @pytest.mark.parametrize("name", CARDS)
 def test_shortest_bond_is_the_expected_one(name):
-    s = _built(name)
-    dm = s.distance_matrix.copy()
-    np.fill_diagonal(dm, np.inf)
-    i, j = np.unravel_index(np.argmin(dm), dm.shape)
-    pair, (lo, hi) = SHORTEST_BOND[name]
-    assert dm[i, j] > 1.0  # nothing in these chemistries is shorter than the N2 triple bond
-    assert {s[i].specie.symbol, s[j].specie.symbol} == pair, f"{name}: shortest pair {s[i].specie}-{s[j].specie}"
-    assert lo <= dm[i, j] <= hi, f"{name}: shortest distance {dm[i, j]:.3f} A outside [{lo}, {hi}]"
+    assert_shortest_bond(name, *SHORTEST_BOND[name])
 
 
 @pytest.mark.parametrize("name", CARDS)
 def test_space_group_found_equals_card(name):
-    s = _built(name)
-    found = SpacegroupAnalyzer(s, symprec=0.1).get_space_group_number()
-    assert found == EXPECTED_SG[name] == _card(name).space_group.number
+    assert_space_group(name, EXPECTED_SG[name])
 
 
 @pytest.mark.parametrize(("name", "stem", "kind"), REFERENCE_CASES)
 def test_matches_reference_structure_and_volume(name, stem, kind):
-    ref = _reference(stem)
-    s = _built(name)
-    assert MATCHER.fit(s, ref), f"{name} does not match reference {stem}"
-    dv = (ref.volume / len(ref)) / (s.volume / len(s)) - 1.0
-    lo, hi = VOLUME_WINDOW[kind]
-    assert lo <= dv <= hi, f"{name} vs {stem} ({kind}): volume/atom differs by {dv:+.1%}"
+    assert_matches_reference(name, stem, VOLUME_WINDOW[kind], label=kind)
 
 
 def test_gamma_li3po4_is_a_distinct_polymorph_from_beta():
     # gamma (Pnma) and beta (Pmn2_1) Li3PO4 share the formula but not the structure: the two cards,
     # and the beta reference, must not be confused by the matcher.
-    ref_beta = _reference("Li3PO4_mp-13725")
-    assert MATCHER.fit(_built("Li3PO4"), ref_beta)
-    assert not MATCHER.fit(_built("Li3PO4-gamma"), ref_beta)
-    assert not MATCHER.fit(_built("Li3PO4-gamma"), _built("Li3PO4"))
+    ref_beta = reference("Li3PO4_mp-13725")
+    assert MATCHER.fit(built("Li3PO4"), ref_beta)
+    assert not MATCHER.fit(built("Li3PO4-gamma"), ref_beta)
+    assert not MATCHER.fit(built("Li3PO4-gamma"), built("Li3PO4"))
