@@ -72,27 +72,24 @@ def plan_screen(
     anodes = [add(a) for a in anodes]
     for extra in extra_phases:
         add(extra)
-    elements_per_system = []
-    for e in electrolytes or [None]:
-        elements = {el.symbol for a in anodes for el in phases[a].composition.elements}
-        if anodes:
-            elements.add(library.ION)
-        if e is not None:
-            elements |= {el.symbol for el in phases[e].composition.elements}
-        elements_per_system.append(elements)
+    def elements_of(*names: str) -> set[str]:
+        return {el.symbol for n in names for el in phases[n].composition.elements}
+
+    # One chemical system per electrolyte: its elements + every anode's + Li. Each system is filled
+    # with every phase of the library (or of MP) inside it: the hull needs all of them, not only the
+    # phases named on the command line.
+    anode_elements = elements_of(*anodes) | ({library.ION} if anodes else set())
     systems: dict[str, list[str]] = {}
-    for elements in elements_per_system:
+    for electrolyte in electrolytes or [None]:
+        elements = anode_elements | (elements_of(electrolyte) if electrolyte else set())
         if mp_source is not None:
-            members = mp_source.structures_in_chemsys(sorted(elements))
-            for name, structure in members.items():
+            for name, structure in mp_source.structures_in_chemsys(sorted(elements)).items():
                 phases.setdefault(name, structure)
-            names = sorted(members)
         else:
-            names = library.card_phases_in(elements)
-            for name in names:
+            for name in library.card_phases_in(elements):
                 if name not in phases:
                     add(name)
-        systems["-".join(sorted(elements))] = sorted(set(names) | {p for p in phases if _within(phases[p], elements)})
+        systems["-".join(sorted(elements))] = sorted(p for p in phases if _within(phases[p], elements))
     all_elements = {el.symbol for s in phases.values() for el in s.composition.elements}
     check_calculator(spec, all_elements, context="the screen's phases")
     if static_spec is not None:

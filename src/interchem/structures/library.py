@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pymatgen.core import Composition, Structure
 
-from interchem.errors import ChemicalSystemError, UnknownPhaseError
+from interchem.errors import UnknownPhaseError
 from interchem.structures.cards import PhaseCard, load_cards
 
 # Everyday names researchers use for the electrolytes.
@@ -86,36 +86,3 @@ def anode_series(host: str = HOST, ion: str = ION) -> list[str]:
 
 def _x_per_host(comp: Composition, host: str, ion: str) -> float:
     return comp[ion] / comp[host]
-
-
-def screen_phase_set(electrolytes: Iterable[str], anodes: Iterable[str]) -> dict[str, list[str]]:
-    """Chemical systems of each anode|electrolyte pair and the library phases they contain.
-
-    Returns {"Li-P-S-Cl-Si": [phases...], ...}; raises if the set is empty.
-    """
-    electrolytes = [canonical_name(e) for e in electrolytes]
-    anodes = [canonical_name(a) for a in anodes]
-    if not electrolytes and not anodes:
-        raise ChemicalSystemError("empty chemical system: give at least one electrolyte or anode phase")
-    systems: dict[str, list[str]] = {}
-    anode_elements: set[str] = set()
-    for a in anodes:
-        anode_elements |= _elements_of(a)
-    for e in electrolytes or [None]:
-        elements = set(anode_elements) | ({ION} if anodes else set())
-        if e is not None:
-            elements |= _elements_of(e)
-        if not elements:
-            raise ChemicalSystemError("empty chemical system")
-        systems["-".join(sorted(elements))] = card_phases_in(elements)
-    return systems
-
-
-def _elements_of(name: str) -> set[str]:
-    if name in cards():
-        return {el.symbol for el in cards()[name].composition.elements}
-    if Path(name).is_file():
-        from interchem.structures.files import load_structure_file
-
-        return {el.symbol for el in load_structure_file(name).composition.elements}
-    raise UnknownPhaseError(name, phase_names())
