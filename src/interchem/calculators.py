@@ -405,3 +405,8 @@ def build_tiny_mace(path: str | Path, elements: Iterable[str], seed: int = 0, r_
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(model, path)
     return path
+
+
+# DFT backends register themselves on import (kept last: they import this module).
+from interchem.dft import cp2k as _cp2k  # noqa: E402,F401
+from interchem.dft import vasp as _vasp  # noqa: E402,F401

@@ -1,0 +1,128 @@
+"""Wall time per energy+forces(+stress) evaluation of each registry calculator on the same cells.
+
+Cells: Si8 (diamond, a = 5.43 A) and a 2x2x2 Si64 supercell, positions rattled by 0.02 A so nothing is
+zero by symmetry. For each calculator and cell: the first evaluation (model load / cp2k start, force
+environment, SCF from the atomic guess) and the mean of the next ``--repeat`` evaluations after small
+displacements (what an ionic step of a relaxation or MD costs: CP2K reuses its wavefunction).
+Everything runs in this one process, one after the other, so machine load affects all alike; the ratios
+to CHGNet are the numbers to read.
+
+    .venv/bin/python benchmarks/calculator_step_time.py [--repeat 2] [--skip-dzvp-si64]
+
+CP2K runs at the backend defaults (400/50 Ry, Fermi-Dirac 300 K, k-spacing 0.25/A: 5x5x5 for Si8,
+Gamma for Si64 whose plane spacings exceed 10 A) with the SZV and the DZVP MOLOPT-SR basis on 1 OpenMP thread, and
+the SZV case once more with 2 threads (the omp_threads choice).
+Writes benchmarks/results/calculator_step_time.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
+
+import numpy as np  # noqa: E402
+from ase.build import bulk  # noqa: E402
+
+from interchem.calculators import CalculatorSpec, build_tiny_mace, get_backend  # noqa: E402
+
+
+def cells() -> dict:
+    si8 = bulk("Si", "diamond", a=5.43, cubic=True)
+    si64 = si8.repeat((2, 2, 2))
+    out = {}
+    for name, atoms in (("Si8", si8), ("Si64", si64)):
+        atoms = atoms.copy()
+        atoms.rattle(0.02, seed=1)
+        out[name] = atoms
+    return out
+
+
+def time_calculator(spec: CalculatorSpec, atoms, repeat: int) -> dict:
+    backend = get_backend(spec)
+    start = time.perf_counter()
+    calc = backend.make_ase_calculator(spec)
+    atoms = atoms.copy()
+    atoms.calc = calc
+    atoms.get_potential_energy()
+    atoms.get_forces()
+    if "stress" in getattr(calc, "implemented_properties", ()):
+        atoms.get_stress()
+    first = time.perf_counter() - start
+    rng = np.random.default_rng(0)
+    steps = []
+    for _ in range(repeat):
+        atoms.positions += rng.normal(scale=0.01, size=atoms.positions.shape)
+        t = time.perf_counter()
+        atoms.get_potential_energy()
+        atoms.get_forces()
+        if "stress" in getattr(calc, "implemented_properties", ()):
+            atoms.get_stress()
+        steps.append(time.perf_counter() - t)
+    record = {"first_s": round(first, 3), "step_s": round(float(np.mean(steps)), 3), "steps_timed": repeat}
+    mesh = getattr(calc, "kpoint_mesh", None)
+    if mesh is not None:
+        record["kpoint_mesh"] = list(mesh)
+    if hasattr(calc, "close"):
+        calc.close()
+    return record
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--skip-dzvp-si64", action="store_true", help="DZVP on Si64 is the slowest case")
+    args = parser.parse_args()
+    structures = cells()
+    with tempfile.TemporaryDirectory() as tmp:
+        mace_path = build_tiny_mace(Path(tmp) / "tiny.model", ["Si"], seed=0)
+        specs = {
+            "tiny MACE": CalculatorSpec(name="mace", settings={"model": str(mace_path)}),
+            "CHGNet 0.3.0": CalculatorSpec(name="chgnet"),
+            "CP2K SZV, 1 OMP thread": CalculatorSpec(name="cp2k", settings={"basis": "SZV-MOLOPT-SR-GTH", "omp_threads": 1}),
+            "CP2K SZV, 2 OMP threads": CalculatorSpec(name="cp2k", settings={"basis": "SZV-MOLOPT-SR-GTH", "omp_threads": 2}),
+            "CP2K DZVP, 1 OMP thread": CalculatorSpec(name="cp2k", settings={"basis": "DZVP-MOLOPT-SR-GTH", "omp_threads": 1}),
+        }
+        results: dict[str, dict] = {}
+        for cell, atoms in structures.items():
+            results[cell] = {}
+            for label, spec in specs.items():
+                if cell == "Si64" and label.startswith("CP2K DZVP") and args.skip_dzvp_si64:
+                    continue
+                record = time_calculator(spec, atoms, args.repeat)
+                record["level_of_theory"] = get_backend(spec).level_of_theory(spec)
+                results[cell][label] = record
+                print(cell, label, record, flush=True)
+            ref = results[cell]["CHGNet 0.3.0"]["step_s"]
+            for record in results[cell].values():
+                record["step_over_chgnet"] = round(record["step_s"] / ref, 2) if ref else None
+    try:
+        load = os.getloadavg()
+    except OSError:
+        load = None
+    out = {
+        "benchmark": "calculator_step_time",
+        "what": "wall seconds per energy+forces(+stress) evaluation; step = mean over displaced repeats",
+        "results": results,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "node": platform.machine(),
+            "load_average_at_end": [round(x, 2) for x in load] if load else None,
+        },
+        "date": time.strftime("%Y-%m-%d"),
+    }
+    path = Path(__file__).parent / "results" / "calculator_step_time.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(out, indent=2) + "\n")
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()
