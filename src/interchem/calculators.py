@@ -99,6 +99,9 @@ class CalculatorBackend:
     # makers driving ``make_ase_calculator`` (MLIPs and any ASE calculator, DFT through ASE included).
     make_relax_maker: Callable[..., Any] | None = None
     make_static_maker: Callable[..., Any] | None = None
+    # Batched single points: (spec, list of pymatgen Structures, batch_size) -> list of result dicts
+    # in ``evaluate_many``'s format. None: ``evaluate_many`` evaluates one by one through ASE.
+    evaluate_batch: Callable[[CalculatorSpec, list, int], list[dict[str, Any]]] | None = None
 
     def versions(self) -> dict[str, str]:
         out = {}
@@ -215,6 +218,67 @@ def static_maker(spec: CalculatorSpec):
     )
 
 
+def evaluate_many(structures: Iterable[Any], spec: CalculatorSpec | dict | str | None = None, batch_size: int = 16) -> list[dict[str, Any]]:
+    """Single points (energy, forces, stress) of many structures with one calculator.
+
+    ``structures``: pymatgen ``Structure`` or ASE ``Atoms`` objects (mixed is fine). Every element of
+    every structure is checked against the calculator first, so an element it cannot treat raises
+    ``UnsupportedElementsError`` before anything is evaluated. An empty input gives an empty list.
+
+    Backends that declare ``evaluate_batch`` evaluate ``batch_size`` structures per model call: today
+    only CHGNet, through ``CHGNet.predict_structure(..., task="efs", batch_size=...)`` on the same
+    model object the ASE calculator holds. Every other calculator (MACE, EMT, CP2K, ...) falls back to
+    one-by-one ASE evaluation with ``ase_calculator(spec)``; ``batch_size`` is then ignored.
+
+    Each result is a dict in ASE units and conventions, whichever path computed it:
+    ``energy`` (total, eV), ``energy_per_atom`` (eV/atom), ``forces`` (array n x 3, eV/A),
+    ``stress`` (Voigt 6-vector xx yy zz yz xz xy, eV/A^3, ASE sign; None if the calculator has none).
+    """
+    from pymatgen.core import Structure
+
+    spec = CalculatorSpec.parse(spec)
+    items = list(structures)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise CalculatorSettingsError(f"batch_size must be a positive integer, not {batch_size!r}")
+    for i, item in enumerate(items):
+        if not isinstance(item, Structure) and not hasattr(item, "get_chemical_symbols"):
+            raise TypeError(f"structure {i} is a {type(item).__name__}, not a pymatgen Structure or ASE Atoms")
+    elements = {el for item in items for el in _element_symbols(item)}
+    backend = check_calculator(spec, elements, context=f"evaluate_many ({len(items)} structures)")
+    if not items:
+        return []
+    if backend.evaluate_batch is not None:
+        return backend.evaluate_batch(spec, [_as_structure(item) for item in items], batch_size)
+    return [_evaluate_one_ase(spec, item) for item in items]
+
+
+def _element_symbols(item: Any) -> set[str]:
+    if hasattr(item, "composition"):
+        return {el.symbol for el in item.composition.elements}
+    return set(item.get_chemical_symbols())
+
+
+def _as_structure(item: Any):
+    from pymatgen.core import Structure
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    return item if isinstance(item, Structure) else AseAtomsAdaptor.get_structure(item)
+
+
+def _evaluate_one_ase(spec: CalculatorSpec, item: Any) -> dict[str, Any]:
+    import numpy as np
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    atoms = AseAtomsAdaptor.get_atoms(item) if hasattr(item, "composition") else item.copy()
+    calc = ase_calculator(spec)
+    atoms.calc = calc
+    energy = float(atoms.get_potential_energy())
+    forces = np.array(atoms.get_forces(), dtype=float)
+    stress = np.array(atoms.get_stress(), dtype=float) if "stress" in getattr(calc, "implemented_properties", ()) else None
+    atoms.calc = None
+    return {"energy": energy, "energy_per_atom": energy / len(atoms), "forces": forces, "stress": stress}
+
+
 # --------------------------------------------------------------------------------------------------
 # CHGNet: weights ship inside the chgnet wheel (works offline).
 
@@ -235,6 +299,36 @@ def _make_chgnet(spec: CalculatorSpec):
     return CHGNetCalculator(model=model, use_device=spec.settings.get("device", "cpu"), on_isolated_atoms="ignore")
 
 
+def _chgnet_evaluate_batch(spec: CalculatorSpec, structures: list, batch_size: int) -> list[dict[str, Any]]:
+    """CHGNet's own batched inference on the cached calculator's model (same weights, device and
+    isolated-atom setting as the ASE path). CHGNet predicts energy per atom (``is_intensive``) and
+    stress in GPa as a 3x3 matrix; converted here exactly as ``CHGNetCalculator`` does (x n atoms,
+    x ``stress_weight`` = ase.units.GPa) and to ASE's Voigt order."""
+    import numpy as np
+    from ase.stress import full_3x3_to_voigt_6_stress
+
+    calc = ase_calculator(spec)
+    model = calc.model
+    predictions = model.predict_structure(structures, task="efs", batch_size=batch_size)
+    if isinstance(predictions, dict):  # chgnet returns a bare dict for a single structure
+        predictions = [predictions]
+    out = []
+    for structure, pred in zip(structures, predictions, strict=True):
+        n = len(structure)
+        e = float(np.asarray(pred["e"]).reshape(()))
+        energy = e * n if model.is_intensive else e
+        stress = full_3x3_to_voigt_6_stress(np.asarray(pred["s"], dtype=float).reshape(3, 3) * calc.stress_weight)
+        out.append(
+            {
+                "energy": energy,
+                "energy_per_atom": energy / n,
+                "forces": np.asarray(pred["f"], dtype=float).reshape(n, 3),
+                "stress": np.asarray(stress, dtype=float),
+            }
+        )
+    return out
+
+
 def _validate_chgnet(spec: CalculatorSpec) -> None:
     model = str(spec.settings.get("model", "0.3.0"))
     if model not in ("0.3.0", "0.2.0"):
@@ -252,6 +346,7 @@ register(
         validate=_validate_chgnet,
         packages=("chgnet", "torch"),
         allowed_settings=frozenset({"model", "device"}),
+        evaluate_batch=_chgnet_evaluate_batch,
     )
 )
 
