@@ -205,8 +205,7 @@ def test_reaction_energy_vs_li_by_hand():
     assert red.E_eV_per_atom == pytest.approx(-12.0 / 8, abs=1e-9)
     assert red.li_per_fu == pytest.approx(8.0)
     assert red.E_eV_per_atom_of_mixture == pytest.approx(-12.0 / 16, abs=1e-9)
-    e, products = red.E_eV_per_atom_of_mixture, red.mixture_products
-    assert products == ["Li2S", "Li3P"]
+    assert red.products == red.mixture_products == ["Li2S", "Li3P"]
     stable = reaction_energy_vs_li(toy(), "Li2S")
     assert (stable.E_eV_per_atom, stable.products, stable.li_per_fu) == (0.0, [], 0.0)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from pymatgen.core import Element
 
 from interchem.structures.library import ALIASES, DEFAULT_ELECTROLYTES, anode_series, canonical_name, card_phases_in, cards
 

@@ -216,7 +216,7 @@ def test_entries_in_chemsys_names_provenance_and_corrections(reverse):
     phases = [e.data["phase"] for e in entries]
     assert sorted(phases) == sorted(["Li", "Li-mp-9000002", "Si", "Si-mp-9000004", "LiSi", "Li15Si4"])
     by_phase = {e.data["phase"]: e for e in entries}
-    for phase, entry in by_phase.items():
+    for entry in by_phase.values():
         prov = entry.data["provenance"]
         assert prov["origin"] == "Materials Project"
         assert prov["material_id"] == entry.data["material_id"]

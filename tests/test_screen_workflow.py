@@ -20,7 +20,6 @@ from interchem.errors import (
 )
 from interchem.report import write_report
 from interchem.runner import plan_screen, run_screen
-from interchem.settings import get_settings
 
 
 def _store_is_empty(path: Path) -> bool:

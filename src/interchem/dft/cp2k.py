@@ -114,7 +114,7 @@ def _parse_headers(path: str, mtime: float) -> dict[str, list[tuple[str, ...]]]:
     """Element -> list of name tuples of each entry (a header line: ``El NAME [ALIAS ...]``)."""
     out: dict[str, list[tuple[str, ...]]] = {}
     lines = Path(path).read_text(errors="replace").splitlines()
-    for i, line in enumerate(lines):
+    for line in lines:
         parts = line.split("#", 1)[0].split()
         if len(parts) >= 2 and parts[0][:1].isupper() and parts[0].isalpha() and len(parts[0]) <= 2:
             if not parts[1][:1].isalpha():
