@@ -11,8 +11,8 @@ corrections, electrolyte energy placed on the hull).
 Without --summary it runs the screen for the three electrolytes (reusing the default store).
 
 Tolerances, and why: the windows are differences of formation energies of neighbouring phase
-equilibria. An MLIP's formation-energy error relative to PBE is ~30-50 meV/atom (CHGNet on MP test
-data: MAE ~30 meV/atom); a window edge involving a few Li per formula unit moves by roughly
+equilibria. An MLIP's formation-energy error relative to PBE is ~30-50 meV/atom (CHGNet on the MPtrj
+test set: energy MAE ~30 meV/atom, Deng et al., Nat. Mach. Intell. 5, 1031 (2023)); a window edge involving a few Li per formula unit moves by roughly
 (error x atoms per f.u.) / (Li per f.u.), i.e. a few tenths of a volt. We therefore claim +-0.35 V
 for CHGNet window edges and +-0.15 eV/atom for reduction energies versus PBE; a DFT calculator
 should meet +-0.05 V. Product sets are compared as sets of formulas.
