@@ -67,3 +67,26 @@ class MissingAPIKeyError(InterchemError, RuntimeError):
 
 class MaterialsProjectError(InterchemError, RuntimeError):
     """The Materials Project could not be reached or answered with an error."""
+
+
+class DiffusionInputError(InterchemError, ValueError):
+    """Trajectory, MSD or fit input that cannot give a diffusion coefficient (shape, length, units)."""
+
+
+class NoDiffusionError(InterchemError, ValueError):
+    """A diffusion coefficient was used where diffusion was not seen (flagged or non-positive D)."""
+
+
+class HopError(InterchemError, ValueError):
+    """A hop search or NEB setup that cannot be done as asked."""
+
+
+class NoMobileSpeciesError(HopError):
+    def __init__(self, phase: str, species: str):
+        super().__init__(f"phase {phase!r} holds no {species}: there are no {species} sites to hop between")
+        self.phase = phase
+        self.species = species
+
+
+class NoHopsError(HopError):
+    """No pair of sites lies within the cutoff."""

@@ -54,3 +54,29 @@ __all__ = [
     "stability_voltage_range",
     "stability_window",
 ]
+
+from interchem.analysis.diffusion import (  # noqa: E402
+    ArrheniusResult,
+    DiffusionInputError,
+    DiffusionResult,
+    MSDResult,
+    NoDiffusionError,
+    arrhenius_fit,
+    diffusion_coefficient,
+    msd,
+    nernst_einstein_conductivity,
+    unwrap_positions,
+)
+
+__all__ += [
+    "ArrheniusResult",
+    "DiffusionInputError",
+    "DiffusionResult",
+    "MSDResult",
+    "NoDiffusionError",
+    "arrhenius_fit",
+    "diffusion_coefficient",
+    "msd",
+    "nernst_einstein_conductivity",
+    "unwrap_positions",
+]
