@@ -23,10 +23,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import time
-from pathlib import Path
+
+from _record import write_result
 
 os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
 
@@ -66,7 +66,6 @@ def main() -> None:
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[4, 16, 32])
     args = parser.parse_args()
 
-    import torch
 
     from interchem.calculators import CalculatorSpec, evaluate_many
 
@@ -104,10 +103,6 @@ def main() -> None:
         }
     medians = {case: statistics.median(ts) for case, ts in times.items()}
     base = medians["one_by_one_ase"]
-    try:
-        load = os.getloadavg()
-    except OSError:
-        load = None
     out = {
         "benchmark": "batched_evaluation",
         "what": (
@@ -123,18 +118,8 @@ def main() -> None:
         "speedup_over_one_by_one_ase": {case: round(base / t, 3) for case, t in medians.items()},
         "runs_s": {case: [round(t, 4) for t in ts] for case, ts in times.items()},
         "max_deviation_from_one_by_one_ase": deviations,
-        "machine": {
-            "cpus": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(),
-            "python": platform.python_version(),
-            "node": platform.machine(),
-            "load_average_at_end": [round(x, 2) for x in load] if load else None,
-        },
-        "date": time.strftime("%Y-%m-%d"),
     }
-    path = Path(__file__).parent / "results" / "batched_evaluation.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(out, indent=2) + "\n")
+    write_result("batched_evaluation", out)
     print(json.dumps({k: v for k, v in out.items() if k not in ("runs_s", "atoms_per_cell")}, indent=2))
 
 

@@ -20,10 +20,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import tempfile
 import time
 from pathlib import Path
+
+from _record import write_result
 
 os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
 
@@ -102,25 +103,12 @@ def main() -> None:
             ref = results[cell]["CHGNet 0.3.0"]["step_s"]
             for record in results[cell].values():
                 record["step_over_chgnet"] = round(record["step_s"] / ref, 2) if ref else None
-    try:
-        load = os.getloadavg()
-    except OSError:
-        load = None
     out = {
         "benchmark": "calculator_step_time",
         "what": "wall seconds per energy+forces(+stress) evaluation; step = mean over displaced repeats",
         "results": results,
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "node": platform.machine(),
-            "load_average_at_end": [round(x, 2) for x in load] if load else None,
-        },
-        "date": time.strftime("%Y-%m-%d"),
     }
-    path = Path(__file__).parent / "results" / "calculator_step_time.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(out, indent=2) + "\n")
+    write_result("calculator_step_time", out)
     print(json.dumps(out, indent=2))
 
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import tempfile
 import time
 from pathlib import Path
+
+from _record import write_result
 
 from interchem.cli import QUICK_ANODES, QUICK_ELECTROLYTES
 from interchem.runner import plan_screen, run_screen
@@ -48,11 +48,8 @@ def main() -> None:
         "first_run_s": round(timings[0], 2),
         "second_run_s": round(timings[1], 2),
         "second_over_first": round(timings[1] / timings[0], 4),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "node": platform.machine()},
-        "date": time.strftime("%Y-%m-%d"),
     }
-    out = Path(__file__).parent / "results" / f"screen_reuse{'_quick' if args.quick else ''}.json"
-    out.write_text(json.dumps(record, indent=2) + "\n")
+    write_result(f"screen_reuse{'_quick' if args.quick else ''}", record)
     print(json.dumps(record, indent=2))
 
 

@@ -27,11 +27,12 @@ import argparse
 import json
 import logging
 import os
-import platform
 import statistics
 import tempfile
 import time
 from pathlib import Path
+
+from _record import write_result
 
 os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
 
@@ -132,7 +133,6 @@ def main() -> None:
     args = parser.parse_args()
     logging.getLogger("jobflow").setLevel(logging.WARNING)
 
-    import torch
 
     from interchem.calculators import ase_calculator
 
@@ -175,10 +175,6 @@ def main() -> None:
     # Fixed cost of the workflow per relaxation: its wall time minus its evaluations at the bare rate.
     fixed = median("workflow", "wall_s") - median("workflow", "evaluations") * summary["bare"]["median_per_evaluation_s"]
     energies = [r["energy_eV"] for case in runs for r in runs[case]]
-    try:
-        load = os.getloadavg()
-    except OSError:
-        load = None
     out = {
         "benchmark": "workflow_overhead",
         "what": (
@@ -199,18 +195,8 @@ def main() -> None:
             "count the initial and a final observation) for the workflow; evaluations are the comparable count"
         ),
         "runs": {case: [{k: round(v, 5) if isinstance(v, float) else v for k, v in r.items()} for r in rs] for case, rs in runs.items()},
-        "machine": {
-            "cpus": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(),
-            "python": platform.python_version(),
-            "node": platform.machine(),
-            "load_average_at_end": [round(x, 2) for x in load] if load else None,
-        },
-        "date": time.strftime("%Y-%m-%d"),
     }
-    path = Path(__file__).parent / "results" / "workflow_overhead.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(out, indent=2) + "\n")
+    write_result("workflow_overhead", out)
     print(json.dumps({k: v for k, v in out.items() if k != "runs"}, indent=2))
 
 
