@@ -195,9 +195,5 @@ def calculators() -> None:
     out.print(table)
 
 
-def main() -> None:  # pragma: no cover
-    app()
-
-
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

@@ -49,7 +49,7 @@ def write_report(result: ScreenResult, output_dir: str | Path, wall_time_s: floa
         "voltage": _plot_voltage(analysis, figs / "voltage_profile.png"),
         "reactions": _plot_reaction_map(analysis, figs / "reaction_map.png"),
     }
-    md = _markdown(result, summary, {k: v.relative_to(out) for k, v in figures.items() if v is not None})
+    md = _markdown(result, {k: v.relative_to(out) for k, v in figures.items() if v is not None})
     path = out / "report.md"
     path.write_text(md)
     return path
@@ -186,7 +186,7 @@ def _fmt_products(products) -> str:
     return ", ".join(products) if products else "—"
 
 
-def _markdown(result: ScreenResult, summary: dict, figures: dict[str, Path]) -> str:
+def _markdown(result: ScreenResult, figures: dict[str, Path]) -> str:
     a = result.analysis
     lines = [
         "# interchem thermodynamic screen",
