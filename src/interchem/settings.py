@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     relax_fmax: float = Field(default=0.05, gt=0, description="force threshold of relaxations (eV/A)")
     relax_steps: int = Field(default=300, gt=0, description="maximum optimiser steps per relaxation")
     torch_threads: int | None = Field(default=None, description="torch intra-op threads (None: torch default)")
+    checkpoint_dir: Path = Field(
+        default=Path("~/.interchem/checkpoints"),
+        description="MD checkpoints (keyed by a hash of the inputs); put it on a shared filesystem on clusters",
+    )
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):

@@ -1,0 +1,426 @@
+"""Molecular dynamics through the calculator registry, restartable from a checkpoint.
+
+Why not atomate2's ``ForceFieldMDMaker``: it cannot resume a killed run. Long MLIP-MD and AIMD on
+shared clusters are killed (walltime, pre-emption, ``scancel``), so this job drives ASE's integrators
+itself and writes an atomic checkpoint every ``checkpoint_interval`` steps holding everything the
+integrator depends on: positions, momenta, cell, step count, the thermostat's random-number-generator
+state and the frames sampled so far. A rerun of the same job (same structure, calculator spec and MD
+settings, hence the same checkpoint key) resumes from it and produces the same trajectory as an
+uninterrupted run with the same seed.
+
+VASP has no ASE calculator here; its MD goes through atomate2's VASP MD maker (``vasp.make_md_maker``),
+which has no checkpoint of ours (VASP restarts from its own files).
+
+The trajectory (pymatgen ``Trajectory``) goes to the job store's ``data`` store, never inline in the
+output document.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from jobflow import Maker, job
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pymatgen.core import Structure
+from pymatgen.core.trajectory import Trajectory
+
+from interchem.calculators import CalculatorSpec, ase_calculator, check_calculator, get_backend
+from interchem.errors import InterchemError
+from interchem.structures.cards import check_structure
+
+logger = logging.getLogger(__name__)
+
+MD_PROTOCOL = "interchem-md-1"  # bump when a stored trajectory's meaning changes
+
+Ensemble = Literal["nvt-langevin", "nvt-bussi", "nve", "npt-berendsen"]
+
+
+class MDError(InterchemError):
+    """MD settings or state that cannot give a meaningful run."""
+
+
+class MDSettings(BaseModel):
+    """What determines a trajectory. Everything here enters the checkpoint key except the sampling
+    and checkpoint intervals' effect on cost (they do enter it: the frames stored depend on them)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    temperature_K: float = Field(gt=0, description="thermostat target (start of a ramp)")
+    end_temperature_K: float | None = Field(default=None, gt=0, description="linear ramp target at the last step")
+    steps: int = Field(gt=0)
+    timestep_fs: float = Field(default=2.0, gt=0, le=5.0, description="2 fs is usual for Li with MLIPs; 1 fs for AIMD of hot melts")
+    ensemble: Ensemble = "nvt-langevin"
+    friction_per_fs: float = Field(default=0.01, gt=0, description="Langevin friction (1/fs)")
+    taut_fs: float = Field(default=100.0, gt=0, description="Bussi / Berendsen thermostat time constant")
+    pressure_GPa: float = Field(default=0.0, description="npt-berendsen target pressure")
+    taup_fs: float = Field(default=1000.0, gt=0, description="Berendsen barostat time constant")
+    compressibility_per_GPa: float = Field(default=0.01, gt=0, description="Berendsen barostat compressibility")
+    seed: int = 0
+    sample_interval: int = Field(default=10, gt=0, description="steps between stored frames")
+    checkpoint_interval: int = Field(default=50, gt=0)
+    initial_temperature_K: float | None = Field(
+        default=None, ge=0, description="Maxwell-Boltzmann velocities at this T (default: temperature_K)"
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> MDSettings:
+        for name in ("temperature_K", "end_temperature_K"):
+            value = getattr(self, name)
+            if value is not None and value > 10000:
+                raise ValueError(f"{name}={value} K is not a sane MD temperature (> 10000 K)")
+        return self
+
+    def target_temperature(self, step: int) -> float:
+        if self.end_temperature_K is None:
+            return self.temperature_K
+        frac = min(max(step / self.steps, 0.0), 1.0)
+        return self.temperature_K + frac * (self.end_temperature_K - self.temperature_K)
+
+
+class MDResult(BaseModel):
+    """Output document of one MD job. The trajectory object is routed to the data store."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    md_key: str
+    formula: str
+    n_atoms: int
+    calculator: dict[str, Any]
+    level_of_theory: str
+    settings: dict[str, Any]
+    steps_done: int
+    resumed_from_step: int
+    final_structure: Structure
+    trajectory: Trajectory
+    mean_temperature_K: float
+    mean_potential_energy_eV: float
+    wall_time_s: float
+    seconds_per_step: float
+    versions: dict[str, str] = Field(default_factory=dict)
+    label: str = ""
+
+
+def md_key(structure: Structure, spec: CalculatorSpec, settings: MDSettings) -> str:
+    payload = {
+        "lattice": np.round(structure.lattice.matrix, 5).tolist(),
+        "species": [s.species_string for s in structure],
+        "frac": np.round(structure.frac_coords, 6).tolist(),
+        "calculator": spec.model_dump(mode="json"),
+        "settings": settings.model_dump(mode="json"),
+        "protocol": MD_PROTOCOL,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def checkpoint_path(key: str, checkpoint_dir: str | Path | None = None) -> Path:
+    if checkpoint_dir is None:
+        from interchem.settings import get_settings
+
+        checkpoint_dir = get_settings().checkpoint_dir
+    return Path(checkpoint_dir).expanduser().resolve() / f"md-{key[:20]}.npz"
+
+
+# --- integrators -----------------------------------------------------------------------------
+
+
+def _make_dynamics(atoms, settings: MDSettings, rng: np.random.Generator):
+    from ase import units
+
+    dt = settings.timestep_fs * units.fs
+    t0 = settings.temperature_K
+    if settings.ensemble == "nvt-langevin":
+        from ase.md.langevin import Langevin
+
+        return Langevin(atoms, dt, temperature_K=t0, friction=settings.friction_per_fs / units.fs, fixcm=False, rng=rng)
+    if settings.ensemble == "nvt-bussi":
+        from ase.md.bussi import Bussi
+
+        return Bussi(atoms, dt, temperature_K=t0, taut=settings.taut_fs * units.fs, rng=rng)
+    if settings.ensemble == "nve":
+        from ase.md.verlet import VelocityVerlet
+
+        return VelocityVerlet(atoms, dt)
+    from ase.md.nptberendsen import NPTBerendsen
+
+    return NPTBerendsen(
+        atoms,
+        dt,
+        temperature_K=t0,
+        taut=settings.taut_fs * units.fs,
+        pressure_au=settings.pressure_GPa * units.GPa,
+        taup=settings.taup_fs * units.fs,
+        compressibility_au=settings.compressibility_per_GPa / units.GPa,
+        fixcm=False,
+    )
+
+
+def _set_target(dyn, settings: MDSettings, temperature_K: float) -> None:
+    """Move the thermostat target (temperature ramps for melt-quench)."""
+    from ase import units
+
+    if settings.ensemble == "nvt-langevin":
+        dyn.set_temperature(temperature_K=temperature_K)
+    elif settings.ensemble == "nvt-bussi":
+        dyn.temp = temperature_K * units.kB
+        dyn.target_kinetic_energy = 0.5 * dyn.temp * dyn.ndof
+    elif settings.ensemble == "npt-berendsen":
+        dyn.set_temperature(temperature_K=temperature_K)
+
+
+# --- checkpoint ------------------------------------------------------------------------------
+
+
+class _Frames:
+    def __init__(self) -> None:
+        self.steps: list[int] = []
+        self.positions: list[np.ndarray] = []
+        self.cells: list[np.ndarray] = []
+        self.energies: list[float] = []
+        self.temperatures: list[float] = []
+
+    def add(self, step: int, atoms, energy: float) -> None:
+        if self.steps and step <= self.steps[-1]:
+            return  # a resumed run calls its observers at the checkpoint step again
+        self.steps.append(step)
+        self.positions.append(atoms.get_positions().copy())
+        self.cells.append(np.array(atoms.get_cell()))
+        self.energies.append(float(energy))
+        self.temperatures.append(float(atoms.get_temperature()))
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        n = len(self.steps)
+        return {
+            "frame_steps": np.array(self.steps, dtype=int),
+            "frame_positions": np.array(self.positions).reshape(n, -1, 3),
+            "frame_cells": np.array(self.cells).reshape(n, 3, 3),
+            "frame_energies": np.array(self.energies),
+            "frame_temperatures": np.array(self.temperatures),
+        }
+
+    @classmethod
+    def from_arrays(cls, data) -> _Frames:
+        frames = cls()
+        frames.steps = [int(s) for s in data["frame_steps"]]
+        frames.positions = list(data["frame_positions"])
+        frames.cells = list(data["frame_cells"])
+        frames.energies = [float(e) for e in data["frame_energies"]]
+        frames.temperatures = [float(t) for t in data["frame_temperatures"]]
+        return frames
+
+
+def _write_checkpoint(path: Path, key: str, step: int, atoms, rng: np.random.Generator, frames: _Frames) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}.npz")
+    np.savez(
+        tmp,
+        key=np.array(key),
+        step=np.array(step),
+        positions=atoms.get_positions(),
+        momenta=atoms.get_momenta(),
+        cell=np.array(atoms.get_cell()),
+        rng_state=np.array(json.dumps(rng.bit_generator.state)),
+        **frames.arrays(),
+    )
+    os.replace(tmp, path)  # atomic: a kill leaves either the old or the new checkpoint, never half of one
+
+
+def _read_checkpoint(path: Path, key: str, n_atoms: int):
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if str(data["key"]) != key or data["positions"].shape != (n_atoms, 3):
+                raise MDError(f"checkpoint {path} belongs to another run (key mismatch); remove it or change the seed")
+            state = {name: data[name] for name in data.files}
+    except (OSError, ValueError, KeyError) as exc:
+        raise MDError(f"checkpoint {path} is unreadable ({exc}); remove it to start the run afresh") from exc
+    return state
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+def run_md(
+    structure: Structure,
+    calculator: CalculatorSpec | str | dict | None,
+    settings: MDSettings | dict,
+    checkpoint: str | Path | None = None,
+    stop_after_step: int | None = None,
+) -> MDResult:
+    """Run (or resume) MD and return the result with the sampled trajectory.
+
+    ``checkpoint``: the checkpoint file (default: settings' checkpoint_dir / key). ``stop_after_step``
+    ends the run early at that step after writing a checkpoint, as a kill would (used to test and to
+    split long runs across allocations).
+    """
+    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    spec = CalculatorSpec.parse(calculator)
+    settings = MDSettings.model_validate(settings)
+    backend = check_calculator(spec, {el.symbol for el in structure.composition}, context="MD")
+    if backend.make_ase_calculator is None:
+        raise MDError(f"calculator {spec.name!r} has no ASE calculator; use its own MD maker (vasp.make_md_maker)")
+    check_structure(structure, label=structure.composition.reduced_formula)
+    if settings.ensemble == "npt-berendsen" and "stress" not in _implemented(spec):
+        raise MDError(f"npt-berendsen needs stresses, which calculator {spec.name!r} does not give")
+
+    key = md_key(structure, spec, settings)
+    path = Path(checkpoint) if checkpoint is not None else checkpoint_path(key)
+    atoms = AseAtomsAdaptor.get_atoms(structure)
+    atoms.calc = ase_calculator(spec)
+    rng = np.random.default_rng(settings.seed)
+    frames = _Frames()
+    start = 0
+    if path.exists():
+        state = _read_checkpoint(path, key, len(atoms))
+        start = int(state["step"])
+        atoms.set_cell(state["cell"])
+        atoms.set_positions(state["positions"])
+        atoms.set_momenta(state["momenta"])
+        rng.bit_generator.state = json.loads(str(state["rng_state"]))
+        frames = _Frames.from_arrays(state)
+        logger.info("Resumed MD from checkpoint - step %d of %d (%s)", start, settings.steps, path.name)
+    else:
+        t_init = settings.initial_temperature_K if settings.initial_temperature_K is not None else settings.temperature_K
+        MaxwellBoltzmannDistribution(atoms, temperature_K=t_init, rng=np.random.default_rng(settings.seed + 7919))
+        Stationary(atoms)
+
+    dyn = _make_dynamics(atoms, settings, rng)
+    dyn.nsteps = start
+    last = settings.steps if stop_after_step is None else min(settings.steps, stop_after_step)
+
+    def observe() -> None:
+        step = dyn.nsteps
+        if step % settings.sample_interval == 0 or step == settings.steps:
+            frames.add(step, atoms, atoms.get_potential_energy())
+        if step > start and (step % settings.checkpoint_interval == 0 or step == last):
+            _write_checkpoint(path, key, step, atoms, rng, frames)
+        if step < settings.steps:
+            _set_target(dyn, settings, settings.target_temperature(step + 1))
+
+    dyn.attach(observe, interval=1)
+    t0 = time.perf_counter()
+    if last > start:
+        dyn.run(last - start)
+    else:
+        observe()
+    wall = time.perf_counter() - t0
+    if last < settings.steps:
+        raise MDInterrupted(f"MD stopped at step {last} of {settings.steps}; checkpoint {path}", path=path, step=last)
+
+    final = AseAtomsAdaptor.get_structure(atoms)
+    traj = _trajectory(structure, frames, settings)
+    return MDResult(
+        md_key=key,
+        formula=structure.composition.reduced_formula,
+        n_atoms=len(structure),
+        calculator=spec.model_dump(mode="json"),
+        level_of_theory=backend.level_of_theory(spec),
+        settings=settings.model_dump(mode="json"),
+        steps_done=settings.steps,
+        resumed_from_step=start,
+        final_structure=final,
+        trajectory=traj,
+        mean_temperature_K=float(np.mean(frames.temperatures)),
+        mean_potential_energy_eV=float(np.mean(frames.energies)),
+        wall_time_s=wall,
+        seconds_per_step=wall / max(last - start, 1),
+        versions=backend.versions(),
+    )
+
+
+class MDInterrupted(MDError):
+    def __init__(self, message: str, path: Path, step: int):
+        super().__init__(message)
+        self.path = path
+        self.step = step
+
+
+def _implemented(spec: CalculatorSpec) -> tuple[str, ...]:
+    return tuple(getattr(ase_calculator(spec), "implemented_properties", ()))
+
+
+def _trajectory(structure: Structure, frames: _Frames, settings: MDSettings) -> Trajectory:
+    """Frames as a pymatgen Trajectory with *unwrapped* fractional coordinates (ASE does not wrap
+    positions during MD), per-frame lattices and energies/temperatures/steps as frame properties."""
+    cells = np.array(frames.cells)
+    positions = np.array(frames.positions)
+    frac = np.einsum("fij,fjk->fik", positions, np.linalg.inv(cells))
+    constant = bool(np.allclose(cells, cells[0], atol=1e-8))
+    return Trajectory(
+        species=[s.species_string for s in structure],
+        coords=frac,
+        lattice=cells[0] if constant else cells,
+        constant_lattice=constant,
+        time_step=settings.timestep_fs * settings.sample_interval,
+        frame_properties=[
+            {"step": s, "energy": e, "temperature": t}
+            for s, e, t in zip(frames.steps, frames.energies, frames.temperatures)
+        ],
+    )
+
+
+def trajectory_times_fs(traj: Trajectory, timestep_fs: float) -> np.ndarray:
+    return np.array([p["step"] for p in traj.frame_properties], dtype=float) * timestep_fs
+
+
+def cartesian_frames(traj: Trajectory) -> tuple[np.ndarray, np.ndarray]:
+    """(frames, atoms, 3) Cartesian positions and (frames, 3, 3) lattices from a Trajectory."""
+    frac = np.asarray(traj.coords)
+    n = len(frac)
+    if traj.constant_lattice:
+        lat = np.repeat(np.asarray(traj.lattice)[None], n, axis=0)
+    else:
+        lat = np.asarray(traj.lattice)
+    return np.einsum("fij,fjk->fik", frac, lat), lat
+
+
+# --- jobflow ---------------------------------------------------------------------------------
+
+
+@job(name="md", data=Trajectory)
+def md_job(structure: Structure, calculator: dict, settings: dict, label: str = "") -> MDResult:
+    result = run_md(structure, calculator, settings)
+    result.label = label
+    return result
+
+
+@dataclass
+class MDMaker(Maker):
+    """One MD run with any registry calculator; reruns resume from the checkpoint.
+
+    For VASP specs this returns atomate2's VASP MD job instead (MP settings; no interchem checkpoint).
+    """
+
+    name: str = "md"
+    calculator: str | dict | CalculatorSpec = "chgnet"
+    temperature_K: float = 300.0
+    steps: int = 1000
+    md_settings: dict[str, Any] = field(default_factory=dict)
+
+    def settings(self) -> MDSettings:
+        return MDSettings.model_validate({"temperature_K": self.temperature_K, "steps": self.steps, **self.md_settings})
+
+    def make(self, structure: Structure, label: str = ""):
+        spec = CalculatorSpec.parse(self.calculator)
+        settings = self.settings()
+        backend = get_backend(spec)
+        if backend.make_ase_calculator is None and spec.name == "vasp":
+            from interchem.dft.vasp import make_md_maker
+
+            ensemble = {"nvt-langevin": "nvt", "nvt-bussi": "nvt", "nve": "nve", "npt-berendsen": "npt"}[settings.ensemble]
+            return make_md_maker(
+                spec, temperature=settings.temperature_K, steps=settings.steps, timestep=settings.timestep_fs,
+                ensemble=ensemble, end_temperature=settings.end_temperature_K,
+            ).make(structure)
+        check_calculator(spec, {el.symbol for el in structure.composition}, context="MD")
+        out = md_job(structure, spec.model_dump(mode="json"), settings.model_dump(mode="json"), label=label)
+        out.name = f"{self.name} {label or structure.composition.reduced_formula} {settings.temperature_K:.0f} K"
+        return out
