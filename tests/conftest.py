@@ -36,3 +36,4 @@ def isolated_settings(tmp_path, monkeypatch):
     from interchem.settings import get_settings
 
     return get_settings(store_path=tmp_path / "store", output_dir=tmp_path / "out")
+pytest_plugins = ["services"]  # real MongoDB-protocol server and Slurm for integration tests (tests/services.py)

@@ -90,3 +90,56 @@ class NoMobileSpeciesError(HopError):
 
 class NoHopsError(HopError):
     """No pair of sites lies within the cutoff."""
+
+
+# Scale-out (issue 6): stores, submission to jobflow-remote / Slurm, FireWorks. All are raised before
+# anything is submitted or written.
+
+
+class StoreConfigError(InterchemError, ValueError):
+    """The store settings are missing or malformed (no URI where one is needed, a URI that does not parse)."""
+
+
+class StoreConnectionError(InterchemError, ConnectionError):
+    """The configured MongoDB store is unreachable or refuses the credentials (message never holds them)."""
+
+
+class SubmissionError(InterchemError, RuntimeError):
+    """A flow cannot be submitted: unknown flow, bad resources, no jobflow-remote project, ..."""
+
+
+class SchedulerError(SubmissionError):
+    """The batch scheduler is not usable as configured (no sbatch, a partition that does not exist)."""
+
+
+class WorkerDependencyError(SubmissionError):
+    """The worker's Python lacks a package that the flow's calculator needs."""
+
+
+# Amorphous phases and mechanics of lithiation (issue 3, items 3 and 5). Raised before anything is
+# packed, run or written.
+
+
+class AmorphousInputError(InterchemError, ValueError):
+    """A melt-quench request that cannot give a meaningful amorphous cell."""
+
+
+class CompositionError(AmorphousInputError):
+    """A composition that cannot be parsed or is impossible (unknown element, non-positive amount)."""
+
+
+class TooFewAtomsError(AmorphousInputError):
+    """The cell is too small to represent the composition (an element rounds to zero atoms, or the
+    composition error of the integer cell exceeds the tolerance)."""
+
+
+class DensityError(AmorphousInputError):
+    """A density far from anything a solid of this composition can have."""
+
+
+class PackingError(AmorphousInputError):
+    """Random packing could not place all atoms at the requested density and minimum distance."""
+
+
+class ElasticError(InterchemError, ValueError):
+    """An elastic tensor that gives no meaningful moduli (not positive definite, wrong shape)."""

@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     relax_fmax: float = Field(default=0.05, gt=0, description="force threshold of relaxations (eV/A)")
     relax_steps: int = Field(default=300, gt=0, description="maximum optimiser steps per relaxation")
     torch_threads: int | None = Field(default=None, description="torch intra-op threads (None: torch default)")
+    # Scale-out (jobflow-remote + Slurm, FireWorks); see docs/cluster.md.
+    remote_project: str = Field(default="interchem", description="jobflow-remote project name used by `interchem submit`")
+    remote_projects_folder: Path | None = Field(
+        default=None, description="where jobflow-remote project files live (None: jobflow-remote's ~/.jfremote)"
+    )
+    store_timeout_ms: int = Field(default=3000, gt=0, description="how long the pre-submit store check waits for MongoDB")
     checkpoint_dir: Path = Field(
         default=Path("~/.interchem/checkpoints"),
         description="MD checkpoints (keyed by a hash of the inputs); put it on a shared filesystem on clusters",

@@ -2,65 +2,311 @@
 
 * default: an embedded on-disk store (maggma MontyStore on SQLite via montydb) in ``settings.store_path``,
   which survives the process, so a second screen reuses stored relaxations;
-* ``settings.store_uri`` set: MongoDB (maggma MongoURIStore for documents, GridFS for large data).
+* ``settings.store_uri`` set: MongoDB (``SettingsMongoStore`` for documents, ``SettingsGridFSStore``
+  for large data). Both read the URI from the settings (``INTERCHEM_STORE_URI`` or the YAML config)
+  when they connect and never hold it in an attribute that is serialised, logged or printed: the
+  JobStore written into a jobflow-remote project file carries no credentials.
 
 atomate2's force-field jobs need an additional store named ``data`` (trajectories, big arrays).
+
+Large data always goes to the ``data`` store, whatever the job declared: the document stores move
+(1) any value under a key in ``DATA_KEYS`` or an object whose class is in ``DATA_CLASSES`` and (2) any
+document still larger than ``OFFLOAD_BYTES`` after that (largest values first) into the data store,
+leaving jobflow's own blob reference (``{"blob_uuid": ..., "store": "data"}``) in place, so
+``JobStore.get_output(..., load=True)`` reads them back transparently. This works for local runs and
+for jobflow-remote's runner, which copies worker results store by store into the document store.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
+from typing import Any
 
 from jobflow import JobStore
+from maggma.stores import MongoStore, MontyStore
+from maggma.stores.gridfs import GridFSStore
 
-from interchem.errors import InterchemError
+from interchem.errors import InterchemError, StoreConfigError, StoreConnectionError
 from interchem.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
 
 DOCS_COLLECTION = "jobs"
 DATA_COLLECTION = "data"
+DEFAULT_DATABASE = "interchem"
+
+# Values that can grow past MongoDB's 16 MB document limit: always kept in the data store.
+DATA_KEYS = ("trajectory", "trajectories", "images", "force_constants", "phonon_bandstructure", "phonon_dos", "frames")
+DATA_CLASSES = ("Trajectory", "PhononBSDOSDoc", "ForceConstants", "NebResult")
+# Anything still above this after the rules above is offloaded too (largest values first).
+OFFLOAD_BYTES = 4 * 1024 * 1024
+
+
+# --------------------------------------------------------------------------------------------------
+# Offloading large values into the data store
+
+
+def _bson_size(obj: Any) -> int:
+    import bson
+
+    try:
+        return len(bson.encode(obj if isinstance(obj, dict) else {"v": obj}))
+    except Exception:  # not BSON-encodable yet (e.g. numpy); estimate from JSON
+        import json
+
+        return len(json.dumps(obj, default=str))
+
+
+def _blob_ref(value: Any) -> dict[str, str]:
+    from jobflow.utils.uid import suid
+
+    cls = value.get("@class", "") if isinstance(value, dict) else ""
+    mod = value.get("@module", "") if isinstance(value, dict) else ""
+    return {"@class": cls, "@module": mod, "blob_uuid": suid(), "store": DATA_COLLECTION}
+
+
+def _is_blob_ref(value: Any) -> bool:
+    return isinstance(value, dict) and "blob_uuid" in value and "store" in value
+
+
+def _candidates(obj: Any, path: tuple = ()) -> list[tuple[tuple, Any]]:
+    """(path, value) of every dict/list value below ``obj`` (depth first)."""
+    out = []
+    items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, list) else ()
+    for k, v in items:
+        if isinstance(v, (dict, list)) and not _is_blob_ref(v):
+            out.append(((*path, k), v))
+            out.extend(_candidates(v, (*path, k)))
+    return out
+
+
+def _set(doc: Any, path: tuple, value: Any) -> None:
+    for k in path[:-1]:
+        doc = doc[k]
+    doc[path[-1]] = value
+
+
+def offload_large(doc: dict, limit: int = OFFLOAD_BYTES) -> tuple[dict, list[dict]]:
+    """Split ``doc`` into a small document and blobs for the data store (see module docstring).
+
+    Only values under ``output`` move (the keys jobflow queries, uuid/index/name/metadata, stay).
+    Returns the (modified in place) document and the blob documents to write.
+    """
+    blobs: list[dict] = []
+    output = doc.get("output")
+    if not isinstance(output, (dict, list)):
+        return doc, blobs
+
+    def move(path: tuple, value: Any) -> None:
+        ref = _blob_ref(value)
+        blobs.append({**{k: v for k, v in ref.items() if k != "store"}, "data": value,
+                      "job_uuid": doc.get("uuid"), "job_index": doc.get("index")})
+        _set(doc, ("output", *path), ref)
+
+    # 1. by rule: keys and classes that can be large, outermost first
+    taken: list[tuple] = []
+    for path, value in _candidates(output):
+        if any(path[: len(t)] == t for t in taken):
+            continue
+        key = path[-1]
+        cls = value.get("@class") if isinstance(value, dict) else None
+        if (isinstance(key, str) and key in DATA_KEYS) or cls in DATA_CLASSES:
+            taken.append(path)
+    for path in taken:
+        value = output
+        for k in path:
+            value = value[k]
+        move(path, value)
+    # 2. by size: the largest values until the document is small enough
+    while _bson_size(doc) > limit:
+        sized = [(p, v) for p, v in _candidates(output) if _bson_size(v) > 1024]
+        if not sized:
+            break
+        path, value = max(sized, key=lambda pv: (_bson_size(pv[1]), -len(pv[0])))
+        # prefer the outermost value of roughly the same size (a whole trajectory, not one array of it)
+        move(path, value)
+    return doc, blobs
+
+
+class _OffloadingDocsStore:
+    """Mixin for document stores: large values go to the data store before writing (see module doc)."""
+
+    def _data_store(self):  # pragma: no cover - implemented by subclasses
+        raise NotImplementedError
+
+    def update(self, docs, key=None, **kwargs):
+        docs = docs if isinstance(docs, list) else [docs]
+        small, blobs = [], []
+        for d in docs:
+            d2, b = offload_large(d)
+            small.append(d2)
+            blobs.extend(b)
+        if blobs:
+            data = self._data_store()
+            data.connect()
+            try:
+                data.update(blobs, key="blob_uuid")
+            finally:
+                if data is not getattr(self, "_shared_data", None):
+                    data.close()
+            logger.info("moved %d large value(s) to the data store", len(blobs))
+        return super().update(small, key=key, **kwargs)
+
+
+# --------------------------------------------------------------------------------------------------
+# MongoDB stores that take their URI from the settings when they connect
+
+
+def _settings_uri(settings: Settings | None = None) -> str:
+    settings = settings or get_settings()
+    if settings.store_uri is None or not settings.store_uri.get_secret_value():
+        raise StoreConfigError(
+            "no MongoDB URI: set INTERCHEM_STORE_URI (or store_uri in the config file) to use the MongoDB store"
+        )
+    return settings.store_uri.get_secret_value()
+
+
+class _SettingsURIMixin:
+    """Resolve the URI from interchem settings at connect time; never keep it on the object."""
+
+    _secret_uri = None  # an explicit SecretStr (programmatic settings); not an __init__ argument
+
+    def _connect_with_settings_uri(self, parent_connect, force_reset: bool) -> None:
+        if getattr(self, "_coll", None) is not None and not force_reset:
+            return
+        uri = self._secret_uri.get_secret_value() if self._secret_uri is not None else _settings_uri()
+        self.mongoclient_kwargs = {"serverSelectionTimeoutMS": 10000, **(self.mongoclient_kwargs or {})}
+        self.uri = uri
+        try:
+            parent_connect(force_reset=force_reset)
+        finally:
+            self.uri = None  # as_dict(), name and reprs never see it
+
+    @property
+    def name(self) -> str:
+        return f"mongodb://<from settings>/{self.database}/{self.collection_name}"
+
+
+class SettingsMongoStore(_SettingsURIMixin, _OffloadingDocsStore, MongoStore):
+    """A maggma MongoStore (so jobflow-remote accepts it as its queue store) whose URI comes from the
+    interchem settings; as a JobStore docs store it offloads large values to ``data_collection``."""
+
+    def __init__(self, collection_name: str, database: str = DEFAULT_DATABASE, data_collection: str = DATA_COLLECTION,
+                 mongoclient_kwargs: dict | None = None, **kwargs):
+        self.data_collection = data_collection
+        super().__init__(database=database, collection_name=collection_name, mongoclient_kwargs=mongoclient_kwargs, **kwargs)
+
+    def connect(self, force_reset: bool = False):
+        self._connect_with_settings_uri(super().connect, force_reset)
+
+    def _data_store(self):
+        store = SettingsGridFSStore(self.data_collection, database=self.database)
+        store._secret_uri = self._secret_uri
+        return store
+
+    def __hash__(self) -> int:
+        return hash((self.database, self.collection_name, self.last_updated_field))
+
+
+class SettingsGridFSStore(_SettingsURIMixin, GridFSStore):
+    """maggma's GridFSStore (no 16 MB limit per object) with the URI from the interchem settings."""
+
+    def __init__(self, collection_name: str, database: str = DEFAULT_DATABASE, mongoclient_kwargs: dict | None = None, **kwargs):
+        super().__init__(database=database, collection_name=collection_name, mongoclient_kwargs=mongoclient_kwargs, **kwargs)
+
+    def connect(self, force_reset: bool = False):
+        self._connect_with_settings_uri(super().connect, force_reset)
+
+
+class OffloadingMontyStore(_OffloadingDocsStore, MontyStore):
+    """The embedded store's document collection, with the same large-data rule as MongoDB."""
+
+    def _data_store(self):
+        return MontyStore(DATA_COLLECTION, database_path=self.database_path, database_name=self.database_name, storage="sqlite")
+
+
+# --------------------------------------------------------------------------------------------------
+# The factory
 
 
 def make_job_store(settings: Settings | None = None) -> JobStore:
     settings = settings or get_settings()
-    if settings.store_uri is not None:
-        return _mongo_store(settings)
+    if settings.store_uri is not None and settings.store_uri.get_secret_value():
+        return mongo_job_store(settings)
     return embedded_store(settings.store_path)
 
 
 def embedded_store(path: str | Path) -> JobStore:
-    from maggma.stores import MontyStore
-
     # Absolute: jobflow's run_locally changes into each job's folder, and a relative path would
     # then open a different (empty) database in every job.
     path = Path(path).expanduser().resolve()
     if path.exists() and not path.is_dir():
         raise InterchemError(f"store path {str(path)!r} exists and is not a folder")
 
-    def monty(collection: str) -> MontyStore:
-        # MontyStore creates the folder on connect; nothing is written until a job finishes.
-        return MontyStore(collection, database_path=str(path), database_name="interchem", storage="sqlite")
-
-    return JobStore(monty(DOCS_COLLECTION), additional_stores={DATA_COLLECTION: monty(DATA_COLLECTION)})
-
-
-def _mongo_store(settings: Settings) -> JobStore:
-    from maggma.stores import MongoURIStore
-    from maggma.stores.gridfs import GridFSURIStore
-
-    uri = settings.store_uri.get_secret_value()
-    database = _database_from_uri(uri)
-    docs = MongoURIStore(uri, DOCS_COLLECTION, database=database)
-    data = GridFSURIStore(uri, DATA_COLLECTION, database=database)
+    # MontyStore creates the folder on connect; nothing is written until a job finishes.
+    docs = OffloadingMontyStore(DOCS_COLLECTION, database_path=str(path), database_name="interchem", storage="sqlite")
+    data = MontyStore(DATA_COLLECTION, database_path=str(path), database_name="interchem", storage="sqlite")
     return JobStore(docs, additional_stores={DATA_COLLECTION: data})
 
 
-def _database_from_uri(uri: str) -> str:
+def database_from_uri(uri: str) -> str:
     from pymongo.uri_parser import parse_uri
 
     try:
-        return parse_uri(uri).get("database") or "interchem"
+        return parse_uri(uri, warn=True).get("database") or DEFAULT_DATABASE
     except Exception as exc:  # never echo the URI: it may carry a password
-        raise InterchemError(f"store URI is malformed ({type(exc).__name__}); expected mongodb://host:port/db") from None
+        raise StoreConfigError(
+            f"store URI is malformed ({type(exc).__name__}); expected mongodb://[user:password@]host:port/database"
+        ) from None
+
+
+def mongo_job_store(settings: Settings, explicit_uri: bool = True) -> JobStore:
+    """JobStore on MongoDB. ``explicit_uri``: the stores keep the settings' SecretStr for this process
+    (programmatic settings); the serialised form (``as_dict``) never contains it either way."""
+    uri = _settings_uri(settings)
+    database = database_from_uri(uri)
+    docs = SettingsMongoStore(DOCS_COLLECTION, database=database)
+    data = SettingsGridFSStore(DATA_COLLECTION, database=database)
+    if explicit_uri:
+        docs._secret_uri = data._secret_uri = settings.store_uri
+    return JobStore(docs, additional_stores={DATA_COLLECTION: data})
+
+
+def check_store(settings: Settings | None = None, timeout_ms: int = 3000) -> str:
+    """Connect and authenticate to the configured store within ``timeout_ms``; return its description.
+
+    Raises StoreConnectionError (unreachable, wrong credentials) naming host and database, never the
+    password. The embedded store only checks that its folder is usable.
+    """
+    settings = settings or get_settings()
+    if settings.store_uri is None or not settings.store_uri.get_secret_value():
+        path = Path(settings.store_path).expanduser().resolve()
+        if path.exists() and not path.is_dir():
+            raise StoreConfigError(f"store path {str(path)!r} exists and is not a folder")
+        return f"embedded store at {path}"
+    import pymongo
+    from pymongo.errors import OperationFailure, PyMongoError
+    from pymongo.uri_parser import parse_uri
+
+    uri = _settings_uri(settings)
+    database = database_from_uri(uri)
+    hosts = ",".join(f"{h}:{p}" for h, p in parse_uri(uri)["nodelist"])
+    where = f"MongoDB at {hosts}, database {database!r}"
+    client = pymongo.MongoClient(uri, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms)
+    try:
+        client[database].command("ping")
+        client[database][DOCS_COLLECTION].find_one({}, projection={"_id": 1})
+    except OperationFailure as exc:
+        text = str(exc)
+        if exc.code in (18, 13) or "auth" in text.lower():
+            raise StoreConnectionError(f"{where}: authentication failed (check the user name and password)") from None
+        raise StoreConnectionError(f"{where}: the server refused the request ({exc.code})") from None
+    except PyMongoError as exc:
+        raise StoreConnectionError(f"{where} is unreachable ({type(exc).__name__}) within {timeout_ms} ms") from None
+    finally:
+        client.close()
+    return where
 
 
 def describe(store: JobStore) -> str:

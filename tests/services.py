@@ -1,0 +1,298 @@
+"""Real services for integration tests, started by the tests themselves and torn down at session end.
+
+* ``mongo_server``: a MongoDB wire-protocol server (PyPI ``mongoeco``, SQLite engine, SCRAM auth on)
+  on a free 127.0.0.1 port, from the small Python 3.13 venv ``.services/mongoeco-venv`` (made by
+  scripts/setup.sh, or here when missing).
+* ``slurm_cluster``: munged + slurmctld + slurmd (Debian ``slurm-wlm``/``munge``) with a generated
+  slurm.conf: one node ``localhost`` (127.0.0.1), partition ``debug``, free ports, state in tmp.
+  ``SLURM_CONF`` is exported for the session so sbatch/squeue/jobflow-remote's runner find it.
+
+A component that cannot exist here (not root, packages missing) skips the tests that need it, with the
+reason; with ``INTERCHEM_REQUIRE_SERVICES=1`` (CI) it fails them instead.
+
+Registered as a pytest plugin by tests/conftest.py (``pytest_plugins``); import helpers from it as
+``from services import ...`` (never ``tests.services``: mace-torch ships a package named ``tests``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+MONGOECO_VENV = ROOT / ".services" / "mongoeco-venv"
+MONGOECO_VERSION = "4.11.0"
+PYMONGO_FOR_MONGOECO = "4.10.1"  # mongoeco's wire layer needs bson; same version as the main venv
+MONGO_USER = "interchem"
+MONGO_PASSWORD = "s3cret-pw-4f7a"  # the test password: asserted never to appear in docs, logs, output
+
+
+def require_services() -> bool:
+    return os.environ.get("INTERCHEM_REQUIRE_SERVICES") == "1"
+
+
+def unavailable(reason: str):
+    """Skip (or fail in CI) because a real component cannot be started."""
+    if require_services():
+        pytest.fail(f"INTERCHEM_REQUIRE_SERVICES=1 but {reason}")
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait(predicate, timeout: float, what: str, log: Path | None = None):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(0.1)
+    tail = log.read_text()[-2000:] if log and log.exists() else ""
+    raise RuntimeError(f"{what} did not come up within {timeout:.0f} s\n{tail}")
+
+
+# --------------------------------------------------------------------------------------------------
+# MongoDB wire protocol (mongoeco)
+
+
+def mongoeco_python() -> Path:
+    """The 3.13 venv's python, created (uv, ~10 s) when missing; raises if Python 3.13 is not found."""
+    python = MONGOECO_VENV / "bin" / "python"
+    ok = python.exists() and subprocess.run([str(python), "-c", "import mongoeco.wire, bson"], capture_output=True).returncode == 0
+    if ok:
+        return python
+    candidates = [os.environ.get("INTERCHEM_PYTHON313", ""), shutil.which("python3.13") or ""]
+    pyenv = shutil.which("pyenv")
+    if pyenv:
+        root = subprocess.run([pyenv, "root"], capture_output=True, text=True).stdout.strip()
+        candidates.append(f"{root}/versions/3.13.0/bin/python")
+    base = next((c for c in candidates if c and Path(c).exists()), None)
+    if base is None:
+        raise FileNotFoundError("Python >= 3.13 for mongoeco not found (pyenv 3.13.0 or INTERCHEM_PYTHON313)")
+    uv = ROOT / ".venv" / "bin" / "uv"
+    subprocess.run([str(uv), "venv", "-q", "-p", base, str(MONGOECO_VENV)], check=True)
+    subprocess.run([str(uv), "pip", "install", "-q", "--python", str(python), f"mongoeco=={MONGOECO_VERSION}",
+                    f"pymongo=={PYMONGO_FOR_MONGOECO}"], check=True)
+    return python
+
+
+@dataclass
+class MongoServer:
+    host: str
+    port: int
+    user: str
+    password: str
+    process: subprocess.Popen
+    log: Path
+
+    def uri(self, database: str, password: str | None = None, user: str | None = None) -> str:
+        pw = self.password if password is None else password
+        return (f"mongodb://{user or self.user}:{pw}@{self.host}:{self.port}/{database}"
+                "?authSource=admin&authMechanism=SCRAM-SHA-256")
+
+    def client(self):
+        import pymongo
+
+        return pymongo.MongoClient(self.uri("admin"), serverSelectionTimeoutMS=3000)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def start_mongo(workdir: Path, user: str = MONGO_USER, password: str = MONGO_PASSWORD) -> MongoServer:
+    python = mongoeco_python()
+    workdir.mkdir(parents=True, exist_ok=True)
+    log = workdir / "mongoeco.log"
+    port = free_port()
+    env = {**os.environ, "MONGOECO_PASSWORD": password}
+    proc = subprocess.Popen(
+        [str(python), str(ROOT / "scripts" / "mongoeco_server.py"), "--port", str(port), "--db",
+         str(workdir / "mongoeco.sqlite"), "--user", user],
+        stdout=log.open("w"), stderr=subprocess.STDOUT, env=env, start_new_session=True,
+    )
+    server = MongoServer("127.0.0.1", port, user, password, proc, log)
+
+    def ping():
+        if proc.poll() is not None:
+            raise RuntimeError(f"mongoeco exited: {log.read_text()[-2000:]}")
+        try:
+            c = server.client()
+            c.admin.command("ping")
+            c.close()
+            return True
+        except Exception:
+            return False
+
+    _wait(ping, 30, "mongoeco", log)
+    return server
+
+
+@pytest.fixture(scope="session")
+def mongo_server(tmp_path_factory):
+    try:
+        server = start_mongo(tmp_path_factory.mktemp("mongoeco"))
+    except (FileNotFoundError, subprocess.CalledProcessError, RuntimeError) as exc:
+        unavailable(f"the MongoDB-protocol server (mongoeco) could not be started: {exc}")
+    yield server
+    server.stop()
+
+
+_db_counter = iter(range(10_000))
+
+
+@pytest.fixture()
+def mongo_settings(mongo_server, tmp_path, monkeypatch):
+    """Settings on a fresh database of the session's server, URI (with password) in the environment."""
+    database = f"t{os.getpid()}_{next(_db_counter)}"
+    monkeypatch.setenv("INTERCHEM_CONFIG", str(tmp_path / "no-config.yaml"))
+    monkeypatch.setenv("INTERCHEM_STORE_URI", mongo_server.uri(database))
+    monkeypatch.delenv("MP_API_KEY", raising=False)
+    monkeypatch.delenv("INTERCHEM_MP_API_KEY", raising=False)
+    from interchem.settings import get_settings
+
+    return get_settings(output_dir=tmp_path / "out", store_path=tmp_path / "unused-embedded")
+
+
+# --------------------------------------------------------------------------------------------------
+# Slurm (single node)
+
+SLURM_CONF = """\
+ClusterName=interchem-test
+SlurmctldHost=localhost(127.0.0.1)
+SlurmctldPort={ctld_port}
+SlurmdPort={d_port}
+AuthType=auth/munge
+SlurmUser=root
+SlurmdUser=root
+StateSaveLocation={state}
+SlurmdSpoolDir={spool}
+SlurmctldPidFile={state}/slurmctld.pid
+SlurmdPidFile={spool}/slurmd.pid
+SlurmctldLogFile={logs}/slurmctld.log
+SlurmdLogFile={logs}/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+MpiDefault=none
+SchedulerType=sched/backfill
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+ReturnToService=2
+MinJobAge=30
+KillWait=2
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+NodeName=localhost NodeAddr=127.0.0.1 CPUs={cpus} State=UNKNOWN
+PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
+"""
+
+
+@dataclass
+class SlurmCluster:
+    conf: Path
+    logs: Path
+    partition: str = "debug"
+    processes: list = field(default_factory=list)
+    started_munged: bool = False
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "SLURM_CONF": str(self.conf)}
+
+    def run(self, *cmd: str, check: bool = True) -> subprocess.CompletedProcess:
+        return subprocess.run(list(cmd), env=self.env(), capture_output=True, text=True, check=check)
+
+    def squeue(self) -> list[dict[str, str]]:
+        out = self.run("squeue", "-h", "-o", "%i|%j|%T").stdout
+        return [dict(zip(("id", "name", "state"), line.split("|"))) for line in out.splitlines() if line.strip()]
+
+    def stop(self) -> None:
+        for proc in reversed(self.processes):
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+        if self.started_munged:
+            pid_file = Path("/run/munge/munged.pid")
+            if pid_file.exists():
+                try:
+                    os.kill(int(pid_file.read_text().strip()), 15)
+                except (ProcessLookupError, ValueError):
+                    pass
+
+
+def _munge_works() -> bool:
+    try:
+        cred = subprocess.run(["munge", "-n"], capture_output=True, timeout=5)
+        return cred.returncode == 0 and subprocess.run(["unmunge"], input=cred.stdout, capture_output=True, timeout=5).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def start_slurm(workdir: Path) -> SlurmCluster:
+    missing = [b for b in ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "scontrol", "scancel") if not shutil.which(b)
+               and not Path("/usr/sbin", b).exists()]
+    if missing:
+        raise FileNotFoundError(f"Slurm/munge programs missing: {', '.join(missing)} (apt-get install slurm-wlm munge)")
+    if os.geteuid() != 0:
+        raise PermissionError("starting slurmctld/slurmd/munged needs root")
+    state, spool, logs = (workdir / n for n in ("state", "spool", "logs"))
+    for d in (state, spool, logs):
+        d.mkdir(parents=True, exist_ok=True)
+    conf = workdir / "slurm.conf"
+    conf.write_text(SLURM_CONF.format(ctld_port=free_port(), d_port=free_port(), state=state, spool=spool, logs=logs,
+                                      cpus=os.cpu_count() or 1))
+    cluster = SlurmCluster(conf=conf, logs=logs)
+    if not _munge_works():
+        Path("/run/munge").mkdir(parents=True, exist_ok=True)
+        shutil.chown("/run/munge", "munge", "munge")
+        subprocess.run(["runuser", "-u", "munge", "--", "/usr/sbin/munged"], check=True)
+        cluster.started_munged = True
+        _wait(_munge_works, 10, "munged")
+    env = cluster.env()
+    out = (logs / "daemons.out").open("w")
+    cluster.processes.append(subprocess.Popen(["/usr/sbin/slurmctld", "-D", "-c", "-i", "-f", str(conf)], env=env,
+                                              stdout=out, stderr=subprocess.STDOUT, start_new_session=True))
+    _wait(lambda: cluster.run("scontrol", "ping", check=False).stdout.count("UP") > 0, 20, "slurmctld",
+          logs / "slurmctld.log")
+    cluster.processes.append(subprocess.Popen(["/usr/sbin/slurmd", "-D", "-N", "localhost", "-f", str(conf)], env=env,
+                                              stdout=out, stderr=subprocess.STDOUT, start_new_session=True))
+    _wait(lambda: "idle" in cluster.run("sinfo", "-h", "-o", "%T", check=False).stdout, 30, "slurmd", logs / "slurmd.log")
+    return cluster
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster(tmp_path_factory):
+    try:
+        cluster = start_slurm(tmp_path_factory.mktemp("slurm"))
+    except (FileNotFoundError, PermissionError, subprocess.CalledProcessError, RuntimeError) as exc:
+        unavailable(f"a single-node Slurm could not be started: {exc}")
+    saved = os.environ.get("SLURM_CONF")
+    os.environ["SLURM_CONF"] = str(cluster.conf)  # sbatch & co. in this process and in the runner daemon
+    yield cluster
+    cluster.stop()
+    if saved is None:
+        os.environ.pop("SLURM_CONF", None)
+    else:
+        os.environ["SLURM_CONF"] = saved
+
+
+def python_bin() -> Path:
+    return Path(sys.executable).parent
