@@ -143,3 +143,31 @@ class PackingError(AmorphousInputError):
 
 class ElasticError(InterchemError, ValueError):
     """An elastic tensor that gives no meaningful moduli (not positive definite, wrong shape)."""
+
+
+# --- slabs and interfaces (issue 3) ------------------------------------------------------------
+
+
+class InterfaceError(InterchemError, ValueError):
+    """A slab or interface that cannot be built as asked."""
+
+
+class UnknownTerminationError(InterfaceError):
+    def __init__(self, requested, phase: str, miller, known: list[str]):
+        super().__init__(
+            f"{phase} {tuple(miller)} has no termination {requested!r}; known: "
+            + ", ".join(f"{i}: {label!r}" for i, label in enumerate(known))
+        )
+        self.requested = requested
+
+
+class SlabTooThinError(InterfaceError):
+    """Fewer atomic layers than the fixed bottom layers need (at least as many free layers as fixed)."""
+
+
+class NoInterfaceMatchError(InterfaceError):
+    """No lattice match within the limits on area, strain and atom count."""
+
+
+class AmorphousBlockError(InterfaceError):
+    """An amorphous block that is too small in-plane or has an unphysical density."""
