@@ -1002,17 +1002,23 @@ def cut_amorphous_block(
     z = pf[idx, 2] * thickness_A + vacuum_A / 2
     cart = pf[idx, :1] * ab[0] + pf[idx, 1:2] * ab[1] + np.outer(z, n)
     out = Structure(cell, [species[i] for i in idx], cart, coords_are_cartesian=True, to_unit_cell=True)
-    # remove seam overlaps (periodic in-plane now): greedily, the atom with most close contacts first
-    removed = 0
-    while len(out) > 1:
-        dm = out.distance_matrix
-        np.fill_diagonal(dm, np.inf)
-        close = dm < min_distance_A
-        counts = close.sum(axis=1)
-        if counts.max() == 0:
-            break
-        out.remove_sites([int(np.argmax(counts))])
-        removed += 1
+    # Seam overlaps exist only across the in-plane boundaries: look for them in a cell with room along
+    # the normal (the slab's top and bottom are free surfaces, not a periodic seam), greedily removing
+    # the atom with most close contacts first.
+    probe = Structure(Lattice([ab[0], ab[1], (thickness_A + 10.0) * n]), out.species, cart + 5.0 * n,
+                      coords_are_cartesian=True, to_unit_cell=True)
+    removed_idx: list[int] = []
+    dm = probe.distance_matrix
+    np.fill_diagonal(dm, np.inf)
+    close = dm < min_distance_A
+    while close.any():
+        k = int(np.argmax(close.sum(axis=1)))
+        close[k, :] = False
+        close[:, k] = False
+        removed_idx.append(k)
+    removed = len(removed_idx)
+    if removed_idx:
+        out.remove_sites(removed_idx)
     out.properties = {
         "phase": phase, "kind": "amorphous slab", "seam_removed": removed,
         "block_formula": block.composition.reduced_formula,
