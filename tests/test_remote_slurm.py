@@ -1,0 +1,249 @@
+"""Scale-out end to end against real components started here: a MongoDB-protocol server (mongoeco),
+a single-node Slurm (slurmctld + slurmd + munged) and jobflow-remote's runner started as users start
+it (``jf runner start``, supervisord from the venv on PATH, 1 s delays).
+
+A small screen (tiny random MACE) is submitted with ``interchem submit``, its jobs pass through sbatch
+and complete, and ``interchem results`` reads them back from MongoDB. Recovery: a failing job, a job
+killed with scancel, a killed runner, reuse across flows; bad input is refused before submission.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from interchem.cli import app
+from services import MONGO_PASSWORD
+
+pytestmark = pytest.mark.integration
+
+VENV_BIN = Path(sys.executable).parent
+PROJECT = "ictest"
+
+
+class JF:
+    """The jobflow-remote project of this module: ``jf`` CLI calls with the test environment."""
+
+    def __init__(self, env: dict[str, str], project: str):
+        self.env, self.project = env, project
+
+    def cli(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
+        r = subprocess.run([str(VENV_BIN / "jf"), "-p", self.project, *args], env=self.env, capture_output=True,
+                           text=True, timeout=timeout)
+        if check and r.returncode != 0:
+            raise AssertionError(f"jf {' '.join(args)} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
+        return r
+
+    def controller(self):
+        from jobflow_remote.config.manager import ConfigManager
+
+        return ConfigManager().get_project(self.project).get_job_controller()
+
+    def jobs(self, flow_uuid: str | None = None) -> list:
+        jc = self.controller()
+        try:
+            return jc.get_jobs_info(flow_ids=[flow_uuid] if flow_uuid else None)
+        finally:
+            jc.close()
+
+    def wait(self, flow_uuid: str, done, timeout: float = 240, what: str = "jobs") -> list:
+        end = time.monotonic() + timeout
+        infos = []
+        while time.monotonic() < end:
+            infos = self.jobs(flow_uuid)
+            if infos and done(infos):
+                return infos
+            time.sleep(1)
+        states = {i.name: i.state.value for i in infos}
+        log = "\n".join(p.read_text()[-3000:] for p in Path(self.env["JF_BASE"]).rglob("runner*.log"))
+        raise AssertionError(f"{what} not reached within {timeout} s: {states}\n{log}")
+
+    def runner_pids(self) -> list[int]:
+        from jobflow_remote.jobs.daemon import DaemonManager
+        from jobflow_remote.config.manager import ConfigManager
+
+        dm = DaemonManager.from_project(ConfigManager().get_project(self.project))
+        info = dm.get_processes_info() or {}
+        return [p["pid"] for p in info.values() if p.get("pid") and p.get("statename") == "RUNNING"]
+
+
+def _all(state: str):
+    return lambda infos: all(i.state.value == state for i in infos)
+
+
+@pytest.fixture(scope="module")
+def remote(mongo_server, slurm_cluster, tmp_path_factory, tiny_mace):
+    """Project + env (URI in the environment only) + the runner daemon, for this module."""
+    from _pytest.monkeypatch import MonkeyPatch
+
+    mp = MonkeyPatch()
+    base = tmp_path_factory.mktemp("jfremote")
+    database = f"remote{os.getpid()}"
+    env_updates = {
+        "INTERCHEM_CONFIG": str(base / "no-config.yaml"),
+        "INTERCHEM_STORE_URI": mongo_server.uri(database),
+        "INTERCHEM_REMOTE_PROJECTS_FOLDER": str(base / "projects"),
+        "INTERCHEM_REMOTE_PROJECT": PROJECT,
+        "JFREMOTE_PROJECTS_FOLDER": str(base / "projects"),
+        "PATH": f"{VENV_BIN}:{os.environ['PATH']}",  # supervisord and jf from the venv, as after `source activate`
+        "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1",
+        "OMP_NUM_THREADS": "1",
+        "JF_BASE": str(base),
+        "COLUMNS": "250",  # rich: no line wrapping in CLI output the tests read
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")])),
+    }
+    for k, v in env_updates.items():
+        mp.setenv(k, v)
+    runner = CliRunner()
+    r = runner.invoke(app, ["remote-project", "--name", PROJECT, "--runner-delay", "1", "--walltime", "00:10:00",
+                            "--partition", slurm_cluster.partition])
+    assert r.exit_code == 0, r.output
+    project_text = (base / "projects" / f"{PROJECT}.yaml").read_text()
+    assert MONGO_PASSWORD not in project_text  # the project file holds no credentials
+    jf = JF({**os.environ}, PROJECT)
+    jf.cli("admin", "reset", "-y")
+    jf.cli("runner", "start", "--single")
+    yield jf, runner, tiny_mace, slurm_cluster
+    jf.cli("runner", "shutdown", check=False, timeout=60)
+    mp.undo()
+
+
+def _submit(runner, *args: str):
+    r = runner.invoke(app, ["submit", *args])
+    assert r.exit_code == 0, r.output
+    uuid = r.output.split("(")[1].split(")")[0] if "submitted flow" in r.output else None
+    return r, uuid
+
+
+def _job_docs(flow_uuid: str) -> list[dict]:
+    """jobflow-remote's queue documents of a flow (state, Slurm id, error)."""
+    from jobflow_remote.config.manager import ConfigManager
+
+    jc = ConfigManager().get_project(PROJECT).get_job_controller()
+    try:
+        return list(jc.jobs.find({"job.hosts": flow_uuid}, {"db_id": 1, "uuid": 1, "state": 1, "remote": 1, "error": 1,
+                                                              "job.name": 1}))
+    finally:
+        jc.close()
+
+
+def _results_db(mongo_server):
+    from interchem.settings import get_settings
+    from interchem.store import database_from_uri
+
+    db = database_from_uri(get_settings().store_uri.get_secret_value())
+    return mongo_server.client()[db]
+
+
+def test_screen_through_slurm_and_results_from_mongodb(remote, tmp_path, mongo_server):
+    jf, runner, tiny_mace, slurm = remote
+    t0 = time.monotonic()
+    r, flow_uuid = _submit(runner, "screen", "-e", "Li2S", "-a", "none", "-c", f"mace:model={tiny_mace}", "--steps", "8",
+                           "--name", "plumbing-screen")
+    assert "checks passed" in r.output and "partition debug" in r.output and MONGO_PASSWORD not in r.output
+    infos = jf.wait(flow_uuid, _all("COMPLETED"), what="screen COMPLETED", timeout=400)
+    print(f"screen of {len(infos)} jobs through Slurm: {time.monotonic() - t0:.0f} s")
+    # every job went through sbatch: jobflow-remote recorded a Slurm job id for each
+    docs = _job_docs(flow_uuid)
+    assert docs and all(d["remote"].get("process_id") for d in docs), docs
+
+    # results read back through the MongoDB-protocol server
+    r = runner.invoke(app, ["results", "--flow", "plumbing-screen", "--json", str(tmp_path / "rows.json")])
+    assert r.exit_code == 0, r.output
+    rows = json.loads((tmp_path / "rows.json").read_text())
+    phases = {row["phase"] for row in rows if row["name"].startswith("record")}
+    assert phases == {"Li", "S", "Li2S"}
+    assert all(row["calculator"].startswith("mace:") for row in rows if row["phase"])
+    r = runner.invoke(app, ["results", "--chemsys", "Li", "--property", "energy_per_atom_eV", "--csv", "-"])
+    assert r.exit_code == 0, r.output
+    lines = [line for line in r.output.splitlines() if line.strip()]
+    assert lines[0].endswith("energy_per_atom_eV") and len(lines) == 2 and ",Li,Li," in lines[1]  # only Li metal
+    r = runner.invoke(app, ["results", "--phase", "Li2S", "--calculator", "mace"])
+    assert r.exit_code == 0 and "Li2S" in r.output and "1 stored results" in r.output
+    # re-draw the report from stored results
+    r = runner.invoke(app, ["results", "--flow", "plumbing-screen", "--report", str(tmp_path / "report")])
+    assert r.exit_code == 0, r.output
+    summary = json.loads((tmp_path / "report" / "summary.json").read_text())
+    assert set(summary["e_above_hull"]) == {"Li", "S", "Li2S"} and MONGO_PASSWORD not in r.output
+    # nothing in the results database holds the password
+    db = _results_db(mongo_server)
+    for name in db.list_collection_names():
+        for doc in db[name].find({}, projection={"data": 0}).limit(200):
+            assert MONGO_PASSWORD not in str(doc)
+
+
+def test_identical_calculation_reused_across_flows(remote):
+    """A different flow (the generic Maker path) that needs Li2S with the same calculator and settings
+    gets the stored relaxation: no relaxation job is run again."""
+    jf, runner, tiny_mace, slurm = remote
+    r, flow_uuid = _submit(runner, "interchem.workflows.thermo:RelaxPhaseMaker", "-c", f"mace:model={tiny_mace}",
+                           "--maker-arg", "steps=8", "--make-arg", "structure={phase: Li2S}", "--make-arg", "phase=Li2S",
+                           "--name", "single-relax")
+    assert "reused from the store (1): Li2S" in r.output
+    jf.wait(flow_uuid, _all("COMPLETED"), what="reused job COMPLETED", timeout=240)
+    docs = _job_docs(flow_uuid)
+    assert [d["job"]["name"] for d in docs] == ["reuse relaxation Li2S"]  # one job, no relax/record jobs
+    r = runner.invoke(app, ["results", "--phase", "Li2S", "--include-reused", "--json", "-"])
+    rows = json.loads(r.output)
+    by_flow = {row["flow"]: row for row in rows}
+    assert by_flow["single-relax"]["reused"] is True
+    assert by_flow["single-relax"]["properties"]["energy_per_atom_eV"] == by_flow["plumbing-screen"]["properties"]["energy_per_atom_eV"]
+
+
+def test_failed_job_has_its_message_and_reruns_after_fix(remote, tmp_path):
+    jf, runner, *_ = remote
+    flag = tmp_path / "fixed.flag"
+    r, flow_uuid = _submit(runner, "remote_jobs:fail_unless", "--make-arg", f"flag={flag}", "--name", "fails")
+    jf.wait(flow_uuid, _all("FAILED"), what="job FAILED", timeout=180)
+    (doc,) = _job_docs(flow_uuid)
+    assert "input not fixed yet" in (doc.get("error") or "")  # the job's own message, recorded with it
+    assert "input not fixed yet" in jf.cli("job", "info", str(doc["db_id"])).stdout
+    flag.write_text("fixed")  # the fix
+    jf.cli("job", "rerun", "-did", str(doc["db_id"]))
+    jf.wait(flow_uuid, _all("COMPLETED"), what="rerun COMPLETED", timeout=180)
+
+
+def test_scancelled_job_is_detected_and_rerun(remote, tmp_path):
+    jf, runner, tiny_mace, slurm = remote
+    marker = tmp_path / "attempts"
+    r, flow_uuid = _submit(runner, "remote_jobs:slow_once", "--make-arg", f"marker={marker}", "--name", "killed")
+    end = time.monotonic() + 180
+    while time.monotonic() < end and not marker.exists():  # the job is running on the node
+        time.sleep(0.5)
+    assert marker.exists(), "job never started"
+    (doc,) = _job_docs(flow_uuid)
+    slurm_id = doc["remote"]["process_id"]
+    assert any(j["id"] == str(slurm_id) for j in slurm.squeue())
+    slurm.run("scancel", str(slurm_id))
+    # jobflow-remote notices the vanished Slurm job
+    infos = jf.wait(flow_uuid, lambda i: i[0].state.value in ("REMOTE_ERROR", "FAILED"), what="kill detected", timeout=180)
+    state = infos[0].state.value
+    print(f"scancel detected as {state}")
+    # REMOTE_ERROR: the runner could not get the job's output -> retry; FAILED -> rerun
+    jf.cli("job", "retry" if state == "REMOTE_ERROR" else "rerun", "-did", str(doc["db_id"]))
+    jf.wait(flow_uuid, _all("COMPLETED"), what="rerun after scancel COMPLETED", timeout=180)
+    assert marker.read_text() == "2" and infos
+
+
+def test_killed_runner_restarts_without_duplicate_results(remote, mongo_server):
+    jf, runner, *_ = remote
+    r, flow_uuid = _submit(runner, "remote_jobs:noop_flow", "--make-arg", "n=3", "--name", "runner-kill")
+    jf.wait(flow_uuid, lambda i: any(x.state.value not in ("READY", "WAITING") for x in i), what="jobs picked up", timeout=120)
+    pids = jf.runner_pids()
+    assert pids
+    for pid in pids:
+        os.kill(pid, 9)  # the runner dies mid-flight (supervisord stays and may restart it)
+    jf.cli("runner", "shutdown", check=False, timeout=60)
+    jf.cli("runner", "start", "--single")
+    infos = jf.wait(flow_uuid, _all("COMPLETED"), what="COMPLETED after runner restart", timeout=240)
+    db = _results_db(mongo_server)
+    uuids = [i.uuid for i in infos]
+    counts = {u: db["jobs"].count_documents({"uuid": u}) for u in uuids}
+    assert counts == {u: 1 for u in uuids}, counts
