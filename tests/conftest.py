@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
+# MD checkpoints of the tests never land in the user's ~/.interchem.
+os.environ.setdefault("INTERCHEM_CHECKPOINT_DIR", tempfile.mkdtemp(prefix="interchem-test-checkpoints-"))
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 

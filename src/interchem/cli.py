@@ -39,6 +39,7 @@ def screen(
     quick: Annotated[bool, typer.Option("--quick", help="small set: Li6PS5Cl vs Si, LiSi, Li15Si4")] = False,
     fmax: Annotated[Optional[float], typer.Option(help="force threshold of relaxations (eV/A)")] = None,
     steps: Annotated[Optional[int], typer.Option(help="maximum optimiser steps per relaxation")] = None,
+    temperature: Annotated[Optional[float], typer.Option("--temperature", "-T", help="also give windows and reactions at this temperature (K): phonons of every phase, F_vib(T) added, shown next to 0 K")] = None,
 ) -> None:
     """Thermodynamic screen: relax all phases, then hull, windows, voltages, reactions, tie-lines."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -77,6 +78,33 @@ def screen(
     reused = sum(1 for r in result.relaxations if r.get("reused"))
     console.print(f"{len(result.relaxations)} phases ({reused} reused from the store) in {elapsed:.0f} s")
     console.print(f"report: {report}\nsummary: {Path(settings.output_dir) / 'summary.json'}")
+    if temperature is not None:
+        _thermal_screen(temperature, settings, plan.calculator)
+
+
+def _thermal_screen(temperature: float, settings, calculator) -> None:
+    import json
+
+    from interchem.runner import run_thermal_screen
+
+    console.print(f"[bold]phonons[/] of every phase for the screen at {temperature:g} K (reused from the store when done before)")
+    try:
+        thermal, summaries = run_thermal_screen(
+            temperature, settings, calculator, progress=lambda kind, name: console.print(f"  {kind} {name}") if name.startswith(("phonon summary", "phonons")) and kind != "starting" else None
+        )
+    except InterchemError as exc:
+        _fail(exc)
+    table = Table(title=f"Stability windows at 0 K and {temperature:g} K (V vs Li/Li+; harmonic F_vib)")
+    for col in ("electrolyte", "reduction 0 K", f"reduction {temperature:g} K", "oxidation 0 K", f"oxidation {temperature:g} K"):
+        table.add_column(col)
+    for w in thermal.windows:
+        table.add_row(w.electrolyte, _num(w.reduction_V_0K), _num(w.reduction_V_T), _num(w.oxidation_V_0K, none="inf"), _num(w.oxidation_V_T, none="inf"))
+    out.print(table)
+    if thermal.phases_with_imaginary_modes:
+        console.print(f"[yellow]imaginary modes (harmonic F_vib unreliable):[/] {', '.join(thermal.phases_with_imaginary_modes)}")
+    path = Path(settings.output_dir) / f"thermal_{temperature:g}K.json"
+    path.write_text(json.dumps(thermal.model_dump(mode="json"), indent=2, default=str))
+    console.print(f"thermal screen: {path}")
 
 
 def _count_phases(bar, task):
@@ -196,6 +224,8 @@ def calculators() -> None:
 
 
 from interchem import cli_remote  # noqa: E402,F401  (registers remote-project/submit/results/fireworks)
+from interchem import cli_interfaces  # noqa: E402,F401  (registers interface)
+from interchem import cli_kinetics  # noqa: E402,F401  (registers barriers/diffusion/phonons)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

@@ -11,6 +11,7 @@ import os
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
 from interchem.calculators import CalculatorSpec, check_calculator
@@ -134,6 +135,24 @@ def run_screen(
     progress: Callable[[str, str], None] | None = None,
     work_dir: str | Path | None = None,
 ) -> ScreenResult:
+    settings = settings or get_settings()
+    maker = ScreenMaker(
+        calculator=plan.calculator, fmax=settings.relax_fmax, steps=settings.relax_steps, static_calculator=plan.static_calculator
+    )
+    flow = maker.make(plan.phases, plan.anodes, plan.electrolytes)
+    return ScreenResult.model_validate(run_flow(flow, settings, progress, work_dir, what="the screen"))
+
+
+def run_flow(
+    flow,
+    settings: Settings | None = None,
+    progress: Callable[[str, str], None] | None = None,
+    work_dir: str | Path | None = None,
+    what: str = "the flow",
+) -> Any:
+    """Run any interchem flow locally on the settings' store and return its output, loaded from the
+    store (so big data store fields come back too). A failed job raises InterchemError with the job's
+    own error message, not jobflow's generic one."""
     from jobflow import run_locally
 
     from interchem.store import make_job_store
@@ -143,15 +162,11 @@ def run_screen(
         import torch
 
         torch.set_num_threads(settings.torch_threads)
-    maker = ScreenMaker(
-        calculator=plan.calculator, fmax=settings.relax_fmax, steps=settings.relax_steps, static_calculator=plan.static_calculator
-    )
-    flow = maker.make(plan.phases, plan.anodes, plan.electrolytes)
     store = make_job_store(settings)
     work_dir = Path(work_dir or Path(settings.output_dir) / "jobs").resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
     handler = _JobLog(progress)
-    loggers = [logging.getLogger(name) for name in ("jobflow.core.job", "jobflow.managers.local", "interchem.workflows.thermo")]
+    loggers = [logging.getLogger(name) for name in ("jobflow.core.job", "jobflow.managers.local", "interchem.workflows.thermo", "interchem.workflows.md")]
     saved_levels = [lg.level for lg in loggers]
     for lg in loggers:
         lg.addHandler(handler)
@@ -161,17 +176,16 @@ def run_screen(
         run_locally(flow, store=store, create_folders=True, root_dir=work_dir, log=False, ensure_success=True)
     except RuntimeError as exc:
         detail = "; ".join(handler.failures) or str(exc)
-        raise InterchemError(f"the screen did not finish: {detail}") from exc
+        raise InterchemError(f"{what} did not finish: {detail}") from exc
     finally:
         for lg, level in zip(loggers, saved_levels):
             lg.removeHandler(handler)
             lg.setLevel(level)
     store.connect()
     try:
-        output = store.get_output(flow.output.uuid, which="last", load=True)
+        return store.get_output(flow.output.uuid, which="last", load=True)
     finally:
         store.close()
-    return ScreenResult.model_validate(output)
 
 
 def latest_screen_result(settings: Settings | None = None, calculator: str | CalculatorSpec | None = None) -> ScreenResult:
@@ -206,3 +220,62 @@ def screen_entries(result: ScreenResult) -> list:
     from pymatgen.entries.computed_entries import ComputedStructureEntry
 
     return [ComputedStructureEntry.from_dict(d) if isinstance(d, dict) else d for d in result.entries]
+
+
+def run_thermal_screen(
+    temperature_K: float,
+    settings: Settings | None = None,
+    calculator: str | CalculatorSpec | None = None,
+    min_length: float = 12.0,
+    progress: Callable[[str, str], None] | None = None,
+):
+    """The stored screen at ``temperature_K``: harmonic phonons of every relaxed phase (reused from the
+    store when the same phase, structure and calculator were done before), F_vib(T) added to every
+    entry, and the analysis repeated next to the 0 K one. Returns (ThermalScreen, phonon summaries)."""
+    import hashlib
+    import json
+
+    from jobflow import Flow
+
+    from interchem.analysis.thermal import screen_at_temperature
+    from interchem.store import make_job_store
+    from interchem.workflows.phonons import PhononsMaker, PhononSummary
+
+    settings = settings or get_settings()
+    result = latest_screen_result(settings, calculator)
+    spec = CalculatorSpec.model_validate(result.calculator)
+    maker = PhononsMaker(calculator=spec, min_length=min_length)
+    if not 0 <= temperature_K <= maker.t_max_K:
+        raise InterchemError(f"temperature {temperature_K} K is outside 0-{maker.t_max_K:.0f} K")
+
+    def key(relaxation: dict) -> str:
+        payload = {"calc_key": relaxation["calc_key"], "spec": spec.model_dump(mode="json"), "min_length": min_length}
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+    store = make_job_store(settings)
+    store.connect()
+    summaries: dict[str, PhononSummary] = {}
+    try:
+        for rel in result.relaxations:
+            doc = store.query_one({"output.phonon_key": key(rel)}, properties=["output"], load=False)
+            if doc:
+                summaries[rel["phase"]] = PhononSummary.model_validate(doc["output"])
+                if progress:
+                    progress("reused", f"phonons {rel['phase']}")
+    finally:
+        store.close()
+    todo = [rel for rel in result.relaxations if rel["phase"] not in summaries]
+    if todo:
+        from pymatgen.core import Structure
+
+        flows = []
+        for rel in todo:
+            structure = rel["structure"] if isinstance(rel["structure"], Structure) else Structure.from_dict(rel["structure"])
+            flows.append(maker.make(structure, phase=rel["phase"], phonon_key=key(rel)))
+        outputs = run_flow(Flow(flows, output=[f.output for f in flows]), settings, progress, what="the phonon runs")
+        for rel, out in zip(todo, outputs):
+            summaries[rel["phase"]] = PhononSummary.model_validate(out)
+    fvib = {phase: s.free_energy_at(temperature_K) for phase, s in summaries.items()}
+    imaginary = [phase for phase, s in summaries.items() if s.has_imaginary_modes]
+    thermal = screen_at_temperature(screen_entries(result), fvib, temperature_K, result.anodes, result.electrolytes, imaginary)
+    return thermal, summaries

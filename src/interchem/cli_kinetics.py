@@ -1,0 +1,152 @@
+"""CLI commands of the kinetics flows: ``barriers``, ``diffusion``, ``phonons``."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from interchem.cli import _fail, app, console, out
+from interchem.errors import InterchemError
+
+CalculatorOpt = Annotated[Optional[str], typer.Option("--calculator", "-c", help="chgnet (default), mace:model=PATH, cp2k, ...")]
+OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="report folder")]
+StoreOpt = Annotated[Optional[Path], typer.Option("--store", "-s", help="embedded store folder")]
+
+
+def _prepare(phase: str, calculator: str | None, output: Path | None, store: Path | None, default_out: str):
+    from interchem.settings import get_settings
+    from interchem.structures.library import resolve_phase
+
+    settings = get_settings(store_path=store, output_dir=output)
+    name, structure = resolve_phase(phase, primitive=False)
+    out_dir = Path(output) if output else Path(settings.output_dir) / f"{default_out}-{name}"
+    return settings, name, structure, calculator or settings.calculator, out_dir
+
+
+def _run(flow, settings, what: str):
+    from interchem.runner import run_flow
+
+    t0 = time.perf_counter()
+    console.print(f"[bold]{what}[/]: {len(flow.jobs)} jobs, store {settings.store_path if not settings.store_uri else 'MongoDB'}")
+    result = run_flow(flow, settings, progress=lambda kind, name: console.print(f"  {kind} {name}") if kind != "starting" else None, what=what)
+    return result, time.perf_counter() - t0
+
+
+@app.command()
+def barriers(
+    phase: Annotated[str, typer.Argument(help="phase name, alias or structure file")],
+    mechanism: Annotated[str, typer.Option(help="vacancy, interstitial or both")] = "vacancy",
+    cutoff: Annotated[float, typer.Option(help="longest hop considered (A)")] = 4.0,
+    max_hops: Annotated[Optional[int], typer.Option(help="only the N shortest distinct hops per mechanism")] = None,
+    images: Annotated[int, typer.Option(help="intermediate NEB images")] = 5,
+    fmax: Annotated[float, typer.Option(help="NEB force threshold (eV/A)")] = 0.05,
+    supercell: Annotated[float, typer.Option(help="minimum supercell length (A)")] = 8.0,
+    calculator: CalculatorOpt = None,
+    output: OutputOpt = None,
+    store: StoreOpt = None,
+) -> None:
+    """Li migration barriers: every symmetry-distinct hop by climbing-image NEB, plus percolation."""
+    from interchem.kinetics_report import write_barrier_report
+    from interchem.workflows.kinetics import BarrierMaker
+
+    try:
+        settings, name, structure, calc, out_dir = _prepare(phase, calculator, output, store, "barriers")
+        mechs = ("vacancy", "interstitial") if mechanism == "both" else (mechanism,)
+        flow = BarrierMaker(
+            calculator=calc, mechanisms=mechs, cutoff=cutoff, max_hops=max_hops,
+            neb_settings={"n_images": images, "fmax": fmax, "supercell_min_length": supercell},
+        ).make(structure, phase=name)
+        report, wall = _run(flow, settings, f"interchem barriers {name}")
+        path = write_barrier_report(report, out_dir)
+    except InterchemError as exc:
+        _fail(exc)
+    for h in report["hops"]:
+        flag = f"  [yellow]flagged: {h['flag_reason']}[/]" if h["flagged"] else ""
+        out.print(f"{h['mechanism']:12s} hop {h['hop']}  {h['distance_A']:.3f} A  barrier {h['barrier_eV']:.3f} eV{flag}")
+    for mech, th in report["percolation_eV"].items():
+        out.print(f"percolation ({mech}): " + ", ".join(f"{d}D {'-' if v is None else f'{v:.3f} eV'}" for d, v in th.items()))
+    console.print(f"report: {path} ({wall:.0f} s)")
+
+
+def _float_list(text: str) -> list[float]:
+    try:
+        return [float(x) for x in text.replace(" ", "").split(",") if x]
+    except ValueError:
+        raise typer.BadParameter(f"temperatures must be comma-separated numbers, got {text!r}") from None
+
+
+@app.command()
+def diffusion(
+    phase: Annotated[str, typer.Argument(help="phase name, alias or structure file")],
+    temperatures: Annotated[str, typer.Option(help="comma-separated temperatures (K), at least 3")] = "600,700,800,900",
+    steps: Annotated[int, typer.Option(help="MD steps per temperature")] = 5000,
+    timestep: Annotated[float, typer.Option(help="fs")] = 2.0,
+    equilibration: Annotated[float, typer.Option(help="ps discarded at the start of each run")] = 1.0,
+    supercell: Annotated[float, typer.Option(help="minimum supercell length (A)")] = 10.0,
+    seed: int = 0,
+    calculator: CalculatorOpt = None,
+    output: OutputOpt = None,
+    store: StoreOpt = None,
+) -> None:
+    """Li diffusion and conductivity from NVT MD at several temperatures, with Arrhenius extrapolation."""
+    from interchem.kinetics_report import write_diffusion_report
+    from interchem.workflows.kinetics import DiffusionMaker
+
+    try:
+        settings, name, structure, calc, out_dir = _prepare(phase, calculator, output, store, "diffusion")
+        flow = DiffusionMaker(
+            calculator=calc, temperatures_K=tuple(_float_list(temperatures)), steps=steps, timestep_fs=timestep,
+            equilibration_ps=equilibration, supercell_min_length=supercell, seed=seed,
+        ).make(structure, phase=name)
+        report, wall = _run(flow, settings, f"interchem diffusion {name}")
+        path = write_diffusion_report(report, out_dir)
+    except InterchemError as exc:
+        _fail(exc)
+    for p in report["points"]:
+        d = p["diffusion"]
+        note = f"  [yellow]{d['flag_reason']}[/]" if d["flagged"] else ""
+        out.print(f"{p['temperature_K']:7.0f} K  D = {d['D_cm2_per_s']:.2e} ± {d['D_err_cm2_per_s']:.1e} cm2/s{note}")
+    if report["flagged"]:
+        out.print(f"[yellow]no Arrhenius fit:[/] {report['flag_reason']}")
+    else:
+        out.print(
+            f"Ea = {report['activation_energy_eV']:.3f} ± {report['activation_energy_err_eV']:.3f} eV; "
+            f"sigma(300 K) = {report['sigma_300K_S_per_cm']:.2e} S/cm"
+        )
+    console.print(f"report: {path} ({wall:.0f} s)")
+
+
+@app.command()
+def phonons(
+    phase: Annotated[str, typer.Argument(help="phase name, alias or structure file")],
+    min_length: Annotated[float, typer.Option(help="minimum supercell length (A)")] = 12.0,
+    calculator: CalculatorOpt = None,
+    output: OutputOpt = None,
+    store: StoreOpt = None,
+) -> None:
+    """Harmonic phonons (atomate2/phonopy): imaginary modes, band structure, DOS, F_vib(T)."""
+    from interchem.kinetics_report import write_phonon_report
+    from interchem.store import make_job_store
+    from interchem.workflows.phonons import PhononsMaker
+
+    try:
+        settings, name, structure, calc, out_dir = _prepare(phase, calculator, output, store, "phonons")
+        flow = PhononsMaker(calculator=calc, min_length=min_length).make(structure, phase=name)
+        summary, wall = _run(flow, settings, f"interchem phonons {name}")
+        doc = None
+        if summary.get("phonon_doc_uuid"):
+            job_store = make_job_store(settings)
+            job_store.connect()
+            try:
+                doc = job_store.get_output(summary["phonon_doc_uuid"], which="last", load=True)
+            finally:
+                job_store.close()
+        path = write_phonon_report(summary, out_dir, doc)
+    except InterchemError as exc:
+        _fail(exc)
+    state = "IMAGINARY MODES" if summary["has_imaginary_modes"] else "dynamically stable"
+    out.print(f"{name}: lowest frequency {summary['min_frequency_THz']:.3f} THz ({state})")
+    console.print(f"report: {path} ({wall:.0f} s)")

@@ -1,0 +1,535 @@
+"""Kinetics: Li migration barriers (climbing-image NEB) and diffusion/conductivity from MD.
+
+NEB. ASE's ``NEB`` (improved tangent, climbing image) with IDPP interpolation and FIRE, driven here
+rather than through atomate2's NEB makers because (a) atomate2 0.1.5's from-endpoints maker is broken,
+(b) its from-images maker evaluates images one by one with deep copies of the calculator, while a
+batching calculator (CHGNet) can evaluate all images in one model call (``batched=True``), and (c) we
+need endpoint relaxation at fixed cell and a convergence flag on the barrier. The loop is ASE's; what
+is ours is wiring and bookkeeping.
+
+Vacancy hops use a neutral vacancy (the Li atom is removed with its electron), as is usual with MLIPs
+whose charge is implicit; with DFT this is the neutral-vacancy barrier, which for ionic conductors is
+close to the charged one but not identical.
+
+Diffusion. NVT MD (``interchem.workflows.md``, restartable) at several temperatures on a supercell,
+Li MSD after an equilibration period, D with a block-averaging error (``analysis.diffusion``),
+Nernst-Einstein conductivity and a weighted Arrhenius fit extrapolated to 300 K.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from jobflow import Flow, Maker, job
+from pydantic import BaseModel, ConfigDict, Field
+from pymatgen.core import Structure
+
+from interchem.analysis import diffusion as diff
+from interchem.calculators import CalculatorSpec, ase_calculator, check_calculator, evaluate_many, get_backend
+from interchem.errors import DiffusionInputError, HopError
+from interchem.structures.hops import Hop, build_neb_endpoints, enumerate_li_hops, percolation_threshold
+
+logger = logging.getLogger(__name__)
+
+
+# ============================================================================================ NEB
+
+
+class NEBSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    n_images: int = Field(default=5, ge=3, le=15, description="intermediate images")
+    fmax: float = Field(default=0.05, gt=0, description="NEB force threshold (eV/A)")
+    steps: int = Field(default=300, gt=0)
+    climb: bool = True
+    spring_constant: float = Field(default=0.1, gt=0, description="eV/A^2")
+    relax_endpoints: bool = True
+    endpoint_fmax: float = Field(default=0.03, gt=0)
+    endpoint_steps: int = Field(default=300, gt=0)
+    supercell_min_length: float = Field(default=8.0, gt=0, description="A; periodic images of the hop kept apart")
+    batched: bool | None = Field(default=None, description="evaluate all images in one call (None: when the calculator can)")
+
+
+class NEBResult(BaseModel):
+    """One minimum-energy path. ``images`` (the structures) go to the data store."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    label: str
+    hop: dict[str, Any] | None = None
+    calculator: dict[str, Any]
+    level_of_theory: str
+    settings: dict[str, Any]
+    n_atoms: int
+    energies_eV: list[float]  # relative to the initial endpoint
+    reaction_coordinate_A: list[float]  # cumulative image-to-image distance
+    forward_barrier_eV: float
+    backward_barrier_eV: float
+    barrier_eV: float  # max over the path of E - min(E_initial, E_final): what the percolation uses
+    reaction_energy_eV: float
+    saddle_index: int
+    converged: bool
+    max_force_eV_per_A: float
+    n_steps: int
+    endpoint_energies_eV: list[float]
+    wall_time_s: float
+    image_evaluation: Literal["batched", "one-by-one"]
+    flagged: bool = False
+    flag_reason: str | None = None
+    images: list[Structure] = Field(default_factory=list)
+
+
+class _ImageBatch:
+    """Evaluates every moving NEB image in one batched call when the first one is asked for.
+
+    ASE's NEB sets all image positions, then asks each image for energy and forces in turn; the first
+    request evaluates them all (``calculators.evaluate_many``) and the others read the cache.
+    """
+
+    def __init__(self, images, spec: CalculatorSpec):
+        self.images = images
+        self.spec = spec
+        self._key: bytes | None = None
+        self._results: list[dict[str, Any]] = []
+        self.n_batches = 0
+
+    def results_for(self, index: int) -> dict[str, Any]:
+        key = b"".join(img.positions.tobytes() for img in self.images)
+        if key != self._key:
+            self._results = evaluate_many(self.images, self.spec, batch_size=len(self.images))
+            self._key = key
+            self.n_batches += 1
+        return self._results[index]
+
+
+def _batched_calculator(batch: _ImageBatch, index: int):
+    from ase.calculators.calculator import Calculator, all_changes
+
+    class BatchedImageCalculator(Calculator):
+        implemented_properties = ["energy", "forces"]
+
+        def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+            super().calculate(atoms, properties, system_changes)
+            res = batch.results_for(index)
+            self.results = {"energy": float(res["energy"]), "forces": np.asarray(res["forces"], float)}
+
+    return BatchedImageCalculator()
+
+
+def _relax_fixed_cell(atoms, fmax: float, steps: int) -> tuple[bool, int]:
+    from ase.optimize import BFGS
+
+    opt = BFGS(atoms, logfile=None)
+    converged = bool(opt.run(fmax=fmax, steps=steps))
+    return converged, opt.nsteps
+
+
+def run_neb(
+    initial: Structure,
+    final: Structure,
+    calculator: CalculatorSpec | str | dict | None,
+    settings: NEBSettings | dict | None = None,
+    label: str = "",
+    hop: Hop | None = None,
+) -> NEBResult:
+    """Climbing-image NEB between two endpoints with the same atoms in the same order.
+
+    Never returns a silent number: if the endpoints or the band do not converge, the result says so
+    (``flagged`` with the reason), and the barrier is still reported for inspection.
+    """
+    from ase.mep import NEB
+    from ase.optimize import FIRE
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    spec = CalculatorSpec.parse(calculator)
+    settings = NEBSettings.model_validate(settings or {})
+    backend = check_calculator(spec, {el.symbol for el in initial.composition}, context="NEB")
+    if backend.make_ase_calculator is None:
+        raise HopError(f"calculator {spec.name!r} has no ASE calculator for NEB; use its own NEB maker")
+    if len(initial) != len(final) or [s.species_string for s in initial] != [s.species_string for s in final]:
+        raise HopError("NEB endpoints must hold the same atoms in the same order")
+
+    t0 = time.perf_counter()
+    calc = ase_calculator(spec)
+    ends = [AseAtomsAdaptor.get_atoms(s) for s in (initial, final)]
+    flags: list[str] = []
+    for name, atoms in zip(("initial", "final"), ends):
+        atoms.calc = calc
+        if settings.relax_endpoints:
+            ok, n = _relax_fixed_cell(atoms, settings.endpoint_fmax, settings.endpoint_steps)
+            if not ok:
+                flags.append(f"{name} endpoint not relaxed to {settings.endpoint_fmax} eV/A in {n} steps")
+    end_energies = [float(a.get_potential_energy()) for a in ends]
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    for atoms, energy in zip(ends, end_energies):  # endpoints are fixed: freeze their results
+        atoms.calc = SinglePointCalculator(atoms, energy=energy, forces=atoms.get_forces())
+    moved = np.linalg.norm(ends[1].positions - ends[0].positions, axis=1).max()
+    if moved < 0.3:
+        flags.append(f"the endpoints relaxed into the same minimum (largest displacement {moved:.2f} A)")
+
+    images = [ends[0]] + [ends[0].copy() for _ in range(settings.n_images)] + [ends[1]]
+    batched = settings.batched if settings.batched is not None else backend.evaluate_batch is not None
+    movable = images[1:-1]
+    if batched:
+        batch = _ImageBatch(movable, spec)
+        for i, img in enumerate(movable):
+            img.calc = _batched_calculator(batch, i)
+    else:
+        for img in movable:
+            img.calc = calc  # one cached calculator is enough: ASE NEB evaluates images sequentially
+    neb = NEB(images, k=settings.spring_constant, climb=settings.climb, method="improvedtangent", allow_shared_calculator=not batched)
+    neb.interpolate(method="idpp", mic=False)
+    opt = FIRE(neb, logfile=None)
+    converged = bool(opt.run(fmax=settings.fmax, steps=settings.steps))
+    max_force = float(np.sqrt((neb.get_forces() ** 2).sum(axis=1).max()))
+    if not converged:
+        flags.append(f"NEB not converged in {settings.steps} steps (max force {max_force:.3f} eV/A > {settings.fmax})")
+
+    energies = [end_energies[0]] + [float(img.get_potential_energy()) for img in movable] + [end_energies[1]]
+    e = np.array(energies) - energies[0]
+    path = [0.0]
+    for a, b in zip(images[:-1], images[1:]):
+        path.append(path[-1] + float(np.linalg.norm(b.positions - a.positions)))
+    saddle = int(np.argmax(e))
+    barrier = float(e.max() - min(e[0], e[-1]))
+    if saddle in (0, len(e) - 1):
+        flags.append("the highest image is an endpoint: no barrier along this path (or a wrong endpoint)")
+    if e.min() < min(e[0], e[-1]) - 0.05:
+        flags.append(f"an intermediate image lies {min(e[0], e[-1]) - e.min():.2f} eV below both endpoints")
+
+    return NEBResult(
+        label=label or initial.composition.reduced_formula,
+        hop=hop.model_dump(exclude={"members"}) if hop is not None else None,
+        calculator=spec.model_dump(mode="json"),
+        level_of_theory=backend.level_of_theory(spec),
+        settings=settings.model_dump(mode="json"),
+        n_atoms=len(initial),
+        energies_eV=e.tolist(),
+        reaction_coordinate_A=path,
+        forward_barrier_eV=float(e.max() - e[0]),
+        backward_barrier_eV=float(e.max() - e[-1]),
+        barrier_eV=barrier,
+        reaction_energy_eV=float(e[-1]),
+        saddle_index=saddle,
+        converged=converged,
+        max_force_eV_per_A=max_force,
+        n_steps=int(opt.nsteps),
+        endpoint_energies_eV=end_energies,
+        wall_time_s=time.perf_counter() - t0,
+        image_evaluation="batched" if batched else "one-by-one",
+        flagged=bool(flags),
+        flag_reason="; ".join(flags) or None,
+        images=[AseAtomsAdaptor.get_structure(img) for img in images],
+    )
+
+
+@job(name="neb", data=["images"])
+def neb_job(structure: Structure, hop: dict, calculator: dict, settings: dict, label: str) -> NEBResult:
+    hop_obj = Hop.model_validate(hop)
+    neb = NEBSettings.model_validate(settings)
+    initial, final = build_neb_endpoints(structure, hop_obj, supercell_min_length=neb.supercell_min_length)
+    return run_neb(initial, final, calculator, neb, label=label, hop=hop_obj)
+
+
+class BarrierReport(BaseModel):
+    """Barriers of every symmetry-distinct hop of one phase plus percolation thresholds."""
+
+    phase: str
+    formula: str
+    calculator: dict[str, Any]
+    level_of_theory: str
+    mechanisms: list[str]
+    hops: list[dict[str, Any]]  # hop geometry + barrier + flags, shortest first per mechanism
+    percolation_eV: dict[str, dict[str, float | None]]  # mechanism -> {"1": E, "2": E, "3": E}
+    flagged_hops: int
+    neb_paths: list[dict[str, Any]]  # label, reaction coordinate, energies (for plots)
+
+
+@job(name="barrier report")
+def barrier_report(
+    phase: str, structure: Structure, hops_by_mechanism: dict[str, list[dict]], results: list[dict | NEBResult], calculator: dict
+) -> BarrierReport:
+    spec = CalculatorSpec.model_validate(calculator)
+    backend = get_backend(spec)
+    results = [r if isinstance(r, NEBResult) else NEBResult.model_validate(r) for r in results]
+    by_label = {r.label: r for r in results}
+    rows, perc = [], {}
+    for mech, hop_dicts in hops_by_mechanism.items():
+        hops = []
+        for i, h in enumerate(hop_dicts):
+            res = by_label[f"{phase} {mech} hop {i}"]
+            hop = Hop.model_validate(h)
+            # A flagged barrier does not open a path in the percolation analysis: unknown is not low.
+            hop = hop.model_copy(update={"barrier_eV": None if res.flagged else res.barrier_eV})
+            hops.append(hop)
+            rows.append(
+                {
+                    "mechanism": mech,
+                    "hop": i,
+                    "distance_A": hop.distance_A,
+                    "start_wyckoff": hop.start_wyckoff,
+                    "end_wyckoff": hop.end_wyckoff,
+                    "multiplicity": hop.multiplicity,
+                    "barrier_eV": res.barrier_eV,
+                    "forward_barrier_eV": res.forward_barrier_eV,
+                    "converged": res.converged,
+                    "flagged": res.flagged,
+                    "flag_reason": res.flag_reason,
+                }
+            )
+        cell = structure if mech == "vacancy" else structure  # interstitial indices refer to the site list
+        thresholds = percolation_threshold(hops, cell) if mech == "vacancy" else _interstitial_percolation(hops)
+        perc[mech] = {str(k): v for k, v in thresholds.items()}
+    return BarrierReport(
+        phase=phase,
+        formula=structure.composition.reduced_formula,
+        calculator=calculator,
+        level_of_theory=backend.level_of_theory(spec),
+        mechanisms=list(hops_by_mechanism),
+        hops=rows,
+        percolation_eV=perc,
+        flagged_hops=sum(r["flagged"] for r in rows),
+        neb_paths=[
+            {"label": r.label, "reaction_coordinate_A": r.reaction_coordinate_A, "energies_eV": r.energies_eV, "flagged": r.flagged}
+            for r in results
+        ],
+    )
+
+
+def _interstitial_percolation(hops: list[Hop]) -> dict[int, float | None]:
+    from interchem.structures.hops import percolation_dimension
+
+    result: dict[int, float | None] = {1: None, 2: None, 3: None}
+    for e in sorted({h.barrier_eV for h in hops if h.barrier_eV is not None}):
+        rank = percolation_dimension(hops, e)
+        for d in (1, 2, 3):
+            if result[d] is None and rank >= d:
+                result[d] = e
+    return result
+
+
+@dataclass
+class BarrierMaker(Maker):
+    """NEB barrier of every symmetry-distinct Li hop of a phase (vacancy and/or interstitial) within
+    ``cutoff``, one NEB job per hop, then a report with the percolation thresholds in 1, 2 and 3 D."""
+
+    name: str = "li barriers"
+    calculator: str | dict | CalculatorSpec = "chgnet"
+    mechanisms: tuple[str, ...] = ("vacancy",)
+    cutoff: float = 4.0
+    max_hops: int | None = None
+    neb_settings: dict[str, Any] = field(default_factory=dict)
+    species: str = "Li"
+    # Interstitial candidates closer than this are two corners of one void (or a minimum and the saddle
+    # next to it), not two sites: such "hops" are dropped.
+    min_hop_A: float = 1.5
+
+    def make(self, structure: Structure, phase: str | None = None) -> Flow:
+        spec = CalculatorSpec.parse(self.calculator)
+        check_calculator(spec, {el.symbol for el in structure.composition}, context="NEB barriers")
+        settings = NEBSettings.model_validate(self.neb_settings)
+        phase = phase or structure.composition.reduced_formula
+        jobs, results, hops_by_mech = [], [], {}
+        for mech in self.mechanisms:
+            hops = enumerate_li_hops(structure, species=self.species, cutoff=self.cutoff, mechanism=mech)
+            hops = [h for h in hops if h.distance_A >= self.min_hop_A]
+            if not hops:
+                raise HopError(f"no {mech} hops of {self.species} between {self.min_hop_A} and {self.cutoff} A in {phase}")
+            if self.max_hops is not None:
+                hops = hops[: self.max_hops]
+            hops_by_mech[mech] = [h.model_dump() for h in hops]
+            for i, hop in enumerate(hops):
+                label = f"{phase} {mech} hop {i}"
+                j = neb_job(structure, hop.model_dump(), spec.model_dump(mode="json"), settings.model_dump(mode="json"), label)
+                j.name = f"neb {label}"
+                jobs.append(j)
+                results.append(j.output)
+        report = barrier_report(phase, structure, hops_by_mech, results, spec.model_dump(mode="json"))
+        report.name = f"barrier report {phase}"
+        return Flow([*jobs, report], output=report.output, name=f"{self.name} {phase}")
+
+
+# ====================================================================================== diffusion
+
+
+class DiffusionPoint(BaseModel):
+    temperature_K: float
+    mean_temperature_K: float
+    n_li: int
+    volume_A3: float
+    msd: diff.MSDResult
+    diffusion: diff.DiffusionResult
+    sigma_S_per_cm: float | None
+    sigma_err_S_per_cm: float | None
+    md_key: str
+    production_ps: float
+
+
+class DiffusionReport(BaseModel):
+    phase: str
+    formula: str
+    calculator: dict[str, Any]
+    level_of_theory: str
+    points: list[DiffusionPoint]
+    arrhenius_D: diff.ArrheniusResult | None = None
+    arrhenius_sigma: diff.ArrheniusResult | None = None
+    activation_energy_eV: float | None = None
+    activation_energy_err_eV: float | None = None
+    sigma_300K_S_per_cm: float | None = None
+    sigma_300K_interval_S_per_cm: tuple[float, float] | None = None
+    flagged: bool = False
+    flag_reason: str | None = None
+    haven_ratio: float = 1.0
+
+
+def diffusion_point(md_result, species: str = "Li", equilibration_ps: float = 0.0, n_blocks: int = diff.DEFAULT_N_BLOCKS, haven_ratio: float = 1.0) -> DiffusionPoint:
+    """Li MSD, D and sigma of one MD result (an ``MDResult`` or its dict), discarding equilibration."""
+    from interchem.workflows.md import MDResult, cartesian_frames
+
+    res = md_result if isinstance(md_result, MDResult) else MDResult.model_validate(md_result)
+    traj = res.trajectory
+    dt_frame = float(traj.time_step)
+    pos, lat = cartesian_frames(traj)
+    steps = np.array([p["step"] for p in traj.frame_properties], dtype=float)
+    t_ps = steps * res.settings["timestep_fs"] / 1000.0
+    keep = t_ps >= equilibration_ps - 1e-9
+    pos = pos[keep]
+    if len(pos) < 2 * n_blocks + 2:
+        raise DiffusionInputError(
+            f"only {len(pos)} frames after {equilibration_ps} ps of equilibration; "
+            f"need at least {2 * n_blocks + 2} (run longer or sample more often)"
+        )
+    mask = np.array([s == species for s in traj.species])
+    m = diff.msd(pos, species_mask=mask, time_step_fs=dt_frame, n_blocks=n_blocks)
+    d = diff.diffusion_coefficient(m)
+    volume = float(abs(np.linalg.det(lat[keep].mean(axis=0))))
+    sigma = err = None
+    if not d.flagged:
+        sigma, err = diff.nernst_einstein_conductivity(d, int(mask.sum()), volume, res.settings["temperature_K"], haven_ratio=haven_ratio)
+    return DiffusionPoint(
+        temperature_K=res.settings["temperature_K"],
+        mean_temperature_K=res.mean_temperature_K,
+        n_li=int(mask.sum()),
+        volume_A3=volume,
+        msd=m,
+        diffusion=d,
+        sigma_S_per_cm=sigma,
+        sigma_err_S_per_cm=err,
+        md_key=res.md_key,
+        production_ps=float(t_ps[keep][-1] - t_ps[keep][0]),
+    )
+
+
+@job(name="diffusion point")
+def diffusion_point_job(md_result: Any, species: str, equilibration_ps: float, haven_ratio: float) -> DiffusionPoint:
+    return diffusion_point(md_result, species=species, equilibration_ps=equilibration_ps, haven_ratio=haven_ratio)
+
+
+def diffusion_report(phase: str, formula: str, points: list[DiffusionPoint | dict], calculator: dict, haven_ratio: float = 1.0) -> DiffusionReport:
+    """Arrhenius analysis over the unflagged temperatures; flagged (with the reason) when fewer than 3
+    temperatures show diffusion. Never extrapolates from points that saw no diffusion."""
+    spec = CalculatorSpec.model_validate(calculator)
+    pts = sorted((p if isinstance(p, DiffusionPoint) else DiffusionPoint.model_validate(p) for p in points), key=lambda p: p.temperature_K)
+    good = [p for p in pts if not p.diffusion.flagged]
+    report = DiffusionReport(
+        phase=phase, formula=formula, calculator=calculator, level_of_theory=get_backend(spec).level_of_theory(spec), points=pts, haven_ratio=haven_ratio
+    )
+    if len(good) < 3:
+        missing = [f"{p.temperature_K:.0f} K ({p.diffusion.flag_reason})" for p in pts if p.diffusion.flagged]
+        report.flagged = True
+        report.flag_reason = (
+            f"only {len(good)} of {len(pts)} temperatures show diffusion; an Arrhenius fit needs 3. "
+            + (f"No diffusion at: {', '.join(missing)}. " if missing else "")
+            + "Run longer or hotter."
+        )
+        return report
+    temps = [p.temperature_K for p in good]
+    report.arrhenius_D = diff.arrhenius_fit(temps, [p.diffusion for p in good], kind="D")
+    report.arrhenius_sigma = diff.arrhenius_fit(
+        temps, [p.sigma_S_per_cm for p in good], errors=[p.sigma_err_S_per_cm for p in good], kind="sigma"
+    )
+    a = report.arrhenius_sigma
+    report.activation_energy_eV = a.activation_energy_eV
+    report.activation_energy_err_eV = a.activation_energy_err_eV
+    report.sigma_300K_S_per_cm = a.value_300K
+    report.sigma_300K_interval_S_per_cm = (
+        a.value_300K * math.exp(-a.ln_value_300K_err),
+        a.value_300K * math.exp(a.ln_value_300K_err),
+    )
+    return report
+
+
+@job(name="diffusion report")
+def diffusion_report_job(phase: str, formula: str, points: list, calculator: dict, haven_ratio: float) -> DiffusionReport:
+    return diffusion_report(phase, formula, points, calculator, haven_ratio)
+
+
+def diffusion_supercell(structure: Structure, min_length: float) -> Structure:
+    scaling = [max(1, math.ceil(min_length / x - 1e-9)) for x in structure.lattice.abc]
+    sc = structure.copy()
+    sc.make_supercell(np.diag(scaling))
+    return sc
+
+
+@dataclass
+class DiffusionMaker(Maker):
+    """Li diffusion and conductivity: NVT MD at each temperature (restartable), MSD after equilibration,
+    D with a block-averaging error, Nernst-Einstein sigma, Arrhenius fit and its 300 K extrapolation."""
+
+    name: str = "li diffusion"
+    calculator: str | dict | CalculatorSpec = "chgnet"
+    temperatures_K: tuple[float, ...] = (600.0, 700.0, 800.0, 900.0)
+    steps: int = 5000
+    equilibration_ps: float = 1.0
+    timestep_fs: float = 2.0
+    sample_interval: int = 10
+    supercell_min_length: float = 10.0
+    seed: int = 0
+    species: str = "Li"
+    haven_ratio: float = 1.0
+    md_settings: dict[str, Any] = field(default_factory=dict)
+
+    def validate(self, structure: Structure) -> None:
+        temps = list(self.temperatures_K)
+        if len(temps) < 3:
+            raise DiffusionInputError(f"an Arrhenius fit needs at least 3 temperatures, got {temps}")
+        if len(set(temps)) != len(temps) or any(t <= 0 for t in temps):
+            raise DiffusionInputError(f"temperatures must be positive and distinct, got {temps}")
+        if self.species not in {el.symbol for el in structure.composition}:
+            from interchem.errors import NoMobileSpeciesError
+
+            raise NoMobileSpeciesError(structure.composition.reduced_formula, self.species)
+        if self.equilibration_ps * 1000 >= self.steps * self.timestep_fs:
+            raise DiffusionInputError(
+                f"equilibration ({self.equilibration_ps} ps) is not shorter than the run ({self.steps * self.timestep_fs / 1000} ps)"
+            )
+
+    def make(self, structure: Structure, phase: str | None = None) -> Flow:
+        from interchem.workflows.md import MDMaker
+
+        spec = CalculatorSpec.parse(self.calculator)
+        check_calculator(spec, {el.symbol for el in structure.composition}, context="diffusion MD")
+        self.validate(structure)
+        phase = phase or structure.composition.reduced_formula
+        cell = diffusion_supercell(structure, self.supercell_min_length)
+        jobs, points = [], []
+        for t in self.temperatures_K:
+            md = MDMaker(
+                calculator=spec.model_dump(mode="json"),
+                temperature_K=float(t),
+                steps=self.steps,
+                md_settings={"timestep_fs": self.timestep_fs, "sample_interval": self.sample_interval, "seed": self.seed, **self.md_settings},
+            ).make(cell, label=phase)
+            point = diffusion_point_job(md.output, self.species, self.equilibration_ps, self.haven_ratio)
+            point.name = f"diffusion {phase} {t:.0f} K"
+            jobs += [md, point]
+            points.append(point.output)
+        report = diffusion_report_job(phase, structure.composition.reduced_formula, points, spec.model_dump(mode="json"), self.haven_ratio)
+        report.name = f"diffusion report {phase}"
+        return Flow([*jobs, report], output=report.output, name=f"{self.name} {phase}")
