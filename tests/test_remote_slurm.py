@@ -247,3 +247,43 @@ def test_killed_runner_restarts_without_duplicate_results(remote, mongo_server):
     uuids = [i.uuid for i in infos]
     counts = {u: db["jobs"].count_documents({"uuid": u}) for u in uuids}
     assert counts == {u: 1 for u in uuids}, counts
+
+
+def _queue_count() -> int:
+    from jobflow_remote.config.manager import ConfigManager
+
+    jc = ConfigManager().get_project(PROJECT).get_job_controller()
+    try:
+        return jc.jobs.count_documents({})
+    finally:
+        jc.close()
+
+
+def test_bad_input_is_refused_before_anything_is_submitted(remote, mongo_server, monkeypatch):
+    from services import MONGOECO_VENV, free_port
+
+    jf, runner, tiny_mace, slurm = remote
+    before = _queue_count()
+    good_uri = os.environ["INTERCHEM_STORE_URI"]
+    cases = [
+        ({"INTERCHEM_STORE_URI": good_uri.replace(f":{mongo_server.port}/", f":{free_port()}/")}, [], "unreachable"),
+        ({"INTERCHEM_STORE_URI": good_uri.replace(MONGO_PASSWORD, "not-the-password")}, [], "authentication failed"),
+        ({}, ["--partition", "nosuch"], "SLURM partition 'nosuch' does not exist (available: debug)"),
+        # a worker whose Python lacks the calculator's packages (here: the 3.13 venv of the test server)
+        ({}, ["--pre-run", f"export PATH={MONGOECO_VENV / 'bin'}:$PATH"], "lacks"),
+        ({"INTERCHEM_STORE_URI": ""}, [], "needs the MongoDB store"),
+    ]
+    for env, extra, message in cases:
+        for k, v in env.items():
+            monkeypatch.setenv(k, v)
+        r = runner.invoke(app, ["submit", "interchem.workflows.thermo:RelaxPhaseMaker", "-c", f"mace:model={tiny_mace}",
+                                "--make-arg", "structure={phase: Si}", *extra])
+        monkeypatch.setenv("INTERCHEM_STORE_URI", good_uri)
+        assert r.exit_code == 2, r.output
+        assert message in r.output, r.output
+        assert "not-the-password" not in r.output and MONGO_PASSWORD not in r.output
+        if message == "lacks":
+            assert "mace-torch" in r.output and "interchem" in r.output
+    r = runner.invoke(app, ["submit", "nosuch.module:Maker"])
+    assert r.exit_code == 2 and "cannot import 'nosuch.module'" in r.output
+    assert _queue_count() == before  # nothing was submitted

@@ -50,6 +50,8 @@ def to_workflow(flow, settings: Settings | None = None):
 
 def add_to_launchpad(wf, settings: Settings | None = None) -> dict:
     lp = launchpad(settings)
+    if lp.fw_id_assigner.count_documents({}) == 0:  # a new database: FireWorks' counters, nothing to delete
+        lp.reset("", require_password=False)
     return lp.add_wf(wf)
 
 
