@@ -96,7 +96,8 @@ def remote(mongo_server, slurm_cluster, tmp_path_factory, tiny_mace):
         "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1",
         "OMP_NUM_THREADS": "1",
         "JF_BASE": str(base),
-        "COLUMNS": "250",  # rich: no line wrapping in CLI output the tests read
+        "COLUMNS": "250",
+        "INTERCHEM_CHECKPOINT_DIR": str(base / "checkpoints"),  # MD checkpoints (runner env -> Slurm jobs)  # rich: no line wrapping in CLI output the tests read
         "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")])),
     }
     for k, v in env_updates.items():
@@ -287,3 +288,36 @@ def test_bad_input_is_refused_before_anything_is_submitted(remote, mongo_server,
     r = runner.invoke(app, ["submit", "nosuch.module:Maker"])
     assert r.exit_code == 2 and "cannot import 'nosuch.module'" in r.output
     assert _queue_count() == before  # nothing was submitted
+
+
+def test_md_killed_mid_run_resumes_from_its_checkpoint(remote):
+    """MD through Slurm, scancel once its checkpoint exists, rerun: it resumes (not from step 0) and completes."""
+    from interchem.settings import get_settings
+    from interchem.store import make_job_store
+
+    jf, runner, tiny_mace, slurm = remote
+    checkpoints = Path(os.environ["INTERCHEM_CHECKPOINT_DIR"])
+    r, flow_uuid = _submit(runner, "interchem.workflows.md:MDMaker", "-c", f"mace:model={tiny_mace}",
+                           "--maker-arg", "steps=800", "--maker-arg", "temperature_K=600",
+                           "--maker-arg", "md_settings={checkpoint_interval: 25, sample_interval: 50}",
+                           "--make-arg", "structure={phase: Si}", "--name", "md-resume")
+    end = time.monotonic() + 240
+    while time.monotonic() < end and not list(checkpoints.glob("md-*.npz")):
+        time.sleep(0.2)
+    assert list(checkpoints.glob("md-*.npz")), "no checkpoint appeared"
+    (doc,) = _job_docs(flow_uuid)
+    slurm.run("scancel", str(doc["remote"]["process_id"]))
+    infos = jf.wait(flow_uuid, lambda i: i[0].state.value in ("REMOTE_ERROR", "FAILED", "COMPLETED"), what="MD killed", timeout=180)
+    state = infos[0].state.value
+    assert state != "COMPLETED", "the MD finished before it could be killed: make it longer"
+    jf.cli("job", "retry" if state == "REMOTE_ERROR" else "rerun", "-did", str(doc["db_id"]))
+    (info,) = jf.wait(flow_uuid, _all("COMPLETED"), what="MD rerun COMPLETED", timeout=300)
+    store = make_job_store(get_settings())
+    store.connect()
+    try:
+        out = store.get_output(info.uuid, load=True)
+    finally:
+        store.close()
+    assert out["steps_done"] == 800
+    assert 0 < out["resumed_from_step"] < 800 and out["resumed_from_step"] % 25 == 0
+    print(f"MD resumed from step {out['resumed_from_step']}")
