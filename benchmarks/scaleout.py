@@ -1,0 +1,151 @@
+"""Scale-out costs: scheduling overhead per job through jobflow-remote + Slurm, and store throughput.
+
+Starts its own services exactly as the integration tests do (tests/services.py): a MongoDB-protocol
+server (mongoeco, SQLite engine, SCRAM auth) and a single-node Slurm (munged, slurmctld, slurmd).
+
+* scheduling: a no-op jobflow job (``tests/remote_jobs.py:noop``, imports only jobflow) submitted with
+  ``interchem.remote.submit.submit`` (preflight included, timed separately) to a jobflow-remote project
+  whose runner (``jf runner start --single``) polls every ``--delay`` seconds; timed from the return of
+  ``submit`` to the job's COMPLETED state in the queue database (polled every 0.2 s). ``--repeat`` single
+  jobs one after another (median), then ``--batch`` independent no-op jobs submitted together
+  (wall time / jobs: the per-job cost when jobs overlap).
+* store throughput: ``--docs`` job-like documents (~1 KB output each) written one by one through the
+  JobStore's ``docs_store.update`` (as jobs write them), then read back one by one (``query_one`` by
+  uuid) and all at once (``query``), on (a) MongoDB through the mongoeco server and (b) the embedded
+  store (MontyStore on SQLite). Rates in documents per second. mongoeco slows down with collection
+  size (see /work/shared/notes/environment.md), so keep ``--docs`` a few hundred.
+
+    .venv/bin/python benchmarks/scaleout.py [--repeat 3] [--batch 4] [--delay 1] [--docs 300]
+
+Writes benchmarks/results/scaleout.json. Timings on a shared 2-core machine vary by +-30 %; compare
+numbers within one file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _record import write_result
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))  # services.py and remote_jobs.py (no package: never `tests.x`)
+
+
+def store_throughput(n_docs: int, settings) -> dict:
+    from interchem.store import make_job_store
+
+    store = make_job_store(settings)
+    store.connect()
+    docs = [{"uuid": f"bench-{i}", "index": 1, "name": f"job {i}", "output": {"energy": float(i), "forces": [[0.1 * i] * 3] * 20,
+             "note": "x" * 200}, "metadata": {}, "hosts": ["bench"]} for i in range(n_docs)]
+    t = time.perf_counter()
+    for d in docs:
+        store.docs_store.update(d, key=["uuid", "index"])
+    write = time.perf_counter() - t
+    t = time.perf_counter()
+    for d in docs:
+        assert store.docs_store.query_one({"uuid": d["uuid"]}) is not None
+    read_one = time.perf_counter() - t
+    t = time.perf_counter()
+    n = len(list(store.docs_store.query({"hosts": "bench"})))
+    read_all = time.perf_counter() - t
+    store.close()
+    assert n == n_docs
+    return {"docs": n_docs, "write_docs_per_s": round(n_docs / write, 1), "read_one_by_one_docs_per_s": round(n_docs / read_one, 1),
+            "read_bulk_docs_per_s": round(n_docs / read_all, 1)}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--batch", type=int, default=4)
+    p.add_argument("--delay", type=float, default=1.0, help="runner delays (s)")
+    p.add_argument("--docs", type=int, default=300)
+    args = p.parse_args()
+
+    from services import start_mongo, start_slurm
+
+    tmp = Path(tempfile.mkdtemp(prefix="interchem-bench-"))
+    mongo = start_mongo(tmp / "mongo")
+    slurm = start_slurm(tmp / "slurm")
+    env = {
+        "INTERCHEM_CONFIG": str(tmp / "none.yaml"),
+        "INTERCHEM_STORE_URI": mongo.uri("bench"),
+        "INTERCHEM_REMOTE_PROJECTS_FOLDER": str(tmp / "projects"),
+        "INTERCHEM_REMOTE_PROJECT": "bench",
+        "INTERCHEM_STORE_PATH": str(tmp / "embedded"),
+        "JFREMOTE_PROJECTS_FOLDER": str(tmp / "projects"),
+        "SLURM_CONF": str(slurm.conf),
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "PYTHONPATH": str(ROOT / "tests"),
+    }
+    os.environ.update(env)
+    jf = [str(Path(sys.executable).parent / "jf"), "-p", "bench"]
+    record: dict = {"runner_delay_s": args.delay}
+    try:
+        from interchem.remote.project import render_project, write_project
+        from interchem.remote.resources import Resources
+        from interchem.remote.submit import submit
+        from interchem.settings import get_settings
+        from remote_jobs import noop
+
+        settings = get_settings()
+        write_project(render_project(settings, runner_delay=args.delay, resources=Resources(partition=slurm.partition)), settings)
+        subprocess.run([*jf, "admin", "reset", "-y"], check=True, capture_output=True)
+        subprocess.run([*jf, "runner", "start", "--single"], check=True, capture_output=True)
+        from jobflow import Flow
+        from jobflow_remote.config.manager import ConfigManager
+
+        jc = ConfigManager().get_project("bench").get_job_controller()
+
+        def run(n: int) -> tuple[float, float]:
+            flow = Flow([noop(i) for i in range(n)])
+            t0 = time.perf_counter()
+            sub = submit(flow, "noop", settings=settings, reuse=False)
+            t1 = time.perf_counter()
+            while True:
+                states = [d["state"] for d in jc.jobs.find({"job.hosts": sub.flow_uuid}, {"state": 1})]
+                if states and all(s == "COMPLETED" for s in states):
+                    return t1 - t0, time.perf_counter() - t1
+                if any(s in ("FAILED", "REMOTE_ERROR") for s in states):
+                    raise RuntimeError(f"no-op job failed: {states}")
+                time.sleep(0.2)
+
+        singles = [run(1) for _ in range(args.repeat)]
+        batch_submit, batch_wall = run(args.batch)
+        record["scheduling"] = {
+            "submit_call_s_median": round(statistics.median(s for s, _ in singles), 2),
+            "submit_to_completed_s": [round(w, 2) for _, w in singles],
+            "submit_to_completed_s_median": round(statistics.median(w for _, w in singles), 2),
+            "batch_jobs": args.batch,
+            "batch_wall_s": round(batch_wall, 2),
+            "batch_s_per_job": round(batch_wall / args.batch, 2),
+        }
+        jc.close()
+        subprocess.run([*jf, "runner", "shutdown"], capture_output=True, timeout=60)
+        record["store_throughput"] = {
+            "mongodb_via_mongoeco": store_throughput(args.docs, get_settings(store_uri=mongo.uri("throughput"))),
+            "embedded_montystore": store_throughput(args.docs, get_settings(store_uri=None, store_path=tmp / "embedded")),
+        }
+    finally:
+        slurm.stop()
+        mongo.stop()
+    m, e = record["store_throughput"]["mongodb_via_mongoeco"], record["store_throughput"]["embedded_montystore"]
+    record["ratios"] = {"embedded_over_mongoeco_write": round(e["write_docs_per_s"] / m["write_docs_per_s"], 2),
+                        "embedded_over_mongoeco_read_one": round(e["read_one_by_one_docs_per_s"] / m["read_one_by_one_docs_per_s"], 2)}
+    path = write_result("scaleout", record)
+    import json
+
+    print(json.dumps(record, indent=2))
+    print(f"written {path}")
+
+
+if __name__ == "__main__":
+    main()
