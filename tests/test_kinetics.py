@@ -238,7 +238,7 @@ def test_diffusion_report_fits_synthetic_points():
     from interchem.workflows.kinetics import DiffusionPoint, diffusion_report
 
     rng = np.random.default_rng(0)
-    ea, d0, kb = 0.30, 1e-3, 8.617333262e-5
+    ea, d0, kb = 0.30, 1e-2, 8.617333262e-5
     points = []
     for t in (500.0, 600.0, 700.0, 800.0):
         d_true = d0 * np.exp(-ea / (kb * t))
@@ -277,3 +277,31 @@ def test_si_phonons_with_chgnet_are_stable(tmp_path, isolated_settings):
     assert 0.04 < f[0] < 0.08
     assert np.all(np.diff(f[t <= 1000]) < 1e-6)  # dF/dT = -S <= 0
     assert summary.free_energy_at(333.0) < f[0]
+
+
+def test_li_hop_across_a_built_interface(tiny_mace):
+    """Li|Li2S(100) interface: the closest Li pair across the interface gives a vacancy hop whose
+    moving atom starts on the anode side and ends on the electrolyte side (tiny MACE: plumbing)."""
+    from interchem.structures.hops import interface_li_hop_endpoints
+    from interchem.structures.interfaces import InterfaceBuilder, InterfaceLimits
+    from interchem.workflows.kinetics import run_neb
+
+    cands = InterfaceBuilder(
+        resolve_phase("Li")[1], resolve_phase("Li2S")[1], (1, 0, 0), (1, 0, 0),
+        limits=InterfaceLimits(max_area=120, max_strain=0.06, max_atoms=120), anode_thickness_A=4.0, electrolyte_thickness_A=4.0,
+    ).build()
+    interface = cands[0].structure
+    initial, final, info = interface_li_hop_endpoints(interface)
+    k = info["moving_index"]
+    side = interface.site_properties["interface_side"]
+    assert side[info["anode_li_index"]] == "anode" and side[info["electrolyte_li_index"]] == "electrolyte"
+    assert len(initial) == len(final) == len(interface) - 1
+    moved = np.linalg.norm(final.cart_coords - initial.cart_coords, axis=1)
+    assert moved[k] == pytest.approx(info["distance_A"], abs=1e-6) and np.delete(moved, k).max() < 1e-9
+    res = run_neb(initial, final, f"mace:model={tiny_mace}", {"n_images": 3, "steps": 5, "relax_endpoints": False})
+    assert len(res.energies_eV) == 5 and res.reaction_coordinate_A[-1] >= info["distance_A"] - 1e-6
+    with pytest.raises(NoMobileSpeciesError):
+        interface_li_hop_endpoints(
+            InterfaceBuilder(resolve_phase("Si")[1], resolve_phase("Li2S")[1], (1, 0, 0), (1, 0, 0),
+                             limits=InterfaceLimits(max_area=160, max_atoms=200), anode_thickness_A=4.0, electrolyte_thickness_A=4.0).build()[0].structure
+        )

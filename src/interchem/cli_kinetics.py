@@ -44,6 +44,7 @@ def barriers(
     images: Annotated[int, typer.Option(help="intermediate NEB images")] = 5,
     fmax: Annotated[float, typer.Option(help="NEB force threshold (eV/A)")] = 0.05,
     supercell: Annotated[float, typer.Option(help="minimum supercell length (A)")] = 8.0,
+    across: Annotated[Optional[str], typer.Option(help="electrolyte: instead, the Li hop across the best PHASE|ELECTROLYTE (100)|(100) interface")] = None,
     calculator: CalculatorOpt = None,
     output: OutputOpt = None,
     store: StoreOpt = None,
@@ -52,6 +53,9 @@ def barriers(
     from interchem.kinetics_report import write_barrier_report
     from interchem.workflows.kinetics import BarrierMaker
 
+    if across:
+        _interface_barrier(phase, across, images, fmax, calculator, output, store)
+        return
     try:
         settings, name, structure, calc, out_dir = _prepare(phase, calculator, output, store, "barriers")
         mechs = ("vacancy", "interstitial") if mechanism == "both" else (mechanism,)
@@ -69,6 +73,36 @@ def barriers(
     for mech, th in report["percolation_eV"].items():
         out.print(f"percolation ({mech}): " + ", ".join(f"{d}D {'-' if v is None else f'{v:.3f} eV'}" for d, v in th.items()))
     console.print(f"report: {path} ({wall:.0f} s)")
+
+
+def _interface_barrier(anode: str, electrolyte: str, images: int, fmax: float, calculator, output, store) -> None:
+    import json
+
+    from jobflow import Flow
+
+    from interchem.calculators import CalculatorSpec, check_calculator
+    from interchem.structures.interfaces import InterfaceBuilder
+    from interchem.structures.library import resolve_phase
+    from interchem.workflows.kinetics import interface_neb_job
+
+    try:
+        settings, a_name, a_struct, calc, out_dir = _prepare(anode, calculator, output, store, "barriers")
+        e_name, e_struct = resolve_phase(electrolyte)
+        best = InterfaceBuilder(a_struct, e_struct, anode_name=a_name, electrolyte_name=e_name).build()[0]
+        label = f"{a_name}|{e_name} interface hop"
+        spec = CalculatorSpec.parse(calc)
+        check_calculator(spec, {el.symbol for el in best.structure.composition}, context="interface NEB")
+        job = interface_neb_job(best.structure, spec.model_dump(mode="json"), {"n_images": images, "fmax": fmax}, label)
+        result, wall = _run(Flow([job], output=job.output), settings, f"interchem barriers {label}")
+        out_dir = Path(output) if output else Path(settings.output_dir) / f"barriers-{a_name}-{e_name}-interface"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "interface_hop.json").write_text(json.dumps({k: v for k, v in result.items() if k != "images"}, indent=2, default=str))
+        best.structure.to(filename=str(out_dir / "interface.cif"))
+    except InterchemError as exc:
+        _fail(exc)
+    flag = f"  [yellow]flagged: {result['flag_reason']}[/]" if result["flagged"] else ""
+    out.print(f"{label}: {result['hop']['distance_A']:.2f} A, barrier {result['barrier_eV']:.3f} eV, reaction energy {result['reaction_energy_eV']:.3f} eV{flag}")
+    console.print(f"written: {out_dir} ({wall:.0f} s)")
 
 
 def _float_list(text: str) -> list[float]:

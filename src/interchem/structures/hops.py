@@ -479,3 +479,44 @@ def percolation_threshold(
         if all(v is not None for v in result.values()):
             break
     return result
+
+
+def interface_li_hop_endpoints(
+    structure: Structure, species: str = "Li", max_distance_A: float = 4.0
+) -> tuple[Structure, Structure, dict]:
+    """(initial, final, info) for a Li vacancy hop ACROSS an anode|electrolyte interface.
+
+    ``structure`` is an interface built by ``interchem.structures.interfaces`` (site property
+    ``interface_side`` = "anode" / "electrolyte"). The hop joins the closest pair of Li atoms on the two
+    sides (minimum image, <= ``max_distance_A``): the electrolyte-side Li is removed (the vacancy) and
+    the anode-side Li moves into its site, so the path crosses the interface. Atom order is the same in
+    both endpoints; ``info["moving_index"]`` is the moving atom.
+    """
+    side = structure.site_properties.get("interface_side")
+    if side is None:
+        raise HopError("structure has no 'interface_side' site property: build it with interchem.structures.interfaces")
+    is_li = np.array([species in {el.symbol for el in site.species.elements} for site in structure])
+    anode = np.flatnonzero(is_li & (np.array(side) == "anode"))
+    elyte = np.flatnonzero(is_li & (np.array(side) == "electrolyte"))
+    if not len(anode) or not len(elyte):
+        missing = "anode" if not len(anode) else "electrolyte"
+        raise NoMobileSpeciesError(f"the {missing} side of this interface", species)
+    d = structure.lattice.get_all_distances(structure.frac_coords[anode], structure.frac_coords[elyte])
+    a, e = np.unravel_index(np.argmin(d), d.shape)
+    if d[a, e] > max_distance_A:
+        raise NoHopsError(f"closest {species} pair across the interface is {d[a, e]:.2f} A apart (> {max_distance_A} A)")
+    i, j = int(anode[a]), int(elyte[e])
+    _, image = structure.lattice.get_distance_and_image(structure.frac_coords[i], structure.frac_coords[j])
+    target = structure.frac_coords[j] + image  # the electrolyte site, unwrapped next to the anode Li
+    initial = structure.copy()
+    initial.remove_sites([j])
+    k = i if i < j else i - 1
+    final = initial.copy()
+    final.replace(k, final[k].species, coords=target, properties=final[k].properties)
+    info = {
+        "moving_index": k, "distance_A": float(d[a, e]), "anode_li_index": i, "electrolyte_li_index": j,
+        "start_frac": structure.frac_coords[i].tolist(), "end_frac": (target % 1.0).tolist(),
+    }
+    for st in (initial, final):
+        st.properties = {**(structure.properties or {}), "neb_moving_index": k, "interface_hop": info}
+    return initial, final, info

@@ -237,6 +237,17 @@ def neb_job(structure: Structure, hop: dict, calculator: dict, settings: dict, l
     return run_neb(initial, final, calculator, neb, label=label, hop=hop_obj)
 
 
+@job(name="interface neb", data=["images"])
+def interface_neb_job(interface: Structure, calculator: dict, settings: dict, label: str = "interface hop") -> NEBResult:
+    """A Li vacancy hop across an anode|electrolyte interface (see ``hops.interface_li_hop_endpoints``)."""
+    from interchem.structures.hops import interface_li_hop_endpoints
+
+    initial, final, info = interface_li_hop_endpoints(interface)
+    result = run_neb(initial, final, calculator, settings, label=label)
+    result.hop = {"mechanism": "vacancy across the interface", **info}
+    return result
+
+
 class BarrierReport(BaseModel):
     """Barriers of every symmetry-distinct hop of one phase plus percolation thresholds."""
 
