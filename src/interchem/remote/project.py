@@ -70,6 +70,8 @@ def render_project(
     settings = settings or get_settings()
     if settings.store_uri is None or not settings.store_uri.get_secret_value():
         raise StoreConfigError("a jobflow-remote project needs the MongoDB store: set INTERCHEM_STORE_URI first")
+    if ssh_host and not work_dir:
+        raise SubmissionError("an SSH worker needs --work-dir: an absolute folder on the cluster where jobs run")
     project = project or settings.remote_project
     folder = projects_folder(settings)
     base_dir = Path(base_dir or folder / project).expanduser()
@@ -80,7 +82,7 @@ def render_project(
         "project": project,
         "base_dir": json.dumps(str(base_dir)),
         "worker": worker,
-        "work_dir": json.dumps(str(work_dir or (base_dir / "work" if not ssh_host else f"interchem-jobs/{project}"))),
+        "work_dir": json.dumps(str(work_dir or base_dir / "work")),
         "pre_run": json.dumps(pre_run),
         "runner_delay": runner_delay,
         "database": json.dumps(database_from_uri(settings.store_uri.get_secret_value())),

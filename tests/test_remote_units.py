@@ -1,0 +1,96 @@
+"""Scale-out pieces that need no server: resources, project rendering, flow building, calculator
+discovery, result rows and exports (embedded store)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from interchem.calculators import CalculatorSpec
+from interchem.errors import StoreConfigError, SubmissionError
+from interchem.remote.flows import calculators_in, flow_from_target, load_spec, screen_flow
+from interchem.remote.project import render_project
+from interchem.remote.resources import Resources, load_resources
+from interchem.settings import get_settings
+
+
+def test_resources_from_yaml_and_flags(tmp_path):
+    f = tmp_path / "r.yaml"
+    f.write_text("nodes: 2\nntasks: 8\nwalltime: '1-00:00:00'\npartition: big\nmodules: [cp2k/2023.1]\n")
+    r = load_resources(f, ntasks=4, partition=None)
+    assert (r.nodes, r.ntasks, r.partition, r.modules) == (2, 4, "big", ["cp2k/2023.1"])
+    q = r.qtk_resources(job_name="x")
+    assert q == {"nodes": 2, "ntasks": 4, "cpus_per_task": 1, "time": "1-00:00:00", "partition": "big", "job_name": "x"}
+    assert r.exec_config().modules == ["cp2k/2023.1"]
+    with pytest.raises(SubmissionError, match="walltime"):
+        load_resources(walltime="two hours")
+    with pytest.raises(SubmissionError, match="nodes"):
+        load_resources(nodes=0)
+    f.write_text("gpus: 1\n")
+    with pytest.raises(SubmissionError, match="gpus"):
+        load_resources(f)
+    with pytest.raises(SubmissionError, match="does not exist"):
+        load_resources(tmp_path / "missing.yaml")
+
+
+def test_project_rendering_has_no_credentials(tmp_path, monkeypatch):
+    monkeypatch.setenv("INTERCHEM_CONFIG", str(tmp_path / "none.yaml"))
+    s = get_settings(store_uri="mongodb://alice:pa55word@db.example.org:27017/results?authSource=admin",
+                     remote_projects_folder=tmp_path / "projects")
+    local = render_project(s, resources=Resources(partition="debug", walltime="00:30:00"), runner_delay=5)
+    ssh = render_project(s, ssh_host="login.cluster.org", ssh_user="me", ssh_key="~/.ssh/id_ed25519", work_dir="/scratch/me/jobs")
+    with pytest.raises(SubmissionError, match="work-dir"):
+        render_project(s, ssh_host="login.cluster.org")
+    for data in (local, ssh):
+        text = yaml.safe_dump(data)
+        assert "pa55word" not in text and "alice" not in text
+        assert data["jobstore"]["docs_store"]["database"] == "results"
+        assert data["queue"]["store"]["@class"] == "SettingsMongoStore"
+    assert local["workers"]["slurm"]["type"] == "local" and local["workers"]["slurm"]["resources"]["partition"] == "debug"
+    assert local["runner"]["delay_checkout"] == 5
+    assert ssh["workers"]["slurm"]["type"] == "remote" and ssh["workers"]["slurm"]["host"] == "login.cluster.org"
+    with pytest.raises(StoreConfigError):
+        render_project(get_settings(store_uri=None))
+
+
+def test_flow_specs_and_calculator_discovery(tmp_path, tiny_mace, isolated_settings):
+    spec = CalculatorSpec(name="mace", settings={"model": str(tiny_mace)})
+    flow, plan = screen_flow(["Li2S"], [], spec, settings=isolated_settings)
+    assert calculators_in(flow) == [spec]
+    j = flow_from_target("interchem.workflows.thermo:RelaxPhaseMaker", {"calculator": spec.label(), "steps": 5},
+                         {"structure": {"phase": "Si"}, "phase": "Si"})
+    assert j.name == "relax or reuse Si" and calculators_in(j) == [spec]
+    with pytest.raises(SubmissionError, match="no setting"):
+        flow_from_target("interchem.workflows.thermo:RelaxPhaseMaker", {"nonsense": 1})
+    with pytest.raises(SubmissionError, match="neither"):
+        flow_from_target("screen-ish")
+    with pytest.raises(SubmissionError, match="has no attribute"):
+        flow_from_target("interchem.workflows.thermo:NoSuchMaker")
+    f = tmp_path / "spec.yaml"
+    f.write_text("flow: screen\nbogus: 1\n")
+    with pytest.raises(SubmissionError, match="bogus"):
+        load_spec(f)
+
+
+def test_results_rows_filters_and_exports(isolated_settings, tiny_mace):
+    from interchem.results import export, query_results, redraw_reports
+    from interchem.runner import plan_screen, run_screen
+
+    settings = isolated_settings.model_copy(update={"relax_steps": 5})
+    spec = CalculatorSpec(name="mace", settings={"model": str(tiny_mace)})
+    run_screen(plan_screen(["Li2S"], [], spec, settings=settings), settings=settings)
+    rows = query_results(settings)
+    assert {r.phase for r in rows if r.name.startswith("record")} == {"Li", "S", "Li2S"}
+    # by phase name (the record) or formula (atomate2's relax task document of the same phase)
+    assert {r.name for r in query_results(settings, chemsys="Li-S", phase="Li2S")} == {"record Li2S", "relax Li2S"}
+    assert query_results(settings, chemsys="Li") and all(r.chemsys == "Li" for r in query_results(settings, chemsys="Li"))
+    assert query_results(settings, calculator="chgnet") == []
+    assert len(query_results(settings, calculator=spec.label(), prop="energy_per_atom_eV")) == 3
+    csv_text = export(query_results(settings, prop="energy_per_atom_eV"), "csv", "energy_per_atom_eV")
+    assert csv_text.splitlines()[0].endswith(",energy_per_atom_eV") and len(csv_text.splitlines()) == 4
+    data = json.loads(export(rows, "json"))
+    assert all("properties" in d for d in data)
+    paths = redraw_reports(settings.output_dir / "again", settings)
+    assert paths and (settings.output_dir / "again" / "summary.json").exists()
