@@ -226,6 +226,7 @@ def calculators() -> None:
 from interchem import cli_remote  # noqa: E402,F401  (registers remote-project/submit/results/fireworks)
 from interchem import cli_interfaces  # noqa: E402,F401  (registers interface)
 from interchem import cli_kinetics  # noqa: E402,F401  (registers barriers/diffusion/phonons)
+from interchem import cli_amorphous  # noqa: E402,F401  (registers amorphous, lithiation)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())
