@@ -40,7 +40,7 @@ def run_flow(flow, settings, label: str) -> Any:
             console.print(f"  {event} {name}")
 
     handler = _JobLog(progress)
-    loggers = [logging.getLogger(n) for n in ("jobflow.core.job", "jobflow.managers.local")]
+    loggers = [logging.getLogger(n) for n in ("jobflow.core.job", "jobflow.managers.local", "interchem.workflows.thermo")]
     levels = [lg.level for lg in loggers]
     for lg in loggers:
         lg.addHandler(handler)

@@ -100,6 +100,7 @@ def partial_rdfs(
     r_max: float = 6.0,
     dr: float = 0.05,
     pairs: Iterable[tuple[str, str]] | None = None,
+    cutoffs: dict[str, float | None] | None = None,
 ) -> dict[str, PairRDF]:
     """Partial radial distribution functions g_ab(r), averaged over frames.
 
@@ -107,6 +108,8 @@ def partial_rdfs(
     Trajectory. Normalisation: g_ab(r) = V n_ab(r) / (N_a (N_b - delta_ab) 4 pi r^2 dr) with n_ab the
     number of ordered (a, b) pairs in the shell, so g -> 1 at large r in any cell size. r_max may
     exceed half the cell (periodic images are included through ASE's neighbour list).
+    ``cutoffs`` ({"Si-Si": 2.85, ...}) replaces the detected first minimum as the coordination
+    cutoff (use the minima of a thermally averaged g(r) for a single noisy frame).
     """
     from ase import Atoms
     from ase.neighborlist import neighbor_list
@@ -142,6 +145,8 @@ def partial_rdfs(
             continue
         g = counts[(a, b)] / (norm[(a, b)] * shell)
         peak, minimum = first_peak_and_minimum(centres, g)
+        if cutoffs and cutoffs.get(f"{a}-{b}"):
+            minimum = float(cutoffs[f"{a}-{b}"])
         coordination = None
         if minimum is not None:
             # Mean number of b around one a: integrate the histogram, averaged over frames.
@@ -158,16 +163,15 @@ def partial_rdfs(
     return out
 
 
-def first_peak_and_minimum(r: Sequence[float], g: Sequence[float], smooth: int = 3) -> tuple[float | None, float | None]:
+def first_peak_and_minimum(r: Sequence[float], g: Sequence[float], smooth: int = 5) -> tuple[float | None, float | None]:
     """Position of the first peak of g(r) (first maximum above 1) and of the minimum after it.
 
     g is smoothed with a running mean of ``smooth`` bins first so that noise of a small cell does
     not give a spurious minimum; None when g never rises above 1.
     """
     r = np.asarray(r, dtype=float)
-    g = np.asarray(g, dtype=float)
-    if smooth > 1:
-        g = np.convolve(g, np.ones(smooth) / smooth, mode="same")
+    raw = np.asarray(g, dtype=float)
+    g = np.convolve(raw, np.ones(smooth) / smooth, mode="same") if smooth > 1 else raw
     above = np.nonzero(g > 1.0)[0]
     if len(above) == 0:
         return None, None
@@ -176,7 +180,8 @@ def first_peak_and_minimum(r: Sequence[float], g: Sequence[float], smooth: int =
     k = start
     while k + 1 < len(g) and g[k + 1] >= g[k]:
         k += 1
-    peak = float(r[k])
+    lo, hi = max(k - smooth, 0), min(k + smooth + 1, len(raw))
+    peak = float(r[lo + int(np.argmax(raw[lo:hi]))])  # the smoothed curve finds it, the raw one places it
     m = k
     while m + 1 < len(g) and g[m + 1] <= g[m]:
         m += 1
