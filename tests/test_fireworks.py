@@ -45,6 +45,6 @@ def test_flow_runs_with_rlaunch_against_mongodb(mongo_settings, tiny_mace, tmp_p
 
     from interchem.results import query_results
 
-    rows = query_results(mongo_settings, phase="Li")
+    rows = query_results(mongo_settings, phase="Li", calculator="mace")  # the record, not atomate2's task doc
     assert len(rows) == 1 and rows[0].calculator.startswith("mace:") and rows[0].name == "record Li"
     assert "energy_per_atom_eV" in rows[0].properties

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -60,6 +61,9 @@ class JF:
             infos = self.jobs(flow_uuid)
             if infos and done(infos):
                 return infos
+            bad = [i for i in infos if i.state.value in ("FAILED", "REMOTE_ERROR")]
+            if bad and not done(bad):  # a failure nobody waits for: stop now, with its message
+                raise AssertionError(f"{what}: {bad[0].name} is {bad[0].state.value}: {getattr(bad[0], 'error', '')}")
             time.sleep(1)
         states = {i.name: i.state.value for i in infos}
         log = "\n".join(p.read_text()[-3000:] for p in Path(self.env["JF_BASE"]).rglob("runner*.log"))
@@ -119,8 +123,9 @@ def remote(mongo_server, slurm_cluster, tmp_path_factory, tiny_mace):
 def _submit(runner, *args: str):
     r = runner.invoke(app, ["submit", *args])
     assert r.exit_code == 0, r.output
-    uuid = r.output.split("(")[1].split(")")[0] if "submitted flow" in r.output else None
-    return r, uuid
+    m = re.search(r"submitted flow '[^']*' \(([0-9a-f-]{36})\)", r.output)
+    assert m, r.output
+    return r, m.group(1)
 
 
 def _job_docs(flow_uuid: str) -> list[dict]:

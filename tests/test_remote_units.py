@@ -94,3 +94,35 @@ def test_results_rows_filters_and_exports(isolated_settings, tiny_mace):
     assert all("properties" in d for d in data)
     paths = redraw_reports(settings.output_dir / "again", settings)
     assert paths and (settings.output_dir / "again" / "summary.json").exists()
+
+
+def test_submitting_side_reuse_replaces_stored_calculations(isolated_settings, tiny_mace):
+    """What `interchem submit` does before submitting: a stored identical relaxation (any earlier flow)
+    becomes a job returning the stored record; the flow still runs and reports it as reused."""
+    from jobflow import Flow, run_locally
+
+    from interchem.remote.submit import reuse_stored
+    from interchem.runner import plan_screen, run_screen
+    from interchem.store import make_job_store
+
+    settings = isolated_settings.model_copy(update={"relax_steps": 5})
+    spec = CalculatorSpec(name="mace", settings={"model": str(tiny_mace)})
+    first = run_screen(plan_screen(["Li2S"], [], spec, settings=settings), settings=settings)
+
+    def single(steps: int):
+        j = flow_from_target("interchem.workflows.thermo:RelaxPhaseMaker", {"calculator": spec.label(), "steps": steps},
+                             {"structure": {"phase": "Li2S"}, "phase": "Li2S"})
+        return Flow([j], output=j.output)
+
+    store = make_job_store(settings)
+    store.connect()
+    flow = single(5)
+    assert reuse_stored(flow, store) == ["Li2S"]
+    assert reuse_stored(single(6), store) == []  # other settings: a different calculation
+    store.close()
+    assert flow.jobs[0].name == "reuse relaxation Li2S"
+    # serialised and run like a worker would (from the flow's dict)
+    out = run_locally(Flow.from_dict(flow.as_dict()), store=make_job_store(settings), ensure_success=True, log=False)
+    (result,) = [r[1].output for r in out.values()]
+    stored = next(r for r in first.relaxations if r["phase"] == "Li2S")
+    assert result.reused and result.energy_per_atom_eV == stored["energy_per_atom_eV"]

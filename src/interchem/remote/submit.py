@@ -25,6 +25,8 @@ def stored_result(record: dict) -> Any:
     """Job body of a reused calculation: the stored record, marked reused."""
     from interchem.workflows.thermo import RelaxedPhase
 
+    if hasattr(record, "model_dump"):  # monty decoded the stored document into the model
+        record = record.model_dump()
     return RelaxedPhase.model_validate({**record, "reused": True})
 
 
@@ -33,7 +35,12 @@ def _find(store, key: str) -> dict | None:
         {"output.calc_key": key, "output.reused": False, "output.energy_eV": {"$exists": True}},
         properties=["output"], load=True,
     )
-    return doc["output"] if doc else None
+    if not doc:
+        return None
+    out = doc["output"]
+    if hasattr(out, "model_dump"):
+        out = out.model_dump()
+    return {k: v for k, v in out.items() if k not in ("@module", "@class", "@version")}
 
 
 def reuse_stored(flow, store) -> list[str]:
