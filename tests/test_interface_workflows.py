@@ -180,6 +180,7 @@ def test_cli_interface_end_to_end_tiny_mace(tmp_path, tiny_mace, isolated_settin
     assert res.exit_code == 2 and "no termination 'Br-terminated'" in res.output and not bad.exists()
 
 
+@pytest.mark.slow  # 141 atoms x 100 CHGNet steps: ~1 min on 2 idle cores, 7.7 min measured on the shared machine
 def test_lithiated_anode_draws_li_to_sulfur_chgnet():
     """Physics (CHGNet, fixed seed, 100 steps of 2 fs at 800 K): at Li15Si4(100)|Li6PS5Cl(100) the
     anode's Li moves onto the argyrodite's S - bonds Li(anode)-S(electrolyte) multiply over 0.2 ps
