@@ -54,7 +54,7 @@ def compare(doc: dict) -> dict:
     return row
 
 
-def run(names: list[str], atoms: int | None, calculator: str, quick: bool, seed: int) -> list[dict]:
+def run(names: list[str], atoms: int | None, calculator: str, quick: bool, seed: int, steps: list[int] | None = None) -> list[dict]:
     os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
     from jobflow import run_locally
 
@@ -62,18 +62,26 @@ def run(names: list[str], atoms: int | None, calculator: str, quick: bool, seed:
     from interchem.structures.amorphous import amorphous_target
     from interchem.workflows.amorphous import MeltQuenchMaker
 
-    steps = dict(melt_steps=300, quench_steps=500, anneal_steps=200) if quick else {}
+    if steps:
+        steps = dict(zip(("melt_steps", "quench_steps", "anneal_steps"), steps))
+    else:
+        steps = dict(melt_steps=300, quench_steps=500, anneal_steps=200) if quick else {}
     docs = []
     for name in names:
         target = amorphous_target(name, n_atoms=atoms)
         flow = MeltQuenchMaker(calculator=calculator, **steps).make(target, seed=seed)
         store = embedded_store(Path(os.environ.get("INTERCHEM_STORE_PATH", "interchem-store")))
+        Path("interchem-output/jobs").mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
         responses = run_locally(flow, store=store, create_folders=True, root_dir=Path("interchem-output/jobs").resolve(),
                                 log=False, ensure_success=True)
         result = responses[flow.output.uuid][1].output
         print(f"{name}: {time.perf_counter() - t0:.0f} s")
-        docs.append(result.model_dump(mode="json", exclude={"structure"}))
+        doc = result.model_dump(mode="json", exclude={"structure"})
+        Path("interchem-output").mkdir(exist_ok=True)
+        result.structure.to(filename=f"interchem-output/{target.label}.cif")
+        Path(f"interchem-output/{target.label}.json").write_text(json.dumps(doc, indent=1) + "\n")
+        docs.append(doc)
     return docs
 
 
@@ -85,11 +93,12 @@ def main() -> int:
     parser.add_argument("--calculator", default="chgnet")
     parser.add_argument("--quick", action="store_true", help="short schedule (300/500/200 steps) as in the tests")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--steps", type=int, nargs=3, metavar=("MELT", "QUENCH", "ANNEAL"), help="MD steps of the schedule")
     parser.add_argument("--strict", action="store_true")
     args = parser.parse_args()
     docs = [json.loads(p.read_text()) for p in args.result]
     if args.run:
-        docs += run(args.run, args.atoms, args.calculator, args.quick, args.seed)
+        docs += run(args.run, args.atoms, args.calculator, args.quick, args.seed, args.steps)
     if not docs:
         parser.error("give --result files or --run names")
     rows = [compare(d) for d in docs]

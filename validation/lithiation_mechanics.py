@@ -96,18 +96,22 @@ def run(quick: bool, calculator: str) -> dict:
     if quick:
         maker = LithiationMaker(calculator=calculator, crystalline=["Si", "LiSi", "Li13Si4", "Li15Si4"], amorphous_x=[],
                                 elastic=["Si", "Li15Si4"])
-    else:
+    else:  # every crystalline card; amorphous cells of 8 Si (16-38 atoms), a 2.2 ps melt-quench each
         maker = LithiationMaker(
-            calculator=calculator, amorphous_x=[1.0, 2.0, 3.75], n_si=16, elastic=["Si", "LiSi", "Li13Si4", "Li15Si4"],
-            melt_quench=MeltQuenchMaker(melt_steps=1000, quench_steps=2000, anneal_steps=500),
+            calculator=calculator, amorphous_x=[1.0, 2.0, 3.75], n_si=8, elastic=["Si", "LiSi", "Li13Si4", "Li15Si4"],
+            melt_quench=MeltQuenchMaker(melt_steps=600, quench_steps=1200, anneal_steps=400),
         )
     flow = maker.make()
     store = embedded_store(Path(os.environ.get("INTERCHEM_STORE_PATH", "interchem-store")))
+    Path("interchem-output/jobs").mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     responses = run_locally(flow, store=store, create_folders=True, root_dir=Path("interchem-output/jobs").resolve(),
                             log=False, ensure_success=True)
     print(f"lithiation flow: {time.perf_counter() - t0:.0f} s")
     result = responses[flow.output.uuid][1].output
+    from interchem.report_amorphous import write_lithiation_report
+
+    print(f"report: {write_lithiation_report(result, Path('interchem-output/lithiation'))}")
     return result.model_dump(mode="json", exclude={"phases": {"__all__": {"structure"}}})
 
 
