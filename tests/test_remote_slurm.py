@@ -196,9 +196,10 @@ def test_identical_calculation_reused_across_flows(remote):
     jf.wait(flow_uuid, _all("COMPLETED"), what="reused job COMPLETED", timeout=240)
     docs = _job_docs(flow_uuid)
     assert [d["job"]["name"] for d in docs] == ["reuse relaxation Li2S"]  # one job, no relax/record jobs
-    r = runner.invoke(app, ["results", "--phase", "Li2S", "--include-reused", "--json", "-"])
+    r = runner.invoke(app, ["results", "--phase", "Li2S", "--calculator", "mace", "--include-reused", "--json", "-"])
     rows = json.loads(r.output)
     by_flow = {row["flow"]: row for row in rows}
+    assert set(by_flow) == {"plumbing-screen", "single-relax"} and len(rows) == 2, rows
     assert by_flow["single-relax"]["reused"] is True
     assert by_flow["single-relax"]["properties"]["energy_per_atom_eV"] == by_flow["plumbing-screen"]["properties"]["energy_per_atom_eV"]
 
