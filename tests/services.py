@@ -222,6 +222,12 @@ class SlurmCluster:
         return [dict(zip(("id", "name", "state"), line.split("|"))) for line in out.splitlines() if line.strip()]
 
     def stop(self) -> None:
+        # jobs still queued/running on this private cluster (a failed test may leave one) end with it
+        try:
+            self.run("scancel", "--full", "-u", "root", check=False)
+            time.sleep(1)
+        except OSError:
+            pass
         for proc in reversed(self.processes):
             if proc.poll() is None:
                 proc.terminate()
