@@ -41,3 +41,22 @@ def test_zhu_comparison_flags_a_window_outside_tolerance_and_matches_products():
     assert not rows["oxidation limit (V)"]["ok"]  # 2.60 vs 2.01: outside +-0.35 V
     assert rows["oxidation limit (V)"]["products_match"]  # polymorph suffixes are ignored
     assert rows["E_rxn vs Li at 0 V (eV/atom)"]["ok"]
+
+
+def test_barrier_comparison_uses_tolerance_and_refuses_flagged_results():
+    mig = _load("li_migration")
+    ok = mig.compare("Si", "interstitial", 0.50)
+    assert ok["ok"] and ok["difference_eV"] == pytest.approx(-0.08)
+    assert not mig.compare("Si", "interstitial", 0.30)["ok"]  # 0.28 eV below 0.58: outside +-0.15
+    assert not mig.compare("Li2PO2N", "vacancy", 0.42, flagged=True)["ok"]  # a flagged NEB never passes
+    assert not mig.compare("Li2PO2N", "interstitial", None)["ok"]
+
+
+def test_conduction_comparison_in_log_space():
+    cond = _load("electrolyte_conduction")
+    (row,) = cond.compare("Li6PS5Cl", 0.30, 5e-3)
+    assert row["Ea_ok"] and row["sigma_ok"]  # 0.05 eV and log10(5e-3/1.33e-3) = 0.58 decades
+    (row,) = cond.compare("Li6PS5Cl", 0.10, 5e-1)
+    assert not row["Ea_ok"] and not row["sigma_ok"]
+    tetra, cubic = cond.compare("Li7La3Zr2O12", 0.35, 1e-4)
+    assert not tetra["sigma_ok"] and cubic["sigma_ok"]

@@ -89,25 +89,38 @@ def lipon(calculator: str, supercell: float, max_hops: int | None) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calculator", default="chgnet")
-    parser.add_argument("--quick", action="store_true", help="smaller supercells and at most 3 hops per mechanism")
+    parser.add_argument("--quick", action="store_true", help="smaller supercells and at most 2 hops per mechanism")
+    parser.add_argument("--only", choices=["Si", "Li2PO2N"], default=None)
     args = parser.parse_args()
     supercell = 7.0 if args.quick else 9.0
     t0 = time.perf_counter()
-    si = li_in_si(args.calculator, supercell)
-    lp = lipon(args.calculator, supercell, 3 if args.quick else None)
-    rows = [si["row"], *lp["rows"]]
-    out = {
-        "what": "Li migration barriers by CI-NEB vs published DFT",
-        "calculator": args.calculator, "quick": args.quick, "supercell_min_length_A": supercell,
-        "rows": rows, "wall_time_s": round(time.perf_counter() - t0, 1),
-        "details": {"Si": si["result"], "Li2PO2N": lp["reports"]},
-    }
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"li_migration_{args.calculator.split(':')[0]}.json"
-    path.write_text(json.dumps(out, indent=2, default=str))
-    for r in rows:
-        print(f"{r['phase']:8s} {r['mechanism']:12s} {r['computed_eV'] if r['computed_eV'] is None else round(r['computed_eV'], 3)} eV "
-              f"vs {r['published_eV']} eV  {'OK' if r['ok'] else 'OUTSIDE'} (+-{r['tolerance_eV']})")
+    out = json.loads(path.read_text()) if path.exists() else {}
+    out.update({
+        "what": "Li migration barriers by CI-NEB vs published DFT",
+        "calculator": args.calculator, "quick": args.quick, "supercell_min_length_A": supercell,
+    })
+    out.setdefault("rows", [])
+    out.setdefault("details", {})
+
+    def save(rows: list[dict], key: str, detail) -> None:
+        # Written after each system: a long run that is stopped keeps what it finished.
+        out["rows"] = [r for r in out["rows"] if r["phase"] != rows[0]["phase"]] + rows
+        out["details"][key] = detail
+        out["wall_time_s"] = round(time.perf_counter() - t0, 1)
+        path.write_text(json.dumps(out, indent=2, default=str))
+        for r in rows:
+            value = None if r["computed_eV"] is None else round(r["computed_eV"], 3)
+            print(f"{r['phase']:8s} {r['mechanism']:12s} {value} eV vs {r['published_eV']} eV  "
+                  f"{'OK' if r['ok'] else 'OUTSIDE'} (+-{r['tolerance_eV']})", flush=True)
+
+    if args.only in (None, "Si"):
+        si = li_in_si(args.calculator, supercell)
+        save([si["row"]], "Si", si["result"])
+    if args.only in (None, "Li2PO2N"):
+        lp = lipon(args.calculator, supercell, 2 if args.quick else None)
+        save(lp["rows"], "Li2PO2N", lp["reports"])
     print(path)
 
 

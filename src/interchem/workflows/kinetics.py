@@ -84,6 +84,9 @@ class NEBResult(BaseModel):
     images: list[Structure] = Field(default_factory=list)
 
 
+MAX_BATCH_ATOMS = 240
+
+
 class _ImageBatch:
     """Evaluates every moving NEB image in one batched call when the first one is asked for.
 
@@ -97,11 +100,14 @@ class _ImageBatch:
         self._key: bytes | None = None
         self._results: list[dict[str, Any]] = []
         self.n_batches = 0
+        # CHGNet's batched graphs peak at ~1 GB per 100 atoms (5.4 GB measured for 5 x 96 atoms), so a
+        # batch holds at most ~MAX_BATCH_ATOMS atoms; small cells still go in one call.
+        self.batch_size = max(1, min(len(images), MAX_BATCH_ATOMS // max(len(images[0]), 1)))
 
     def results_for(self, index: int) -> dict[str, Any]:
         key = b"".join(img.positions.tobytes() for img in self.images)
         if key != self._key:
-            self._results = evaluate_many(self.images, self.spec, batch_size=len(self.images))
+            self._results = evaluate_many(self.images, self.spec, batch_size=self.batch_size)
             self._key = key
             self.n_batches += 1
         return self._results[index]
