@@ -305,3 +305,35 @@ def test_li_hop_across_a_built_interface(tiny_mace):
             InterfaceBuilder(resolve_phase("Si")[1], resolve_phase("Li2S")[1], (1, 0, 0), (1, 0, 0),
                              limits=InterfaceLimits(max_area=160, max_atoms=200), anode_thickness_A=4.0, electrolyte_thickness_A=4.0).build()[0].structure
         )
+
+
+# --------------------------------------------------------------------------------------- CLI
+
+
+def test_cli_barriers_end_to_end_and_bad_input(tmp_path, isolated_settings, monkeypatch):
+    from typer.testing import CliRunner
+
+    from interchem.cli import app
+
+    monkeypatch.setenv("INTERCHEM_STORE_PATH", str(tmp_path / "store"))
+    out_dir = tmp_path / "out"
+    result = CliRunner().invoke(app, ["barriers", "Li", "--cutoff", "3.2", "--images", "3", "--supercell", "7", "-o", str(out_dir)])
+    assert result.exit_code == 0, result.output
+    assert "percolation (vacancy): 1D" in result.output
+    assert (out_dir / "barriers.md").exists() and (out_dir / "figures" / "neb_profiles.png").stat().st_size > 1000
+    import json
+
+    data = json.loads((out_dir / "barriers.json").read_text())
+    assert data["hops"][0]["multiplicity"] == 8 and data["calculator"]["name"] == "chgnet"
+
+    store_before = sorted(p.name for p in (tmp_path / "store").iterdir())
+    for args, message in (
+        (["diffusion", "Li2S", "--temperatures", "600,700"], "at least 3"),
+        (["barriers", "NotAPhase"], "NotAPhase"),
+        (["barriers", "Li2S", "--mechanism", "teleport"], "teleport"),
+        (["phonons", "Li2S", "-c", "emt"], "Li"),  # EMT has no Li: refused before any job
+    ):
+        bad = CliRunner().invoke(app, args)
+        assert bad.exit_code == 2, (args, bad.output)
+        assert message in bad.output
+    assert sorted(p.name for p in (tmp_path / "store").iterdir()) == store_before  # nothing written

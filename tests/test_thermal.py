@@ -61,3 +61,26 @@ def test_adjustment_is_named_and_missing_phases_are_refused():
     del fvib["S"]
     with pytest.raises(ThermalCorrectionError, match="'S'"):
         add_vibrational_free_energy(ents, fvib, 300.0)
+
+
+def test_thermal_screen_end_to_end_with_reuse(isolated_settings, tiny_mace):
+    """Stored screen -> phonons of every phase -> windows at T next to 0 K; the second call reuses
+    every phonon run from the store. Tiny MACE: plumbing only (its F_vib means nothing)."""
+    from interchem.calculators import CalculatorSpec
+    from interchem.runner import plan_screen, run_screen, run_thermal_screen
+
+    spec = CalculatorSpec(name="mace", settings={"model": str(tiny_mace)})
+    settings = isolated_settings.model_copy(update={"relax_steps": 10})
+    plan = plan_screen(["Li2S"], ["Si"], spec, settings=settings)
+    run_screen(plan, settings=settings)
+    events: list[tuple[str, str]] = []
+    thermal, summaries = run_thermal_screen(333.0, settings, spec, min_length=5.0, progress=lambda k, n: events.append((k, n)))
+    assert set(summaries) == set(plan.phases)
+    assert set(thermal.f_vib_per_atom_eV) == set(plan.phases)
+    (w,) = thermal.windows
+    assert w.electrolyte == "Li2S" and w.reduction_V_T is not None
+    assert not any(kind == "reused" for kind, _ in events)
+    again_events: list[tuple[str, str]] = []
+    again, _ = run_thermal_screen(333.0, settings, spec, min_length=5.0, progress=lambda k, n: again_events.append((k, n)))
+    assert sum(kind == "reused" for kind, _ in again_events) == len(plan.phases)
+    assert again.windows[0].reduction_V_T == pytest.approx(w.reduction_V_T)

@@ -35,44 +35,72 @@ def _run(flow, settings, what: str):
     return result, time.perf_counter() - t0
 
 
+# The phases issue 4 names: electrolytes, the Li_xSi series and the interphase products.
+STANDARD_BARRIER_PHASES = [
+    "Li6PS5Cl", "Li7La3Zr2O12", "Li2PO2N", "Li3PS4",
+    "Si", "LiSi", "Li12Si7", "Li13Si4", "Li15Si4",
+    "Li2S", "Li3P", "LiCl", "Li2O", "Li3N",
+]
+
+
 @app.command()
 def barriers(
-    phase: Annotated[str, typer.Argument(help="phase name, alias or structure file")],
+    phases: Annotated[Optional[list[str]], typer.Argument(help="phase names, aliases or structure files")] = None,
+    standard: Annotated[bool, typer.Option("--standard", help="the electrolytes, Li_xSi phases and interphase products (14 phases)")] = False,
     mechanism: Annotated[str, typer.Option(help="vacancy, interstitial or both")] = "vacancy",
     cutoff: Annotated[float, typer.Option(help="longest hop considered (A)")] = 4.0,
     max_hops: Annotated[Optional[int], typer.Option(help="only the N shortest distinct hops per mechanism")] = None,
     images: Annotated[int, typer.Option(help="intermediate NEB images")] = 5,
     fmax: Annotated[float, typer.Option(help="NEB force threshold (eV/A)")] = 0.05,
     supercell: Annotated[float, typer.Option(help="minimum supercell length (A)")] = 8.0,
-    across: Annotated[Optional[str], typer.Option(help="electrolyte: instead, the Li hop across the best PHASE|ELECTROLYTE (100)|(100) interface")] = None,
+    across: Annotated[Optional[str], typer.Option(help="electrolyte: instead, the Li hop across the best PHASE|ELECTROLYTE interface")] = None,
     calculator: CalculatorOpt = None,
     output: OutputOpt = None,
     store: StoreOpt = None,
 ) -> None:
-    """Li migration barriers: every symmetry-distinct hop by climbing-image NEB, plus percolation."""
+    """Li migration barriers: every symmetry-distinct hop by climbing-image NEB, plus percolation.
+    Silicon (no Li) is done by the interstitial mechanism whatever --mechanism says."""
+    from jobflow import Flow
+
     from interchem.kinetics_report import write_barrier_report
     from interchem.workflows.kinetics import BarrierMaker
 
+    names = list(phases or []) + (STANDARD_BARRIER_PHASES if standard else [])
+    if not names:
+        _fail(InterchemError("give at least one phase (or --standard)"))
     if across:
-        _interface_barrier(phase, across, images, fmax, calculator, output, store)
+        for name in names:
+            _interface_barrier(name, across, images, fmax, calculator, output, store)
         return
+    if mechanism not in ("vacancy", "interstitial", "both"):
+        _fail(InterchemError(f"unknown mechanism {mechanism!r}: use vacancy, interstitial or both"))
     try:
-        settings, name, structure, calc, out_dir = _prepare(phase, calculator, output, store, "barriers")
-        mechs = ("vacancy", "interstitial") if mechanism == "both" else (mechanism,)
-        flow = BarrierMaker(
-            calculator=calc, mechanisms=mechs, cutoff=cutoff, max_hops=max_hops,
-            neb_settings={"n_images": images, "fmax": fmax, "supercell_min_length": supercell},
-        ).make(structure, phase=name)
-        report, wall = _run(flow, settings, f"interchem barriers {name}")
-        path = write_barrier_report(report, out_dir)
+        flows, targets = [], []
+        for phase in names:  # every phase is validated (and its flow built) before anything runs
+            settings, name, structure, calc, out_dir = _prepare(phase, calculator, output if len(names) == 1 else None, store, "barriers")
+            if output and len(names) > 1:
+                out_dir = Path(output) / name
+            has_li = "Li" in {el.symbol for el in structure.composition}
+            mechs = ("vacancy", "interstitial") if mechanism == "both" else (mechanism,)
+            if not has_li:
+                mechs = ("interstitial",)
+            flows.append(BarrierMaker(
+                calculator=calc, mechanisms=mechs, cutoff=cutoff, max_hops=max_hops,
+                neb_settings={"n_images": images, "fmax": fmax, "supercell_min_length": supercell},
+            ).make(structure, phase=name))
+            targets.append((name, out_dir))
+        reports, wall = _run(Flow(flows, output=[f.output for f in flows]), settings, f"interchem barriers {' '.join(n for n, _ in targets)}")
+        paths = [write_barrier_report(rep, out_dir) for rep, (_, out_dir) in zip(reports, targets)]
     except InterchemError as exc:
         _fail(exc)
-    for h in report["hops"]:
-        flag = f"  [yellow]flagged: {h['flag_reason']}[/]" if h["flagged"] else ""
-        out.print(f"{h['mechanism']:12s} hop {h['hop']}  {h['distance_A']:.3f} A  barrier {h['barrier_eV']:.3f} eV{flag}")
-    for mech, th in report["percolation_eV"].items():
-        out.print(f"percolation ({mech}): " + ", ".join(f"{d}D {'-' if v is None else f'{v:.3f} eV'}" for d, v in th.items()))
-    console.print(f"report: {path} ({wall:.0f} s)")
+    for (name, _), report in zip(targets, reports):
+        out.print(f"[bold]{name}[/]")
+        for h in report["hops"]:
+            flag = f"  [yellow]flagged: {h['flag_reason']}[/]" if h["flagged"] else ""
+            out.print(f"  {h['mechanism']:12s} hop {h['hop']}  {h['distance_A']:.3f} A  barrier {h['barrier_eV']:.3f} eV{flag}")
+        for mech, th in report["percolation_eV"].items():
+            out.print(f"  percolation ({mech}): " + ", ".join(f"{d}D {'-' if v is None else f'{v:.3f} eV'}" for d, v in th.items()))
+    console.print("reports: " + ", ".join(str(p) for p in paths) + f" ({wall:.0f} s)")
 
 
 def _interface_barrier(anode: str, electrolyte: str, images: int, fmax: float, calculator, output, store) -> None:

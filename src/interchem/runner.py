@@ -183,9 +183,25 @@ def run_flow(
             lg.setLevel(level)
     store.connect()
     try:
-        return store.get_output(flow.output.uuid, which="last", load=True)
+        return _read_outputs(store, flow.output)
     finally:
         store.close()
+
+
+def _read_outputs(store, output: Any) -> Any:
+    """The stored value of a flow's output: one reference, or a list/dict of them (multi-phase flows)."""
+    from jobflow import OutputReference
+
+    if isinstance(output, OutputReference):
+        value = store.get_output(output.uuid, which="last", load=True)
+        for attr in output.attributes:  # e.g. flow.output.analysis
+            value = value[attr[1]] if isinstance(value, dict) else getattr(value, attr[1])
+        return value
+    if isinstance(output, (list, tuple)):
+        return [_read_outputs(store, item) for item in output]
+    if isinstance(output, dict):
+        return {key: _read_outputs(store, item) for key, item in output.items()}
+    return output
 
 
 def latest_screen_result(settings: Settings | None = None, calculator: str | CalculatorSpec | None = None) -> ScreenResult:
