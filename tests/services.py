@@ -198,6 +198,9 @@ MinJobAge=30
 KillWait=2
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
+# Test jobs are mostly Python start-up and waiting: declare 2 job slots per core (slurmd would drain a
+# node declaring more CPUs than it has, unless told to trust the configuration).
+SlurmdParameters=config_overrides
 NodeName=localhost NodeAddr=127.0.0.1 CPUs={cpus} State=UNKNOWN
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 """
@@ -264,7 +267,7 @@ def start_slurm(workdir: Path) -> SlurmCluster:
         d.mkdir(parents=True, exist_ok=True)
     conf = workdir / "slurm.conf"
     conf.write_text(SLURM_CONF.format(ctld_port=free_port(), d_port=free_port(), state=state, spool=spool, logs=logs,
-                                      cpus=os.cpu_count() or 1))
+                                      cpus=2 * (os.cpu_count() or 1)))
     cluster = SlurmCluster(conf=conf, logs=logs)
     if not _munge_works():
         Path("/run/munge").mkdir(parents=True, exist_ok=True)
