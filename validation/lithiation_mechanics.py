@@ -15,8 +15,9 @@ Sources and tolerances:
   picosecond quenches.
 * c-Si moduli: C11 165.7, C12 63.9, C44 79.6 GPa (McSkimin & Andreatch 1964, tabulated by Hopcroft,
   Nix & Kenny, J. Microelectromech. Syst. 19, 229 (2010)) -> Hill B 97.8, G 66.5, E 162.6 GPa.
-  Tolerance +-25 %: universal MLIPs systematically soften elastic moduli by 10-30 % (PES softening of
-  models trained on near-equilibrium MPtrj data; Deng et al., npj Comput. Mater. 11, 9 (2025)).
+  Tolerance +-30 %: universal MLIPs systematically soften elastic moduli, typically by 10-30 %
+  (potential-energy-surface softening of models trained on near-equilibrium MPtrj data; Deng et al.,
+  npj Comput. Mater. 11, 9 (2025)). A shear modulus outside it is reported as a failure, not hidden.
 * Softening with Li: B(Li15Si4) / B(Si) between 0.2 and 0.6. DFT finds the moduli of crystalline and
   amorphous Li_xSi fall steadily with x, to about a third of Si's at Li15Si4 (V. B. Shenoy, P. Johari,
   Y. Qi, J. Power Sources 195, 6825 (2010)); the ratio is recalled from that paper, not re-checked
@@ -36,7 +37,7 @@ import time
 from pathlib import Path
 
 SI_MODULI = {"bulk_vrh": 97.8, "shear_vrh": 66.5, "youngs_vrh": 162.6}
-MODULI_TOLERANCE = 0.25
+MODULI_TOLERANCE = 0.30
 VOLUME_TOLERANCE = 0.05
 AMORPHOUS_VOLUME_TOLERANCE = 0.10
 LI15SI4_EXPANSION = 280.0
@@ -94,8 +95,7 @@ def run(quick: bool, calculator: str) -> dict:
     from interchem.workflows.mechanics import LithiationMaker
 
     if quick:
-        maker = LithiationMaker(calculator=calculator, crystalline=["Si", "LiSi", "Li13Si4", "Li15Si4"], amorphous_x=[],
-                                elastic=["Si", "Li15Si4"])
+        maker = LithiationMaker(calculator=calculator, amorphous_x=[], elastic=["Si", "LiSi", "Li13Si4", "Li15Si4"])
     else:  # every crystalline card; amorphous cells of 8 Si (16-38 atoms), a 2.2 ps melt-quench each
         maker = LithiationMaker(
             calculator=calculator, amorphous_x=[1.0, 2.0, 3.75], n_si=8, elastic=["Si", "LiSi", "Li13Si4", "Li15Si4"],
@@ -119,7 +119,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--result", type=Path, help="lithiation.json written by `interchem lithiation`")
     parser.add_argument("--run", action="store_true", help="run the lithiation flow here")
-    parser.add_argument("--quick", action="store_true", help="crystalline only, elastic of Si and Li15Si4")
+    parser.add_argument("--quick", action="store_true", help="crystalline only (all cards; elastic of Si, LiSi, Li13Si4, Li15Si4)")
     parser.add_argument("--calculator", default="chgnet")
     parser.add_argument("--strict", action="store_true")
     args = parser.parse_args()

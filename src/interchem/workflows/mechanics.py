@@ -39,7 +39,7 @@ from interchem.workflows.thermo import RelaxPhaseMaker
 FF = {"@module": "interchem.calculators", "@callable": "ase_calculator"}
 
 
-def elastic_maker(spec: CalculatorSpec, fmax: float = 0.005, steps: int = 500, fix_symmetry: bool = True):
+def elastic_maker(spec: CalculatorSpec, fmax: float = 0.005, steps: int = 500, fix_symmetry: bool = True, sym_reduce: bool = True):
     """atomate2's force-field ElasticMaker driving our calculator registry.
 
     The relax makers are atomate2 ``ForceFieldRelaxMaker`` with ``force_field_name`` pointing at
@@ -47,6 +47,11 @@ def elastic_maker(spec: CalculatorSpec, fmax: float = 0.005, steps: int = 500, f
     crystals on their symmetry during the tight bulk relaxation (atomate2's default for elastic).
     Unstable tensors are allowed through atomate2 and judged by ``vrh_moduli`` instead, so one
     phase with a negative eigenvalue is reported, not fatal to the whole flow.
+
+    ``sym_reduce``: compute only symmetry-distinct deformations and expand the rest by symmetry
+    (atomate2's default). CHGNet's LiSi (I4_1/a, made at high pressure, metastable at ambient) gives
+    the same non-positive-definite tensor (C44 = -10 GPa) with all 24 deformations as with the reduced
+    set, so the instability is the model's, not the symmetry expansion's.
     """
     from atomate2.forcefields.flows.elastic import ElasticMaker
     from atomate2.forcefields.jobs import ForceFieldRelaxMaker
@@ -62,6 +67,7 @@ def elastic_maker(spec: CalculatorSpec, fmax: float = 0.005, steps: int = 500, f
     }
     return ElasticMaker(
         name=f"elastic {spec.label()}",
+        sym_reduce=sym_reduce,
         bulk_relax_maker=ForceFieldRelaxMaker(relax_cell=True, fix_symmetry=fix_symmetry, **common),
         elastic_relax_maker=ForceFieldRelaxMaker(relax_cell=False, **common),
         max_failed_deformations=0,
