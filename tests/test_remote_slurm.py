@@ -112,6 +112,9 @@ def remote(mongo_server, slurm_cluster, tmp_path_factory, tiny_mace):
     assert r.exit_code == 0, r.output
     project_text = (base / "projects" / f"{PROJECT}.yaml").read_text()
     assert MONGO_PASSWORD not in project_text  # the project file holds no credentials
+    from interchem.remote.project import use_projects_folder
+
+    use_projects_folder()  # this process's jobflow-remote settings too (JF.controller)
     jf = JF({**os.environ}, PROJECT)
     jf.cli("admin", "reset", "-y")
     jf.cli("runner", "start", "--single")
@@ -327,3 +330,15 @@ def test_md_killed_mid_run_resumes_from_its_checkpoint(remote):
     assert out["steps_done"] == 800
     assert 0 < out["resumed_from_step"] < 800 and out["resumed_from_step"] % 25 == 0
     print(f"MD resumed from step {out['resumed_from_step']}")
+
+
+def test_no_credentials_in_runner_logs_or_job_files(remote):
+    """After everything above: the runner's logs, supervisord's log, every job folder (inputs, outputs,
+    Slurm scripts and queue output) and the project file hold no password."""
+    jf, runner, tiny_mace, slurm = remote
+    base = Path(jf.env["JF_BASE"])
+    # ... nor Slurm's state (it keeps each job's environment; the secrets are blanked at submission)
+    files = [p for d in (base, slurm.conf.parent) for p in d.rglob("*") if p.is_file() and p.suffix != ".sqlite"]
+    assert any(p.name == "runner.log" for p in files) and any(p.name.endswith(".sh") for p in files)
+    leaks = [str(p) for p in files if MONGO_PASSWORD.encode() in p.read_bytes()]
+    assert leaks == []

@@ -22,6 +22,7 @@ def test_resources_from_yaml_and_flags(tmp_path):
     r = load_resources(f, ntasks=4, partition=None)
     assert (r.nodes, r.ntasks, r.partition, r.modules) == (2, 4, "big", ["cp2k/2023.1"])
     q = r.qtk_resources(job_name="x")
+    assert q.pop("qverbatim") == "#SBATCH --export=ALL,INTERCHEM_STORE_URI=,INTERCHEM_MP_API_KEY=,MP_API_KEY="
     assert q == {"nodes": 2, "ntasks": 4, "cpus_per_task": 1, "time": "1-00:00:00", "partition": "big", "job_name": "x"}
     assert r.exec_config().modules == ["cp2k/2023.1"]
     with pytest.raises(SubmissionError, match="walltime"):

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from interchem.errors import SubmissionError
 
+SECRET_VARIABLES = ("INTERCHEM_STORE_URI", "INTERCHEM_MP_API_KEY", "MP_API_KEY")
 _WALLTIME = re.compile(r"^(\d+-)?\d{1,3}:\d{2}(:\d{2})?$|^\d+$")
 
 
@@ -44,6 +45,9 @@ class Resources(BaseModel):
                 out[key] = getattr(self, key)
         if job_name:
             out["job_name"] = job_name
+        # Jobs inherit the runner's environment (sbatch --export=ALL), and Slurm keeps a copy of it in its
+        # state: blank the secrets there. Workers do not need them (the runner stores the results).
+        out["qverbatim"] = "#SBATCH --export=ALL," + ",".join(f"{v}=" for v in SECRET_VARIABLES)
         return out
 
     def exec_config(self):
