@@ -71,14 +71,14 @@ def test_thermal_screen_end_to_end_with_reuse(isolated_settings, tiny_mace):
 
     spec = CalculatorSpec(name="mace", settings={"model": str(tiny_mace)})
     settings = isolated_settings.model_copy(update={"relax_steps": 10})
-    plan = plan_screen(["Li2S"], ["Si"], spec, settings=settings)
+    plan = plan_screen(["LiCl"], ["Li"], spec, settings=settings)  # Li, LiCl, Cl2: three small cells
     run_screen(plan, settings=settings)
     events: list[tuple[str, str]] = []
     thermal, summaries = run_thermal_screen(333.0, settings, spec, min_length=5.0, progress=lambda k, n: events.append((k, n)))
     assert set(summaries) == set(plan.phases)
     assert set(thermal.f_vib_per_atom_eV) == set(plan.phases)
     (w,) = thermal.windows
-    assert w.electrolyte == "Li2S" and w.reduction_V_T is not None
+    assert w.electrolyte == "LiCl" and w.reduction_V_T is not None
     assert not any(kind == "reused" for kind, _ in events)
     again_events: list[tuple[str, str]] = []
     again, _ = run_thermal_screen(333.0, settings, spec, min_length=5.0, progress=lambda k, n: again_events.append((k, n)))

@@ -281,17 +281,14 @@ def run_thermal_screen(
     finally:
         store.close()
     todo = [rel for rel in result.relaxations if rel["phase"] not in summaries]
+    entries = screen_entries(result)
     if todo:
-        from pymatgen.core import Structure
-
-        flows = []
-        for rel in todo:
-            structure = rel["structure"] if isinstance(rel["structure"], Structure) else Structure.from_dict(rel["structure"])
-            flows.append(maker.make(structure, phase=rel["phase"], phonon_key=key(rel)))
+        relaxed = {e.data["phase"]: e.structure for e in entries}  # the relaxed structures live in the entries
+        flows = [maker.make(relaxed[rel["phase"]], phase=rel["phase"], phonon_key=key(rel)) for rel in todo]
         outputs = run_flow(Flow(flows, output=[f.output for f in flows]), settings, progress, what="the phonon runs")
         for rel, out in zip(todo, outputs):
             summaries[rel["phase"]] = PhononSummary.model_validate(out)
     fvib = {phase: s.free_energy_at(temperature_K) for phase, s in summaries.items()}
     imaginary = [phase for phase, s in summaries.items() if s.has_imaginary_modes]
-    thermal = screen_at_temperature(screen_entries(result), fvib, temperature_K, result.anodes, result.electrolytes, imaginary)
+    thermal = screen_at_temperature(entries, fvib, temperature_K, result.anodes, result.electrolytes, imaginary)
     return thermal, summaries

@@ -127,6 +127,24 @@ def _batched_calculator(batch: _ImageBatch, index: int):
     return BatchedImageCalculator()
 
 
+def _image_calculator(calc):
+    """A per-image view of one shared calculator with its own result cache: ASE NEB asks each image
+    for energy and forces several times per step (and once more at the end), and a shared calculator
+    only remembers the last structure it saw, so without this every question is a new evaluation."""
+    from ase.calculators.calculator import Calculator, all_changes
+
+    class ImageCalculator(Calculator):
+        implemented_properties = ["energy", "forces"]
+
+        def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+            super().calculate(atoms, properties, system_changes)
+            work = self.atoms.copy()
+            work.calc = calc
+            self.results = {"energy": float(work.get_potential_energy()), "forces": np.array(work.get_forces())}
+
+    return ImageCalculator()
+
+
 def _relax_fixed_cell(atoms, fmax: float, steps: int) -> tuple[bool, int]:
     from ase.optimize import BFGS
 
@@ -188,8 +206,8 @@ def run_neb(
             img.calc = _batched_calculator(batch, i)
     else:
         for img in movable:
-            img.calc = calc  # one cached calculator is enough: ASE NEB evaluates images sequentially
-    neb = NEB(images, k=settings.spring_constant, climb=settings.climb, method="improvedtangent", allow_shared_calculator=not batched)
+            img.calc = _image_calculator(calc)  # one model, a result cache per image
+    neb = NEB(images, k=settings.spring_constant, climb=settings.climb, method="improvedtangent")
     neb.interpolate(method="idpp", mic=False)
     opt = FIRE(neb, logfile=None)
     converged = bool(opt.run(fmax=settings.fmax, steps=settings.steps))
