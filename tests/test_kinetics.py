@@ -325,6 +325,11 @@ def test_cli_barriers_end_to_end_and_bad_input(tmp_path, isolated_settings, monk
 
     data = json.loads((out_dir / "barriers.json").read_text())
     assert data["hops"][0]["multiplicity"] == 8 and data["calculator"]["name"] == "chgnet"
+    # The report comes back from the store without recomputing (no NEB job runs in `results`).
+    redraw = CliRunner().invoke(app, ["results", "--report", str(tmp_path / "redraw")])
+    assert redraw.exit_code == 0, redraw.output
+    again = json.loads((tmp_path / "redraw" / "barriers-Li" / "barriers.json").read_text())
+    assert again["hops"] == data["hops"]
 
     store_before = sorted(p.name for p in (tmp_path / "store").iterdir())
     for args, message in (

@@ -181,7 +181,7 @@ def results(
     include_reused: Annotated[bool, typer.Option("--include-reused", help="also list records that reused a stored calculation")] = False,
     json_out: Annotated[Optional[Path], typer.Option("--json", help="export the rows as JSON to this file ('-': stdout)")] = None,
     csv_out: Annotated[Optional[Path], typer.Option("--csv", help="export the rows as CSV to this file ('-': stdout)")] = None,
-    report_dir: Annotated[Optional[Path], typer.Option("--report", help="re-draw the report of the latest matching stored screen here")] = None,
+    report_dir: Annotated[Optional[Path], typer.Option("--report", help="re-draw the reports of the latest matching stored screen and kinetics results here")] = None,
     store: Annotated[Optional[Path], typer.Option("--store", "-s", help="embedded store folder (ignored when INTERCHEM_STORE_URI is set)")] = None,
     limit: Annotated[int, typer.Option("--limit", help="maximum rows")] = 10_000,
 ) -> None:

@@ -222,11 +222,67 @@ def redraw_reports(output_dir: str | Path, settings: Settings | None = None, flo
     from interchem.report import write_report
 
     screens = stored_screens(settings, flow=flow, calculator=calculator)
-    if not screens:
-        raise InterchemError("no stored screen matches (flow/calculator filters); nothing to report")
+    kinetics = stored_kinetics_reports(settings, calculator=calculator)
+    if not screens and not kinetics:
+        raise InterchemError("no stored screen or kinetics report matches (flow/calculator filters); nothing to report")
     screens = screens[:1] if latest_only else screens
     paths = []
     for i, (doc, result) in enumerate(screens):
         target = Path(output_dir) if latest_only else Path(output_dir) / (doc.get("metadata", {}).get("interchem_flow") or doc["uuid"][:8])
         paths.append(write_report(result, target))
+    paths += _redraw_kinetics(kinetics, Path(output_dir), settings)
+    return paths
+
+
+# Kinetics reports are re-drawn from the stored report documents: the latest one per kind and phase.
+_KINETICS_JOBS = {"barrier report": "barriers", "diffusion report": "diffusion", "phonon summary": "phonons"}
+
+
+def stored_kinetics_reports(settings: Settings | None = None, calculator: str | None = None) -> list[tuple[str, str, dict]]:
+    """(kind, phase, output) of the newest stored barrier/diffusion/phonon report per phase."""
+    from interchem.store import make_job_store
+
+    settings = settings or get_settings()
+    store = make_job_store(settings)
+    store.connect()
+    found: dict[tuple[str, str], dict] = {}
+    try:
+        for prefix, kind in _KINETICS_JOBS.items():
+            docs = store.query({"name": {"$regex": f"^{prefix} "}}, properties=["uuid", "name", "output.calculator"],
+                               sort={"completed_at": -1}, load=False)
+            for doc in docs:
+                phase = doc["name"][len(prefix) + 1:]
+                label = _calc_label((doc.get("output") or {}).get("calculator"))
+                if calculator and not _calc_matches(ResultRow("", "", "", None, None, None, label, None, None, None), calculator):
+                    continue
+                if (kind, phase) not in found:
+                    found[(kind, phase)] = store.get_output(doc["uuid"], which="last", load=True)
+    finally:
+        store.close()
+    return [(kind, phase, out) for (kind, phase), out in found.items()]
+
+
+def _redraw_kinetics(reports: list[tuple[str, str, dict]], output_dir: Path, settings: Settings | None) -> list[Path]:
+    from interchem.kinetics_report import write_barrier_report, write_diffusion_report, write_phonon_report
+
+    paths = []
+    for kind, phase, output in reports:
+        target = output_dir / f"{kind}-{phase}"
+        if kind == "barriers":
+            paths.append(write_barrier_report(output, target))
+        elif kind == "diffusion":
+            paths.append(write_diffusion_report(output, target))
+        else:
+            doc = None
+            uuid = output.get("phonon_doc_uuid") if isinstance(output, dict) else getattr(output, "phonon_doc_uuid", None)
+            if uuid:
+                from interchem.store import make_job_store
+
+                store = make_job_store(settings or get_settings())
+                store.connect()
+                try:
+                    doc = store.get_output(uuid, which="last", load=True)
+                finally:
+                    store.close()
+            paths.append(write_phonon_report(output, target, doc))
     return paths
