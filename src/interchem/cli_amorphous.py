@@ -6,8 +6,6 @@ random packing built) before the store is opened, so bad input writes nothing.
 
 from __future__ import annotations
 
-import logging
-import os
 import time
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -20,44 +18,15 @@ from interchem.errors import InterchemError
 
 
 def run_flow(flow, settings, label: str) -> Any:
-    """Run a flow locally on the configured store and return its output (loaded)."""
-    from jobflow import run_locally
-
-    from interchem.runner import _JobLog
-    from interchem.store import make_job_store
-
-    if settings.torch_threads:
-        import torch
-
-        torch.set_num_threads(settings.torch_threads)
-    os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
-    store = make_job_store(settings)
-    work_dir = (Path(settings.output_dir) / "jobs").resolve()
-    work_dir.mkdir(parents=True, exist_ok=True)
+    """Run a flow locally on the configured store and return its output (loaded): the shared runner,
+    printing jobs as they start or are reused."""
+    from interchem.runner import run_flow as _run
 
     def progress(event: str, name: str) -> None:
         if event in ("starting", "reused"):
             console.print(f"  {event} {name}")
 
-    handler = _JobLog(progress)
-    loggers = [logging.getLogger(n) for n in ("jobflow.core.job", "jobflow.managers.local", "interchem.workflows.thermo")]
-    levels = [lg.level for lg in loggers]
-    for lg in loggers:
-        lg.addHandler(handler)
-        lg.setLevel(logging.INFO)
-    try:
-        run_locally(flow, store=store, create_folders=True, root_dir=work_dir, log=False, ensure_success=True)
-    except RuntimeError as exc:
-        raise InterchemError(f"{label} did not finish: {'; '.join(handler.failures) or exc}") from exc
-    finally:
-        for lg, level in zip(loggers, levels):
-            lg.removeHandler(handler)
-            lg.setLevel(level)
-    store.connect()
-    try:
-        return store.get_output(flow.output.uuid, which="last", load=True)
-    finally:
-        store.close()
+    return _run(flow, settings, progress, what=label)
 
 
 @app.command()
