@@ -310,6 +310,14 @@ def make_md_maker(
     kwargs = _maker_kwargs(spec)
     if "run_vasp_kwargs" in kwargs:  # keep MDMaker's MD-safe handler list unless the spec names handlers
         kwargs["run_vasp_kwargs"] = {**MDMaker().run_vasp_kwargs, **kwargs["run_vasp_kwargs"]}
+    if not _write_only(spec):
+        # Every ionic step as a pymatgen Trajectory (positions, lattice, energies, forces, stress, OSZICAR T)
+        # in the task doc's vasp_objects, routed to the job store's data store (GridFS on MongoDB): what
+        # the diffusion analysis reads (dft.vasp_md). "full" would add every ionic step's electronic
+        # steps, which nothing here uses; set explicitly so that an atomate2 default change cannot drop it.
+        from emmet.core.types.enums import StoreTrajectoryOption
+
+        kwargs["task_document_kwargs"] = {"store_trajectory": StoreTrajectoryOption.PARTIAL}
     cls = _write_only_cls() if _write_only(spec) else MDMaker
     return cls(name=f"VASP MD {ensemble.lower()} {temperature:g} K", input_set_generator=generator, **kwargs)
 

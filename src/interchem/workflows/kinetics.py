@@ -387,8 +387,13 @@ class BarrierMaker(Maker):
             hops_by_mech[mech] = [h.model_dump() for h in hops]
             for i, hop in enumerate(hops):
                 label = f"{phase} {mech} hop {i}"
-                j = neb_job(structure, hop.model_dump(), spec.model_dump(mode="json"), settings.model_dump(mode="json"), label)
-                j.name = f"neb {label}"
+                if get_backend(spec).make_ase_calculator is None and spec.name == "vasp":
+                    from interchem.dft.vasp_neb import vasp_neb_flow  # atomate2's VASP NEB (no ASE calculator)
+
+                    j = vasp_neb_flow(structure, hop.model_dump(), spec, settings, label)
+                else:
+                    j = neb_job(structure, hop.model_dump(), spec.model_dump(mode="json"), settings.model_dump(mode="json"), label)
+                    j.name = f"neb {label}"
                 jobs.append(j)
                 results.append(j.output)
         report = barrier_report(phase, structure, hops_by_mech, results, spec.model_dump(mode="json"))
@@ -430,10 +435,16 @@ class DiffusionReport(BaseModel):
 
 
 def diffusion_point(md_result, species: str = "Li", equilibration_ps: float = 0.0, n_blocks: int = diff.DEFAULT_N_BLOCKS, haven_ratio: float = 1.0) -> DiffusionPoint:
-    """Li MSD, D and sigma of one MD result (an ``MDResult`` or its dict), discarding equilibration."""
+    """Li MSD, D and sigma of one MD result, discarding equilibration: an ``MDResult`` or its dict, or the
+    output of atomate2's VASP MD job (emmet ``TaskDoc`` or its dict; ``dft.vasp_md.vasp_md_result``)."""
     from interchem.workflows.md import MDResult, cartesian_frames
 
-    res = md_result if isinstance(md_result, MDResult) else MDResult.model_validate(md_result)
+    if isinstance(md_result, MDResult):
+        res = md_result
+    else:
+        from interchem.dft.vasp_md import is_vasp_md_output, vasp_md_result
+
+        res = vasp_md_result(md_result) if is_vasp_md_output(md_result) else MDResult.model_validate(md_result)
     traj = res.trajectory
     dt_frame = float(traj.time_step)
     pos, lat = cartesian_frames(traj)
