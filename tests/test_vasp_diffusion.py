@@ -312,6 +312,29 @@ def test_vasp_md_result_unwraps_and_the_species_mask_matters(recorded_md):
         assert again.diffusion.D_cm2_per_s == pytest.approx(from_doc.diffusion.D_cm2_per_s, rel=1e-9)
 
 
+def test_without_oszicar_temperatures_the_kinetic_temperature_is_used(recorded_md):
+    """Ballistic frames (x = x0 + v t, exact central differences): T = sum m v^2 / ((3N - 3) k_B)."""
+    from monty.json import jsanitize
+    from pymatgen.core import Element
+    from pymatgen.core.trajectory import Trajectory
+
+    from interchem.dft.vasp_md import vasp_md_result
+
+    cell = recorded_md["cell"]
+    rng = np.random.default_rng(3)
+    v = rng.normal(scale=0.01, size=(len(cell), 3))  # Å/fs
+    cart = cell.cart_coords[None] + v[None] * (POTIM * np.arange(40))[:, None, None]
+    frac = (cart @ np.linalg.inv(cell.lattice.matrix)) % 1.0
+    traj = Trajectory(species=cell.species, coords=frac, lattice=cell.lattice.matrix, frame_properties=[{"energy": -1.0}] * 40)
+    stored = jsanitize(recorded_md["task_doc"], strict=True, allow_bson=True, enum_values=True)
+    stored["vasp_objects"] = {"trajectory": traj.as_dict()}
+    masses = np.array([Element(s.species_string).atomic_mass for s in cell])
+    expected = np.sum(masses[:, None] * v**2) * 103.642691 / ((3 * len(cell) - 3) * K_B)
+    res = vasp_md_result(stored)
+    assert res.mean_temperature_K == pytest.approx(expected, rel=1e-6)
+    assert res.trajectory.frame_properties[0]["temperature"] is None
+
+
 def test_trajectory_left_in_the_data_store_or_missing_is_a_clear_error(recorded_md):
     from monty.json import jsanitize
 
