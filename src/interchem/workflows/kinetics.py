@@ -5,7 +5,8 @@ rather than through atomate2's NEB makers because (a) atomate2 0.1.5's from-endp
 (b) its from-images maker evaluates images one by one with deep copies of the calculator, while a
 batching calculator (CHGNet) can evaluate all images in one model call (``batched=True``), and (c) we
 need endpoint relaxation at fixed cell and a convergence flag on the barrier. The loop is ASE's; what
-is ours is wiring and bookkeeping.
+is ours is wiring and bookkeeping. VASP has no ASE calculator: ``BarrierMaker`` sends its hops through
+atomate2's ``NebFromImagesMaker`` instead (``interchem.dft.vasp_neb``), into the same ``NEBResult``.
 
 Vacancy hops use a neutral vacancy (the Li atom is removed with its electron), as is usual with MLIPs
 whose charge is implicit; with DFT this is the neutral-vacancy barrier, which for ionic conductors is
