@@ -188,6 +188,44 @@ def test_barrier_flow_reports_percolation(tmp_path, bcc_li_hop, isolated_setting
     assert "blob_uuid" in str(neb_doc["output"]["images"])  # images live in the data store
 
 
+def test_interstitial_candidates_relax_into_distinct_minima_in_si():
+    """Diamond Si has two geometric interstitial candidates: the tetrahedral (8b) site, the Li minimum,
+    and the hexagonal (16d) site, the saddle between two of them. Relaxed with CHGNet, the hexagonal
+    candidate must be found on a saddle, pushed off and merged into the tetrahedral minimum."""
+    from interchem.workflows.interstitials import relax_interstitial_sites
+
+    si = resolve_phase("Si", primitive=False)[1]
+    res = relax_interstitial_sites(si, "chgnet", {"supercell_min_length": 5.0})
+    assert len(res.candidates) == 2 and {c.multiplicity for c in res.candidates} == {8, 16}
+    hexagonal = next(c for c in res.candidates if c.multiplicity == 16)
+    assert hexagonal.saddle_escapes >= 1 and hexagonal.displacement_A > 0.8  # it left the saddle (1.18 A to Td)
+    assert len(res.minima) == 1 and res.minima[0]["multiplicity"] == 8
+    assert all(c.kept_as == 0 for c in res.candidates)
+    td = np.array(res.minima[0]["frac"])  # on the 8b orbit: (0, 0, 1/2) and its images, in this setting
+    assert min(si.lattice.get_all_distances(td[None, :], np.array(res.sites_frac))[0]) < 1e-6
+    assert all(abs(min(abs(x - k / 4) for k in range(5))) < 1e-6 for x in td)
+    assert len(res.sites_frac) == 8
+
+
+def test_interstitial_barrier_flow_hops_between_relaxed_minima(tmp_path, isolated_settings):
+    """The interstitial mechanism through BarrierMaker: sites relaxed at run time, hops enumerated between
+    the minima only (Td-Td, 2.35 A; no hop to the hexagonal saddle), one NEB each, sites in the report."""
+    from interchem.store import make_job_store
+    from interchem.workflows.kinetics import BarrierMaker
+
+    si = resolve_phase("Si", primitive=False)[1]
+    flow = BarrierMaker(
+        calculator="chgnet", mechanisms=("interstitial",), cutoff=2.5,
+        neb_settings={"n_images": 3, "supercell_min_length": 5.0, "fmax": 0.1},
+    ).make(si, phase="Si")
+    out = run_locally(flow, store=make_job_store(isolated_settings), create_folders=True, root_dir=tmp_path, ensure_success=True, log=False)
+    report = out[flow.output.uuid][1].output
+    assert [round(h["distance_A"], 2) for h in report.hops] == [2.35]
+    assert report.hops[0]["start_wyckoff"] == report.hops[0]["end_wyckoff"] == "8b"
+    assert report.hops[0]["barrier_eV"] > 0.05 and not report.hops[0]["flagged"]
+    assert report.interstitial_sites["minima"][0]["multiplicity"] == 8
+
+
 def test_barriers_refuse_phase_without_li():
     from interchem.workflows.kinetics import BarrierMaker
 

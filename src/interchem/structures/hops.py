@@ -231,12 +231,16 @@ def find_interstitial_sites(
     grid_spacing_A: float = 0.2,
     merge_tol_A: float = 0.5,
     symprec: float = 0.1,
-) -> np.ndarray:
+    return_orbits: bool = False,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Candidate interstitial sites (fractional, shape (n, 3)): full symmetry orbits of empty-space maxima.
 
     See the module docstring: grid of the distance to the nearest atom, local maxima >= ``min_distance_A``,
     merged, snapped onto special positions, expanded by the host's symmetry. Ordered by orbit, the most
-    open orbit first.
+    open orbit first. With ``return_orbits`` also the orbit number of each site (0, 0, ..., 1, ...).
+
+    These are geometric candidates, not energy minima: ``interchem.workflows.interstitials`` relaxes
+    them with a calculator and merges those that fall into the same minimum.
     """
     lattice = structure.lattice
     n = [max(4, math.ceil(length / grid_spacing_A)) for length in lattice.abc]
@@ -257,36 +261,55 @@ def find_interstitial_sites(
     ops = _frac_ops(structure, symprec)
 
     def close(a: np.ndarray, b: np.ndarray) -> bool:
-        return bool(np.min(lattice.get_all_distances(a[None, :], b.reshape(-1, 3))) < merge_tol_A) if len(b) else False
-
-    def snap(p: np.ndarray) -> np.ndarray:
-        for _ in range(3):
-            images = []
-            for rot, trans in ops:
-                q = rot @ p + trans
-                q = q - np.rint(q - p)  # nearest image to p
-                if np.linalg.norm(lattice.get_cartesian_coords(q - p)) < merge_tol_A:
-                    images.append(q)
-            p = np.mean(images, axis=0)
-        return p % 1.0
+        return _within(lattice, a, b, merge_tol_A)
 
     sites: list[np.ndarray] = []
+    orbit_ids: list[int] = []
     for k in idx:
         p = grid[k]
         if sites and close(p, np.array(sites)):
             continue
-        p = snap(p)
+        p = snap_to_special_position(p, lattice, ops, merge_tol_A)
         if sites and close(p, np.array(sites)):
             continue
         if np.min(lattice.get_all_distances(p[None, :], atoms)) < min_distance_A:
             continue
-        orbit: list[np.ndarray] = []
-        for rot, trans in ops:
-            q = (rot @ p + trans) % 1.0
-            if not orbit or not close(q, np.array(orbit)):
-                orbit.append(q)
+        orbit = symmetry_orbit(p, lattice, ops, merge_tol_A)
+        orbit_ids.extend([orbit_ids[-1] + 1 if orbit_ids else 0] * len(orbit))
         sites.extend(orbit)
-    return np.array(sites).reshape(-1, 3)
+    out = np.array(sites).reshape(-1, 3)
+    return (out, np.array(orbit_ids, dtype=int)) if return_orbits else out
+
+
+def _within(lattice: Lattice, a: np.ndarray, b: np.ndarray, tol: float) -> bool:
+    """Is fractional point ``a`` within ``tol`` (A, periodic) of any of the points ``b``?"""
+    b = np.asarray(b).reshape(-1, 3)
+    return bool(np.min(lattice.get_all_distances(np.asarray(a)[None, :], b)) < tol) if len(b) else False
+
+
+def snap_to_special_position(p: np.ndarray, lattice: Lattice, ops, tol: float) -> np.ndarray:
+    """Average ``p`` over the symmetry operations that map it within ``tol`` (A) of itself: a point near
+    a special position lands on it (three passes, so a point that gains stabilisers on the way converges)."""
+    p = np.asarray(p, float)
+    for _ in range(3):
+        images = []
+        for rot, trans in ops:
+            q = rot @ p + trans
+            q = q - np.rint(q - p)  # nearest image to p
+            if np.linalg.norm(lattice.get_cartesian_coords(q - p)) < tol:
+                images.append(q)
+        p = np.mean(images, axis=0)
+    return p % 1.0
+
+
+def symmetry_orbit(p: np.ndarray, lattice: Lattice, ops, tol: float) -> list[np.ndarray]:
+    """The distinct images of fractional point ``p`` under ``ops`` (points closer than ``tol`` A are one)."""
+    orbit: list[np.ndarray] = []
+    for rot, trans in ops:
+        q = (rot @ np.asarray(p, float) + trans) % 1.0
+        if not orbit or not _within(lattice, q, np.array(orbit), tol):
+            orbit.append(q)
+    return orbit
 
 
 def _interstitial_wyckoff(structure: Structure, sites: np.ndarray, symprec: float) -> list[str]:
@@ -316,8 +339,13 @@ def enumerate_li_hops(
     cutoff: float = 4.0,
     mechanism: Mechanism = "vacancy",
     symprec: float = 0.1,
+    interstitial_sites: np.ndarray | Sequence[Sequence[float]] | None = None,
 ) -> list[Hop]:
-    """Symmetry-distinct hops of ``species`` within ``cutoff`` (A), shortest first. See the module docstring."""
+    """Symmetry-distinct hops of ``species`` within ``cutoff`` (A), shortest first. See the module docstring.
+
+    ``interstitial_sites`` (fractional, full symmetry orbits): the sites to hop between for the
+    interstitial mechanism, e.g. the relaxed minima of ``interchem.workflows.interstitials``; default:
+    the geometric candidates of ``find_interstitial_sites``."""
     phase = _phase_label(structure)
     if mechanism not in ("vacancy", "interstitial"):
         raise HopError(f"unknown hop mechanism {mechanism!r}; use 'vacancy' or 'interstitial'")
@@ -343,7 +371,10 @@ def enumerate_li_hops(
             )
             for h in hops
         ]
-    sites = find_interstitial_sites(structure, symprec=symprec)
+    if interstitial_sites is not None:
+        sites = np.asarray(interstitial_sites, float).reshape(-1, 3)
+    else:
+        sites = find_interstitial_sites(structure, symprec=symprec)
     if not len(sites):
         raise NoHopsError(f"no interstitial sites found in {phase!r} (min distance to atoms 1.5 A)")
     wy = _interstitial_wyckoff(structure, sites, symprec)

@@ -291,15 +291,19 @@ class BarrierReport(BaseModel):
     percolation_eV: dict[str, dict[str, float | None]]  # mechanism -> {"1": E, "2": E, "3": E}
     flagged_hops: int
     neb_paths: list[dict[str, Any]]  # label, reaction coordinate, energies (for plots)
+    # Interstitial mechanism: candidates, where each relaxed to, and the distinct minima (InterstitialSites).
+    interstitial_sites: dict[str, Any] | None = None
 
 
 @job(name="barrier report")
 def barrier_report(
-    phase: str, structure: Structure, hops_by_mechanism: dict[str, list[dict]], results: list[dict | NEBResult], calculator: dict
+    phase: str, structure: Structure, hops_by_mechanism: dict[str, list[dict]], results: list[dict | NEBResult | list],
+    calculator: dict, interstitial_sites: Any = None,
 ) -> BarrierReport:
     spec = CalculatorSpec.model_validate(calculator)
     backend = get_backend(spec)
-    results = [r if isinstance(r, NEBResult) else NEBResult.model_validate(r) for r in results]
+    flat = [x for r in results for x in (r if isinstance(r, list) else [r])]  # run-time interstitial hops: a list
+    results = [r if isinstance(r, NEBResult) else NEBResult.model_validate(r) for r in flat]
     by_label = {r.label: r for r in results}
     rows, perc = [], {}
     for mech, hop_dicts in hops_by_mechanism.items():
@@ -341,6 +345,9 @@ def barrier_report(
             {"label": r.label, "reaction_coordinate_A": r.reaction_coordinate_A, "energies_eV": r.energies_eV, "flagged": r.flagged}
             for r in results
         ],
+        interstitial_sites=None if interstitial_sites is None else (
+            interstitial_sites if isinstance(interstitial_sites, dict) else interstitial_sites.model_dump(mode="json")
+        ),
     )
 
 
@@ -371,20 +378,38 @@ class BarrierMaker(Maker):
     # Interstitial candidates closer than this are two corners of one void (or a minimum and the saddle
     # next to it), not two sites: such "hops" are dropped.
     min_hop_A: float = 1.5
+    # Interstitial mechanism: relax the geometric candidate sites with the calculator first and hop only
+    # between the distinct minima (workflows/interstitials.py); needs an ASE calculator, else the geometric
+    # candidates are used as they are.
+    relax_interstitial_sites: bool = True
 
     def make(self, structure: Structure, phase: str | None = None) -> Flow:
         spec = CalculatorSpec.parse(self.calculator)
         check_calculator(spec, {el.symbol for el in structure.composition}, context="NEB barriers")
         settings = NEBSettings.model_validate(self.neb_settings)
         phase = phase or structure.composition.reduced_formula
-        jobs, results, hops_by_mech = [], [], {}
+        jobs, results, hops_by_mech, sites_out = [], [], {}, None
         for mech in self.mechanisms:
-            hops = enumerate_li_hops(structure, species=self.species, cutoff=self.cutoff, mechanism=mech)
-            hops = [h for h in hops if h.distance_A >= self.min_hop_A]
-            if not hops:
-                raise HopError(f"no {mech} hops of {self.species} between {self.min_hop_A} and {self.cutoff} A in {phase}")
-            if self.max_hops is not None:
-                hops = hops[: self.max_hops]
+            if mech == "interstitial" and self.relax_interstitial_sites and get_backend(spec).make_ase_calculator is not None:
+                # The hops depend on where the candidates relax to: enumerated at run time (a dynamic job).
+                from interchem.workflows.interstitials import interstitial_sites_job
+
+                sites = interstitial_sites_job(
+                    structure, spec.model_dump(mode="json"), {"supercell_min_length": settings.supercell_min_length}, self.species
+                )
+                sites.name = f"interstitial sites {phase}"
+                hop_nebs = interstitial_barriers_job(
+                    structure, sites.output, phase, self.species, self.cutoff, self.min_hop_A, self.max_hops,
+                    spec.model_dump(mode="json"), settings.model_dump(mode="json"),
+                )
+                hop_nebs.name = f"interstitial hops {phase}"
+                jobs += [sites, hop_nebs]
+                hops_by_mech[mech] = hop_nebs.output["hops"]
+                results.append(hop_nebs.output["results"])
+                sites_out = sites.output
+                continue
+            hops = _select_hops(enumerate_li_hops(structure, species=self.species, cutoff=self.cutoff, mechanism=mech),
+                                mech, phase, self.species, self.cutoff, self.min_hop_A, self.max_hops)
             hops_by_mech[mech] = [h.model_dump() for h in hops]
             for i, hop in enumerate(hops):
                 label = f"{phase} {mech} hop {i}"
@@ -397,9 +422,37 @@ class BarrierMaker(Maker):
                     j.name = f"neb {label}"
                 jobs.append(j)
                 results.append(j.output)
-        report = barrier_report(phase, structure, hops_by_mech, results, spec.model_dump(mode="json"))
+        report = barrier_report(phase, structure, hops_by_mech, results, spec.model_dump(mode="json"), interstitial_sites=sites_out)
         report.name = f"barrier report {phase}"
         return Flow([*jobs, report], output=report.output, name=f"{self.name} {phase}")
+
+
+def _select_hops(hops: list[Hop], mech: str, phase: str, species: str, cutoff: float, min_hop_A: float, max_hops: int | None) -> list[Hop]:
+    hops = [h for h in hops if h.distance_A >= min_hop_A]
+    if not hops:
+        raise HopError(f"no {mech} hops of {species} between {min_hop_A} and {cutoff} A in {phase}")
+    return hops if max_hops is None else hops[:max_hops]
+
+
+@job(name="interstitial hops")
+def interstitial_barriers_job(
+    structure: Structure, sites: Any, phase: str, species: str, cutoff: float, min_hop_A: float,
+    max_hops: int | None, calculator: dict, settings: dict,
+):
+    """Hops between the relaxed interstitial minima, one NEB job each (added to the running flow)."""
+    from jobflow import Response
+
+    from interchem.workflows.interstitials import InterstitialSites
+
+    sites = sites if isinstance(sites, InterstitialSites) else InterstitialSites.model_validate(sites)
+    hops = enumerate_li_hops(structure, species=species, cutoff=cutoff, mechanism="interstitial", interstitial_sites=sites.sites)
+    hops = _select_hops(hops, "interstitial", phase, species, cutoff, min_hop_A, max_hops)
+    nebs = []
+    for i, hop in enumerate(hops):
+        j = neb_job(structure, hop.model_dump(), calculator, settings, f"{phase} interstitial hop {i}")
+        j.name = f"neb {phase} interstitial hop {i}"
+        nebs.append(j)
+    return Response(replace=Flow(nebs, output={"hops": [h.model_dump() for h in hops], "results": [j.output for j in nebs]}))
 
 
 # ====================================================================================== diffusion
