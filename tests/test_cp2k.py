@@ -203,3 +203,56 @@ def test_neb_through_cp2k():
     assert abs(e[-1] - e[0]) < 0.05  # the two endpoints are symmetry-equivalent
     assert e[2] > e[0]  # the midpoint of the hop is higher than the sites
     assert res.flagged == (not res.converged)
+
+
+def test_smearing_without_empty_orbitals_is_refused_before_cp2k_runs():
+    """One bcc Li atom with SZV has 2 basis functions for 2 occupied orbitals (3 electrons): CP2K would
+    abort mid-run ("Extra MOs (ADDED_MOS) are required for smearing"); we refuse it with the reason.
+    The 2-atom cell has one empty orbital and is accepted, with ADDED_MOS capped at what exists."""
+    from interchem.dft.cp2k import _input_template, basis_function_count
+
+    spec = CalculatorSpec(name="cp2k", settings={"basis": "SZV-MOLOPT-SR-GTH"})
+    assert basis_function_count(spec, "Li") == 2 and basis_function_count(spec, "Si") == 4  # s / s+p
+    assert basis_function_count(CalculatorSpec(name="cp2k", settings={}), "Si") == 13  # DZVP: 2s 2p 1d
+    with pytest.raises(CalculatorSettingsError, match="none empty for the 300 K smearing"):
+        _input_template(spec, bulk("Li", "bcc", a=3.44))
+    text, _ = _input_template(spec, bulk("Li", "bcc", a=3.44, cubic=True))
+    assert "ADDED_MOS 1" in text
+
+
+def test_interface_flows_through_cp2k(tmp_path):
+    """The interface workflow (gap scan, relaxation, adhesion, ranking) and the interface MD with
+    reactivity analysis, with CP2K instead of an MLIP: Li(100)|LiCl(100), 6 atoms, cheap settings
+    (SZV, 200 Ry, k-spacing 0.9/A: 2x2x1). Plumbing and internal consistency, not converged adhesion."""
+    from jobflow import run_locally
+
+    from interchem.store import embedded_store
+    from interchem.structures.interfaces import InterfaceBuilder, InterfaceLimits
+    from interchem.structures.library import resolve_phase
+    from interchem.analysis.interfaces import EV_PER_A2_TO_J_PER_M2
+    from interchem.workflows.interfaces import InterfaceMaker, InterfaceMDMaker, InterfaceMDResult, InterfaceSummary
+
+    spec = {"name": "cp2k", "settings": {"basis": "SZV-MOLOPT-SR-GTH", "cutoff": 200, "rel_cutoff": 40, "kspacing": 0.9}}
+    li, licl = resolve_phase("Li", primitive=False)[1], resolve_phase("LiCl")[1]
+    cands = InterfaceBuilder(li, licl, (1, 0, 0), (1, 0, 0), limits=InterfaceLimits(max_area=40, max_atoms=40, max_candidates=1, max_strain=0.06),
+                             anode_thickness_A=3.0, electrolyte_thickness_A=3.0, anode_termination=0, electrolyte_termination=0).build()
+    assert len(cands[0].structure) == 6
+    store = embedded_store(tmp_path / "store")
+    flow = InterfaceMaker(calculator=spec, steps=2, fmax=0.1, gaps_A=(2.5, 3.5)).make(cands, li, licl)
+    md_flow = InterfaceMDMaker(calculator=spec, temperature_K=300, steps=2, md_settings={"sample_interval": 1}).make(cands[0].structure)
+    for f in (flow, md_flow):
+        run_locally(f, store=store, create_folders=True, root_dir=tmp_path / "jobs", log=False, ensure_success=True)
+    store.connect()
+    summary = InterfaceSummary.model_validate(store.get_output(flow.output.uuid, load=True))
+    r = summary.results[0]
+    assert summary.level_of_theory.startswith("CP2K PBE") and r.level_of_theory == summary.level_of_theory
+    scan = r.gap_scan
+    assert scan["best_gap_A"] == scan["gaps_A"][int(np.argmin(scan["energies_eV"]))]
+    assert r.work_of_adhesion_J_m2 == pytest.approx(
+        (r.energy_anode_eV + r.energy_electrolyte_eV - r.energy_interface_eV) / r.area_A2 * EV_PER_A2_TO_J_PER_M2)
+    assert r.work_of_separation_J_m2 >= r.work_of_adhesion_J_m2 - 1e-9  # relaxing the partners only lowers them
+    assert r.interface_energy_J_m2 == pytest.approx(r.surface_energy_anode_J_m2 + r.surface_energy_electrolyte_J_m2 - r.work_of_adhesion_J_m2)
+    assert abs(r.work_of_adhesion_J_m2) < 3.0  # a sane magnitude (J/m^2) from real DFT energies of ~-1600 eV
+    md = InterfaceMDResult.model_validate(store.get_output(md_flow.output.uuid, load=True))
+    assert md.level_of_theory.startswith("CP2K PBE") and md.reactivity.times_fs == pytest.approx([0.0, 2.0, 4.0])
+    assert store.additional_stores["data"].count({"job_uuid": md.trajectory_uuid}) >= 1

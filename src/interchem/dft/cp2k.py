@@ -172,6 +172,36 @@ def basis_for(spec: CalculatorSpec, element: str) -> tuple[str, str] | None:
     return None
 
 
+@lru_cache(maxsize=64)
+def _parse_function_count(path: str, mtime: float, element: str, name: str) -> int | None:
+    """Number of contracted (spherical) functions of one basis entry: after the header, ``nsets`` and per
+    set ``n lmin lmax nexp nshell(lmin) ... nshell(lmax)``; a shell of angular momentum l gives 2l+1."""
+    lines = Path(path).read_text(errors="replace").splitlines()
+    for i, line in enumerate(lines):
+        parts = line.split("#", 1)[0].split()
+        if len(parts) >= 2 and parts[0] == element and name in parts[1:]:
+            try:
+                nsets, k, total = int(lines[i + 1].split()[0]), i + 2, 0
+                for _ in range(nsets):
+                    head = [int(x) for x in lines[k].split()]
+                    lmin, lmax, nexp, shells = head[1], head[2], head[3], head[4:]
+                    total += sum(n * (2 * (lmin + j) + 1) for j, n in enumerate(shells[: lmax - lmin + 1]))
+                    k += 1 + nexp
+                return total
+            except (ValueError, IndexError):
+                return None
+    return None
+
+
+def basis_function_count(spec: CalculatorSpec, element: str) -> int | None:
+    """Contracted basis functions per atom of ``element`` with the spec's basis (None if unknown)."""
+    found = basis_for(spec, element)
+    if found is None:
+        return None
+    path = data_dir() / found[1]
+    return _parse_function_count(str(path), path.stat().st_mtime, element, found[0])
+
+
 def known_basis_names() -> set[str]:
     return {n for f in BASIS_FILES for entries in _headers(f).values() for names in entries for n in names}
 
@@ -346,8 +376,20 @@ def _input_template(spec: CalculatorSpec, atoms) -> tuple[str, tuple[int, int, i
     lines += [f"    BASIS_SET_FILE_NAME {f}" for f in files]
     lines += [f"    POTENTIAL_FILE_NAME {data_dir() / POTENTIAL_FILE}"]
     lines += ["    &MGRID", f"      REL_CUTOFF [Ry] {float(s['rel_cutoff'])}", "    &END MGRID"]
-    # Empty states for smearing: 30 % of the occupied ones, at least 8.
+    # Empty states for smearing: 30 % of the occupied ones, at least 8, but no more than the basis has
+    # (CP2K aborts mid-run with "Extra MOs (ADDED_MOS) are required for smearing" when there are none:
+    # e.g. one Li atom with SZV, 2 functions for 1.5 occupied orbitals).
     added = max(8, math.ceil(0.3 * n_electrons / 2))
+    counts = [basis_function_count(spec, el) for el in atoms.get_chemical_symbols()]
+    if None not in counts:
+        empty = sum(counts) - math.ceil(n_electrons / 2)
+        if s["smearing_K"] > 0 and empty < 1:
+            raise CalculatorSettingsError(
+                f"calculator 'cp2k': basis {s['basis']} gives {sum(counts)} orbitals for {math.ceil(n_electrons / 2)} "
+                f"occupied ones in this {atoms.get_chemical_formula()} cell, leaving none empty for the "
+                f"{s['smearing_K']} K smearing; use a larger basis (DZVP-MOLOPT-SR-GTH) or a larger cell"
+            )
+        added = max(1, min(added, empty))
     lines += ["    &SCF", "      SCF_GUESS ATOMIC", "      EPS_SCF 1.0E-7", f"      ADDED_MOS {added}"]
     if s["smearing_K"] > 0:
         lines += [
