@@ -226,6 +226,21 @@ def test_interstitial_barrier_flow_hops_between_relaxed_minima(tmp_path, isolate
     assert report.interstitial_sites["minima"][0]["multiplicity"] == 8
 
 
+def test_endpoint_rattle_moves_both_endpoints_alike(li2s):
+    """endpoint_rattle_A displaces every atom of both endpoints by the same seeded vector, so the two
+    stay images of each other along the hop (split-site phases need it to leave symmetric saddles)."""
+    from interchem.workflows.kinetics import run_neb
+
+    hop = enumerate_li_hops(li2s, cutoff=3.0)[0]
+    initial, final = build_neb_endpoints(li2s, hop, supercell_min_length=5.0)
+    res = run_neb(initial, final, "chgnet", {"n_images": 3, "steps": 2, "relax_endpoints": False, "endpoint_rattle_A": 0.1})
+    d0 = res.images[0].cart_coords - initial.cart_coords
+    d1 = res.images[-1].cart_coords - final.cart_coords
+    assert np.allclose(d0, d1, atol=1e-6)
+    assert 0.03 < np.sqrt((d0**2).sum(axis=1).mean()) < 0.3  # ~0.1 A rms
+    assert res.settings["endpoint_rattle_A"] == 0.1
+
+
 def test_barriers_refuse_phase_without_li():
     from interchem.workflows.kinetics import BarrierMaker
 

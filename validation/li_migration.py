@@ -63,7 +63,7 @@ def li_in_si(calculator: str, supercell: float) -> dict:
     return {"result": res.model_dump(exclude={"images"}), "row": compare("Si", "interstitial", res.barrier_eV, res.flagged)}
 
 
-def lipon(calculator: str, supercell: float, max_hops: int | None) -> dict:
+def lipon(calculator: str, supercell: float, max_hops: int | None, mechanisms: tuple[str, ...] = ("vacancy", "interstitial")) -> dict:
     from jobflow import run_locally
 
     from interchem.store import make_job_store
@@ -73,7 +73,9 @@ def lipon(calculator: str, supercell: float, max_hops: int | None) -> dict:
 
     name, s = resolve_phase("Li2PO2N", primitive=False)
     rows, reports = [], {}
-    for mech in ("vacancy", "interstitial"):
+    for mech in mechanisms:
+        # Interstitial: candidate sites are relaxed with the calculator and merged first (BarrierMaker's
+        # relax_interstitial_sites), so the hops join distinct minima.
         flow = BarrierMaker(
             calculator=calculator, mechanisms=(mech,), cutoff=4.0 if mech == "vacancy" else 3.2, max_hops=max_hops,
             min_hop_A=1.5, neb_settings={"n_images": 5, "supercell_min_length": supercell},
@@ -91,6 +93,8 @@ def main() -> None:
     parser.add_argument("--calculator", default="chgnet")
     parser.add_argument("--quick", action="store_true", help="smaller supercells and at most 2 hops per mechanism")
     parser.add_argument("--only", choices=["Si", "Li2PO2N"], default=None)
+    parser.add_argument("--mechanisms", default="vacancy,interstitial", help="Li2PO2N mechanisms to run")
+    parser.add_argument("--max-hops", type=int, default=None, help="Li2PO2N: the N shortest hops per mechanism")
     args = parser.parse_args()
     supercell = 7.0 if args.quick else 9.0
     t0 = time.perf_counter()
@@ -106,8 +110,9 @@ def main() -> None:
 
     def save(rows: list[dict], key: str, detail) -> None:
         # Written after each system: a long run that is stopped keeps what it finished.
-        out["rows"] = [r for r in out["rows"] if r["phase"] != rows[0]["phase"]] + rows
-        out["details"][key] = detail
+        done = {(r["phase"], r["mechanism"]) for r in rows}
+        out["rows"] = [r for r in out["rows"] if (r["phase"], r["mechanism"]) not in done] + rows
+        out["details"][key] = {**out["details"].get(key, {}), **detail} if isinstance(detail, dict) and key != "Si" else detail
         out["wall_time_s"] = round(time.perf_counter() - t0, 1)
         path.write_text(json.dumps(out, indent=2, default=str))
         for r in rows:
@@ -119,7 +124,8 @@ def main() -> None:
         si = li_in_si(args.calculator, supercell)
         save([si["row"]], "Si", si["result"])
     if args.only in (None, "Li2PO2N"):
-        lp = lipon(args.calculator, supercell, 2 if args.quick else None)
+        max_hops = args.max_hops if args.max_hops is not None else (2 if args.quick else None)
+        lp = lipon(args.calculator, supercell, max_hops, tuple(args.mechanisms.split(",")))
         save(lp["rows"], "Li2PO2N", lp["reports"])
     print(path)
 

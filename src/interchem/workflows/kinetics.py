@@ -52,6 +52,12 @@ class NEBSettings(BaseModel):
     relax_endpoints: bool = True
     endpoint_fmax: float = Field(default=0.03, gt=0)
     endpoint_steps: int = Field(default=300, gt=0)
+    endpoint_rattle_A: float = Field(
+        default=0.0, ge=0, le=0.2,
+        description="seeded random displacement (A, rms), the same in both endpoints, before the endpoint "
+        "relaxation: atoms held on a saddle by symmetry (split sites such as Li on 24g in an ordered "
+        "argyrodite) relax off it; 0: none",
+    )
     supercell_min_length: float = Field(default=8.0, gt=0, description="A; periodic images of the hop kept apart")
     batched: bool | None = Field(
         default=None,
@@ -188,6 +194,10 @@ def run_neb(
     t0 = time.perf_counter()
     calc = ase_calculator(spec)
     ends = [AseAtomsAdaptor.get_atoms(s) for s in (initial, final)]
+    if settings.endpoint_rattle_A > 0:  # same displacements in both: they stay images of each other
+        shift = np.random.default_rng(0).normal(size=(len(initial), 3)) * settings.endpoint_rattle_A / np.sqrt(3)
+        for atoms in ends:
+            atoms.positions += shift
     flags: list[str] = []
     for name, atoms in zip(("initial", "final"), ends):
         atoms.calc = calc
