@@ -4,7 +4,6 @@ candidates, compute adhesion, run interface MD on the best one and write the rep
 from __future__ import annotations
 
 import logging
-import os
 import re
 import time
 from pathlib import Path
@@ -31,28 +30,11 @@ def _miller(text: str) -> tuple[int, int, int]:
 
 
 def run_flow(flow, settings, work_dir: Path):
-    """Run a flow locally on the settings' job store; InterchemError with the failing job on failure."""
-    from jobflow import run_locally
+    """Run a flow locally on the settings' job store; on failure an InterchemError that names the failing
+    job and its own error (e.g. VASP's write-only stop), not jobflow's generic message."""
+    from interchem.runner import run_flow as run_any_flow
 
-    from interchem.store import make_job_store
-
-    if settings.torch_threads:
-        import torch
-
-        torch.set_num_threads(settings.torch_threads)
-    os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
-    store = make_job_store(settings)
-    work_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        run_locally(flow, store=store, create_folders=True, root_dir=work_dir, log=False, ensure_success=True)
-    except RuntimeError as exc:
-        raise InterchemError(f"the interface flow did not finish: {exc}") from exc
-    store.connect()
-    try:
-        output = store.get_output(flow.output.uuid, which="last", load=True)
-    finally:
-        store.close()
-    return output
+    return run_any_flow(flow, settings, work_dir=work_dir, what="the interface flow")
 
 
 @app.command()

@@ -69,6 +69,11 @@ def _elements(structure: Structure) -> set[str]:
     return {el.symbol for el in structure.composition.elements}
 
 
+def _is_vasp(spec: CalculatorSpec) -> bool:
+    """VASP has no ASE calculator: its interface and slab flows are atomate2 jobs (``dft.vasp_interfaces``)."""
+    return get_backend(spec).make_ase_calculator is None and spec.name == "vasp"
+
+
 def relax_atoms(structure: Structure, spec: CalculatorSpec, fmax: float, steps: int, label: str = "") -> RelaxedStructure:
     """Positions-only BFGS with the bottom layers held by ``FixAtoms`` (from ``selective_dynamics``)."""
     from ase.constraints import FixAtoms
@@ -187,6 +192,10 @@ class SlabMaker(Maker):
             make_slab(bulk, miller, t, self.min_thickness_A, self.vacuum_A, self.fixed_bottom_layers, terminations=terms, phase=phase)
             for t in chosen
         ]
+        if _is_vasp(spec):  # no ASE calculator: atomate2's VASP jobs (dft/vasp_interfaces.py)
+            from interchem.dft.vasp_interfaces import vasp_slab_flow
+
+            return vasp_slab_flow(bulk, miller, phase, slabs, spec, self.fmax, self.steps, name=self.name)
         ref = bulk_reference(bulk, spec.model_dump(mode="json"), label=phase)
         ref.name = f"bulk reference {phase}"
         jobs = [ref]
@@ -264,26 +273,19 @@ class InterfaceResult(BaseModel):
     candidate: dict[str, Any] = Field(default_factory=dict)
 
 
-@job(name="adhesion")
-def adhesion_job(
-    relaxed: RelaxedStructure, scan: GapScan, candidate: dict, anode_bulk: dict, electrolyte_bulk: dict,
-    calculator: dict, fmax: float, steps: int, relax_separated: bool = True,
+def interface_result(
+    relaxed: RelaxedStructure, scan: GapScan, candidate: dict, anode_bulk: dict, electrolyte_bulk: dict, spec: CalculatorSpec,
+    rigid_energies: tuple[float, float], separated: tuple[float, float, Structure, Structure],
 ) -> InterfaceResult:
-    """W_ad = (E_A + E_B - E_AB) / (n A): the relaxed interface split into its two partners, each alone in
-    the same cell with vacuum; single points (W_sep, rigid) and, with ``relax_separated``, relaxed."""
-    spec = CalculatorSpec.model_validate(calculator)
+    """The ``InterfaceResult`` of one candidate from the energies of its relaxed interface, of the two
+    partners split off rigidly (W_sep) and of the partners as finally separated (relaxed or rigid: W_ad,
+    surface and interface energies). Shared by the ASE route (``adhesion_job``) and the VASP route
+    (``interchem.dft.vasp_interfaces``), so both report the same arithmetic."""
     s = relaxed.structure
     area = float(np.linalg.norm(np.cross(*s.lattice.matrix[:2])))
     n_int = int(candidate["n_interfaces"])
-    part_a, part_b = split_interface(s)
-    rigid = evaluate_many([part_a, part_b], spec)
-    e_a_rigid, e_b_rigid = rigid[0]["energy"], rigid[1]["energy"]
-    if relax_separated:
-        ra = relax_atoms(part_a, spec, fmax, steps, label="anode part")
-        rb = relax_atoms(part_b, spec, fmax, steps, label="electrolyte part")
-        e_a, e_b, sa, sb = ra.energy_eV, rb.energy_eV, ra.structure, rb.structure
-    else:
-        e_a, e_b, sa, sb = e_a_rigid, e_b_rigid, part_a, part_b
+    e_a_rigid, e_b_rigid = (float(e) for e in rigid_energies)
+    e_a, e_b, sa, sb = separated
     w_sep = work_of_adhesion(e_a_rigid, e_b_rigid, relaxed.energy_eV, area, n_int)
     w_ad = work_of_adhesion(e_a, e_b, relaxed.energy_eV, area, n_int)
     gamma_a = surface_energy(e_a, len(sa), anode_bulk["energy_per_atom_eV"], area)
@@ -299,6 +301,26 @@ def adhesion_job(
         converged=relaxed.converged, relax_steps=relaxed.n_steps, structure=s, anode_structure=sa, electrolyte_structure=sb,
         calculator=spec.model_dump(mode="json"), level_of_theory=relaxed.level_of_theory, candidate=candidate,
     )
+
+
+@job(name="adhesion")
+def adhesion_job(
+    relaxed: RelaxedStructure, scan: GapScan, candidate: dict, anode_bulk: dict, electrolyte_bulk: dict,
+    calculator: dict, fmax: float, steps: int, relax_separated: bool = True,
+) -> InterfaceResult:
+    """W_ad = (E_A + E_B - E_AB) / (n A): the relaxed interface split into its two partners, each alone in
+    the same cell with vacuum; single points (W_sep, rigid) and, with ``relax_separated``, relaxed."""
+    spec = CalculatorSpec.model_validate(calculator)
+    part_a, part_b = split_interface(relaxed.structure)
+    rigid = evaluate_many([part_a, part_b], spec)
+    e_a_rigid, e_b_rigid = rigid[0]["energy"], rigid[1]["energy"]
+    if relax_separated:
+        ra = relax_atoms(part_a, spec, fmax, steps, label="anode part")
+        rb = relax_atoms(part_b, spec, fmax, steps, label="electrolyte part")
+        separated = (ra.energy_eV, rb.energy_eV, ra.structure, rb.structure)
+    else:
+        separated = (e_a_rigid, e_b_rigid, part_a, part_b)
+    return interface_result(relaxed, scan, candidate, anode_bulk, electrolyte_bulk, spec, (e_a_rigid, e_b_rigid), separated)
 
 
 class InterfaceSummary(BaseModel):
@@ -348,6 +370,11 @@ class InterfaceMaker(Maker):
         check_calculator(spec, elements, context="interfaces")
         if any(g <= 0.5 for g in self.gaps_A):
             raise InterfaceError(f"interfacial gaps must be > 0.5 A, not {self.gaps_A}")
+        if _is_vasp(spec):  # no ASE calculator: atomate2's VASP jobs (dft/vasp_interfaces.py)
+            from interchem.dft.vasp_interfaces import vasp_interface_flow
+
+            return vasp_interface_flow(candidates, anode_bulk, electrolyte_bulk, spec, self.gaps_A, self.fmax, self.steps,
+                                       self.relax_separated, name=self.name)
         calc = spec.model_dump(mode="json")
         ref_a = bulk_reference(anode_bulk, calc, label=candidates[0].anode)
         ref_a.name = f"bulk reference {candidates[0].anode}"
@@ -388,10 +415,19 @@ class InterfaceMDResult(BaseModel):
 
 @job(name="interface reactivity")
 def analyse_interface_md(md_output: Any, structure: Structure, label: str, md_uuid: str) -> InterfaceMDResult:
-    """Reactivity time series from the MD job's trajectory (loaded from the data store by jobflow)."""
+    """Reactivity time series from the MD job's trajectory (loaded from the data store by jobflow): an
+    interchem ``MDResult`` or the task document of atomate2's VASP MD job (``dft.vasp_md``)."""
+    from interchem.dft.vasp_md import is_vasp_md_output, vasp_md_result
     from interchem.workflows.md import MDResult, cartesian_frames
 
-    md = md_output if isinstance(md_output, MDResult) else MDResult.model_validate(md_output)
+    if isinstance(md_output, MDResult):
+        md = md_output
+    elif is_vasp_md_output(md_output):
+        md = vasp_md_result(md_output, label=label)
+        if [s.specie.symbol for s in structure] != [getattr(sp, "symbol", str(sp)) for sp in md.trajectory.species]:
+            raise InterfaceError("the VASP MD trajectory does not hold the interface's atoms in its order")
+    else:
+        md = MDResult.model_validate(md_output)
     frames, lattices = cartesian_frames(md.trajectory)
     dt = float(md.settings["timestep_fs"])
     times = [p["step"] * dt for p in md.trajectory.frame_properties]
@@ -422,6 +458,10 @@ class InterfaceMDMaker(Maker):
         if "interface_side" not in structure.site_properties:
             raise InterfaceError("interface MD needs a structure with the 'interface_side' site property (an interface built here)")
         label = label or f"{(structure.properties or {}).get('anode', '?')}|{(structure.properties or {}).get('electrolyte', '?')}"
+        if _is_vasp(CalculatorSpec.parse(self.calculator)):
+            # VASP input sets write the atoms sorted by electronegativity: sort here (site properties
+            # follow) so that the trajectory's atom order is the order of 'interface_side'.
+            structure = structure.get_sorted_structure()
         plain = structure.copy()
         for key in list(plain.site_properties):
             plain.remove_site_property(key)
