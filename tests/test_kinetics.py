@@ -224,6 +224,10 @@ def test_interstitial_barrier_flow_hops_between_relaxed_minima(tmp_path, isolate
     assert report.hops[0]["start_wyckoff"] == report.hops[0]["end_wyckoff"] == "8b"
     assert report.hops[0]["barrier_eV"] > 0.05 and not report.hops[0]["flagged"]
     assert report.interstitial_sites["minima"][0]["multiplicity"] == 8
+    from interchem.kinetics_report import write_barrier_report
+
+    md = write_barrier_report(report, tmp_path / "report").read_text()
+    assert "Interstitial sites, relaxed" in md and "| 0 | (" in md
 
 
 def test_endpoint_rattle_moves_both_endpoints_alike(li2s):

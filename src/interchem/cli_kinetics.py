@@ -53,6 +53,8 @@ def barriers(
     images: Annotated[int, typer.Option(help="intermediate NEB images")] = 5,
     fmax: Annotated[float, typer.Option(help="NEB force threshold (eV/A)")] = 0.05,
     supercell: Annotated[float, typer.Option(help="minimum supercell length (A)")] = 8.0,
+    relax_sites: Annotated[bool, typer.Option("--relax-sites/--geometric-sites", help="interstitial: relax the candidate sites with the calculator and hop between distinct minima (default), or use the geometric candidates")] = True,
+    rattle: Annotated[float, typer.Option(help="endpoint_rattle_A: same seeded displacement of both NEB endpoints (split sites)")] = 0.0,
     across: Annotated[Optional[str], typer.Option(help="electrolyte: instead, the Li hop across the best PHASE|ELECTROLYTE interface")] = None,
     calculator: CalculatorOpt = None,
     output: OutputOpt = None,
@@ -85,8 +87,8 @@ def barriers(
             if not has_li:
                 mechs = ("interstitial",)
             flows.append(BarrierMaker(
-                calculator=calc, mechanisms=mechs, cutoff=cutoff, max_hops=max_hops,
-                neb_settings={"n_images": images, "fmax": fmax, "supercell_min_length": supercell},
+                calculator=calc, mechanisms=mechs, cutoff=cutoff, max_hops=max_hops, relax_interstitial_sites=relax_sites,
+                neb_settings={"n_images": images, "fmax": fmax, "supercell_min_length": supercell, "endpoint_rattle_A": rattle},
             ).make(structure, phase=name))
             targets.append((name, out_dir))
         reports, wall = _run(Flow(flows, output=[f.output for f in flows]), settings, f"interchem barriers {' '.join(n for n, _ in targets)}")

@@ -67,6 +67,13 @@ def write_barrier_report(report: BarrierReport | dict, out_dir: str | Path) -> P
     for mech, th in report.percolation_eV.items():
         txt = ", ".join(f"{d}D: {'none' if v is None else f'{v:.3f} eV'}" for d, v in th.items())
         lines.append(f"- {mech}: {txt}")
+    sites = report.interstitial_sites
+    if sites:
+        lines += ["", "Interstitial sites, relaxed with the calculator (candidates that relaxed into one minimum are merged):", "",
+                  "| minimum | frac. coords | sites/cell | E − E_min (eV) | from candidate orbits |", "|---|---|---|---|---|"]
+        for k, m in enumerate(sites["minima"]):
+            xyz = ", ".join(f"{x:.3f}" for x in m["frac"])
+            lines.append(f"| {k} | ({xyz}) | {m['multiplicity']} | {m['relative_energy_eV']:.3f} | {', '.join(map(str, m['from_candidate_orbits']))} |")
     lines += ["", "![NEB profiles](figures/neb_profiles.png)", ""]
     (out / "barriers.md").write_text("\n".join(lines))
     return out / "barriers.md"
