@@ -76,6 +76,8 @@ def relax_maker(spec: CalculatorSpec | str | dict, fmax: float, steps: int):
     An unconverged run is reported (``converged=False``) instead of stopping the flow."""
     maker = make_relax_maker(interface_spec(spec), fmax=fmax, steps=steps, relax_cell=False)
     maker.name = "VASP single point" if steps == 0 else "VASP relax (fixed cell)"
+    if steps == 0:  # NSW 0: no ionic criterion to write
+        maker.input_set_generator.user_incar_settings.pop("EDIFFG", None)
     if hasattr(maker, "stop_children_kwargs"):  # not on the write-only maker
         maker.stop_children_kwargs = {"handle_unsuccessful": False}
     return maker

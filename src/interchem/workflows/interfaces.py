@@ -5,7 +5,9 @@ Relaxations here move atoms only (the in-plane cell is the substrate's and the v
 honour fixed bottom layers. atomate2's ``ForceFieldRelaxMaker`` does not read pymatgen's
 ``selective_dynamics`` into ASE constraints, so ``relax_positions`` is a thin ASE job instead: BFGS
 with ``FixAtoms`` on the registry's calculator (the same object atomate2 would drive). The cost of
-this job against a bare ASE loop is measured in ``benchmarks/interface_build.py``.
+this job against a bare ASE loop is measured in ``benchmarks/interface_build.py``. VASP has no ASE
+calculator: with ``calculator="vasp"`` the interface and slab flows are atomate2 VASP jobs built by
+``interchem.dft.vasp_interfaces`` (same models, same arithmetic through ``interface_result``).
 
 Energy references: slabs and interfaces are cut from the bulk at the card's lattice, and the bulk
 reference energy is a single point of that same cell, so no lattice mismatch between bulk and slab
