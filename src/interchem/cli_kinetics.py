@@ -56,6 +56,7 @@ def barriers(
     relax_sites: Annotated[bool, typer.Option("--relax-sites/--geometric-sites", help="interstitial: relax the candidate sites with the calculator and hop between distinct minima (default), or use the geometric candidates")] = True,
     rattle: Annotated[float, typer.Option(help="endpoint_rattle_A: same seeded displacement of both NEB endpoints (split sites)")] = 0.0,
     across: Annotated[Optional[str], typer.Option(help="electrolyte: instead, the Li hop across the best PHASE|ELECTROLYTE interface")] = None,
+    max_atoms: Annotated[int, typer.Option(help="--across: largest interface cell (atoms)")] = 400,
     calculator: CalculatorOpt = None,
     output: OutputOpt = None,
     store: StoreOpt = None,
@@ -72,7 +73,7 @@ def barriers(
         _fail(InterchemError("give at least one phase (or --standard)"))
     if across:
         for name in names:
-            _interface_barrier(name, across, images, fmax, calculator, output, store)
+            _interface_barrier(name, across, images, fmax, calculator, output, store, max_atoms)
         return
     if mechanism not in ("vacancy", "interstitial", "both"):
         _fail(InterchemError(f"unknown mechanism {mechanism!r}: use vacancy, interstitial or both"))
@@ -105,20 +106,21 @@ def barriers(
     console.print("reports: " + ", ".join(str(p) for p in paths) + f" ({wall:.0f} s)")
 
 
-def _interface_barrier(anode: str, electrolyte: str, images: int, fmax: float, calculator, output, store) -> None:
+def _interface_barrier(anode: str, electrolyte: str, images: int, fmax: float, calculator, output, store, max_atoms: int = 400) -> None:
     import json
 
     from jobflow import Flow
 
     from interchem.calculators import CalculatorSpec, check_calculator
-    from interchem.structures.interfaces import InterfaceBuilder
+    from interchem.structures.interfaces import InterfaceBuilder, InterfaceLimits
     from interchem.structures.library import resolve_phase
     from interchem.workflows.kinetics import interface_neb_job
 
     try:
         settings, a_name, a_struct, calc, out_dir = _prepare(anode, calculator, output, store, "barriers")
         e_name, e_struct = resolve_phase(electrolyte)
-        best = InterfaceBuilder(a_struct, e_struct, anode_name=a_name, electrolyte_name=e_name).build()[0]
+        best = InterfaceBuilder(a_struct, e_struct, anode_name=a_name, electrolyte_name=e_name,
+                                limits=InterfaceLimits(max_atoms=max_atoms)).build()[0]
         label = f"{a_name}|{e_name} interface hop"
         spec = CalculatorSpec.parse(calc)
         check_calculator(spec, {el.symbol for el in best.structure.composition}, context="interface NEB")
