@@ -245,6 +245,21 @@ def test_endpoint_rattle_moves_both_endpoints_alike(li2s):
     assert res.settings["endpoint_rattle_A"] == 0.1
 
 
+def test_endpoints_closer_than_half_the_hop_are_flagged(li2s):
+    """If the moving Li ends up near the same place in both relaxed endpoints (a split vacancy), the band
+    does not describe the hop: flagged, even though no atom is within 0.3 A of 'the same minimum'."""
+    from interchem.workflows.kinetics import run_neb
+
+    hop = enumerate_li_hops(li2s, cutoff=3.0)[0]
+    initial, final = build_neb_endpoints(li2s, hop, supercell_min_length=5.0)
+    k = initial.properties["neb_moving_index"]
+    squeezed = initial.copy()
+    step = (final.cart_coords[k] - initial.cart_coords[k]) * 0.4 / hop.distance_A  # 0.4 A along the hop
+    squeezed.translate_sites([k], step, frac_coords=False, to_unit_cell=False)
+    res = run_neb(initial, squeezed, "chgnet", {"n_images": 3, "steps": 1, "relax_endpoints": False}, hop=hop)
+    assert res.flagged and "only 0.40 A apart" in res.flag_reason
+
+
 def test_barriers_refuse_phase_without_li():
     from interchem.workflows.kinetics import BarrierMaker
 

@@ -213,6 +213,14 @@ def run_neb(
     moved = np.linalg.norm(ends[1].positions - ends[0].positions, axis=1).max()
     if moved < 0.3:
         flags.append(f"the endpoints relaxed into the same minimum (largest displacement {moved:.2f} A)")
+    elif hop is not None:
+        # The relaxed endpoints are closer in configuration space than half the hop: the moving atom
+        # relaxed towards the other site in both (a split vacancy, or a shared minimum), so the band
+        # does not describe the hop (seen in Li12Si7 and Li13Si4 with CHGNet: ~0.7 A apart for 2.4-2.6 A hops).
+        apart = float(np.linalg.norm(ends[1].positions - ends[0].positions))
+        if apart < 0.5 * hop.distance_A:
+            flags.append(f"the relaxed endpoints are only {apart:.2f} A apart for a {hop.distance_A:.2f} A hop "
+                         "(the atom relaxed towards the other site in both: split vacancy or shared minimum)")
 
     images = [ends[0]] + [ends[0].copy() for _ in range(settings.n_images)] + [ends[1]]
     batched = settings.batched if settings.batched is not None else (backend.evaluate_batch is not None and len(initial) <= SMALL_IMAGE_ATOMS)
