@@ -32,7 +32,7 @@ FIND_LINKS=()
 for d in ${PIP_FIND_LINKS:-} /opt/wheels; do [ -d "$d" ] && FIND_LINKS+=(--find-links "$d"); done
 UV_ARGS=(--python .venv/bin/python -c constraints.txt "${FIND_LINKS[@]}")
 .venv/bin/uv pip install "${UV_ARGS[@]}" "torch==2.13.0"
-.venv/bin/uv pip install "${UV_ARGS[@]}" -e ".[test]"
+.venv/bin/uv pip install "${UV_ARGS[@]}" -e ".[test,sevennet]"
 # MongoDB wire-protocol server for the integration tests: mongoeco needs Python >= 3.13 (pyenv 3.13.0),
 # so it gets its own small venv; tests/services.py starts it on 127.0.0.1.
 PY313=${INTERCHEM_PYTHON313:-}

@@ -432,6 +432,61 @@ register(
 )
 
 # --------------------------------------------------------------------------------------------------
+# SevenNet: the pretrained SevenNet-0 models, weights inside the sevenn wheel (MIT), offline. Optional
+# extra ``interchem[sevennet]`` pinned to sevenn 0.10.4: later releases require e3nn >= 0.5, which
+# breaks mace-torch (it pins e3nn 0.4.4); 0.10.4 co-installs with it. SevenNet-0 is trained on raw
+# MPtrj PBE/PBE+U energies: measured here, Li2S / Li2O / LiCl come out 0.15 / 0.19 / 0.29 eV/atom above
+# CHGNet's MP2020-corrected values, the size of the S / O / Cl anion corrections, so MP2020 is applied.
+
+SEVENNET_MODELS = ("7net-0", "7net-0_22May2024", "7net-l3i5")
+
+
+def _validate_sevennet(spec: CalculatorSpec) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("sevenn") is None:
+        raise CalculatorSettingsError(
+            "calculator 'sevennet' needs the optional package sevenn 0.10.4: pip install 'interchem[sevennet]' "
+            "(later sevenn releases need e3nn >= 0.5 and break mace-torch)"
+        )
+    model = str(spec.settings.get("model", "7net-0"))
+    if model.lower() not in {m.lower() for m in SEVENNET_MODELS}:
+        raise CalculatorSettingsError(f"sevennet model {model!r} is not one shipped in the sevenn wheel: {', '.join(SEVENNET_MODELS)}")
+
+
+def _make_sevennet(spec: CalculatorSpec):
+    import os
+
+    os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
+    from sevenn.sevennet_calculator import SevenNetCalculator
+
+    return SevenNetCalculator(str(spec.settings.get("model", "7net-0")), device=spec.settings.get("device", "cpu"))
+
+
+def _sevennet_elements(spec: CalculatorSpec) -> frozenset[str]:
+    from pymatgen.core import Element
+
+    _validate_sevennet(spec)
+    with _CACHE_LOCK:  # the cached calculator (no check_calculator: that would call back here)
+        calc = _cached_calculator(spec.model_dump_json(), threading.get_ident())
+    return frozenset(Element.from_Z(int(z)).symbol for z in calc.type_map)
+
+
+register(
+    CalculatorBackend(
+        name="sevennet",
+        description="SevenNet-0 universal potential (weights in the sevenn wheel; optional extra, MPtrj raw PBE/PBE+U)",
+        energy_convention=lambda spec: "gga_raw",
+        level_of_theory=lambda spec: f"SevenNet {spec.settings.get('model', '7net-0')} (MPtrj PBE/PBE+U, raw)",
+        supported_elements=_sevennet_elements,
+        make_ase_calculator=_make_sevennet,
+        validate=_validate_sevennet,
+        packages=("sevenn", "e3nn", "torch"),
+        allowed_settings=frozenset({"model", "device"}),
+    )
+)
+
+# --------------------------------------------------------------------------------------------------
 # EMT: ASE's effective-medium toy potential, for plumbing tests on metals only.
 
 
