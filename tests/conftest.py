@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from pymatgen.core import SETTINGS as PMG_SETTINGS
 
 os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
 # MD checkpoints of the tests never land in the user's ~/.interchem.
@@ -39,4 +40,22 @@ def isolated_settings(tmp_path, monkeypatch):
     from interchem.settings import get_settings
 
     return get_settings(store_path=tmp_path / "store", output_dir=tmp_path / "out")
+
+
+@pytest.fixture()
+def no_potcars(monkeypatch):
+    """No POTCAR library, whatever the machine running the tests has configured."""
+    monkeypatch.delitem(PMG_SETTINGS, "PMG_VASP_PSP_DIR", raising=False)
+    monkeypatch.delenv("PMG_VASP_PSP_DIR", raising=False)
+
+
+@pytest.fixture()
+def fake_potcar_library(tmp_path, monkeypatch):
+    """An (empty) POTCAR library layout: enough for validate(), which only checks the configuration."""
+    root = tmp_path / "psp"
+    (root / "POT_GGA_PAW_PBE").mkdir(parents=True)
+    monkeypatch.setitem(PMG_SETTINGS, "PMG_VASP_PSP_DIR", str(root))
+    return root
+
+
 pytest_plugins = ["services"]  # real MongoDB-protocol server and Slurm for integration tests (tests/services.py)

@@ -45,22 +45,6 @@ def si():
     return cards()["Si"].build(primitive=True)
 
 
-@pytest.fixture()
-def no_potcars(monkeypatch):
-    """No POTCAR library, whatever the machine running the tests has configured."""
-    monkeypatch.delitem(PMG_SETTINGS, "PMG_VASP_PSP_DIR", raising=False)
-    monkeypatch.delenv("PMG_VASP_PSP_DIR", raising=False)
-
-
-@pytest.fixture()
-def fake_potcar_library(tmp_path, monkeypatch):
-    """An (empty) POTCAR library layout: enough for validate(), which only checks the configuration."""
-    root = tmp_path / "psp"
-    (root / "POT_GGA_PAW_PBE").mkdir(parents=True)
-    monkeypatch.setitem(PMG_SETTINGS, "PMG_VASP_PSP_DIR", str(root))
-    return root
-
-
 def _read(directory: Path):
     incar = Incar.from_file(directory / "INCAR")
     kpoints = Kpoints.from_file(directory / "KPOINTS")

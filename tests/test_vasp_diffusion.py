@@ -25,6 +25,7 @@ from interchem.dft import vasp
 from interchem.errors import DiffusionInputError, InterchemError, NoMobileSpeciesError
 from interchem.structures.library import resolve_phase
 from interchem.workflows.kinetics import DiffusionMaker, diffusion_point, diffusion_supercell
+from vasp_recorded import energy_xml, outcar, structure_xml, v, vasprun_head
 
 K_B = 8.617333262e-5
 WRITE_ONLY = "vasp:write_only=true"
@@ -35,68 +36,8 @@ def li2s():
     return resolve_phase("Li2S", primitive=False)[1]
 
 
-@pytest.fixture()
-def fake_potcar_library(tmp_path, monkeypatch):
-    """An (empty) POTCAR library layout: enough for validate(), which only checks the configuration
-    (as in tests/test_vasp.py)."""
-    root = tmp_path / "psp"
-    (root / "POT_GGA_PAW_PBE").mkdir(parents=True)
-    monkeypatch.setitem(PMG_SETTINGS, "PMG_VASP_PSP_DIR", str(root))
-    return root
-
-
 # --------------------------------------------------------------------------------------------------
 # Recorded-style VASP MD output
-
-
-_MASSES = {"Li": 7.01, "S": 32.066}
-_POTCARS = {"Li": "PAW_PBE Li_sv 23Jan2001", "S": "PAW_PBE S 06Sep2000"}
-
-_OUTCAR = """ vasp.6.4.2 20Jul23 (build Jan 01 2024 00:00:00) complex  parallel
- running on    4 total cores
-   k-points           NKPTS =      1   k-points in BZ     NKDIM =      1   number of bands    NBANDS=     64
-   number of dos      NEDOS =    301   number of ions     NIONS =     {nions}
-   total plane-waves  NPLWV =  64000
-   IBRION =      0    ionic relax: 0-MD 1-quasi-New 2-CG
-  total drift:                                0.000010     -0.000020      0.000030
- General timing and accounting informations for this job:
- ========================================================
-
-                  Total CPU time used (sec):     {elapsed:.3f}
-                            User time (sec):     {elapsed:.3f}
-                          System time (sec):        0.100
-                         Elapsed time (sec):     {elapsed:.3f}
-
-                   Maximum memory used (kb):      100000.
-                   Average memory used (kb):          N/A
-"""
-
-
-def _v(row) -> str:
-    return "<v>" + " ".join(f"{x:16.8f}" for x in row) + " </v>"
-
-
-def _items(values: dict, indent: str) -> list[str]:
-    lines = []
-    for key, value in values.items():
-        if isinstance(value, bool):
-            lines.append(f'{indent}<i type="logical" name="{key}"> {"T" if value else "F"} </i>')
-        elif isinstance(value, int):
-            lines.append(f'{indent}<i type="int" name="{key}">{value:6d}</i>')
-        elif isinstance(value, float):
-            lines.append(f'{indent}<i name="{key}">{value:16.8f}</i>')
-        else:
-            lines.append(f'{indent}<i type="string" name="{key}">{value}</i>')
-    return lines
-
-
-def _structure_xml(lattice: np.ndarray, frac: np.ndarray, name: str | None = None) -> list[str]:
-    tag = f' name="{name}"' if name else ""
-    return [
-        f" <structure{tag}>", "  <crystal>", '   <varray name="basis">', *("    " + _v(r) for r in lattice), "   </varray>",
-        f'   <i name="volume">{abs(np.linalg.det(lattice)):.8f}</i>', "  </crystal>", '  <varray name="positions">',
-        *("   " + _v(r) for r in frac), "  </varray>", " </structure>",
-    ]
 
 
 def write_vasp_md_outputs(directory: Path, structure, frac_frames: np.ndarray, incar: dict, temperatures, energies) -> Path:
@@ -104,53 +45,24 @@ def write_vasp_md_outputs(directory: Path, structure, frac_frames: np.ndarray, i
     writes them): vasprun.xml, OSZICAR (T per step), OUTCAR, CONTCAR. ``incar`` is what the run used."""
     directory.mkdir(parents=True, exist_ok=True)
     symbols = [s.species_string for s in structure]
-    types = list(dict.fromkeys(symbols))
     lattice = structure.lattice.matrix
     ionic = {k: incar[k] for k in ("NSW", "IBRION", "ISIF", "POTIM") if k in incar}
     md = {k: incar[k] for k in ("TEBEG", "TEEND", "SMASS", "MDALGO") if k in incar}
-    lines = [
-        '<?xml version="1.0" encoding="ISO-8859-1"?>',
-        "<!-- RECORDED-STYLE FIXTURE WITH MADE-UP NUMBERS (interchem tests/test_vasp_diffusion.py) -->",
-        "<modeling>", " <generator>",
-        *_items({"program": "vasp ", "version": "6.4.2 ", "subversion": "20Jul23 complex parallel",
-                 "platform": "LinuxIFC", "date": "2026 11 21", "time": "12:00:00"}, "  "),
-        " </generator>", " <incar>", *_items(incar, "  "), " </incar>",
-        " <kpoints>", '  <generation param="Gamma">', '   <v type="int" name="divisions">       1        1        1 </v>',
-        '   <v name="usershift">      0.00000000      0.00000000      0.00000000 </v>', "  </generation>",
-        '  <varray name="kpointlist">', "   <v>       0.00000000       0.00000000       0.00000000 </v>", "  </varray>",
-        '  <varray name="weights">', "   <v>       1.00000000 </v>", "  </varray>", " </kpoints>",
-        " <parameters>", '  <separator name="general">', *_items({"SYSTEM": "md"}, "   "), "  </separator>",
-        '  <separator name="electronic">',
-        *_items({"PREC": "normal", "ENMAX": 520.0, "ISPIN": 1, "NELECT": 40.0, "NBANDS": 64, "NELM": 500}, "   "),
-        '   <separator name="electronic smearing">', *_items({"ISMEAR": 0, "SIGMA": 0.05}, "    "), "   </separator>",
-        '   <separator name="electronic exchange-correlation">',
-        *_items({"LASPH": True, "GGA": "--", "LHFCALC": False, "LUSE_VDW": False}, "    "), "   </separator>",
-        '   <separator name="electronic projectors">', *_items({"LDAU": False}, "    "), "   </separator>",
-        "  </separator>",
-        '  <separator name="ionic">', *_items(ionic, "   "), "  </separator>",
-        '  <separator name="ionic md">', *_items(md, "   "), "  </separator>",
-        " </parameters>",
-        " <atominfo>", f"  <atoms>{len(symbols)}</atoms>", f"  <types>{len(types)}</types>",
-        '  <array name="atoms">', '   <dimension dim="1">ion</dimension>', '   <field type="string">element</field>',
-        '   <field type="int">atomtype</field>', "   <set>",
-        *(f"    <rc><c>{s:2s}</c><c>{types.index(s) + 1:4d}</c></rc>" for s in symbols), "   </set>", "  </array>",
-        '  <array name="atomtypes">', '   <dimension dim="1">type</dimension>', '   <field type="int">atomspertype</field>',
-        '   <field type="string">element</field>', "   <field>mass</field>", "   <field>valence</field>",
-        '   <field type="string">pseudopotential</field>', "   <set>",
-        *(f"    <rc><c>{symbols.count(t):4d}</c><c>{t:2s}</c><c>{_MASSES[t]:16.8f}</c><c>3.0</c><c>  {_POTCARS[t]}</c></rc>" for t in types),
-        "   </set>", "  </array>", " </atominfo>",
-        *_structure_xml(lattice, frac_frames[0], "initialpos"),
-    ]
-    zeros = ["   " + _v((0.0, 0.0, 0.0)) for _ in symbols]
-    stress = ["   " + _v(r) for r in np.eye(3) * 5.0]
+    lines = vasprun_head(
+        "tests/test_vasp_diffusion.py", incar, symbols, structure_xml(lattice, frac_frames[0], "initialpos"),
+        divisions=(1, 1, 1), system="md",
+        electronic={"PREC": "normal", "ENMAX": 520.0, "ISPIN": 1, "NELECT": 40.0, "NBANDS": 64, "NELM": 500},
+        separators={"ionic": ionic, "ionic md": md},
+    )
+    zeros = ["   " + v((0.0, 0.0, 0.0)) for _ in symbols]
+    stress = ["   " + v(r) for r in np.eye(3) * 5.0]
     for frac, e in zip(frac_frames, energies):
         lines += [
-            " <calculation>", *_structure_xml(lattice, frac), '  <varray name="forces">', *zeros, "  </varray>",
-            '  <varray name="stress">', *stress, "  </varray>", "  <energy>",
-            f'   <i name="e_fr_energy">{e:16.8f}</i>', f'   <i name="e_wo_entrp">{e:16.8f}</i>',
-            f'   <i name="e_0_energy">{e:16.8f}</i>', "  </energy>", " </calculation>",
+            " <calculation>", *structure_xml(lattice, frac), '  <varray name="forces">', *zeros, "  </varray>",
+            '  <varray name="stress">', *stress, "  </varray>", "  <energy>", *energy_xml(e), "  </energy>",
+            " </calculation>",
         ]
-    lines += [*_structure_xml(lattice, frac_frames[-1], "finalpos"), "</modeling>"]
+    lines += [*structure_xml(lattice, frac_frames[-1], "finalpos"), "</modeling>"]
     (directory / "vasprun.xml").write_text("\n".join(lines) + "\n")
     (directory / "OSZICAR").write_text(
         "".join(
@@ -158,7 +70,7 @@ def write_vasp_md_outputs(directory: Path, structure, frac_frames: np.ndarray, i
             for i, (t, e) in enumerate(zip(temperatures, energies), 1)
         )
     )
-    (directory / "OUTCAR").write_text(_OUTCAR.format(nions=len(symbols), elapsed=3600.0))
+    (directory / "OUTCAR").write_text(outcar(len(symbols), nkpts=1, nbands=64, ibrion=0, elapsed=3600.0))
     final = structure.copy()
     for i, f in enumerate(frac_frames[-1]):
         final.replace(i, final[i].species, f)

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from jobflow import Flow, Job
-from pymatgen.core import SETTINGS as PMG_SETTINGS
+from jobflow import Job
 from pymatgen.core import Structure
 from pymatgen.io.vasp import Incar, Kpoints, Poscar
 
@@ -27,25 +26,11 @@ from interchem.errors import CalculatorSettingsError, InterchemError, InterfaceE
 from interchem.structures.interfaces import InterfaceBuilder, InterfaceLimits, set_gap, split_interface
 from interchem.structures.library import resolve_phase
 from interchem.workflows.interfaces import InterfaceMaker, InterfaceMDMaker, SlabMaker
+from vasp_recorded import energy_xml, flow_jobs, job_maker, outcar, structure_xml, v, vasprun_head
 
 WRITE_ONLY = "vasp:write_only=true"
 GAPS = (2.0, 2.5, 3.0, 3.5)
 FMAX, STEPS = 0.03, 77
-
-
-@pytest.fixture()
-def no_potcars(monkeypatch):
-    monkeypatch.delitem(PMG_SETTINGS, "PMG_VASP_PSP_DIR", raising=False)
-    monkeypatch.delenv("PMG_VASP_PSP_DIR", raising=False)
-
-
-@pytest.fixture()
-def fake_potcar_library(tmp_path, monkeypatch):
-    """An (empty) POTCAR library layout: enough for validate(), which only checks the configuration."""
-    root = tmp_path / "psp"
-    (root / "POT_GGA_PAW_PBE").mkdir(parents=True)
-    monkeypatch.setitem(PMG_SETTINGS, "PMG_VASP_PSP_DIR", str(root))
-    return root
 
 
 @pytest.fixture(scope="module")
@@ -63,17 +48,6 @@ def cands(bulks):
     assert len(c[0].structure) == 6
     assert sum(1 for f in c[0].structure.site_properties["selective_dynamics"] if not any(f)) == 1
     return c
-
-
-def _jobs(flow: Flow) -> list[Job]:
-    out = []
-    for j in flow.jobs:
-        out += _jobs(j) if isinstance(j, Flow) else [j]
-    return out
-
-
-def _maker(job: Job):
-    return getattr(job.function, "__self__", None)
 
 
 def _parents(job: Job) -> set[str]:
@@ -112,7 +86,7 @@ def test_interface_flow_is_vasp_single_points_relax_split_adhesion_rank(mode, ca
     else:
         spec, cls = WRITE_ONLY, vasp.WriteOnlyVaspMaker
     flow = InterfaceMaker(calculator=spec, gaps_A=GAPS, fmax=FMAX, steps=STEPS).make(cands, *bulks)
-    jobs = _jobs(flow)
+    jobs = flow_jobs(flow)
     label = cands[0].label()
     assert sorted(j.name for j in jobs) == sorted(_names(label))
     by = {j.name: j for j in jobs}
@@ -132,10 +106,10 @@ def test_interface_flow_is_vasp_single_points_relax_split_adhesion_rank(mode, ca
     assert _parents(by["bulk reference Li"]) == {by["single point bulk Li"].uuid}
     assert _parents(by["rank interfaces"]) == {adh.uuid} and flow.output.uuid == by["rank interfaces"].uuid
     # VASP jobs: atomate2's MP relax maker, fixed cell; single points NSW 0, relaxes NSW/EDIFFG from the workflow
-    vasp_jobs = [j for j in jobs if _maker(j) is not None]
+    vasp_jobs = [j for j in jobs if job_maker(j) is not None]
     assert len(vasp_jobs) == 2 + len(GAPS) + 1 + 4
     for j in vasp_jobs:
-        maker = _maker(j)
+        maker = job_maker(j)
         assert type(maker) is cls
         incar = maker.input_set_generator.user_incar_settings
         assert incar["ISIF"] == 2 and incar["ISMEAR"] == 0 and incar["SIGMA"] == pytest.approx(0.05)
@@ -149,7 +123,7 @@ def test_interface_flow_is_vasp_single_points_relax_split_adhesion_rank(mode, ca
 def test_slab_flow_with_vasp(bulks, fake_potcar_library):
     li = bulks[0]
     flow = SlabMaker(calculator="vasp", min_thickness_A=6.0, vacuum_A=10.0, fixed_bottom_layers=1, steps=30).make(li, (1, 0, 0), phase="Li")
-    jobs = _jobs(flow)
+    jobs = flow_jobs(flow)
     names = [j.name for j in jobs]
     assert names[:2] == ["single point bulk Li", "bulk reference Li"]
     relaxes = [j for j in jobs if j.name.startswith("relax slab")]
@@ -158,7 +132,7 @@ def test_slab_flow_with_vasp(bulks, fake_potcar_library):
     for r in relaxes:
         slab = r.function_args[0]
         assert "selective_dynamics" in slab.site_properties
-        assert _maker(r).input_set_generator.user_incar_settings["NSW"] == 30
+        assert job_maker(r).input_set_generator.user_incar_settings["NSW"] == 30
 
 
 # --------------------------------------------------------------------------------------------------
@@ -172,10 +146,10 @@ def _write(maker, structure, directory: Path):
 
 def test_interface_relax_inputs_isif2_selective_dynamics_and_mp_footing(cands, bulks, tmp_path, fake_potcar_library):
     flow = InterfaceMaker(calculator="vasp", gaps_A=GAPS, fmax=FMAX, steps=STEPS).make(cands, *bulks)
-    relax = next(j for j in _jobs(flow) if j.name.startswith("relax interface"))
+    relax = next(j for j in flow_jobs(flow) if j.name.startswith("relax interface"))
     start = vi.sort_like_vasp(cands[0].structure)
     best = set_gap(start, 2.5)
-    incar, poscar, kpoints = _write(_maker(relax), best, tmp_path / "relax")
+    incar, poscar, kpoints = _write(job_maker(relax), best, tmp_path / "relax")
     assert incar["ISIF"] == 2 and incar["IBRION"] == 2 and incar["NSW"] == STEPS and incar["EDIFFG"] == pytest.approx(-FMAX)
     assert incar["ENCUT"] == 520 and incar["ISMEAR"] == 0 and incar["SIGMA"] == pytest.approx(0.05)
     assert "LDIPOL" not in incar and "IDIPOL" not in incar
@@ -199,8 +173,8 @@ def test_gap_scan_single_point_writes_the_requested_gap(cands, bulks, tmp_path, 
     label = cands[0].label()
     side = vi.sort_like_vasp(cands[0].structure).site_properties["interface_side"]
     for g in (2.0, 3.5):
-        job = next(j for j in _jobs(flow) if j.name == f"single point {label} gap {g:g} A")
-        incar, poscar, _ = _write(_maker(job), job.function_args[0], tmp_path / f"gap{g}")
+        job = next(j for j in flow_jobs(flow) if j.name == f"single point {label} gap {g:g} A")
+        incar, poscar, _ = _write(job_maker(job), job.function_args[0], tmp_path / f"gap{g}")
         assert incar["NSW"] == 0 and incar["ISMEAR"] == 0
         z = _normal_heights(poscar.structure)
         an = np.array([s == "anode" for s in side])
@@ -239,51 +213,9 @@ def test_split_parts_and_bulk_are_on_the_interface_footing(cands, bulks, tmp_pat
 # --------------------------------------------------------------------------------------------------
 # 3. Recorded-style outputs through the real atomate2 jobs
 
-_MASSES = {"Li": 7.01, "Cl": 35.453}
-_POTCARS = {"Li": "PAW_PBE Li_sv 23Jan2001", "Cl": "PAW_PBE Cl 06Sep2000"}
-_OUTCAR = """ vasp.6.4.2 20Jul23 (build Jan 01 2024 00:00:00) complex  parallel
- running on    4 total cores
-   k-points           NKPTS =      4   k-points in BZ     NKDIM =      4   number of bands    NBANDS=     32
-   number of dos      NEDOS =    301   number of ions     NIONS =     {nions}
-   total plane-waves  NPLWV =  64000
-   IBRION = {ibrion:6d}    ionic relax: 0-MD 1-quasi-New 2-CG
-  total drift:                                0.000010     -0.000020      0.000030
- General timing and accounting informations for this job:
- ========================================================
-
-                  Total CPU time used (sec):       60.000
-                            User time (sec):       60.000
-                          System time (sec):        0.100
-                         Elapsed time (sec):       60.000
-
-                   Maximum memory used (kb):      100000.
-                   Average memory used (kb):          N/A
-"""
-
-
-def _v(row) -> str:
-    return "<v>" + " ".join(f"{x:16.8f}" for x in row) + " </v>"
-
-
-def _items(values: dict, indent: str) -> list[str]:
-    lines = []
-    for key, value in values.items():
-        if isinstance(value, bool):
-            lines.append(f'{indent}<i type="logical" name="{key}"> {"T" if value else "F"} </i>')
-        elif isinstance(value, int):
-            lines.append(f'{indent}<i type="int" name="{key}">{value:6d}</i>')
-        elif isinstance(value, float):
-            lines.append(f'{indent}<i name="{key}">{value:16.8f}</i>')
-        else:
-            lines.append(f'{indent}<i type="string" name="{key}">{value}</i>')
-    return lines
-
 
 def _structure_xml(s: Structure, name: str | None = None) -> list[str]:
-    tag = f' name="{name}"' if name else ""
-    return [f" <structure{tag}>", "  <crystal>", '   <varray name="basis">', *("    " + _v(r) for r in s.lattice.matrix),
-            "   </varray>", f'   <i name="volume">{s.volume:.8f}</i>', "  </crystal>", '  <varray name="positions">',
-            *("   " + _v(r) for r in s.frac_coords), "  </varray>", " </structure>"]
+    return structure_xml(s.lattice.matrix, s.frac_coords, name, volume=s.volume)
 
 
 def write_vasp_outputs(directory: Path, frames: list[Structure], energies: list[float], incar: dict) -> Path:
@@ -292,49 +224,26 @@ def write_vasp_outputs(directory: Path, frames: list[Structure], energies: list[
     directory.mkdir(parents=True, exist_ok=True)
     s0 = frames[0]
     symbols = [s.species_string for s in s0]
-    types = list(dict.fromkeys(symbols))
     ionic = {k: incar[k] for k in ("NSW", "IBRION", "ISIF", "EDIFFG") if k in incar}
-    lines = [
-        '<?xml version="1.0" encoding="ISO-8859-1"?>',
-        "<!-- RECORDED-STYLE FIXTURE WITH MADE-UP NUMBERS (interchem tests/test_vasp_interfaces.py) -->",
-        "<modeling>", " <generator>",
-        *_items({"program": "vasp ", "version": "6.4.2 ", "subversion": "20Jul23 complex parallel",
-                 "platform": "LinuxIFC", "date": "2026 11 21", "time": "12:00:00"}, "  "),
-        " </generator>", " <incar>", *_items(incar, "  "), " </incar>",
-        " <kpoints>", '  <generation param="Gamma">', '   <v type="int" name="divisions">       2        2        1 </v>',
-        '   <v name="usershift">      0.00000000      0.00000000      0.00000000 </v>', "  </generation>",
-        '  <varray name="kpointlist">', "   <v>       0.00000000       0.00000000       0.00000000 </v>", "  </varray>",
-        '  <varray name="weights">', "   <v>       1.00000000 </v>", "  </varray>", " </kpoints>",
-        " <parameters>", '  <separator name="general">', *_items({"SYSTEM": "interface"}, "   "), "  </separator>",
-        '  <separator name="electronic">',
-        *_items({"PREC": "accurate", "ENMAX": 520.0, "ISPIN": 1, "NELECT": 30.0, "NBANDS": 32, "NELM": 100}, "   "),
-        '   <separator name="electronic smearing">', *_items({"ISMEAR": 0, "SIGMA": 0.05}, "    "), "   </separator>",
-        '   <separator name="electronic exchange-correlation">',
-        *_items({"LASPH": True, "GGA": "--", "LHFCALC": False, "LUSE_VDW": False}, "    "), "   </separator>",
-        '   <separator name="electronic projectors">', *_items({"LDAU": False}, "    "), "   </separator>",
-        "  </separator>", '  <separator name="ionic">', *_items(ionic, "   "), "  </separator>", " </parameters>",
-        " <atominfo>", f"  <atoms>{len(symbols)}</atoms>", f"  <types>{len(types)}</types>",
-        '  <array name="atoms">', '   <dimension dim="1">ion</dimension>', '   <field type="string">element</field>',
-        '   <field type="int">atomtype</field>', "   <set>",
-        *(f"    <rc><c>{s:2s}</c><c>{types.index(s) + 1:4d}</c></rc>" for s in symbols), "   </set>", "  </array>",
-        '  <array name="atomtypes">', '   <dimension dim="1">type</dimension>', '   <field type="int">atomspertype</field>',
-        '   <field type="string">element</field>', "   <field>mass</field>", "   <field>valence</field>",
-        '   <field type="string">pseudopotential</field>', "   <set>",
-        *(f"    <rc><c>{symbols.count(t):4d}</c><c>{t:2s}</c><c>{_MASSES[t]:16.8f}</c><c>3.0</c><c>  {_POTCARS[t]}</c></rc>" for t in types),
-        "   </set>", "  </array>", " </atominfo>", *_structure_xml(s0, "initialpos"),
-    ]
-    zeros = ["   " + _v((0.0, 0.0, 0.0)) for _ in symbols]
+    lines = vasprun_head(
+        "tests/test_vasp_interfaces.py", incar, symbols, _structure_xml(s0, "initialpos"),
+        divisions=(2, 2, 1), system="interface",
+        electronic={"PREC": "accurate", "ENMAX": 520.0, "ISPIN": 1, "NELECT": 30.0, "NBANDS": 32, "NELM": 100},
+        separators={"ionic": ionic},
+    )
+    zeros = ["   " + v((0.0, 0.0, 0.0)) for _ in symbols]
     for frame, e in zip(frames, energies):
-        energy = [f'   <i name="e_fr_energy">{e:16.8f}</i>', f'   <i name="e_wo_entrp">{e:16.8f}</i>',
-                  f'   <i name="e_0_energy">{e:16.8f}</i>']
+        energy = energy_xml(e)
         lines += [" <calculation>", "  <scstep>", "  <energy>", *energy, "  </energy>", "  </scstep>",  # final SCF step
                   *_structure_xml(frame), '  <varray name="forces">', *zeros, "  </varray>",
-                  '  <varray name="stress">', *("   " + _v(r) for r in np.eye(3)), "  </varray>", "  <energy>",
+                  '  <varray name="stress">', *("   " + v(r) for r in np.eye(3)), "  </varray>", "  <energy>",
                   *energy, "  </energy>", " </calculation>"]
     lines += [*_structure_xml(frames[-1], "finalpos"), "</modeling>"]
     (directory / "vasprun.xml").write_text("\n".join(lines) + "\n")
     (directory / "OSZICAR").write_text("".join(f"{i:4d} F= {e:.8E} E0= {e:.8E}  d E =-0.1E-01\n" for i, e in enumerate(energies, 1)))
-    (directory / "OUTCAR").write_text(_OUTCAR.format(nions=len(symbols), ibrion=incar["IBRION"] if incar.get("NSW") else -1))
+    (directory / "OUTCAR").write_text(
+        outcar(len(symbols), nkpts=4, nbands=32, ibrion=incar["IBRION"] if incar.get("NSW") else -1, elapsed=60.0)
+    )
     Poscar(frames[-1]).write_file(directory / "CONTCAR")
     return directory
 
@@ -397,7 +306,7 @@ def test_vasp_interface_flow_end_to_end_with_atomate2_jobs(cands, bulks, fake_po
         refs.update([_reference(root, f"single point {part} part {label}", s, [s], [e_rigid[part]], 0),
                      _reference(root, f"relax {part} part {label}", s, [s, _moved(s, 0.02)], [e_rigid[part], e_relax[part]], STEPS)])
     flow = InterfaceMaker(calculator="vasp", gaps_A=GAPS, fmax=FMAX, steps=STEPS).make(cands, li, licl)
-    assert {j.name for j in _jobs(flow) if _maker(j) is not None} == set(refs)
+    assert {j.name for j in flow_jobs(flow) if job_maker(j) is not None} == set(refs)
     fake = monkeypatch_vasp(monkeypatch, root)
     mock = next(fake)
     try:
@@ -478,7 +387,7 @@ def test_interface_md_with_a_vasp_task_document(cands, tmp_path, fake_potcar_lib
 
     flow = InterfaceMDMaker(calculator="vasp", temperature_K=500, steps=12).make(cands[0].structure, label="Li|LiCl")
     md_job, ana = flow.jobs
-    assert type(_maker(md_job)).__name__ == "MDMaker" and _parents(ana) == {md_job.uuid}
+    assert type(job_maker(md_job)).__name__ == "MDMaker" and _parents(ana) == {md_job.uuid}
     given = ana.function_args[1]  # the structure the analysis reads: the order VASP writes
     assert [s.species_string for s in given] == [s.species_string for s in vi.sort_like_vasp(cands[0].structure)]
     assert [s.species_string for s in md_job.function_args[0]] == [s.species_string for s in given]

@@ -14,7 +14,6 @@ import os
 import numpy as np
 import pytest
 from jobflow import Flow, Job, run_locally
-from pymatgen.core import SETTINGS as PMG_SETTINGS
 from pymatgen.io.vasp import Incar, Kpoints, Poscar
 
 from interchem.calculators import CalculatorSpec
@@ -23,26 +22,10 @@ from interchem.errors import CalculatorSettingsError, InterchemError
 from interchem.structures.hops import enumerate_li_hops
 from interchem.structures.library import resolve_phase
 from interchem.workflows.kinetics import BarrierMaker, NEBResult, NEBSettings, barrier_report
+from vasp_recorded import flow_jobs, job_maker
 
 WRITE_ONLY = CalculatorSpec(name="vasp", settings={"write_only": True})
 N_IMAGES = 3
-
-
-# Same fixtures as tests/test_vasp.py (not shared through conftest there).
-@pytest.fixture()
-def no_potcars(monkeypatch):
-    """No POTCAR library, whatever the machine running the tests has configured."""
-    monkeypatch.delitem(PMG_SETTINGS, "PMG_VASP_PSP_DIR", raising=False)
-    monkeypatch.delenv("PMG_VASP_PSP_DIR", raising=False)
-
-
-@pytest.fixture()
-def fake_potcar_library(tmp_path, monkeypatch):
-    """An (empty) POTCAR library layout: enough for validate(), which only checks the configuration."""
-    root = tmp_path / "psp"
-    (root / "POT_GGA_PAW_PBE").mkdir(parents=True)
-    monkeypatch.setitem(PMG_SETTINGS, "PMG_VASP_PSP_DIR", str(root))
-    return root
 
 
 @pytest.fixture(scope="module")
@@ -66,17 +49,6 @@ def images(endpoints):
     return vasp_neb.interpolate_images(*endpoints, N_IMAGES)
 
 
-def _jobs(flow: Flow) -> list[Job]:
-    out = []
-    for j in flow.jobs:
-        out += _jobs(j) if isinstance(j, Flow) else [j]
-    return out
-
-
-def _maker(job: Job):
-    return getattr(job.function, "__self__", None)
-
-
 # --------------------------------------------------------------------------------------------------
 # 1. The flow
 
@@ -93,7 +65,7 @@ def test_barrier_flow_is_endpoints_relaxes_interpolation_neb_collate_report(mode
         spec, relax_cls, neb_cls = WRITE_ONLY, vasp.WriteOnlyVaspMaker, vasp_neb.WriteOnlyVaspNebMaker
     settings = {"n_images": N_IMAGES, "fmax": 0.04, "steps": 120, "endpoint_fmax": 0.02, "endpoint_steps": 80}
     flow = BarrierMaker(calculator=spec, max_hops=1, neb_settings=settings).make(li2s, phase="Li2S")
-    jobs = _jobs(flow)
+    jobs = flow_jobs(flow)
     names = [j.name for j in jobs]
     assert names == [
         "neb endpoints Li2S vacancy hop 0",
@@ -119,34 +91,34 @@ def test_barrier_flow_is_endpoints_relaxes_interpolation_neb_collate_report(mode
 
     # fixed-cell endpoint relaxations on the NEB's electronic footing
     for relax in (relax_i, relax_f):
-        maker = _maker(relax)
+        maker = job_maker(relax)
         assert type(maker) is relax_cls
         incar = maker.input_set_generator.user_incar_settings
         assert incar["ISIF"] == 2 and incar["NSW"] == 80 and incar["EDIFFG"] == pytest.approx(-0.02)
         assert incar["ISMEAR"] == 0 and incar["PREC"] == "Accurate" and incar["EDIFF"] == pytest.approx(1e-6)
-    neb_maker = _maker(neb)
+    neb_maker = job_maker(neb)
     assert type(neb_maker) is neb_cls
     assert neb_maker.input_set_generator.user_incar_settings["NSW"] == 120
     if mode == "potcars":  # an unconverged relax or band is flagged by the collate job, not a crash
         assert neb_maker.stop_children_kwargs == {"handle_unsuccessful": False}
-        assert _maker(relax_i).stop_children_kwargs == {"handle_unsuccessful": False}
+        assert job_maker(relax_i).stop_children_kwargs == {"handle_unsuccessful": False}
         assert neb_maker.run_vasp_kwargs["job_type"] == "neb"
     # the flow travels as JSON to a jobflow-remote worker and comes back with the same makers
     from monty.json import MontyDecoder, jsanitize
 
     as_json = json.dumps(jsanitize(flow, strict=True, enum_values=True))  # as jobflow stores it
     back = MontyDecoder().process_decoded(json.loads(as_json))
-    back_jobs = _jobs(back)
+    back_jobs = flow_jobs(back)
     assert [j.name for j in back_jobs] == names
-    assert type(_maker(back_jobs[4])).__name__ == neb_cls.__name__
-    assert _maker(back_jobs[4]).input_set_generator.user_incar_settings == neb_maker.input_set_generator.user_incar_settings
+    assert type(job_maker(back_jobs[4])).__name__ == neb_cls.__name__
+    assert job_maker(back_jobs[4]).input_set_generator.user_incar_settings == neb_maker.input_set_generator.user_incar_settings
 
 
 def test_relax_endpoints_false_single_points_with_the_same_maker(li2s, fake_potcar_library):
     flow = BarrierMaker(calculator="vasp", max_hops=1, neb_settings={"relax_endpoints": False}).make(li2s)
-    relax = [j for j in _jobs(flow) if j.name.startswith("relax ")]
+    relax = [j for j in flow_jobs(flow) if j.name.startswith("relax ")]
     assert len(relax) == 2
-    assert all(_maker(j).input_set_generator.user_incar_settings["NSW"] == 0 for j in relax)
+    assert all(job_maker(j).input_set_generator.user_incar_settings["NSW"] == 0 for j in relax)
 
 
 def test_write_only_neb_job_survives_serialisation(images):
@@ -184,8 +156,8 @@ def test_neb_inputs_written_by_atomate2_maker(tmp_path, li2s, images, endpoints,
 
     settings = {"n_images": N_IMAGES, "fmax": 0.04, "steps": 120}
     flow = BarrierMaker(calculator="vasp", max_hops=1, neb_settings=settings).make(li2s, phase="Li2S")
-    neb_job = next(j for j in _jobs(flow) if j.name.startswith("vasp neb"))
-    maker = _maker(neb_job)
+    neb_job = next(j for j in flow_jobs(flow) if j.name.startswith("vasp neb"))
+    maker = job_maker(neb_job)
     maker.write_input_set_kwargs["potcar_spec"] = True  # the fake library has no POTCARs to concatenate
 
     class Stop(Exception):
@@ -225,7 +197,7 @@ def test_neb_inputs_written_by_atomate2_maker(tmp_path, li2s, images, endpoints,
     assert half == pytest.approx(vasp_neb._displacements(mid, endpoints[1])[k], abs=0.05)
 
     # the endpoint relaxations use the same k-mesh as the band (energies on one footing)
-    relax = _maker(next(j for j in _jobs(flow) if j.name.startswith("relax initial")))
+    relax = job_maker(next(j for j in flow_jobs(flow) if j.name.startswith("relax initial")))
     relax_kpoints = relax.input_set_generator.get_input_set(endpoints[0], potcar_spec=True).kpoints
     assert relax_kpoints.kpts == head_kpoints.kpts and head_kpoints.style == Kpoints.supported_modes.Gamma
 
@@ -278,7 +250,7 @@ def test_write_only_neb_job_writes_inputs_and_stops(tmp_path, images):
 def test_write_only_barrier_flow_stops_at_the_endpoint_relaxations(tmp_path, li2s):
     flow = BarrierMaker(calculator=WRITE_ONLY, max_hops=1, neb_settings={"n_images": N_IMAGES}).make(li2s, phase="Li2S")
     responses = run_locally(flow, create_folders=True, root_dir=tmp_path, log=False)
-    jobs = _jobs(flow)
+    jobs = flow_jobs(flow)
     assert jobs[0].uuid in responses  # the endpoints were built
     assert all(j.uuid not in responses for j in jobs[1:])  # nothing after the write-only relaxations ran
     incars = [Incar.from_file(p) for p in tmp_path.glob("*/INCAR")]
