@@ -61,6 +61,7 @@ def main() -> None:
     })
     out.setdefault("phases", {})
     phases = args.only.split(",") if args.only else ORDER
+    done_here: dict[str, dict] = {}
     for phase in phases:
         t0 = time.perf_counter()
         name, structure = resolve_phase(phase, primitive=False)
@@ -83,8 +84,11 @@ def main() -> None:
         except Exception as exc:  # recorded, and the next phase goes on
             entry = {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()[-2000:]}
         entry["wall_time_s"] = round(time.perf_counter() - t0, 1)
-        out["phases"][name] = entry
         RESULTS.mkdir(exist_ok=True)
+        done_here[name] = entry
+        if path.exists():  # another run may have written other phases meanwhile: keep them
+            out["phases"] = {**json.loads(path.read_text()).get("phases", {}), **done_here}
+        out["phases"][name] = entry
         path.write_text(json.dumps(out, indent=2, default=str))
         if "error" in entry:
             print(f"{name}: FAILED {entry['error']}", flush=True)
