@@ -73,6 +73,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5000)
     parser.add_argument("--equilibration-ps", type=float, default=1.0)
     parser.add_argument("--supercell", type=float, default=9.5)
+    parser.add_argument("--primitive", action="store_true",
+                        help="start from the primitive cell (LLZO: 96 atoms, body-centred vectors of 11.2 A, instead of 192)")
     args = parser.parse_args()
 
     from interchem.runner import run_flow
@@ -80,7 +82,7 @@ def main() -> None:
     from interchem.structures.library import resolve_phase
     from interchem.workflows.kinetics import DiffusionMaker
 
-    name, structure = resolve_phase(args.phase, primitive=False)
+    name, structure = resolve_phase(args.phase, primitive=args.primitive)
     temps = tuple(float(t) for t in args.temperatures.split(","))
     flow = DiffusionMaker(
         calculator=args.calculator, temperatures_K=temps, steps=args.steps, equilibration_ps=args.equilibration_ps,
@@ -93,7 +95,7 @@ def main() -> None:
     out = {
         "what": "Li conduction from MLIP-MD (NVT Langevin, block-averaged MSD, Nernst-Einstein, Arrhenius) vs published",
         "phase": name, "calculator": args.calculator, "temperatures_K": list(temps), "steps": args.steps,
-        "timestep_fs": 2.0, "equilibration_ps": args.equilibration_ps,
+        "timestep_fs": 2.0, "equilibration_ps": args.equilibration_ps, "n_atoms": len(structure), "primitive": args.primitive,
         "rows": compare(args.phase, ea, sigma), "flagged": report.get("flagged"), "flag_reason": report.get("flag_reason"),
         "points": [
             {"T_K": p["temperature_K"], "D_cm2_per_s": p["diffusion"]["D_cm2_per_s"], "D_err": p["diffusion"]["D_err_cm2_per_s"],

@@ -43,6 +43,7 @@ def main() -> None:
     parser.add_argument("--supercell", type=float, default=8.0)
     parser.add_argument("--only", default=None, help="comma-separated phases")
     parser.add_argument("--rattle", type=float, default=0.0, help="NEB endpoint_rattle_A (split-site phases)")
+    parser.add_argument("--results", type=Path, default=None, help="results JSON (default validation/results/standard_barriers_<calc>.json)")
     args = parser.parse_args()
 
     from interchem.kinetics_report import write_barrier_report
@@ -52,7 +53,7 @@ def main() -> None:
     from interchem.workflows.kinetics import BarrierMaker
 
     settings = get_settings(store_path=Path("validation-store").resolve(), output_dir=Path("validation-output").resolve())
-    path = RESULTS / f"standard_barriers_{args.calculator.split(':')[0]}.json"
+    path = args.results or RESULTS / f"standard_barriers_{args.calculator.split(':')[0]}.json"
     out = json.loads(path.read_text()) if path.exists() else {}
     out.update({
         "what": "CI-NEB Li barriers of the standard phases (vacancy; interstitial for Si) and percolation thresholds",
