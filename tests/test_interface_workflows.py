@@ -11,7 +11,6 @@ from pymatgen.core import Structure
 from interchem.analysis.interfaces import (
     BOND_CUTOFFS_A,
     EV_PER_A2_TO_J_PER_M2,
-    PRODUCT_RULES,
     analyse_reactivity,
     classify_environments,
     cross_contacts,

@@ -81,7 +81,7 @@ def test_polyanions_are_not_cut():
     assert t.rejected_cuts > 0
     for term in t.terminations:
         slab = make_slab(bulk, (1, 0, 0), term, min_thickness_A=8, vacuum_A=12, terminations=t).structure
-        for i, site in enumerate(slab):
+        for _i, site in enumerate(slab):
             if site.specie.symbol == "P":
                 assert sum(1 for n in slab.get_neighbors(site, 2.4) if n.specie.symbol == "S") == 4
 

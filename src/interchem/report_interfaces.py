@@ -157,7 +157,7 @@ def write_interface_report(
             f"NVT {_get(md, 'temperature_K'):.0f} K, {_get(md, 'steps')} steps x {_get(md, 'timestep_fs')} fs, "
             f"{_get(md, 'n_atoms')} atoms; trajectory in the data store (job {_get(md, 'trajectory_uuid')}).", "",
             f"- bonds across the interface: {s['cross_interface_bonds_start']} -> {s['cross_interface_bonds_end']}",
-            f"- per pair, first -> last frame: " + ", ".join(
+            "- per pair, first -> last frame: " + ", ".join(
                 f"{key} {v[0]}->{v[-1]}" for key, v in r["cross_interface_counts"].items()) if r["cross_interface_counts"] else "- no bonds across the interface",
             f"- atoms that became product-like: {s['new_product_like_end']}",
             f"- Li past the initial interface plane (by origin): {s['li_crossed_end']}", "",

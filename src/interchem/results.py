@@ -227,7 +227,7 @@ def redraw_reports(output_dir: str | Path, settings: Settings | None = None, flo
         raise InterchemError("no stored screen or kinetics report matches (flow/calculator filters); nothing to report")
     screens = screens[:1] if latest_only else screens
     paths = []
-    for i, (doc, result) in enumerate(screens):
+    for _i, (doc, result) in enumerate(screens):
         target = Path(output_dir) if latest_only else Path(output_dir) / (doc.get("metadata", {}).get("interchem_flow") or doc["uuid"][:8])
         paths.append(write_report(result, target))
     paths += _redraw_kinetics(kinetics, Path(output_dir), settings)

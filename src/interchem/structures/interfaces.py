@@ -1059,7 +1059,7 @@ def amorphous_interface(
     n = _normal(cs)
     z0 = vacuum_A / 2
     species, carts, side = [], [], []
-    for k, (s, kind) in enumerate(parts):
+    for k, (s, _kind) in enumerate(parts):
         z = s.cart_coords @ n
         z = z - z.min()
         frac = s.frac_coords[:, :2]

@@ -42,7 +42,6 @@ from interchem.structures.interfaces import (
     Miller,
     find_terminations,
     make_slab,
-    rank_candidates,
     set_gap,
     split_interface,
 )
