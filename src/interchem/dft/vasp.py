@@ -362,12 +362,18 @@ def _write_only_maker_class() -> type:
                 "was not run. Run with write_only=false where POTCARs and VASP are available."
             )
 
-    WriteOnlyVaspMaker.__module__ = __name__
-    WriteOnlyVaspMaker.__qualname__ = "WriteOnlyVaspMaker"
-    for fn in (WriteOnlyVaspMaker.make, getattr(WriteOnlyVaspMaker.make, "original", None)):
-        if fn is not None:  # jobs serialise their function by qualified name
-            fn.__module__, fn.__qualname__ = __name__, "WriteOnlyVaspMaker.make"
-    return WriteOnlyVaspMaker
+    return publish_maker_class(WriteOnlyVaspMaker, __name__, "WriteOnlyVaspMaker")
+
+
+def publish_maker_class(cls: type, module: str, name: str) -> type:
+    """Name a Maker class built at run time after the module that serves it (``module.name``, resolved by
+    that module's ``__getattr__``), and its ``make`` job function too: jobflow and monty serialise both by
+    module and qualified name."""
+    cls.__module__, cls.__qualname__ = module, name
+    for fn in (cls.make, getattr(cls.make, "original", None)):
+        if fn is not None:
+            fn.__module__, fn.__qualname__ = module, f"{name}.make"
+    return cls
 
 
 def _write_only_cls() -> type:

@@ -185,12 +185,9 @@ def _write_only_neb_maker_class() -> type:
                 "write_only=false where POTCARs and a VTST-enabled VASP are available."
             )
 
-    WriteOnlyVaspNebMaker.__module__ = __name__
-    WriteOnlyVaspNebMaker.__qualname__ = "WriteOnlyVaspNebMaker"
-    for fn in (WriteOnlyVaspNebMaker.make, getattr(WriteOnlyVaspNebMaker.make, "original", None)):
-        if fn is not None:
-            fn.__module__, fn.__qualname__ = __name__, "WriteOnlyVaspNebMaker.make"
-    return WriteOnlyVaspNebMaker
+    from interchem.dft.vasp import publish_maker_class
+
+    return publish_maker_class(WriteOnlyVaspNebMaker, __name__, "WriteOnlyVaspNebMaker")
 
 
 def _write_only_neb_cls() -> type:
