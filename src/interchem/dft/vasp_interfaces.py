@@ -43,7 +43,7 @@ written with ``dft.vasp.write_inputs(relax_maker(spec, fmax, steps), structure, 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -51,6 +51,9 @@ from jobflow import Flow, job
 
 from interchem.calculators import CalculatorSpec, get_backend
 from interchem.dft.vasp import _user_incar, make_relax_maker
+from interchem.dft.vasp_md import (
+    _get,  # one reader of task documents (model or stored dict)
+)
 from interchem.errors import InterfaceError
 
 if TYPE_CHECKING:
@@ -95,14 +98,6 @@ def sort_like_vasp(structure: Structure) -> Structure:
 
 # --------------------------------------------------------------------------------------------------
 # Task documents -> interchem models
-
-
-def _get(doc: Any, *path: str) -> Any:
-    for key in path:
-        if doc is None:
-            return None
-        doc = doc.get(key) if isinstance(doc, Mapping) else getattr(doc, key, None)
-    return doc
 
 
 def _structure(value: Any) -> Structure:

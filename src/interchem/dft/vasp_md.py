@@ -114,7 +114,9 @@ def _pmg_trajectory(task_doc: Any):
                 "job input) so that the trajectory comes back from the data store"
             )
         if isinstance(traj, Mapping) and "cart_coords" in traj or hasattr(traj, "to_pmg"):
-            from emmet.core.trajectory import Trajectory as EmmetTrajectory  # VASP_USE_EMMET_MODELS=True
+            from emmet.core.trajectory import (
+                Trajectory as EmmetTrajectory,  # VASP_USE_EMMET_MODELS=True
+            )
 
             model = traj if hasattr(traj, "to_pmg") else EmmetTrajectory.model_validate(dict(traj))
             return model.to_pmg()

@@ -48,6 +48,9 @@ from interchem.dft.vasp import (
     make_relax_maker,
     validate,
 )
+from interchem.dft.vasp_md import (
+    _get,  # one reader of task documents (model or stored dict)
+)
 from interchem.errors import CalculatorSettingsError, HopError, InterchemError
 
 if TYPE_CHECKING:
@@ -249,15 +252,6 @@ def interpolate_images(initial: Structure | dict, final: Structure | dict, n_ima
         st.properties = dict(initial.properties)
         out.append(st)
     return out
-
-
-def _get(doc: Any, *path: str) -> Any:
-    """Attribute or key access through a task document given as a model or as its stored dict."""
-    for key in path:
-        if doc is None:
-            return None
-        doc = doc.get(key) if isinstance(doc, dict) else getattr(doc, key, None)
-    return doc
 
 
 def _state(doc: Any) -> str | None:
