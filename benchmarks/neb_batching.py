@@ -3,7 +3,7 @@
 Two measurements on the same band (a Li vacancy hop, IDPP-interpolated, ``--images`` moving images):
 * evaluation: energies and forces of the moving images, batched (``calculators.evaluate_many``, one
   model call) vs one by one through the ASE calculator; alternated ``--repeat`` times, medians.
-* full NEB: ``workflows.kinetics.run_neb`` with ``batched=True`` vs ``False`` (same settings; the
+* full NEB: ``workflows.neb.run_neb`` with ``batched=True`` vs ``False`` (same settings; the
   optimiser path can differ slightly because batched and single predictions differ by ~1e-6 eV).
 
     .venv/bin/python benchmarks/neb_batching.py [--phase Li2S] [--images 7] [--repeat 5]
@@ -38,7 +38,7 @@ def main() -> None:
     from interchem.calculators import ase_calculator, evaluate_many
     from interchem.structures.hops import build_neb_endpoints, enumerate_li_hops
     from interchem.structures.library import resolve_phase
-    from interchem.workflows.kinetics import run_neb
+    from interchem.workflows.neb import run_neb
 
     _, structure = resolve_phase(args.phase, primitive=False)
     hop = enumerate_li_hops(structure, cutoff=4.0)[0]

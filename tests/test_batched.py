@@ -11,7 +11,7 @@ from ase.build import bulk
 from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
-from interchem import calculators
+from interchem.calculators import registry as calculators
 from interchem.calculators import CalculatorSpec, ase_calculator, evaluate_many, get_backend
 from interchem.errors import CalculatorSettingsError, UnsupportedElementsError
 from interchem.structures.library import cards

@@ -191,7 +191,7 @@ def test_neb_through_cp2k():
     never silently. Li2S is an insulator: its SCF converges in a few cycles, unlike Li metal's."""
     from interchem.structures.hops import build_neb_endpoints, enumerate_li_hops
     from interchem.structures.library import resolve_phase
-    from interchem.workflows.kinetics import run_neb
+    from interchem.workflows.neb import run_neb
 
     li2s = resolve_phase("Li2S", primitive=False)[1]
     hop = enumerate_li_hops(li2s, cutoff=3.0)[0]
@@ -209,7 +209,7 @@ def test_smearing_without_empty_orbitals_is_refused_before_cp2k_runs():
     """One bcc Li atom with SZV has 2 basis functions for 2 occupied orbitals (3 electrons): CP2K would
     abort mid-run ("Extra MOs (ADDED_MOS) are required for smearing"); we refuse it with the reason.
     The 2-atom cell has one empty orbital and is accepted, with ADDED_MOS capped at what exists."""
-    from interchem.dft.cp2k import _input_template, basis_function_count
+    from interchem.calculators.cp2k import _input_template, basis_function_count
 
     spec = CalculatorSpec(name="cp2k", settings={"basis": "SZV-MOLOPT-SR-GTH"})
     assert basis_function_count(spec, "Li") == 2 and basis_function_count(spec, "Si") == 4  # s / s+p

@@ -43,7 +43,7 @@ def test_flow_runs_with_rlaunch_against_mongodb(mongo_settings, tiny_mace, tmp_p
     # the dynamic relax + record jobs (Response replace) ran as extra fireworks
     assert any(name.startswith("record") for name in states), states
 
-    from interchem.results import query_results
+    from interchem.remote.results import query_results
 
     rows = query_results(mongo_settings, phase="Li", calculator="mace")  # the record, not atomate2's task doc
     assert len(rows) == 1 and rows[0].calculator.startswith("mace:") and rows[0].name == "record Li"

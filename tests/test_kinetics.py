@@ -141,7 +141,7 @@ def test_md_key_changes_with_inputs(li2s):
 def test_neb_symmetric_hop_gives_symmetric_path(bcc_li_hop):
     """The nearest-neighbour vacancy hop in bcc Li maps onto itself by inversion through its midpoint:
     the path must be symmetric with the saddle in the middle image (CHGNet, 15 atoms, 5 images)."""
-    from interchem.workflows.kinetics import run_neb
+    from interchem.workflows.neb import run_neb
 
     li, hop = bcc_li_hop
     initial, final = build_neb_endpoints(li, hop, supercell_min_length=7.0)
@@ -157,7 +157,7 @@ def test_neb_symmetric_hop_gives_symmetric_path(bcc_li_hop):
 
 
 def test_neb_batched_matches_one_by_one_and_flags_non_convergence(bcc_li_hop):
-    from interchem.workflows.kinetics import run_neb
+    from interchem.workflows.neb import run_neb
 
     li, hop = bcc_li_hop
     initial, final = build_neb_endpoints(li, hop, supercell_min_length=7.0)
@@ -172,7 +172,7 @@ def test_neb_batched_matches_one_by_one_and_flags_non_convergence(bcc_li_hop):
 
 def test_barrier_flow_reports_percolation(tmp_path, bcc_li_hop, isolated_settings):
     from interchem.store import make_job_store
-    from interchem.workflows.kinetics import BarrierMaker
+    from interchem.workflows.neb import BarrierMaker
 
     li, _ = bcc_li_hop
     flow = BarrierMaker(calculator="chgnet", cutoff=3.2, neb_settings={"n_images": 3, "supercell_min_length": 7.0}).make(li, phase="Li")
@@ -211,7 +211,7 @@ def test_interstitial_barrier_flow_hops_between_relaxed_minima(tmp_path, isolate
     """The interstitial mechanism through BarrierMaker: sites relaxed at run time, hops enumerated between
     the minima only (Td-Td, 2.35 A; no hop to the hexagonal saddle), one NEB each, sites in the report."""
     from interchem.store import make_job_store
-    from interchem.workflows.kinetics import BarrierMaker
+    from interchem.workflows.neb import BarrierMaker
 
     si = resolve_phase("Si", primitive=False)[1]
     flow = BarrierMaker(
@@ -224,7 +224,7 @@ def test_interstitial_barrier_flow_hops_between_relaxed_minima(tmp_path, isolate
     assert report.hops[0]["start_wyckoff"] == report.hops[0]["end_wyckoff"] == "8b"
     assert report.hops[0]["barrier_eV"] > 0.05 and not report.hops[0]["flagged"]
     assert report.interstitial_sites["minima"][0]["multiplicity"] == 8
-    from interchem.kinetics_report import write_barrier_report
+    from interchem.reports.kinetics import write_barrier_report
 
     md = write_barrier_report(report, tmp_path / "report").read_text()
     assert "Interstitial sites, relaxed" in md and "| 0 | (" in md
@@ -233,7 +233,7 @@ def test_interstitial_barrier_flow_hops_between_relaxed_minima(tmp_path, isolate
 def test_endpoint_rattle_moves_both_endpoints_alike(li2s):
     """endpoint_rattle_A displaces every atom of both endpoints by the same seeded vector, so the two
     stay images of each other along the hop (split-site phases need it to leave symmetric saddles)."""
-    from interchem.workflows.kinetics import run_neb
+    from interchem.workflows.neb import run_neb
 
     hop = enumerate_li_hops(li2s, cutoff=3.0)[0]
     initial, final = build_neb_endpoints(li2s, hop, supercell_min_length=5.0)
@@ -248,7 +248,7 @@ def test_endpoint_rattle_moves_both_endpoints_alike(li2s):
 def test_endpoints_closer_than_half_the_hop_are_flagged(li2s):
     """If the moving Li ends up near the same place in both relaxed endpoints (a split vacancy), the band
     does not describe the hop: flagged, even though no atom is within 0.3 A of 'the same minimum'."""
-    from interchem.workflows.kinetics import run_neb
+    from interchem.workflows.neb import run_neb
 
     hop = enumerate_li_hops(li2s, cutoff=3.0)[0]
     initial, final = build_neb_endpoints(li2s, hop, supercell_min_length=5.0)
@@ -261,7 +261,7 @@ def test_endpoints_closer_than_half_the_hop_are_flagged(li2s):
 
 
 def test_barriers_refuse_phase_without_li():
-    from interchem.workflows.kinetics import BarrierMaker
+    from interchem.workflows.neb import BarrierMaker
 
     si = resolve_phase("Si")[1]
     with pytest.raises(NoMobileSpeciesError, match="Si"):
@@ -272,7 +272,7 @@ def test_barriers_refuse_phase_without_li():
 
 
 def test_diffusion_maker_refuses_bad_temperature_sets(li2s):
-    from interchem.workflows.kinetics import DiffusionMaker
+    from interchem.workflows.diffusion import DiffusionMaker
 
     with pytest.raises(DiffusionInputError, match="at least 3"):
         DiffusionMaker(temperatures_K=(600, 800)).make(li2s)
@@ -287,7 +287,7 @@ def test_diffusion_maker_refuses_bad_temperature_sets(li2s):
 def test_diffusion_flow_flags_when_nothing_diffuses(tmp_path, isolated_settings, monkeypatch):
     """Crystalline Li2S at 300-400 K in 0.3 ps: Li only rattles. The report must say so, not fit."""
     from interchem.store import make_job_store
-    from interchem.workflows.kinetics import DiffusionMaker
+    from interchem.workflows.diffusion import DiffusionMaker
 
     monkeypatch.setenv("INTERCHEM_CHECKPOINT_DIR", str(tmp_path / "ck"))
     li2s = resolve_phase("Li2S", primitive=False)[1]
@@ -307,7 +307,7 @@ def test_diffusion_flow_flags_when_nothing_diffuses(tmp_path, isolated_settings,
 def test_diffusion_report_fits_synthetic_points():
     """Points made from a known Arrhenius law are fitted back (report assembly, not the MD)."""
     from interchem.analysis import diffusion as diff
-    from interchem.workflows.kinetics import DiffusionPoint, diffusion_report
+    from interchem.workflows.diffusion import DiffusionPoint, diffusion_report
 
     rng = np.random.default_rng(0)
     ea, d0, kb = 0.30, 1e-2, 8.617333262e-5
@@ -356,7 +356,7 @@ def test_li_hop_across_a_built_interface(tiny_mace):
     moving atom starts on the anode side and ends on the electrolyte side (tiny MACE: plumbing)."""
     from interchem.structures.hops import interface_li_hop_endpoints
     from interchem.structures.interfaces import InterfaceBuilder, InterfaceLimits
-    from interchem.workflows.kinetics import run_neb
+    from interchem.workflows.neb import run_neb
 
     cands = InterfaceBuilder(
         resolve_phase("Li")[1], resolve_phase("Li2S")[1], (1, 0, 0), (1, 0, 0),

@@ -76,7 +76,7 @@ def test_flow_specs_and_calculator_discovery(tmp_path, tiny_mace, isolated_setti
 
 
 def test_results_rows_filters_and_exports(isolated_settings, tiny_mace):
-    from interchem.results import export, query_results, redraw_reports
+    from interchem.remote.results import export, query_results, redraw_reports
     from interchem.runner import plan_screen, run_screen
 
     settings = isolated_settings.model_copy(update={"relax_steps": 5})

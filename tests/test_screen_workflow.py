@@ -18,7 +18,7 @@ from interchem.errors import (
     UnknownPhaseError,
     UnsupportedElementsError,
 )
-from interchem.report import write_report
+from interchem.reports.screen import write_report
 from interchem.runner import plan_screen, run_screen
 
 

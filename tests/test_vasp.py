@@ -1,4 +1,4 @@
-"""VASP backend (interchem.dft.vasp): atomate2's MP makers write MP's inputs; a recorded-style vasprun.xml
+"""VASP backend (interchem.calculators.vasp.inputs): atomate2's MP makers write MP's inputs; a recorded-style vasprun.xml
 becomes an MP2020-corrected entry; missing POTCARs and unknown elements fail before any work.
 
 Fast and offline: no VASP binary and no POTCAR library are used (inputs are written with POTCAR.spec).
@@ -21,7 +21,7 @@ from interchem.calculators import (
     relax_maker,
     static_maker,
 )
-from interchem.dft import vasp
+from interchem.calculators.vasp import inputs as vasp
 from interchem.entries import build_entries
 from interchem.errors import (
     CalculatorSettingsError,

@@ -1,5 +1,5 @@
 """Diffusion from VASP MD (``DiffusionMaker(calculator="vasp")``): atomate2's VASP MD job output (an emmet
-TaskDoc) feeds ``diffusion_point`` through ``interchem.dft.vasp_md``.
+TaskDoc) feeds ``diffusion_point`` through ``interchem.calculators.vasp.md``.
 
 Recorded-style outputs, made here: no VASP binary and no POTCARs are used. ``write_vasp_md_outputs``
 writes the files VASP leaves in a run folder that emmet's ``TaskDoc.from_directory`` reads
@@ -21,10 +21,10 @@ import pytest
 from pymatgen.core import SETTINGS as PMG_SETTINGS
 from pymatgen.io.vasp import Incar, Kpoints, Poscar
 
-from interchem.dft import vasp
+from interchem.calculators.vasp import inputs as vasp
 from interchem.errors import DiffusionInputError, InterchemError, NoMobileSpeciesError
 from interchem.structures.library import resolve_phase
-from interchem.workflows.kinetics import DiffusionMaker, diffusion_point, diffusion_supercell
+from interchem.workflows.diffusion import DiffusionMaker, diffusion_point, diffusion_supercell
 from vasp_recorded import energy_xml, outcar, structure_xml, v, vasprun_head
 
 K_B = 8.617333262e-5
@@ -203,7 +203,7 @@ def test_vasp_md_recovers_the_diffusion_coefficient(recorded_md, form):
 
 def test_vasp_md_result_unwraps_and_the_species_mask_matters(recorded_md):
     from interchem.analysis import diffusion as diff
-    from interchem.dft.vasp_md import vasp_md_result
+    from interchem.calculators.vasp.md import vasp_md_result
     from interchem.workflows.md import cartesian_frames
 
     res = vasp_md_result(recorded_md["task_doc"])
@@ -230,7 +230,7 @@ def test_without_oszicar_temperatures_the_kinetic_temperature_is_used(recorded_m
     from pymatgen.core import Element
     from pymatgen.core.trajectory import Trajectory
 
-    from interchem.dft.vasp_md import vasp_md_result
+    from interchem.calculators.vasp.md import vasp_md_result
 
     cell = recorded_md["cell"]
     rng = np.random.default_rng(3)

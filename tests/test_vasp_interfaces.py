@@ -1,4 +1,4 @@
-"""Interfaces with VASP (interchem.dft.vasp_interfaces): InterfaceMaker / SlabMaker / InterfaceMDMaker with
+"""Interfaces with VASP (interchem.calculators.vasp.interfaces): InterfaceMaker / SlabMaker / InterfaceMDMaker with
 ``calculator="vasp"`` build atomate2 VASP jobs (bulk single points, gap single points, fixed-cell relax
 with selective dynamics, split parts) on one electronic footing; recorded-style outputs go through the
 real atomate2 jobs (VASP replaced by atomate2's test double) into the same InterfaceResult as the ASE
@@ -20,8 +20,8 @@ from pymatgen.core import Structure
 from pymatgen.io.vasp import Incar, Kpoints, Poscar
 
 from interchem.analysis.interfaces import EV_PER_A2_TO_J_PER_M2, work_of_adhesion
-from interchem.dft import vasp
-from interchem.dft import vasp_interfaces as vi
+from interchem.calculators.vasp import inputs as vasp
+from interchem.calculators.vasp import interfaces as vi
 from interchem.errors import CalculatorSettingsError, InterchemError, InterfaceError
 from interchem.structures.interfaces import InterfaceBuilder, InterfaceLimits, set_gap, split_interface
 from interchem.structures.library import resolve_phase

@@ -1,4 +1,4 @@
-"""VASP NEB barriers (interchem.dft.vasp_neb): BarrierMaker(calculator="vasp") builds endpoints -> two
+"""VASP NEB barriers (interchem.calculators.vasp.neb): BarrierMaker(calculator="vasp") builds endpoints -> two
 fixed-cell relaxations -> IDPP images -> atomate2 NebFromImagesMaker -> collate -> barrier report; the
 NEB inputs are MP's set with the band settings; recorded-style outputs become flagged/unflagged
 ``NEBResult``s; missing POTCARs fail before any job.
@@ -17,11 +17,11 @@ from jobflow import Flow, Job, run_locally
 from pymatgen.io.vasp import Incar, Kpoints, Poscar
 
 from interchem.calculators import CalculatorSpec
-from interchem.dft import vasp, vasp_neb
+from interchem.calculators.vasp import inputs as vasp, neb as vasp_neb
 from interchem.errors import CalculatorSettingsError, InterchemError
 from interchem.structures.hops import enumerate_li_hops
 from interchem.structures.library import resolve_phase
-from interchem.workflows.kinetics import BarrierMaker, NEBResult, NEBSettings, barrier_report
+from interchem.workflows.neb import BarrierMaker, NEBResult, NEBSettings, barrier_report
 from vasp_recorded import flow_jobs, job_maker
 
 WRITE_ONLY = CalculatorSpec(name="vasp", settings={"write_only": True})

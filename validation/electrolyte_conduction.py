@@ -80,7 +80,7 @@ def main() -> None:
     from interchem.runner import run_flow
     from interchem.settings import get_settings
     from interchem.structures.library import resolve_phase
-    from interchem.workflows.kinetics import DiffusionMaker
+    from interchem.workflows.diffusion import DiffusionMaker
 
     name, structure = resolve_phase(args.phase, primitive=args.primitive)
     temps = tuple(float(t) for t in args.temperatures.split(","))

@@ -13,7 +13,7 @@ Sources and what is compared:
 Tolerance +-0.15 eV: machine-learned potentials reproduce DFT barriers to ~0.1 eV on average, and
 universal MLIPs trained mostly on near-equilibrium data systematically soften the potential-energy
 surface (Deng et al., npj Comput. Mater. 11, 9 (2025)), so barriers come out LOW more often than high.
-A neutral vacancy/interstitial is used (see interchem.workflows.kinetics).
+A neutral vacancy/interstitial is used (see interchem.workflows.neb).
 
     .venv/bin/python validation/li_migration.py [--calculator chgnet] [--quick]
 
@@ -53,7 +53,7 @@ def li_in_si(calculator: str, supercell: float) -> dict:
     """Td -> Hex -> Td interstitial hop of one Li in a diamond-Si supercell."""
     from interchem.structures.hops import build_neb_endpoints, enumerate_li_hops
     from interchem.structures.library import resolve_phase
-    from interchem.workflows.kinetics import run_neb
+    from interchem.workflows.neb import run_neb
 
     si = resolve_phase("Si", primitive=False)[1]
     hops = enumerate_li_hops(si, cutoff=2.5, mechanism="interstitial")
@@ -69,7 +69,7 @@ def lipon(calculator: str, supercell: float, max_hops: int | None, mechanisms: t
     from interchem.store import make_job_store
     from interchem.settings import get_settings
     from interchem.structures.library import resolve_phase
-    from interchem.workflows.kinetics import BarrierMaker
+    from interchem.workflows.neb import BarrierMaker
 
     name, s = resolve_phase("Li2PO2N", primitive=False)
     rows, reports = [], {}

@@ -109,7 +109,7 @@ def run(quick: bool, calculator: str) -> dict:
                             log=False, ensure_success=True)
     print(f"lithiation flow: {time.perf_counter() - t0:.0f} s")
     result = responses[flow.output.uuid][1].output
-    from interchem.report_amorphous import write_lithiation_report
+    from interchem.reports.amorphous import write_lithiation_report
 
     print(f"report: {write_lithiation_report(result, Path('interchem-output/lithiation'))}")
     return result.model_dump(mode="json", exclude={"phases": {"__all__": {"structure"}}})

@@ -32,7 +32,7 @@ ORDER = ["Li2S", "LiCl", "Li3N", "Li2O", "Li3P", "Si", "LiSi", "Li3PS4", "Li6PS5
 
 
 def main() -> None:
-    from interchem.cli_kinetics import STANDARD_BARRIER_PHASES
+    from interchem.cli.kinetics import STANDARD_BARRIER_PHASES
 
     assert sorted(ORDER) == sorted(STANDARD_BARRIER_PHASES)
     parser = argparse.ArgumentParser()
@@ -46,11 +46,11 @@ def main() -> None:
     parser.add_argument("--results", type=Path, default=None, help="results JSON (default validation/results/standard_barriers_<calc>.json)")
     args = parser.parse_args()
 
-    from interchem.kinetics_report import write_barrier_report
+    from interchem.reports.kinetics import write_barrier_report
     from interchem.runner import run_flow
     from interchem.settings import get_settings
     from interchem.structures.library import resolve_phase
-    from interchem.workflows.kinetics import BarrierMaker
+    from interchem.workflows.neb import BarrierMaker
 
     settings = get_settings(store_path=Path("validation-store").resolve(), output_dir=Path("validation-output").resolve())
     path = args.results or RESULTS / f"standard_barriers_{args.calculator.split(':')[0]}.json"

@@ -100,7 +100,7 @@ def main() -> int:
     if args.summary:
         summary = json.loads(args.summary.read_text())
     else:
-        from interchem.report import summary_dict
+        from interchem.reports.screen import summary_dict
         from interchem.runner import plan_screen, run_screen
 
         plan = plan_screen(list(PUBLISHED), None, args.calculator)

@@ -7,7 +7,7 @@ honour fixed bottom layers. atomate2's ``ForceFieldRelaxMaker`` does not read py
 with ``FixAtoms`` on the registry's calculator (the same object atomate2 would drive). The cost of
 this job against a bare ASE loop is measured in ``benchmarks/interface_build.py``. VASP has no ASE
 calculator: with ``calculator="vasp"`` the interface and slab flows are atomate2 VASP jobs built by
-``interchem.dft.vasp_interfaces`` (same models, same arithmetic through ``interface_result``).
+``interchem.calculators.vasp.interfaces`` (same models, same arithmetic through ``interface_result``).
 
 Energy references: slabs and interfaces are cut from the bulk at the card's lattice, and the bulk
 reference energy is a single point of that same cell, so no lattice mismatch between bulk and slab
@@ -71,7 +71,7 @@ def _elements(structure: Structure) -> set[str]:
 
 
 def _is_vasp(spec: CalculatorSpec) -> bool:
-    """VASP has no ASE calculator: its interface and slab flows are atomate2 jobs (``dft.vasp_interfaces``)."""
+    """VASP has no ASE calculator: its interface and slab flows are atomate2 jobs (``calculators.vasp.interfaces``)."""
     return get_backend(spec).make_ase_calculator is None and spec.name == "vasp"
 
 
@@ -193,8 +193,8 @@ class SlabMaker(Maker):
             make_slab(bulk, miller, t, self.min_thickness_A, self.vacuum_A, self.fixed_bottom_layers, terminations=terms, phase=phase)
             for t in chosen
         ]
-        if _is_vasp(spec):  # no ASE calculator: atomate2's VASP jobs (dft/vasp_interfaces.py)
-            from interchem.dft.vasp_interfaces import vasp_slab_flow
+        if _is_vasp(spec):  # no ASE calculator: atomate2's VASP jobs (calculators/vasp/interfaces.py)
+            from interchem.calculators.vasp.interfaces import vasp_slab_flow
 
             return vasp_slab_flow(bulk, miller, phase, slabs, spec, self.fmax, self.steps, name=self.name)
         ref = bulk_reference(bulk, spec.model_dump(mode="json"), label=phase)
@@ -281,7 +281,7 @@ def interface_result(
     """The ``InterfaceResult`` of one candidate from the energies of its relaxed interface, of the two
     partners split off rigidly (W_sep) and of the partners as finally separated (relaxed or rigid: W_ad,
     surface and interface energies). Shared by the ASE route (``adhesion_job``) and the VASP route
-    (``interchem.dft.vasp_interfaces``), so both report the same arithmetic."""
+    (``interchem.calculators.vasp.interfaces``), so both report the same arithmetic."""
     s = relaxed.structure
     area = float(np.linalg.norm(np.cross(*s.lattice.matrix[:2])))
     n_int = int(candidate["n_interfaces"])
@@ -371,8 +371,8 @@ class InterfaceMaker(Maker):
         check_calculator(spec, elements, context="interfaces")
         if any(g <= 0.5 for g in self.gaps_A):
             raise InterfaceError(f"interfacial gaps must be > 0.5 A, not {self.gaps_A}")
-        if _is_vasp(spec):  # no ASE calculator: atomate2's VASP jobs (dft/vasp_interfaces.py)
-            from interchem.dft.vasp_interfaces import vasp_interface_flow
+        if _is_vasp(spec):  # no ASE calculator: atomate2's VASP jobs (calculators/vasp/interfaces.py)
+            from interchem.calculators.vasp.interfaces import vasp_interface_flow
 
             return vasp_interface_flow(candidates, anode_bulk, electrolyte_bulk, spec, self.gaps_A, self.fmax, self.steps,
                                        self.relax_separated, name=self.name)
@@ -417,8 +417,8 @@ class InterfaceMDResult(BaseModel):
 @job(name="interface reactivity")
 def analyse_interface_md(md_output: Any, structure: Structure, label: str, md_uuid: str) -> InterfaceMDResult:
     """Reactivity time series from the MD job's trajectory (loaded from the data store by jobflow): an
-    interchem ``MDResult`` or the task document of atomate2's VASP MD job (``dft.vasp_md``)."""
-    from interchem.dft.vasp_md import is_vasp_md_output, vasp_md_result
+    interchem ``MDResult`` or the task document of atomate2's VASP MD job (``calculators.vasp.md``)."""
+    from interchem.calculators.vasp.md import is_vasp_md_output, vasp_md_result
     from interchem.workflows.md import MDResult, cartesian_frames
 
     if isinstance(md_output, MDResult):

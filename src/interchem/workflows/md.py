@@ -413,7 +413,7 @@ class MDMaker(Maker):
         settings = self.settings()
         backend = get_backend(spec)
         if backend.make_ase_calculator is None and spec.name == "vasp":
-            from interchem.dft.vasp import make_md_maker
+            from interchem.calculators.vasp.inputs import make_md_maker
 
             ensemble = {"nvt-langevin": "nvt", "nvt-bussi": "nvt", "nve": "nve", "npt-berendsen": "npt"}[settings.ensemble]
             return make_md_maker(

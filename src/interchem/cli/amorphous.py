@@ -13,7 +13,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.table import Table
 
-from interchem.cli import _fail, app, console, out
+from interchem.cli.common import app, console, fail, out
 from interchem.errors import InterchemError
 
 
@@ -46,7 +46,7 @@ def amorphous(
 ) -> None:
     """Amorphous phase by melt-quench MD: density, partial g(r), coordination; CIF/extxyz + report."""
     from interchem.calculators import CalculatorSpec
-    from interchem.report_amorphous import write_amorphous_report
+    from interchem.reports.amorphous import write_amorphous_report
     from interchem.settings import get_settings
     from interchem.structures.amorphous import amorphous_target
     from interchem.workflows.amorphous import AmorphousResult, MeltQuenchMaker
@@ -59,7 +59,7 @@ def amorphous(
         maker = MeltQuenchMaker(calculator=spec, melt_steps=melt_steps, quench_steps=quench_steps, anneal_steps=anneal_steps)
         flow = maker.make(t, seed=seed)
     except (InterchemError, ValueError) as exc:  # ValueError: pydantic rejects MD settings
-        _fail(exc)
+        fail(exc)
     out_dir = Path(settings.output_dir)
     console.print(
         f"[bold]interchem amorphous[/] {t.label}: {t.cell_formula} ({t.n_atoms} atoms, composition error "
@@ -70,7 +70,7 @@ def amorphous(
     try:
         result = AmorphousResult.model_validate(run_flow(flow, settings, f"melt-quench of {t.label}"))
     except InterchemError as exc:
-        _fail(exc)
+        fail(exc)
     report = write_amorphous_report(result, out_dir)
     table = Table(title=f"{result.label} ({result.level_of_theory})")
     for col in ("density (g/cm3)", "published", "deviation", "pair", "peak (Å)", "coordination"):
@@ -110,7 +110,7 @@ def lithiation(
 ) -> None:
     """Volume per Si and expansion against x (crystalline + amorphous Li_xSi), elastic moduli (VRH)."""
     from interchem.calculators import CalculatorSpec
-    from interchem.report_amorphous import write_lithiation_report
+    from interchem.reports.amorphous import write_lithiation_report
     from interchem.settings import get_settings
     from interchem.structures.lithiation import crystalline_series
     from interchem.workflows.amorphous import MeltQuenchMaker
@@ -134,7 +134,7 @@ def lithiation(
         )
         flow = maker.make()
     except (InterchemError, ValueError) as exc:
-        _fail(exc)
+        fail(exc)
     console.print(
         f"[bold]interchem lithiation[/]: crystalline {', '.join(names)}; amorphous x = {', '.join(f'{v:g}' for v in xs) or 'none'}; "
         f"elastic {', '.join(elastic_list) or 'none'}; calculator [cyan]{spec.label()}[/]"
@@ -143,7 +143,7 @@ def lithiation(
     try:
         result = LithiationResult.model_validate(run_flow(flow, settings, "lithiation mechanics"))
     except InterchemError as exc:
-        _fail(exc)
+        fail(exc)
     report = write_lithiation_report(result, settings.output_dir)
     table = Table(title=f"Li_xSi mechanics ({result.level_of_theory})")
     for col in ("phase", "x", "V/Si (Å3)", "exp. V/Si", "expansion %", "B", "G", "E (GPa)"):

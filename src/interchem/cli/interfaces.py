@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from interchem.cli import _fail, app, console, out
+from interchem.cli.common import app, console, fail, out
 from interchem.errors import InterchemError
 
 
@@ -63,7 +63,7 @@ def interface(
 ) -> None:
     """Lattice-matched anode|electrolyte interfaces: build, scan the gap, relax, adhesion, MD reactivity."""
     from interchem.calculators import CalculatorSpec, check_calculator
-    from interchem.report_interfaces import write_interface_report
+    from interchem.reports.interfaces import write_interface_report
     from interchem.settings import get_settings
     from interchem.structures.interfaces import (
         InterfaceBuilder,
@@ -111,7 +111,7 @@ def interface(
         else:
             raise InterchemError(f"--amorphous must be 'anode' or 'electrolyte', not {amorphous!r}")
     except InterchemError as exc:
-        _fail(exc)
+        fail(exc)
     build_s = time.perf_counter() - start
     table = Table(title=f"{len(candidates)} {a_name}|{e_name} candidates (built in {build_s:.1f} s)")
     for col in ("rank", "interface", "atoms", "area (A^2)", "strain (%)"):
@@ -134,7 +134,7 @@ def interface(
             md_flow = InterfaceMDMaker(calculator=spec, temperature_K=md_temperature, steps=md_steps).make(best.structure, label=best.label)
             md_results.append(InterfaceMDResult.model_validate(run_flow(md_flow, settings, folder / "jobs")))
     except InterchemError as exc:
-        _fail(exc)
+        fail(exc)
     wall = time.perf_counter() - start
     report = write_interface_report(summary, folder, [describe_candidate(c) for c in chosen], md_results, wall_time_s=wall)
     table = Table(title=f"Adhesion ({summary.level_of_theory})")

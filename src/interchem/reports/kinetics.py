@@ -13,7 +13,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from interchem.workflows.kinetics import BarrierReport, DiffusionReport  # noqa: E402
+from interchem.workflows.diffusion import DiffusionReport  # noqa: E402
+from interchem.workflows.neb import BarrierReport  # noqa: E402
 from interchem.workflows.phonons import PhononSummary  # noqa: E402
 
 KB_EV = 8.617333262e-5

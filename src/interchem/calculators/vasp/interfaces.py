@@ -10,7 +10,7 @@
 
 ``SlabMaker(calculator="vasp")``: bulk single point -> per slab fixed-cell relax -> surface energy.
 
-Every VASP job is atomate2's ``MPGGARelaxMaker`` on ``MPRelaxSet`` (``dft.vasp.make_relax_maker``) with
+Every VASP job is atomate2's ``MPGGARelaxMaker`` on ``MPRelaxSet`` (``calculators.vasp.inputs.make_relax_maker``) with
 ISIF 2 (atoms move, the cell stays: the in-plane cell is the substrate's and the vacuum must stay),
 EDIFFG = -fmax, NSW = steps; single points are the same maker with NSW 0. Fixed bottom layers are the
 structure's ``selective_dynamics`` site property, which pymatgen writes into the POSCAR ("Selective
@@ -37,7 +37,7 @@ the same order: ``interface_side`` and ``selective_dynamics`` are put back on it
 
 ``write_only=true``: the first VASP jobs (bulk single points, gap single points) write their inputs
 with POTCAR.spec and stop the flow with the write-only error; the relax inputs of a given structure are
-written with ``dft.vasp.write_inputs(relax_maker(spec, fmax, steps), structure, folder)``.
+written with ``calculators.vasp.inputs.write_inputs(relax_maker(spec, fmax, steps), structure, folder)``.
 """
 
 from __future__ import annotations
@@ -50,8 +50,8 @@ import numpy as np
 from jobflow import Flow, job
 
 from interchem.calculators import CalculatorSpec, get_backend
-from interchem.dft.vasp import _user_incar, make_relax_maker
-from interchem.dft.vasp_md import (
+from interchem.calculators.vasp.inputs import _user_incar, make_relax_maker
+from interchem.calculators.vasp.md import (
     _get,  # one reader of task documents (model or stored dict)
 )
 from interchem.errors import InterfaceError

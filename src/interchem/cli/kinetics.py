@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from interchem.cli import _fail, app, console, out
+from interchem.cli.common import app, console, fail, out
 from interchem.errors import InterchemError
 
 CalculatorOpt = Annotated[Optional[str], typer.Option("--calculator", "-c", help="chgnet (default), mace:model=PATH, cp2k, ...")]
@@ -65,18 +65,18 @@ def barriers(
     Silicon (no Li) is done by the interstitial mechanism whatever --mechanism says."""
     from jobflow import Flow
 
-    from interchem.kinetics_report import write_barrier_report
-    from interchem.workflows.kinetics import BarrierMaker
+    from interchem.reports.kinetics import write_barrier_report
+    from interchem.workflows.neb import BarrierMaker
 
     names = list(phases or []) + (STANDARD_BARRIER_PHASES if standard else [])
     if not names:
-        _fail(InterchemError("give at least one phase (or --standard)"))
+        fail(InterchemError("give at least one phase (or --standard)"))
     if across:
         for name in names:
             _interface_barrier(name, across, images, fmax, calculator, output, store, max_atoms)
         return
     if mechanism not in ("vacancy", "interstitial", "both"):
-        _fail(InterchemError(f"unknown mechanism {mechanism!r}: use vacancy, interstitial or both"))
+        fail(InterchemError(f"unknown mechanism {mechanism!r}: use vacancy, interstitial or both"))
     try:
         flows, targets = [], []
         for phase in names:  # every phase is validated (and its flow built) before anything runs
@@ -95,7 +95,7 @@ def barriers(
         reports, wall = _run(Flow(flows, output=[f.output for f in flows]), settings, f"interchem barriers {' '.join(n for n, _ in targets)}")
         paths = [write_barrier_report(rep, out_dir) for rep, (_, out_dir) in zip(reports, targets)]
     except InterchemError as exc:
-        _fail(exc)
+        fail(exc)
     for (name, _), report in zip(targets, reports):
         out.print(f"[bold]{name}[/]")
         for h in report["hops"]:
@@ -114,7 +114,7 @@ def _interface_barrier(anode: str, electrolyte: str, images: int, fmax: float, c
     from interchem.calculators import CalculatorSpec, check_calculator
     from interchem.structures.interfaces import InterfaceBuilder, InterfaceLimits
     from interchem.structures.library import resolve_phase
-    from interchem.workflows.kinetics import interface_neb_job
+    from interchem.workflows.neb import interface_neb_job
 
     try:
         settings, a_name, a_struct, calc, out_dir = _prepare(anode, calculator, output, store, "barriers")
@@ -131,7 +131,7 @@ def _interface_barrier(anode: str, electrolyte: str, images: int, fmax: float, c
         (out_dir / "interface_hop.json").write_text(json.dumps({k: v for k, v in result.items() if k != "images"}, indent=2, default=str))
         best.structure.to(filename=str(out_dir / "interface.cif"))
     except InterchemError as exc:
-        _fail(exc)
+        fail(exc)
     flag = f"  [yellow]flagged: {result['flag_reason']}[/]" if result["flagged"] else ""
     out.print(f"{label}: {result['hop']['distance_A']:.2f} A, barrier {result['barrier_eV']:.3f} eV, reaction energy {result['reaction_energy_eV']:.3f} eV{flag}")
     console.print(f"written: {out_dir} ({wall:.0f} s)")
@@ -158,8 +158,8 @@ def diffusion(
     store: StoreOpt = None,
 ) -> None:
     """Li diffusion and conductivity from NVT MD at several temperatures, with Arrhenius extrapolation."""
-    from interchem.kinetics_report import write_diffusion_report
-    from interchem.workflows.kinetics import DiffusionMaker
+    from interchem.reports.kinetics import write_diffusion_report
+    from interchem.workflows.diffusion import DiffusionMaker
 
     try:
         settings, name, structure, calc, out_dir = _prepare(phase, calculator, output, store, "diffusion")
@@ -170,7 +170,7 @@ def diffusion(
         report, wall = _run(flow, settings, f"interchem diffusion {name}")
         path = write_diffusion_report(report, out_dir)
     except InterchemError as exc:
-        _fail(exc)
+        fail(exc)
     for p in report["points"]:
         d = p["diffusion"]
         note = f"  [yellow]{d['flag_reason']}[/]" if d["flagged"] else ""
@@ -194,7 +194,7 @@ def phonons(
     store: StoreOpt = None,
 ) -> None:
     """Harmonic phonons (atomate2/phonopy): imaginary modes, band structure, DOS, F_vib(T)."""
-    from interchem.kinetics_report import write_phonon_report
+    from interchem.reports.kinetics import write_phonon_report
     from interchem.store import make_job_store
     from interchem.workflows.phonons import PhononsMaker
 
@@ -212,7 +212,7 @@ def phonons(
                 job_store.close()
         path = write_phonon_report(summary, out_dir, doc)
     except InterchemError as exc:
-        _fail(exc)
+        fail(exc)
     state = "IMAGINARY MODES" if summary["has_imaginary_modes"] else "dynamically stable"
     out.print(f"{name}: lowest frequency {summary['min_frequency_THz']:.3f} THz ({state})")
     console.print(f"report: {path} ({wall:.0f} s)")

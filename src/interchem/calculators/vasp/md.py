@@ -3,7 +3,7 @@ reads MLIP MD.
 
 What atomate2 0.1.5 stores for a VASP MD job (``atomate2.vasp.jobs.md.MDMaker``): the output is an emmet
 ``TaskDoc`` parsed with ``TaskDoc.from_directory(..., store_trajectory=...)``. With ``store_trajectory``
-``"partial"`` (atomate2's default for MD, set explicitly by ``interchem.dft.vasp.make_md_maker``) every
+``"partial"`` (atomate2's default for MD, set explicitly by ``interchem.calculators.vasp.inputs.make_md_maker``) every
 ionic step of vasprun.xml becomes one frame of a pymatgen ``Trajectory`` (positions, per-frame lattice,
 energies, forces, stress and, from OSZICAR, the temperature ``T``) held in
 ``task_doc.vasp_objects["trajectory"]``; ``calcs_reversed[0].output.ionic_steps`` is then left empty.
@@ -136,7 +136,7 @@ def _pmg_trajectory(task_doc: Any):
     raise DiffusionInputError(
         "the VASP MD task document has no trajectory: neither vasp_objects['trajectory'] nor ionic steps. "
         "Run atomate2's VASP MD with task_document_kwargs={'store_trajectory': 'partial'} "
-        "(interchem.dft.vasp.make_md_maker does) and a job store with a 'data' store"
+        "(interchem.calculators.vasp.inputs.make_md_maker does) and a job store with a 'data' store"
     )
 
 

@@ -313,7 +313,7 @@ def make_md_maker(
     if not _write_only(spec):
         # Every ionic step as a pymatgen Trajectory (positions, lattice, energies, forces, stress, OSZICAR T)
         # in the task doc's vasp_objects, routed to the job store's data store (GridFS on MongoDB): what
-        # the diffusion analysis reads (dft.vasp_md). "full" would add every ionic step's electronic
+        # the diffusion analysis reads (calculators.vasp.md). "full" would add every ionic step's electronic
         # steps, which nothing here uses; set explicitly so that an atomate2 default change cannot drop it.
         from emmet.core.types.enums import StoreTrajectoryOption
 
@@ -343,7 +343,7 @@ def _write_only_maker_class() -> type:
     a clear error instead of running VASP without POTCARs.
 
     Built on first use (module ``__getattr__``) so that importing the registry imports neither jobflow
-    nor atomate2.vasp (seconds); ``interchem.dft.vasp.WriteOnlyVaspMaker`` resolves it, so monty/jobflow
+    nor atomate2.vasp (seconds); ``interchem.calculators.vasp.inputs.WriteOnlyVaspMaker`` resolves it, so monty/jobflow
     serialisation by module and class name works."""
     from jobflow import Maker, job
 

@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from interchem.cli import QUICK_ANODES, QUICK_ELECTROLYTES, _fail, app, console, out
+from interchem.cli.common import QUICK_ANODES, QUICK_ELECTROLYTES, app, console, fail, out
 from interchem.errors import InterchemError
 
 
@@ -70,7 +70,7 @@ def remote_project(
                               runner_delay=runner_delay, ssh_host=ssh_host, ssh_user=ssh_user, ssh_key=ssh_key)
         path = write_project(data, settings)
     except InterchemError as exc:
-        _fail(exc)
+        fail(exc)
     out.print(f"project {data['name']!r} written to {path}")
     console.print(f"next: jf -p {data['name']} admin reset   (once)   then   jf -p {data['name']} runner start")
 
@@ -146,7 +146,7 @@ def submit(
         result = do_submit(jf_flow, name or (target if target == "screen" else target.rsplit(":", 1)[-1]), settings=settings,
                            worker=worker, resources=res, reuse=not no_reuse)
     except (InterchemError, yaml.YAMLError) as exc:
-        _fail(exc)
+        fail(exc)
     p = result.preflight
     console.print(f"[bold]interchem submit[/] {summary}")
     console.print(f"  checks passed: {p.store}; project {p.project}, worker {p.worker}"
@@ -186,7 +186,7 @@ def results(
     limit: Annotated[int, typer.Option("--limit", help="maximum rows")] = 10_000,
 ) -> None:
     """Query stored results (embedded store or MongoDB): filter, print a table, export JSON/CSV, re-draw reports."""
-    from interchem.results import export, query_results, redraw_reports, table_columns
+    from interchem.remote.results import export, query_results, redraw_reports, table_columns
     from interchem.settings import get_settings
     from interchem.store import check_store
 
@@ -197,7 +197,7 @@ def results(
                              include_reused=include_reused, limit=limit)
         reports = redraw_reports(report_dir, settings, flow=flow, calculator=calculator) if report_dir else []
     except InterchemError as exc:
-        _fail(exc)
+        fail(exc)
     cols = table_columns(rows, prop)
     table = Table(title=f"{len(rows)} stored results ({where})")
     for col in ("flow", "job", "phase", "formula", "chemsys", "calculator", *cols):
@@ -235,7 +235,7 @@ def fireworks(
 ) -> None:
     """Convert an interchem flow to a FireWorks workflow (jobflow's flow_to_workflow) and add it to the
     LaunchPad on the MongoDB store; run it with `rlaunch -l my_launchpad.yaml rapidfire` or the qadapter."""
-    from interchem.fireworks_bridge import add_to_launchpad, to_workflow, write_config
+    from interchem.remote.fireworks import add_to_launchpad, to_workflow, write_config
     from interchem.remote.flows import flow_from_target, load_spec, screen_flow
     from interchem.settings import get_settings
 
@@ -263,5 +263,5 @@ def fireworks(
                 console.print(f"wrote {path}")
         fw_ids = add_to_launchpad(wf, settings) if add else {}
     except InterchemError as exc:
-        _fail(exc)
+        fail(exc)
     out.print(f"FireWorks workflow {wf.name!r}: {len(wf.fws)} fireworks" + (f", added (fw ids {min(fw_ids.values())}-{max(fw_ids.values())})" if fw_ids else ""))

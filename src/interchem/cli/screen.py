@@ -1,30 +1,17 @@
-"""The ``interchem`` command."""
+"""``interchem screen`` and the commands that read a stored screen: ``tieline``, ``report``,
+``phases``, ``calculators``."""
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from interchem.cli.common import QUICK_ANODES, QUICK_ELECTROLYTES, app, console, fail, out
 from interchem.errors import InterchemError
-
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
-console = Console(stderr=True)
-out = Console()
-
-# A quick set for tests and first looks: the argyrodite against three Li_xSi phases.
-QUICK_ELECTROLYTES = ["Li6PS5Cl"]
-QUICK_ANODES = ["Si", "LiSi", "Li15Si4"]
-
-
-def _fail(exc: Exception) -> None:
-    console.print(f"[bold red]error:[/] {exc}")
-    raise typer.Exit(code=2)
 
 
 @app.command()
@@ -44,7 +31,7 @@ def screen(
     """Thermodynamic screen: relax all phases, then hull, windows, voltages, reactions, tie-lines."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from interchem.report import write_report
+    from interchem.reports.screen import write_report
     from interchem.runner import plan_screen, run_screen
     from interchem.settings import get_settings
 
@@ -55,7 +42,7 @@ def screen(
             anode = anode or QUICK_ANODES
         plan = plan_screen(electrolyte, anode, calculator, extra_phases=phase or [], settings=settings, static_calculator=static_calculator)
     except InterchemError as exc:
-        _fail(exc)
+        fail(exc)
     console.print(
         f"[bold]interchem screen[/]: {len(plan.phases)} phases, calculator [cyan]{plan.calculator.label()}[/], "
         f"store {settings.store_path}"
@@ -71,7 +58,7 @@ def screen(
         try:
             result = run_screen(plan, settings=settings, progress=_count_phases(bar, task))
         except InterchemError as exc:
-            _fail(exc)
+            fail(exc)
     elapsed = time.perf_counter() - start
     report = write_report(result, settings.output_dir, wall_time_s=elapsed)
     _print_summary(result)
@@ -93,7 +80,7 @@ def _thermal_screen(temperature: float, settings, calculator) -> None:
             temperature, settings, calculator, progress=lambda kind, name: console.print(f"  {kind} {name}") if name.startswith(("phonon summary", "phonons")) and kind != "starting" else None
         )
     except InterchemError as exc:
-        _fail(exc)
+        fail(exc)
     table = Table(title=f"Stability windows at 0 K and {temperature:g} K (V vs Li/Li+; harmonic F_vib)")
     for col in ("electrolyte", "reduction 0 K", f"reduction {temperature:g} K", "oxidation 0 K", f"oxidation {temperature:g} K"):
         table.add_column(col)
@@ -159,7 +146,7 @@ def tieline(
         result = latest_screen_result(get_settings(store_path=store), calculator)
         t = shares_tie_line(screen_entries(result), canonical_name(phase_a), canonical_name(phase_b))
     except InterchemError as exc:
-        _fail(exc)
+        fail(exc)
     verdict = "[green]direct tie-line[/]" if t.direct else "[red]no direct tie-line[/]"
     out.print(f"{t.a} | {t.b}: {verdict} ({result.level_of_theory})")
     if not t.direct:
@@ -175,7 +162,7 @@ def report(
     store: Annotated[Optional[Path], typer.Option("--store", "-s")] = None,
 ) -> None:
     """Re-draw the report of the latest stored screen (no recomputation)."""
-    from interchem.report import write_report
+    from interchem.reports.screen import write_report
     from interchem.runner import latest_screen_result
     from interchem.settings import get_settings
 
@@ -183,7 +170,7 @@ def report(
         settings = get_settings(store_path=store, output_dir=output)
         result = latest_screen_result(settings, calculator)
     except InterchemError as exc:
-        _fail(exc)
+        fail(exc)
     path = write_report(result, settings.output_dir)
     _print_summary(result)
     console.print(f"report: {path}")
@@ -207,26 +194,15 @@ def phases(chemsys: Annotated[Optional[str], typer.Option(help="e.g. Li-Si: only
 @app.command()
 def calculators() -> None:
     """List the calculator registry."""
-    from interchem.calculators import _REGISTRY
+    from interchem.calculators import CalculatorSpec, registered_backends
 
     table = Table(title="calculators")
     for col in ("name", "energy convention", "description"):
         table.add_column(col)
-    from interchem.calculators import CalculatorSpec
-
-    for name, b in sorted(_REGISTRY.items()):
+    for name, b in sorted(registered_backends().items()):
         try:
             conv = b.energy_convention(CalculatorSpec(name=name))
         except Exception:
             conv = "?"
         table.add_row(name, conv, b.description)
     out.print(table)
-
-
-from interchem import cli_remote  # noqa: E402,F401  (registers remote-project/submit/results/fireworks)
-from interchem import cli_interfaces  # noqa: E402,F401  (registers interface)
-from interchem import cli_kinetics  # noqa: E402,F401  (registers barriers/diffusion/phonons)
-from interchem import cli_amorphous  # noqa: E402,F401  (registers amorphous, lithiation)
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(app())

@@ -219,7 +219,7 @@ def stored_screens(settings: Settings | None = None, flow: str | None = None, ca
 def redraw_reports(output_dir: str | Path, settings: Settings | None = None, flow: str | None = None,
                    calculator: str | None = None, latest_only: bool = True) -> list[Path]:
     """Write the report of each matching stored screen (the latest only by default) from stored results."""
-    from interchem.report import write_report
+    from interchem.reports.screen import write_report
 
     screens = stored_screens(settings, flow=flow, calculator=calculator)
     kinetics = stored_kinetics_reports(settings, calculator=calculator)
@@ -263,7 +263,7 @@ def stored_kinetics_reports(settings: Settings | None = None, calculator: str | 
 
 
 def _redraw_kinetics(reports: list[tuple[str, str, dict]], output_dir: Path, settings: Settings | None) -> list[Path]:
-    from interchem.kinetics_report import write_barrier_report, write_diffusion_report, write_phonon_report
+    from interchem.reports.kinetics import write_barrier_report, write_diffusion_report, write_phonon_report
 
     paths = []
     for kind, phase, output in reports:

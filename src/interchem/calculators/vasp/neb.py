@@ -6,7 +6,7 @@
 
 * endpoints: ``interchem.structures.hops.build_neb_endpoints`` (the same supercells as the ASE route),
   species grouped in pymatgen's sort order so that one POTCAR order fits every image;
-* relaxations: ``dft.vasp.make_relax_maker(relax_cell=False)`` (MPRelaxSet, ISIF 2, EDIFFG =
+* relaxations: ``calculators.vasp.inputs.make_relax_maker(relax_cell=False)`` (MPRelaxSet, ISIF 2, EDIFFG =
   -endpoint_fmax, NSW = endpoint_steps); with ``relax_endpoints=False`` the same maker with NSW 0
   (a single point on the same footing, so the endpoint energies match the images');
 * images: ASE's IDPP interpolation between the relaxed endpoints (as ``run_neb``);
@@ -39,7 +39,7 @@ import numpy as np
 from jobflow import job
 
 from interchem.calculators import CalculatorSpec
-from interchem.dft.vasp import (
+from interchem.calculators.vasp.inputs import (
     _maker_kwargs,
     _potcar_functional,
     _psp_dir,
@@ -48,7 +48,7 @@ from interchem.dft.vasp import (
     make_relax_maker,
     validate,
 )
-from interchem.dft.vasp_md import (
+from interchem.calculators.vasp.md import (
     _get,  # one reader of task documents (model or stored dict)
 )
 from interchem.errors import CalculatorSettingsError, HopError, InterchemError
@@ -57,7 +57,7 @@ if TYPE_CHECKING:
     from jobflow import Flow
     from pymatgen.core import Structure
 
-    from interchem.workflows.kinetics import NEBResult, NEBSettings
+    from interchem.workflows.neb import NEBResult, NEBSettings
 
 # Same electronic footing for the endpoint relaxations and the NEB images (see the module docstring).
 # PREC Accurate is MPRelaxSet's (atomate2's NebSetGenerator sets Normal: overridden, or the endpoint and
@@ -136,7 +136,7 @@ def make_neb_maker(
 
 
 def _dict_kpoints(spec: CalculatorSpec) -> dict[str, Any]:
-    from interchem.dft.vasp import _dict_setting
+    from interchem.calculators.vasp.inputs import _dict_setting
 
     return _dict_setting(spec, "user_kpoints_settings")
 
@@ -167,8 +167,8 @@ def write_neb_inputs(maker: Any, images: list[Structure], directory: str | Path,
 
 def _write_only_neb_maker_class() -> type:
     """``WriteOnlyVaspNebMaker``: the NEB job of ``write_only=true``. Writes the NEB inputs into its folder
-    and stops with a clear error. Resolves as ``interchem.dft.vasp_neb.WriteOnlyVaspNebMaker`` (module
-    ``__getattr__``) so that jobs serialise by module and class name (see dft.vasp)."""
+    and stops with a clear error. Resolves as ``interchem.calculators.vasp.neb.WriteOnlyVaspNebMaker`` (module
+    ``__getattr__``) so that jobs serialise by module and class name (see calculators.vasp.inputs)."""
     from jobflow import Maker, job
 
     @dataclass
@@ -188,7 +188,7 @@ def _write_only_neb_maker_class() -> type:
                 "write_only=false where POTCARs and a VTST-enabled VASP are available."
             )
 
-    from interchem.dft.vasp import publish_maker_class
+    from interchem.calculators.vasp.inputs import publish_maker_class
 
     return publish_maker_class(WriteOnlyVaspNebMaker, __name__, "WriteOnlyVaspNebMaker")
 
@@ -280,7 +280,7 @@ def collect_vasp_neb(
     and state of the intermediate images) and the two endpoint task documents (``output.energy``,
     ``output.structure``, ``state``). Energies, barriers, saddle index and flags as in ``run_neb``."""
     from interchem.calculators import get_backend
-    from interchem.workflows.kinetics import NEBResult
+    from interchem.workflows.neb import NEBResult
 
     t0 = time.perf_counter()
     spec = CalculatorSpec.model_validate(calculator)
@@ -397,7 +397,7 @@ def vasp_neb_flow(structure: Structure, hop: dict, spec: CalculatorSpec | str | 
     """One hop: endpoints -> two fixed-cell VASP relaxations -> IDPP images -> VASP NEB -> ``NEBResult``."""
     from jobflow import Flow
 
-    from interchem.workflows.kinetics import NEBSettings
+    from interchem.workflows.neb import NEBSettings
 
     spec = CalculatorSpec.parse(spec)
     settings = NEBSettings.model_validate(settings)

@@ -1,0 +1,297 @@
+"""Machine-learned potentials (and ASE's EMT for plumbing): CHGNet and SevenNet with weights inside
+their wheels (offline), MACE from a model file, and a tiny random MACE builder for CI plumbing.
+
+Each backend is one ``register(CalculatorBackend(...))`` entry; nothing else in the project names them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from interchem.calculators.registry import (
+    CalculatorBackend,
+    CalculatorSpec,
+    ase_calculator,
+    cached_ase_calculator,
+    register,
+)
+from interchem.errors import CalculatorSettingsError
+
+# --------------------------------------------------------------------------------------------------
+# CHGNet: weights ship inside the chgnet wheel (works offline).
+
+_CHGNET_MAX_Z = 94  # CHGNet 0.3.0 is trained on MPtrj, which covers H..Pu
+
+
+def _chgnet_elements(spec: CalculatorSpec) -> frozenset[str]:
+    from pymatgen.core import Element
+
+    return frozenset(Element.from_Z(z).symbol for z in range(1, _CHGNET_MAX_Z + 1)) - {"He", "Ne", "Ar"}
+
+
+def _make_chgnet(spec: CalculatorSpec):
+    from chgnet.model import CHGNet
+    from chgnet.model.dynamics import CHGNetCalculator
+
+    model = CHGNet.load(model_name=str(spec.settings.get("model", "0.3.0")), verbose=False, use_device="cpu")
+    return CHGNetCalculator(model=model, use_device=spec.settings.get("device", "cpu"), on_isolated_atoms="ignore")
+
+
+def _chgnet_evaluate_batch(spec: CalculatorSpec, structures: list, batch_size: int) -> list[dict[str, Any]]:
+    """CHGNet's own batched inference on the cached calculator's model (same weights, device and
+    isolated-atom setting as the ASE path). CHGNet predicts energy per atom (``is_intensive``) and
+    stress in GPa as a 3x3 matrix; converted here exactly as ``CHGNetCalculator`` does (x n atoms,
+    x ``stress_weight`` = ase.units.GPa) and to ASE's Voigt order."""
+    import numpy as np
+    from ase.stress import full_3x3_to_voigt_6_stress
+
+    calc = ase_calculator(spec)
+    model = calc.model
+    predictions = model.predict_structure(structures, task="efs", batch_size=batch_size)
+    if isinstance(predictions, dict):  # chgnet returns a bare dict for a single structure
+        predictions = [predictions]
+    out = []
+    for structure, pred in zip(structures, predictions, strict=True):
+        n = len(structure)
+        e = float(np.asarray(pred["e"]).reshape(()))
+        energy = e * n if model.is_intensive else e
+        stress = full_3x3_to_voigt_6_stress(np.asarray(pred["s"], dtype=float).reshape(3, 3) * calc.stress_weight)
+        out.append(
+            {
+                "energy": energy,
+                "energy_per_atom": energy / n,
+                "forces": np.asarray(pred["f"], dtype=float).reshape(n, 3),
+                "stress": np.asarray(stress, dtype=float),
+            }
+        )
+    return out
+
+
+def _validate_chgnet(spec: CalculatorSpec) -> None:
+    model = str(spec.settings.get("model", "0.3.0"))
+    if model not in ("0.3.0", "0.2.0"):
+        raise CalculatorSettingsError(f"chgnet model {model!r} is not shipped in the chgnet wheel (0.3.0, 0.2.0)")
+
+
+register(
+    CalculatorBackend(
+        name="chgnet",
+        description="CHGNet universal potential (weights in the chgnet wheel; MPtrj PBE/PBE+U)",
+        energy_convention=lambda spec: "mp2020_corrected",
+        level_of_theory=lambda spec: f"CHGNet {spec.settings.get('model', '0.3.0')} (MPtrj PBE/PBE+U, MP2020-corrected)",
+        supported_elements=_chgnet_elements,
+        make_ase_calculator=_make_chgnet,
+        validate=_validate_chgnet,
+        packages=("chgnet", "torch"),
+        allowed_settings=frozenset({"model", "device"}),
+        evaluate_batch=_chgnet_evaluate_batch,
+    )
+)
+
+# --------------------------------------------------------------------------------------------------
+# MACE: any model file (a downloaded MACE-MP foundation model, a fine-tuned model, the tiny random CI
+# model). Foundation weights cannot be downloaded at run time on air-gapped machines, so a path is
+# required.
+
+
+def _mace_model_path(spec: CalculatorSpec) -> Path:
+    model = spec.settings.get("model")
+    if not model:
+        raise CalculatorSettingsError(
+            "calculator 'mace' needs settings.model = path to a MACE model file "
+            "(e.g. --calculator mace:model=/path/mace-mp-0-medium.model); foundation models are not downloaded"
+        )
+    path = Path(str(model)).expanduser()
+    if not path.is_file():
+        raise CalculatorSettingsError(f"MACE model file {str(path)!r} does not exist")
+    return path
+
+
+@lru_cache(maxsize=8)
+def _load_mace_model(path: str, mtime: float):
+    import os
+
+    os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")  # mace + torch 2.13, see notes
+    import torch
+
+    try:
+        model = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:
+        raise CalculatorSettingsError(f"MACE model file {path!r} could not be loaded: {exc}") from exc
+    if not hasattr(model, "atomic_numbers") or not isinstance(model, torch.nn.Module):
+        raise CalculatorSettingsError(f"file {path!r} is not a MACE model (no atomic_numbers)")
+    return model
+
+
+def _mace_elements(spec: CalculatorSpec) -> frozenset[str]:
+    from pymatgen.core import Element
+
+    path = _mace_model_path(spec)
+    model = _load_mace_model(str(path), path.stat().st_mtime)
+    return frozenset(Element.from_Z(int(z)).symbol for z in model.atomic_numbers)
+
+
+def _make_mace(spec: CalculatorSpec):
+    import os
+
+    os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
+    from mace.calculators import MACECalculator
+
+    path = _mace_model_path(spec)
+    return MACECalculator(
+        model_paths=str(path),
+        device=spec.settings.get("device", "cpu"),
+        default_dtype=spec.settings.get("dtype", "float64"),
+    )
+
+
+def _validate_mace(spec: CalculatorSpec) -> None:
+    _mace_elements(spec)  # loads the model: a file that is not a model fails here, before any work
+    if spec.settings.get("dtype", "float64") not in ("float32", "float64"):
+        raise CalculatorSettingsError(f"MACE dtype must be float32 or float64, not {spec.settings['dtype']!r}")
+    if spec.settings.get("energy_convention", "gga_raw") not in ("mp2020_corrected", "gga_raw", "none"):
+        raise CalculatorSettingsError(f"unknown energy_convention {spec.settings['energy_convention']!r}")
+
+
+register(
+    CalculatorBackend(
+        name="mace",
+        description="MACE model from a file (settings: model=path, dtype, device, energy_convention)",
+        # MACE-MP foundation models are trained on raw MPtrj PBE/PBE+U energies (mace PR #342), so
+        # MP2020 is applied unless the user says the model was trained otherwise.
+        energy_convention=lambda spec: spec.settings.get("energy_convention", "gga_raw"),
+        level_of_theory=lambda spec: f"MACE {Path(str(spec.settings.get('model', '?'))).name}",
+        supported_elements=_mace_elements,
+        make_ase_calculator=_make_mace,
+        validate=_validate_mace,
+        packages=("mace-torch", "e3nn", "torch"),
+        allowed_settings=frozenset({"model", "dtype", "device", "energy_convention"}),
+    )
+)
+
+# --------------------------------------------------------------------------------------------------
+# SevenNet: the pretrained SevenNet-0 models, weights inside the sevenn wheel (MIT), offline. Optional
+# extra ``interchem[sevennet]`` pinned to sevenn 0.10.4: later releases require e3nn >= 0.5, which
+# breaks mace-torch (it pins e3nn 0.4.4); 0.10.4 co-installs with it. SevenNet-0 is trained on raw
+# MPtrj PBE/PBE+U energies: measured here, Li2S / Li2O / LiCl come out 0.15 / 0.19 / 0.29 eV/atom above
+# CHGNet's MP2020-corrected values, the size of the S / O / Cl anion corrections, so MP2020 is applied.
+
+SEVENNET_MODELS = ("7net-0", "7net-0_22May2024", "7net-l3i5")
+
+
+def _validate_sevennet(spec: CalculatorSpec) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("sevenn") is None:
+        raise CalculatorSettingsError(
+            "calculator 'sevennet' needs the optional package sevenn 0.10.4: pip install 'interchem[sevennet]' "
+            "(later sevenn releases need e3nn >= 0.5 and break mace-torch)"
+        )
+    model = str(spec.settings.get("model", "7net-0"))
+    if model.lower() not in {m.lower() for m in SEVENNET_MODELS}:
+        raise CalculatorSettingsError(f"sevennet model {model!r} is not one shipped in the sevenn wheel: {', '.join(SEVENNET_MODELS)}")
+
+
+def _make_sevennet(spec: CalculatorSpec):
+    import os
+
+    os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
+    from sevenn.sevennet_calculator import SevenNetCalculator
+
+    return SevenNetCalculator(str(spec.settings.get("model", "7net-0")), device=spec.settings.get("device", "cpu"))
+
+
+def _sevennet_elements(spec: CalculatorSpec) -> frozenset[str]:
+    from pymatgen.core import Element
+
+    _validate_sevennet(spec)
+    calc = cached_ase_calculator(spec)  # no check_calculator: that would call back here
+    return frozenset(Element.from_Z(int(z)).symbol for z in calc.type_map)
+
+
+register(
+    CalculatorBackend(
+        name="sevennet",
+        description="SevenNet-0 universal potential (weights in the sevenn wheel; optional extra, MPtrj raw PBE/PBE+U)",
+        energy_convention=lambda spec: "gga_raw",
+        level_of_theory=lambda spec: f"SevenNet {spec.settings.get('model', '7net-0')} (MPtrj PBE/PBE+U, raw)",
+        supported_elements=_sevennet_elements,
+        make_ase_calculator=_make_sevennet,
+        validate=_validate_sevennet,
+        packages=("sevenn", "e3nn", "torch"),
+        allowed_settings=frozenset({"model", "device"}),
+    )
+)
+
+# --------------------------------------------------------------------------------------------------
+# EMT: ASE's effective-medium toy potential, for plumbing tests on metals only.
+
+
+def _emt_elements(spec: CalculatorSpec) -> frozenset[str]:
+    from ase.calculators.emt import parameters
+
+    return frozenset(parameters)
+
+
+def _make_emt(spec: CalculatorSpec):
+    from ase.calculators.emt import EMT
+
+    return EMT()
+
+
+register(
+    CalculatorBackend(
+        name="emt",
+        description="ASE EMT toy potential (H, C, N, O, Al, Ni, Cu, Pd, Ag, Pt, Au only)",
+        energy_convention=lambda spec: "none",
+        level_of_theory=lambda spec: "ASE EMT",
+        supported_elements=_emt_elements,
+        make_ase_calculator=_make_emt,
+    )
+)
+
+
+# --------------------------------------------------------------------------------------------------
+# A tiny randomly initialised MACE for plumbing tests (never for science: its energies are noise).
+
+
+def build_tiny_mace(path: str | Path, elements: Iterable[str], seed: int = 0, r_max: float = 4.0) -> Path:
+    """Write a small random ScaleShiftMACE covering ``elements`` to ``path`` and return the path."""
+    import os
+
+    os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
+    import numpy as np
+    import torch
+    from e3nn import o3
+    from mace import modules
+    from pymatgen.core import Element
+
+    torch.manual_seed(seed)
+    zs = sorted(Element(e).Z for e in set(elements))
+    model = modules.ScaleShiftMACE(
+        r_max=r_max,
+        num_bessel=4,
+        num_polynomial_cutoff=5,
+        max_ell=1,
+        interaction_cls=modules.interaction_classes["RealAgnosticResidualInteractionBlock"],
+        interaction_cls_first=modules.interaction_classes["RealAgnosticResidualInteractionBlock"],
+        num_interactions=1,
+        num_elements=len(zs),
+        hidden_irreps=o3.Irreps("8x0e"),
+        MLP_irreps=o3.Irreps("8x0e"),
+        # Cohesive-energy-like references keep relaxations of the random model bounded.
+        atomic_energies=np.full(len(zs), -3.0),
+        avg_num_neighbors=10.0,
+        atomic_numbers=zs,
+        correlation=2,
+        gate=torch.nn.functional.silu,
+        atomic_inter_scale=0.1,
+        atomic_inter_shift=0.0,
+    ).to(torch.float64)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(model, path)
+    return path
