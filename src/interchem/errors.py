@@ -11,6 +11,11 @@ class InterchemError(Exception):
     """Base class for errors caused by user input or environment, not by bugs."""
 
 
+class SettingsError(InterchemError, ValueError):
+    """A setting (flag, INTERCHEM_* variable or config-file entry) has an invalid value or the config
+    file cannot be read; the message names the setting and where it came from."""
+
+
 class UnknownPhaseError(InterchemError, KeyError):
     def __init__(self, name: str, known: list[str] | None = None):
         hint = ""

@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from interchem.errors import SettingsError
 
 DEFAULT_CONFIG = Path.home() / ".interchem" / "config.yaml"
 
@@ -28,11 +30,15 @@ class _YamlSource(PydanticBaseSettingsSource):
         path = Path(os.environ.get("INTERCHEM_CONFIG", DEFAULT_CONFIG)).expanduser()
         if not path.is_file():
             return {}
-        data = yaml.safe_load(path.read_text()) or {}
+        try:
+            data = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(exc, "problem", None) or "unreadable"
+            raise SettingsError(f"config file {path} is not valid YAML{where}: {problem}") from None
         if not isinstance(data, dict):
-            from interchem.errors import InterchemError
-
-            raise InterchemError(f"config file {path} must hold a mapping of settings, not {type(data).__name__}")
+            raise SettingsError(f"config file {path} must hold a mapping of settings, not {type(data).__name__}")
         return data
 
 
@@ -76,4 +82,25 @@ class Settings(BaseSettings):
 
 
 def get_settings(**overrides: Any) -> Settings:
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    """The settings with ``overrides`` on top; an invalid value raises ``SettingsError`` naming the
+    setting, the value and where it came from (flag, environment variable or config file)."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        raise SettingsError("; ".join(_describe(err, given) for err in exc.errors())) from None
+
+
+def _describe(err: dict, given: dict[str, Any]) -> str:
+    """One validation error as a sentence a user can act on (never the value of a secret)."""
+    name = str(err["loc"][0]) if err.get("loc") else "?"
+    env = f"INTERCHEM_{name.upper()}"
+    if name in given:
+        source = "given on the command line"
+    elif env in os.environ:
+        source = f"from the environment variable {env}"
+    else:
+        source = f"from the config file {Path(os.environ.get('INTERCHEM_CONFIG', DEFAULT_CONFIG)).expanduser()}"
+    secret = name in {"store_uri", "mp_api_key"}
+    value = "" if secret else f" = {err.get('input')!r}"
+    return f"setting {name}{value} ({source}) is invalid: {err['msg'].lower()}"

@@ -1,0 +1,56 @@
+"""Invalid settings are one clear error naming the setting, its value and its source (flag, environment
+variable, config file), never a pydantic or YAML traceback; secrets are never echoed."""
+
+from __future__ import annotations
+
+import pytest
+
+from interchem.errors import InterchemError, SettingsError
+from interchem.settings import get_settings
+
+
+@pytest.fixture(autouse=True)
+def _no_user_config(tmp_path, monkeypatch):
+    monkeypatch.setenv("INTERCHEM_CONFIG", str(tmp_path / "absent.yaml"))
+    for name in ("INTERCHEM_RELAX_FMAX", "INTERCHEM_RELAX_STEPS", "INTERCHEM_STORE_URI"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_flag_value_names_the_setting_and_the_flag():
+    with pytest.raises(SettingsError, match=r"relax_fmax = 0 \(given on the command line\).*greater than 0"):
+        get_settings(relax_fmax=0)
+    with pytest.raises(SettingsError, match=r"relax_steps = -1 .*greater than 0"):
+        get_settings(relax_steps=-1)
+
+
+def test_environment_value_names_the_variable(monkeypatch):
+    monkeypatch.setenv("INTERCHEM_RELAX_FMAX", "abc")
+    with pytest.raises(SettingsError, match=r"relax_fmax = 'abc' \(from the environment variable INTERCHEM_RELAX_FMAX\)"):
+        get_settings()
+
+
+def test_config_file_value_names_the_file(tmp_path, monkeypatch):
+    config = tmp_path / "config.yaml"
+    config.write_text("relax_fmax: -1\n")
+    monkeypatch.setenv("INTERCHEM_CONFIG", str(config))
+    with pytest.raises(SettingsError, match=rf"relax_fmax = -1 \(from the config file {config}\)"):
+        get_settings()
+
+
+def test_malformed_yaml_names_file_and_line(tmp_path, monkeypatch):
+    config = tmp_path / "config.yaml"
+    config.write_text("relax_fmax: 0.05\nstore_path: [unclosed\n")
+    monkeypatch.setenv("INTERCHEM_CONFIG", str(config))
+    with pytest.raises(SettingsError, match=rf"config file {config} is not valid YAML at line \d+"):
+        get_settings()
+    config.write_text("- a list\n- not a mapping\n")
+    with pytest.raises(InterchemError, match="must hold a mapping"):
+        get_settings()
+
+
+def test_a_bad_secret_is_not_echoed(monkeypatch):
+    monkeypatch.setenv("INTERCHEM_STORE_URI", "mongodb://user:hunter2@host/db")
+    # A valid secret passes; an invalid non-secret next to it is named without printing the secret.
+    with pytest.raises(SettingsError) as info:
+        get_settings(relax_fmax=-2)
+    assert "hunter2" not in str(info.value)
