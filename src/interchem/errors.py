@@ -105,6 +105,14 @@ class StoreConfigError(InterchemError, ValueError):
     """The store settings are missing or malformed (no URI where one is needed, a URI that does not parse)."""
 
 
+class StoreMissingError(StoreConfigError):
+    """A command was pointed at an embedded store folder that does not exist (a mistyped ``-s``)."""
+
+
+class StoreCorruptError(InterchemError):
+    """A file of the embedded store fails SQLite's integrity check; the message names it and the way out."""
+
+
 class StoreConnectionError(InterchemError, ConnectionError):
     """The configured MongoDB store is unreachable or refuses the credentials (message never holds them)."""
 

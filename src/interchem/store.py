@@ -27,7 +27,13 @@ from jobflow import JobStore
 from maggma.stores import MongoStore, MontyStore
 from maggma.stores.gridfs import GridFSStore
 
-from interchem.errors import InterchemError, StoreConfigError, StoreConnectionError
+from interchem.errors import (
+    InterchemError,
+    StoreConfigError,
+    StoreConnectionError,
+    StoreCorruptError,
+    StoreMissingError,
+)
 from interchem.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -230,19 +236,126 @@ class OffloadingMontyStore(_OffloadingDocsStore, MontyStore):
 # The factory
 
 
-def make_job_store(settings: Settings | None = None) -> JobStore:
+def make_job_store(settings: Settings | None = None, must_exist: bool = False) -> JobStore:
     settings = settings or get_settings()
     if settings.store_uri is not None and settings.store_uri.get_secret_value():
         return mongo_job_store(settings)
-    return embedded_store(settings.store_path)
+    return embedded_store(settings.store_path, must_exist=must_exist)
 
 
-def embedded_store(path: str | Path) -> JobStore:
+# --------------------------------------------------------------------------------------------------
+# Integrity of the embedded store: montydb keeps each collection in one SQLite file (a table
+# ``documents`` of key / BSON document). SQLite's own check finds truncated or garbled files; the repair
+# copies every row that still reads and parses into a fresh file (by hand: montydb has no repair).
+
+
+def _store_files(path: Path) -> list[Path]:
+    return sorted(path.glob("*/*.collection")) if path.is_dir() else []
+
+
+def _sqlite_problem(file: Path) -> str | None:
+    import sqlite3
+
+    try:
+        with sqlite3.connect(f"file:{file}?mode=ro", uri=True) as conn:
+            rows = [r[0] for r in conn.execute("PRAGMA quick_check")]
+    except sqlite3.DatabaseError as exc:
+        return f"SQLite: {exc}"
+    return None if rows == ["ok"] else f"SQLite integrity check: {rows[0]}"
+
+
+def corrupt_store_files(path: str | Path) -> list[tuple[Path, str]]:
+    """(file, reason) of every collection file of the embedded store at ``path`` that fails SQLite's check."""
+    found = [(file, _sqlite_problem(file)) for file in _store_files(Path(path).expanduser().resolve())]
+    return [(file, reason) for file, reason in found if reason]
+
+
+def _readable_rows(file: Path) -> tuple[list[tuple[str, str]], int]:
+    """Every (key, BSON document) row of a damaged collection file that still reads, and how many rowids failed.
+
+    A truncated file keeps a header page count beyond its end, which makes SQLite refuse every read; a
+    copy with the header's count set to the pages actually present reads all surviving pages. Rows are
+    then read one rowid at a time so one lost page costs only its own rows."""
+    import shutil
+    import sqlite3
+    import struct
+    import tempfile
+
+    import bson
+    from bson.errors import BSONError
+
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / file.name
+        shutil.copyfile(file, copy)
+        with open(copy, "r+b") as fh:
+            header = fh.read(100)
+            if len(header) == 100 and header.startswith(b"SQLite format 3\x00"):
+                page = struct.unpack(">H", header[16:18])[0]
+                page = 65536 if page == 1 else page
+                fh.seek(28)
+                fh.write(struct.pack(">I", copy.stat().st_size // page))
+                n_pages = copy.stat().st_size // page
+            else:
+                return [], 0
+        kept, lost = [], 0
+        conn = sqlite3.connect(f"file:{copy}?mode=ro", uri=True)
+        try:
+            try:
+                last = conn.execute("SELECT max(rowid) FROM documents").fetchone()[0] or 0
+            except sqlite3.DatabaseError:
+                last = n_pages * 256  # an upper bound on rows per page for montydb's small rows
+            for rowid in range(1, last + 1):
+                try:
+                    row = conn.execute("SELECT k, v FROM documents WHERE rowid = ?", (rowid,)).fetchone()
+                    if row is not None:
+                        bson.decode(row[1])  # montydb keeps documents as BSON (use_bson in monty.storage.cfg)
+                        kept.append(row)
+                except (sqlite3.DatabaseError, BSONError, ValueError):
+                    lost += 1
+        finally:
+            conn.close()
+    return kept, lost
+
+
+def repair_embedded_store(path: str | Path) -> list[dict[str, Any]]:
+    """Repair the corrupt files of an embedded store: every row that still reads and decodes is
+    copied into a fresh file, which takes the original's place; the damaged file is kept beside it as
+    ``<name>.corrupt-<time>``. Returns, per repaired file, the rows kept and the rowids lost."""
+    import sqlite3
+    import time
+
+    report = []
+    for file, reason in corrupt_store_files(path):
+        kept, lost = _readable_rows(file)
+        aside = file.with_name(f"{file.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+        file.rename(aside)
+        with sqlite3.connect(file) as dst:
+            dst.execute("CREATE TABLE [documents](k text NOT NULL, v text NOT NULL, PRIMARY KEY(k))")
+            dst.executemany("INSERT OR REPLACE INTO documents (k, v) VALUES (?, ?)", kept)
+        report.append({"file": str(file), "reason": reason, "kept": len(kept), "lost": lost, "moved_to": str(aside)})
+    return report
+
+
+def embedded_store(path: str | Path, must_exist: bool = False) -> JobStore:
+    """The embedded store in folder ``path``. ``must_exist``: refuse a folder that is not there (read-only
+    commands and a ``-s`` without ``--create``) instead of creating an empty store. An existing store is
+    checked for corrupt files before it is used (``StoreCorruptError`` names the file and the remedy)."""
     # Absolute: jobflow's run_locally changes into each job's folder, and a relative path would
     # then open a different (empty) database in every job.
     path = Path(path).expanduser().resolve()
     if path.exists() and not path.is_dir():
         raise InterchemError(f"store path {str(path)!r} exists and is not a folder")
+    if not path.exists() and must_exist:
+        raise StoreMissingError(
+            f"there is no store at {path}: check the path, or add --create to start a new store there"
+        )
+    corrupt = corrupt_store_files(path)
+    if corrupt:
+        name, reason = corrupt[0]
+        raise StoreCorruptError(
+            f"store file {name} is corrupt ({reason}). `interchem store repair -s {path}` keeps every readable "
+            f"document and moves the damaged file aside; or restore {path} from a backup. Nothing was read from it."
+        )
 
     # MontyStore creates the folder on connect; nothing is written until a job finishes.
     docs = OffloadingMontyStore(DOCS_COLLECTION, database_path=str(path), database_name="interchem", storage="sqlite")
