@@ -64,6 +64,51 @@ def _wait(predicate, timeout: float, what: str, log: Path | None = None):
 
 
 # --------------------------------------------------------------------------------------------------
+# The guardian: daemons run in their own sessions (so Ctrl-C in pytest does not hit them) and would
+# outlive a pytest that is killed before its teardown (a CI timeout, SIGKILL). One small process per
+# test session watches the pytest process and, when it is gone, kills every registered process and
+# its process group.
+
+_GUARD_FILE: Path | None = None
+
+_GUARDIAN = """
+import os, signal, sys, time
+parent, path = int(sys.argv[1]), sys.argv[2]
+while True:
+    try:
+        os.kill(parent, 0)
+    except ProcessLookupError:
+        break
+    time.sleep(1)
+try:
+    lines = open(path).read().split()
+except OSError:
+    lines = []
+for item in lines:
+    for kill in (os.killpg, os.kill):  # its group (children too) and itself (a daemon may lead no group)
+        try:
+            kill(int(item), signal.SIGKILL)
+        except (ProcessLookupError, PermissionError, ValueError):
+            pass
+"""
+
+
+def guard(pid: int) -> None:
+    """Kill process ``pid`` and its process group if this pytest process dies without tearing it down."""
+    global _GUARD_FILE
+    if _GUARD_FILE is None:
+        import tempfile
+
+        _GUARD_FILE = Path(tempfile.mkdtemp(prefix="interchem-guard-")) / "pgids"
+        _GUARD_FILE.write_text("")
+        subprocess.Popen([sys.executable, "-c", _GUARDIAN, str(os.getpid()), str(_GUARD_FILE)],
+                         start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    with _GUARD_FILE.open("a") as fh:
+        fh.write(f"{pid}\n")
+
+
+# --------------------------------------------------------------------------------------------------
 # MongoDB wire protocol (mongoeco)
 
 
@@ -127,6 +172,7 @@ def start_mongo(workdir: Path, user: str = MONGO_USER, password: str = MONGO_PAS
          str(workdir / "mongoeco.sqlite"), "--user", user],
         stdout=log.open("w"), stderr=subprocess.STDOUT, env=env, start_new_session=True,
     )
+    guard(proc.pid)
     server = MongoServer("127.0.0.1", port, user, password, proc, log)
 
     def ping():
@@ -179,6 +225,8 @@ SlurmctldHost=localhost(127.0.0.1)
 SlurmctldPort={ctld_port}
 SlurmdPort={d_port}
 AuthType=auth/munge
+# A private munged on its own socket: two test sessions on one host never share (or stop) a daemon.
+AuthInfo=socket={munge_socket}
 SlurmUser=root
 SlurmdUser=root
 StateSaveLocation={state}
@@ -212,7 +260,7 @@ class SlurmCluster:
     logs: Path
     partition: str = "debug"
     processes: list = field(default_factory=list)
-    started_munged: bool = False
+    munge_dir: Path | None = None
 
     def env(self) -> dict[str, str]:
         return {**os.environ, "SLURM_CONF": str(self.conf)}
@@ -238,21 +286,41 @@ class SlurmCluster:
                     proc.wait(10)
                 except subprocess.TimeoutExpired:
                     proc.kill()
-        if self.started_munged:
-            pid_file = Path("/run/munge/munged.pid")
+        if self.munge_dir is not None:  # our own munged only, found by its own pid file
+            pid_file = self.munge_dir / "munged.pid"
             if pid_file.exists():
                 try:
                     os.kill(int(pid_file.read_text().strip()), 15)
                 except (ProcessLookupError, ValueError):
                     pass
+            shutil.rmtree(self.munge_dir, ignore_errors=True)
 
 
-def _munge_works() -> bool:
+def _munge_works(socket_path: Path) -> bool:
     try:
-        cred = subprocess.run(["munge", "-n"], capture_output=True, timeout=5)
-        return cred.returncode == 0 and subprocess.run(["unmunge"], input=cred.stdout, capture_output=True, timeout=5).returncode == 0
+        cred = subprocess.run(["munge", "-n", "--socket", str(socket_path)], capture_output=True, timeout=5)
+        return cred.returncode == 0 and subprocess.run(
+            ["unmunge", "--socket", str(socket_path)], input=cred.stdout, capture_output=True, timeout=5
+        ).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
+
+
+def start_munged() -> Path:
+    """A munged of this test session on a private socket (the munge user must reach its folder, so the
+    folder sits directly in the temp dir, not below pytest's root-only tmp tree)."""
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix=f"interchem-munge-{os.getpid()}-"))
+    folder.chmod(0o755)
+    shutil.chown(folder, "munge", "munge")
+    socket_path = folder / "munge.socket"
+    subprocess.run(["runuser", "-u", "munge", "--", "/usr/sbin/munged", "--socket", str(socket_path),
+                    "--pid-file", str(folder / "munged.pid"), "--log-file", str(folder / "munged.log"),
+                    "--seed-file", str(folder / "munged.seed")], check=True)
+    _wait(lambda: _munge_works(socket_path), 10, "munged", folder / "munged.log")
+    guard(int((folder / "munged.pid").read_text().strip()))  # munged daemonises: its pid from its pid file
+    return folder
 
 
 def start_slurm(workdir: Path) -> SlurmCluster:
@@ -265,24 +333,21 @@ def start_slurm(workdir: Path) -> SlurmCluster:
     state, spool, logs = (workdir / n for n in ("state", "spool", "logs"))
     for d in (state, spool, logs):
         d.mkdir(parents=True, exist_ok=True)
+    munge_dir = start_munged()
     conf = workdir / "slurm.conf"
     conf.write_text(SLURM_CONF.format(ctld_port=free_port(), d_port=free_port(), state=state, spool=spool, logs=logs,
-                                      cpus=2 * (os.cpu_count() or 1)))
-    cluster = SlurmCluster(conf=conf, logs=logs)
-    if not _munge_works():
-        Path("/run/munge").mkdir(parents=True, exist_ok=True)
-        shutil.chown("/run/munge", "munge", "munge")
-        subprocess.run(["runuser", "-u", "munge", "--", "/usr/sbin/munged"], check=True)
-        cluster.started_munged = True
-        _wait(_munge_works, 10, "munged")
+                                      cpus=2 * (os.cpu_count() or 1), munge_socket=munge_dir / "munge.socket"))
+    cluster = SlurmCluster(conf=conf, logs=logs, munge_dir=munge_dir)
     env = cluster.env()
     out = (logs / "daemons.out").open("w")
     cluster.processes.append(subprocess.Popen(["/usr/sbin/slurmctld", "-D", "-c", "-i", "-f", str(conf)], env=env,
                                               stdout=out, stderr=subprocess.STDOUT, start_new_session=True))
+    guard(cluster.processes[-1].pid)
     _wait(lambda: cluster.run("scontrol", "ping", check=False).stdout.count("UP") > 0, 20, "slurmctld",
           logs / "slurmctld.log")
     cluster.processes.append(subprocess.Popen(["/usr/sbin/slurmd", "-D", "-N", "localhost", "-f", str(conf)], env=env,
                                               stdout=out, stderr=subprocess.STDOUT, start_new_session=True))
+    guard(cluster.processes[-1].pid)
     _wait(lambda: "idle" in cluster.run("sinfo", "-h", "-o", "%T", check=False).stdout, 30, "slurmd", logs / "slurmd.log")
     return cluster
 
@@ -301,6 +366,37 @@ def slurm_cluster(tmp_path_factory):
         os.environ.pop("SLURM_CONF", None)
     else:
         os.environ["SLURM_CONF"] = saved
+
+
+def leftover_processes(markers: list[str]) -> list[tuple[int, str]]:
+    """Processes still running that this test session started: descendants of this process, and
+    daemons (re-parented to init) whose command line names one of ``markers`` (the session's temp
+    folders). Read from /proc; the guardian itself is not counted."""
+    me = os.getpid()
+    parents, cmdlines = {}, {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+        cmdlines[int(entry.name)] = cmd
+    found = []
+    for pid, cmd in cmdlines.items():
+        if pid == me or not cmd or _GUARDIAN.strip()[:20] in cmd:
+            continue
+        ancestor, descendant = parents.get(pid), False
+        while ancestor and ancestor > 1:
+            if ancestor == me:
+                descendant = True
+                break
+            ancestor = parents.get(ancestor)
+        if descendant or any(m and m in cmd for m in markers):
+            found.append((pid, cmd[:200]))
+    return found
 
 
 def python_bin() -> Path:

@@ -21,7 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 from interchem.cli import app
-from services import MONGO_PASSWORD
+from services import MONGO_PASSWORD, guard
 
 pytestmark = pytest.mark.integration
 
@@ -118,6 +118,9 @@ def remote(mongo_server, slurm_cluster, tmp_path_factory, tiny_mace):
     jf = JF({**os.environ}, PROJECT)
     jf.cli("admin", "reset", "-y")
     jf.cli("runner", "start", "--single")
+    pid_file = base / "projects" / PROJECT / "daemon" / "supervisord.pid"
+    if pid_file.exists():  # the runner's supervisord dies with a killed pytest too
+        guard(int(pid_file.read_text().strip()))
     yield jf, runner, tiny_mace, slurm_cluster
     jf.cli("runner", "shutdown", check=False, timeout=60)
     mp.undo()
