@@ -20,7 +20,8 @@ from interchem.analysis.structure import (
     vrh_moduli,
 )
 from interchem.errors import ElasticError, InterchemError, TooFewAtomsError, UnsupportedElementsError
-from interchem.structures.lithiation import amorphous_series_targets, crystalline_series, crystalline_volume_line
+from interchem.structures.amorphous import amorphous_series_targets
+from interchem.structures.lithiation import crystalline_series, crystalline_volume_line
 
 VALIDATION = Path(__file__).resolve().parents[1] / "validation"
 
