@@ -215,8 +215,10 @@ def test_insane_amorphous_density_is_refused():
 # is pymatgen's frame, a rotation of the old one), the same gap, the same parts in the same order.
 RECORDED = Path(__file__).parent / "fixtures" / "interfaces_before_pymatgen_interface.json"
 RECORDED_CASES = {
-    "Li(100)|LiCl(100)": ("Li", (1, 0, 0), "LiCl", (1, 0, 0), InterfaceLimits(max_area=120, max_strain=0.05, max_atoms=200)),
-    "Si(111)|Li2S(111)": ("Si", (1, 1, 1), "Li2S", (1, 1, 1), InterfaceLimits(max_area=200, max_strain=0.08, max_atoms=300)),
+    "Li(100)|LiCl(100)": ("Li", (1, 0, 0), "LiCl", (1, 0, 0),
+                          InterfaceLimits(max_area=120, max_strain=0.05, max_atoms=200)),
+    "Si(111)|Li2S(111)": ("Si", (1, 1, 1), "Li2S", (1, 1, 1),
+                          InterfaceLimits(max_area=200, max_strain=0.08, max_atoms=300)),
 }
 
 
@@ -238,7 +240,7 @@ def test_pymatgen_interface_gives_the_recorded_structures(case, model):
                             electrolyte_thickness_A=4.0, model=model, fixed_bottom_layers=1).build()[0]
     assert best.label() == rec["label"]
     _assert_as_recorded(best.structure, rec["built"])
-    assert [bool(v[0]) for v in best.structure.site_properties["selective_dynamics"]] == rec["fixed"]
+    assert [bool(v[0]) for v in best.structure.site_properties["selective_dynamics"]] == rec["free"]
     gapped = set_gap(best.structure, 3.2)
     _assert_as_recorded(gapped, rec["gap_3.2"])
     side = np.array(gapped.site_properties["interface_side"]) == "anode"

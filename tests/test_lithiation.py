@@ -19,7 +19,12 @@ from interchem.analysis.structure import (
     volume_per_host,
     vrh_moduli,
 )
-from interchem.errors import ElasticError, InterchemError, TooFewAtomsError, UnsupportedElementsError
+from interchem.errors import (
+    ElasticError,
+    InterchemError,
+    TooFewAtomsError,
+    UnsupportedElementsError,
+)
 from interchem.structures.amorphous import amorphous_series_targets
 from interchem.structures.lithiation import crystalline_series, crystalline_volume_line
 

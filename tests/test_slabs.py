@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from interchem.errors import SlabTooThinError, UnknownTerminationError
 from pymatgen.core import Composition
 
+from interchem.errors import SlabTooThinError, UnknownTerminationError
+from interchem.structures.library import resolve_phase
 from interchem.structures.oriented import layers, oriented_cell
 from interchem.structures.surfaces import find_terminations, layer_formula, make_slab
-from interchem.structures.library import resolve_phase
 
 
 def _bulk(name):

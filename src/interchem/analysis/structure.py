@@ -25,8 +25,14 @@ GPA_PER_EV_A3 = 160.21766208
 
 
 def density_g_cm3(structure: Structure) -> float:
-    """Mass density (g/cm^3) of a periodic cell (pymatgen's ``Structure.density``)."""
-    return float(structure.density)
+    """Mass density (g/cm^3) of a periodic cell.
+
+    By hand rather than ``Structure.density``: pymatgen converts amu with its own mass constant, 1.5e-9
+    relative off (g/mol) / N_A, with which the amorphous cells are sized; a cell packed at a density must
+    read back at exactly that density.
+    """
+    mass = float(structure.composition.weight)  # g/mol
+    return mass / AVOGADRO / (structure.volume * 1e-24)
 
 
 def elemental_volume_density(composition: Composition | str) -> float:
