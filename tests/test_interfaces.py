@@ -3,18 +3,21 @@ strain, limits, de-duplication, periodic/vacuum models, gap handling, amorphous 
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 from pymatgen.analysis.structure_matcher import StructureMatcher
 from pymatgen.core import Composition, Lattice, Structure
 
 from interchem.errors import AmorphousBlockError, NoInterfaceMatchError
+from interchem.structures.amorphous import cut_amorphous_block
 from interchem.structures.cards import check_structure
 from interchem.structures.interfaces import (
     InterfaceBuilder,
     InterfaceLimits,
     amorphous_interface,
-    cut_amorphous_block,
     set_gap,
     side_composition,
     split_interface,
@@ -205,3 +208,44 @@ def test_insane_amorphous_density_is_refused():
     squeezed = Structure(Lattice(block.lattice.matrix * 0.45), block.species, block.frac_coords)
     with pytest.raises(AmorphousBlockError, match="not a sane solid density"):
         cut_amorphous_block(squeezed, [[8, 0, 0], [0, 8, 0]], 6.0)
+
+
+# Recorded with the hand-written stacking, set_gap and split_interface that pymatgen's Interface replaced
+# (interchem e4b5108): the same atoms, in the same order, in the same cell (lattice parameters: the new cell
+# is pymatgen's frame, a rotation of the old one), the same gap, the same parts in the same order.
+RECORDED = Path(__file__).parent / "fixtures" / "interfaces_before_pymatgen_interface.json"
+RECORDED_CASES = {
+    "Li(100)|LiCl(100)": ("Li", (1, 0, 0), "LiCl", (1, 0, 0),
+                          InterfaceLimits(max_area=120, max_strain=0.05, max_atoms=200)),
+    "Si(111)|Li2S(111)": ("Si", (1, 1, 1), "Li2S", (1, 1, 1),
+                          InterfaceLimits(max_area=200, max_strain=0.08, max_atoms=300)),
+}
+
+
+def _assert_as_recorded(s: Structure, rec: dict) -> None:
+    assert [x.specie.symbol for x in s] == rec["species"]
+    assert s.site_properties.get("interface_side") == rec["side"]
+    np.testing.assert_allclose(s.lattice.parameters, rec["lattice"], atol=1e-6)
+    d = s.frac_coords % 1.0 - np.array(rec["frac"])
+    d -= np.round(d)  # periodic images
+    assert np.abs(d @ s.lattice.matrix).max() < 1e-6  # A
+
+
+@pytest.mark.parametrize("model", ["vacuum", "periodic"])
+@pytest.mark.parametrize("case", sorted(RECORDED_CASES))
+def test_pymatgen_interface_gives_the_recorded_structures(case, model):
+    rec = json.loads(RECORDED.read_text())[f"{case} {model}"]
+    a, ma, e, me, lim = RECORDED_CASES[case]
+    best = InterfaceBuilder(resolve_phase(a)[1], resolve_phase(e)[1], ma, me, limits=lim, anode_thickness_A=4.0,
+                            electrolyte_thickness_A=4.0, model=model, fixed_bottom_layers=1).build()[0]
+    assert best.label() == rec["label"]
+    _assert_as_recorded(best.structure, rec["built"])
+    assert [bool(v[0]) for v in best.structure.site_properties["selective_dynamics"]] == rec["free"]
+    gapped = set_gap(best.structure, 3.2)
+    _assert_as_recorded(gapped, rec["gap_3.2"])
+    side = np.array(gapped.site_properties["interface_side"]) == "anode"
+    z = gapped.frac_coords[:, 2] * gapped.lattice.c
+    assert z[~side].min() - z[side].max() == pytest.approx(3.2, abs=1e-6)
+    anode_part, electrolyte_part = split_interface(best.structure)
+    _assert_as_recorded(anode_part, rec["anode_part"])
+    _assert_as_recorded(electrolyte_part, rec["electrolyte_part"])

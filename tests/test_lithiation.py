@@ -19,8 +19,14 @@ from interchem.analysis.structure import (
     volume_per_host,
     vrh_moduli,
 )
-from interchem.errors import ElasticError, InterchemError, TooFewAtomsError, UnsupportedElementsError
-from interchem.structures.lithiation import amorphous_series_targets, crystalline_series, crystalline_volume_line
+from interchem.errors import (
+    ElasticError,
+    InterchemError,
+    TooFewAtomsError,
+    UnsupportedElementsError,
+)
+from interchem.structures.amorphous import amorphous_series_targets
+from interchem.structures.lithiation import crystalline_series, crystalline_volume_line
 
 VALIDATION = Path(__file__).resolve().parents[1] / "validation"
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from interchem.errors import SlabTooThinError, UnknownTerminationError
 from pymatgen.core import Composition
 
-from interchem.structures.interfaces import _formula, find_terminations, layers, make_slab, oriented_cell
+from interchem.errors import SlabTooThinError, UnknownTerminationError
 from interchem.structures.library import resolve_phase
+from interchem.structures.oriented import layers, oriented_cell
+from interchem.structures.surfaces import find_terminations, layer_formula, make_slab
 
 
 def _bulk(name):
@@ -106,19 +106,19 @@ def test_slab_geometry_stoichiometry_and_faces(name, miller):
         # the top layer is the termination's outer layer
         top = sorted(zip(z, (x.specie.symbol for x in s)), reverse=True)
         top_layer = [el for zz, el in top if zz > top[0][0] - 0.1]
-        assert _formula(top_layer) == _scaled(term.layer_sequence[0])
+        assert layer_formula(top_layer) == _scaled(term.layer_sequence[0])
         # and with face_on="bottom" the same face is at the bottom
         b = make_slab(bulk, miller, term, min_thickness_A=9.0, vacuum_A=14.0, terminations=t, face_on="bottom").structure
         nb = np.cross(*b.lattice.matrix[:2])  # its own normal: the flipped frame points the other way
         zb = b.cart_coords @ (nb / np.linalg.norm(nb))
         bottom = sorted(zip(zb, (x.specie.symbol for x in b)))
         bottom_layer = [el for zz, el in bottom if zz < bottom[0][0] + 0.1]
-        assert _formula(bottom_layer) == _formula(top_layer)
+        assert layer_formula(bottom_layer) == layer_formula(top_layer)
 
 
 def _scaled(formula: str) -> str:
 
-    return _formula([el.symbol for el, amt in Composition(formula).items() for _ in range(int(amt))])
+    return layer_formula([el.symbol for el, amt in Composition(formula).items() for _ in range(int(amt))])
 
 
 def test_fixed_bottom_layers_marked():

@@ -167,6 +167,34 @@ def _windowed_msd(x: np.ndarray, max_lag: int) -> np.ndarray:
     return np.maximum(out, 0.0)  # FFT round-off can give -1e-15 at tiny MSD
 
 
+def _selected_atoms(species_mask, n_all: int) -> np.ndarray:
+    """Indices of the atoms a boolean mask or an index list selects; DiffusionInputError if none or out of range."""
+    sel = np.asarray(species_mask)
+    if sel.dtype == bool:
+        if sel.shape != (n_all,):
+            raise DiffusionInputError(f"species_mask has {sel.shape} entries for {n_all} atoms")
+        idx = np.flatnonzero(sel)
+    else:
+        idx = sel.astype(int).ravel()
+        if idx.size and (idx.min() < -n_all or idx.max() >= n_all):
+            raise DiffusionInputError(f"species_mask indices out of range for {n_all} atoms")
+    if idx.size == 0:
+        raise DiffusionInputError("species_mask selects no atoms")
+    return idx
+
+
+def _frames_per_block(n_frames: int, n_blocks: int) -> int:
+    if not isinstance(n_blocks, int | np.integer) or n_blocks < MIN_N_BLOCKS:
+        raise DiffusionInputError(f"n_blocks must be an integer >= {MIN_N_BLOCKS}, got {n_blocks}")
+    frames_per_block = n_frames // n_blocks
+    if frames_per_block < MIN_FRAMES_PER_BLOCK:
+        raise DiffusionInputError(
+            f"trajectory of {n_frames} frames is too short for {n_blocks} blocks of at least "
+            f"{MIN_FRAMES_PER_BLOCK} frames; run longer or lower n_blocks"
+        )
+    return frames_per_block
+
+
 def msd(
     positions,
     lattice=None,
@@ -199,30 +227,12 @@ def msd(
     if fractional and lattice is None:
         raise DiffusionInputError("fractional positions need the lattice")
     if species_mask is not None:
-        sel = np.asarray(species_mask)
-        if sel.dtype == bool:
-            if sel.shape != (n_all,):
-                raise DiffusionInputError(f"species_mask has {sel.shape} entries for {n_all} atoms")
-            idx = np.flatnonzero(sel)
-        else:
-            idx = sel.astype(int).ravel()
-            if idx.size and (idx.min() < -n_all or idx.max() >= n_all):
-                raise DiffusionInputError(f"species_mask indices out of range for {n_all} atoms")
-        if idx.size == 0:
-            raise DiffusionInputError("species_mask selects no atoms")
-        x = x[:, idx, :]
+        x = x[:, _selected_atoms(species_mask, n_all), :]
     if lattice is not None:
         x = unwrap_positions(x, lattice, fractional=fractional)
     n_atoms = x.shape[1]
 
-    if not isinstance(n_blocks, int | np.integer) or n_blocks < MIN_N_BLOCKS:
-        raise DiffusionInputError(f"n_blocks must be an integer >= {MIN_N_BLOCKS}, got {n_blocks}")
-    frames_per_block = n_frames // n_blocks
-    if frames_per_block < MIN_FRAMES_PER_BLOCK:
-        raise DiffusionInputError(
-            f"trajectory of {n_frames} frames is too short for {n_blocks} blocks of at least "
-            f"{MIN_FRAMES_PER_BLOCK} frames; run longer or lower n_blocks"
-        )
+    frames_per_block = _frames_per_block(n_frames, n_blocks)
     if max_lag is None:
         max_lag = n_frames // 2
     if not 1 <= max_lag <= n_frames - 1:
@@ -371,27 +381,11 @@ def nernst_einstein_conductivity(
 # Arrhenius
 
 
-def arrhenius_fit(
-    temperatures_K: Sequence[float],
-    D_or_sigma: Sequence[float | DiffusionResult],
-    errors: Sequence[float] | None = None,
-    kind: Literal["D", "sigma"] = "D",
-) -> ArrheniusResult:
-    """Weighted Arrhenius fit: ln(D) = ln(D0) - Ea/(k_B T), or for conductivity the usual
-    ln(sigma T) = ln(A) - Ea/(k_B T) (sigma T, not sigma, is Arrhenius for hopping conduction).
-
-    Weights are 1/s_i^2 with s_i = err_i/y_i, the error of ln y_i. The parameter covariance is the
-    weighted least-squares one with the given errors as absolute, scaled by chi^2/dof when that exceeds 1
-    (Birge ratio: the points scatter more than their errors say). Without errors the fit is unweighted and
-    the covariance comes from the residuals. Elements of D_or_sigma may be DiffusionResults (kind "D"):
-    their D and D_err are used, and a flagged one is refused. The 300 K value and its error come from the
-    full covariance of (intercept, slope): var ln y(300) = J C J^T with J = (1, 1/300).
-    """
-    if kind not in ("D", "sigma"):
-        raise DiffusionInputError(f"kind must be 'D' or 'sigma', got {kind!r}")
+def _checked_temperatures(temperatures_K: Sequence[float], n_values: int, errors: Sequence[float] | None) -> np.ndarray:
+    """The temperatures as an array; DiffusionInputError for too few, duplicate, non-positive or mismatched ones."""
     temps = np.asarray(temperatures_K, dtype=float).ravel()
-    if len(temps) != len(D_or_sigma):
-        raise DiffusionInputError(f"{len(temps)} temperatures but {len(D_or_sigma)} values")
+    if len(temps) != n_values:
+        raise DiffusionInputError(f"{len(temps)} temperatures but {n_values} values")
     if errors is not None and len(errors) != len(temps):
         raise DiffusionInputError(f"{len(temps)} temperatures but {len(errors)} errors")
     if len(temps) < 3:
@@ -403,7 +397,12 @@ def arrhenius_fit(
     uniq, counts = np.unique(temps, return_counts=True)
     if np.any(counts > 1):
         raise DiffusionInputError(f"duplicate temperatures: {uniq[counts > 1].tolist()} K; merge them first")
+    return temps
 
+
+def _values_and_errors(temps: np.ndarray, D_or_sigma: Sequence[float | DiffusionResult],
+                       errors: Sequence[float] | None, kind: str) -> tuple[list[float], list[float | None]]:
+    """The values to fit and their absolute errors (None: unknown); refuses flagged or non-positive ones."""
     name = "D" if kind == "D" else "sigma"
     values, errs = [], []
     for i, (t, item) in enumerate(zip(temps, D_or_sigma)):
@@ -424,7 +423,12 @@ def arrhenius_fit(
             raise DiffusionInputError(f"error of {name} at {t:g} K must be positive, got {e:g}")
         values.append(v)
         errs.append(e)
+    return values, errs
 
+
+def _weighted_line(temps: np.ndarray, values: list[float], errs: list[float | None], kind: str):
+    """(intercept, slope), their covariance, the reduced chi^2 (None unweighted) and whether it was weighted,
+    of ln y (ln(sigma T) for sigma) against 1/T (see ``arrhenius_fit``)."""
     y_raw = np.asarray(values)
     y = np.log(y_raw * temps) if kind == "sigma" else np.log(y_raw)
     x = 1.0 / temps
@@ -448,7 +452,30 @@ def arrhenius_fit(
         resid = y - design @ beta
         cov = np.linalg.inv(a_mat) * float(resid @ resid) / dof
         reduced_chi2 = None
+    return beta, cov, reduced_chi2, weighted
 
+
+def arrhenius_fit(
+    temperatures_K: Sequence[float],
+    D_or_sigma: Sequence[float | DiffusionResult],
+    errors: Sequence[float] | None = None,
+    kind: Literal["D", "sigma"] = "D",
+) -> ArrheniusResult:
+    """Weighted Arrhenius fit: ln(D) = ln(D0) - Ea/(k_B T), or for conductivity the usual
+    ln(sigma T) = ln(A) - Ea/(k_B T) (sigma T, not sigma, is Arrhenius for hopping conduction).
+
+    Weights are 1/s_i^2 with s_i = err_i/y_i, the error of ln y_i. The parameter covariance is the
+    weighted least-squares one with the given errors as absolute, scaled by chi^2/dof when that exceeds 1
+    (Birge ratio: the points scatter more than their errors say). Without errors the fit is unweighted and
+    the covariance comes from the residuals. Elements of D_or_sigma may be DiffusionResults (kind "D"):
+    their D and D_err are used, and a flagged one is refused. The 300 K value and its error come from the
+    full covariance of (intercept, slope): var ln y(300) = J C J^T with J = (1, 1/300).
+    """
+    if kind not in ("D", "sigma"):
+        raise DiffusionInputError(f"kind must be 'D' or 'sigma', got {kind!r}")
+    temps = _checked_temperatures(temperatures_K, len(D_or_sigma), errors)
+    values, errs = _values_and_errors(temps, D_or_sigma, errors, kind)
+    beta, cov, reduced_chi2, weighted = _weighted_line(temps, values, errs, kind)
     intercept, slope = beta
     ea = -slope * K_B_EV_PER_K
     ea_err = float(np.sqrt(cov[1, 1])) * K_B_EV_PER_K

@@ -164,6 +164,49 @@ def _pair_key(a: str, b: str) -> str:
     return "-".join(sorted((a, b)))
 
 
+def _bond_counts(bonds, sp: np.ndarray, anode: np.ndarray) -> tuple[dict[str, int], dict[str, int]]:
+    """Bonds per element pair, and across the interface per (anode element, electrolyte element)."""
+    counts: dict[str, int] = {}
+    cross: dict[str, int] = {}
+    for a, b in bonds:
+        key = _pair_key(sp[a], sp[b])
+        counts[key] = counts.get(key, 0) + 1
+        if anode[a] != anode[b]:
+            # ordered by origin: "Li(anode)-S(electrolyte)" tells Li transfer from Si-side contacts
+            an, el = (a, b) if anode[a] else (b, a)
+            ckey = f"{sp[an]}(anode)-{sp[el]}(electrolyte)"
+            cross[ckey] = cross.get(ckey, 0) + 1
+    return counts, cross
+
+
+def _product_series(env_frames: list[dict], rules: dict[str, dict[str, Any]] | None):
+    """Per product: atoms in its environment per frame, those new since frame 0, and the new ones at the end."""
+    names = sorted({r["name"] for r in (rules or PRODUCT_RULES).values()})
+    initial = env_frames[0]
+    product_counts = {n: [sum(1 for v in e.values() if v == n) for e in env_frames] for n in names}
+    new_counts = {n: [sum(1 for i, v in e.items() if v == n and initial.get(i) != n) for e in env_frames] for n in names}
+    final_atoms = {n: sorted(i for i, v in env_frames[-1].items() if v == n and initial.get(i) != n) for n in names}
+    return product_counts, new_counts, final_atoms
+
+
+def _li_profiles(frames_cart: np.ndarray, li: np.ndarray, anode: np.ndarray, nrm: np.ndarray, c_len: float,
+                 area: float, edges: np.ndarray, plane: float):
+    """Li number density along the normal per frame (all, and by side of origin) and the Li that crossed."""
+    profile, profile_origin = [], {"anode": [], "electrolyte": []}
+    crossed = {"anode": [], "electrolyte": []}
+    vol = area * (edges[1] - edges[0])
+    for cart in frames_cart:
+        z = np.mod(cart @ nrm, c_len)
+        profile.append((np.histogram(z[li], bins=edges)[0] / vol).tolist())
+        for origin, mask in (("anode", li & anode), ("electrolyte", li & ~anode)):
+            profile_origin[origin].append((np.histogram(z[mask], bins=edges)[0] / vol).tolist())
+        # unwrapped heights decide crossing (a Li that left through the vacuum boundary is not counted)
+        zu = cart @ nrm
+        crossed["anode"].append(int(np.sum(li & anode & (zu > plane))))
+        crossed["electrolyte"].append(int(np.sum(li & ~anode & (zu < plane))))
+    return profile, profile_origin, crossed
+
+
 def analyse_reactivity(
     species: list[str],
     frames_cart: np.ndarray,
@@ -203,45 +246,19 @@ def analyse_reactivity(
     # the interface plane: midway between the anode's top and the electrolyte's bottom at frame 0
     plane = 0.5 * (z0[anode].max() + z0[~anode].min()) if anode.any() and (~anode).any() else c_len / 2
     li = sp == "Li"
-    pairs_seen: set[str] = set()
     per_frame_pairs = []
     per_frame_cross = []
     env_frames = []
-    profile, profile_origin = [], {"anode": [], "electrolyte": []}
-    crossed = {"anode": [], "electrolyte": []}
+    profile, profile_origin, crossed = _li_profiles(frames_cart, li, anode, nrm, c_len, area, edges, plane)
     for f in range(n_frames):
         cart, lat = frames_cart[f], lattices[f]
-        z = np.mod(cart @ nrm, c_len)
-        vol = area * bin_width_A
-        profile.append((np.histogram(z[li], bins=edges)[0] / vol).tolist())
-        for origin, mask in (("anode", li & anode), ("electrolyte", li & ~anode)):
-            profile_origin[origin].append((np.histogram(z[mask], bins=edges)[0] / vol).tolist())
-        # unwrapped heights decide crossing (a Li that left through the vacuum boundary is not counted)
-        zu = cart @ nrm
-        crossed["anode"].append(int(np.sum(li & anode & (zu > plane))))
-        crossed["electrolyte"].append(int(np.sum(li & ~anode & (zu < plane))))
-        bonds = bonded_pairs(species, cart, lat, cutoffs)
-        counts: dict[str, int] = {}
-        cross: dict[str, int] = {}
-        for a, b in bonds:
-            key = _pair_key(sp[a], sp[b])
-            counts[key] = counts.get(key, 0) + 1
-            if anode[a] != anode[b]:
-                # ordered by origin: "Li(anode)-S(electrolyte)" tells Li transfer from Si-side contacts
-                an, el = (a, b) if anode[a] else (b, a)
-                ckey = f"{sp[an]}(anode)-{sp[el]}(electrolyte)"
-                cross[ckey] = cross.get(ckey, 0) + 1
-        pairs_seen |= set(counts) | set(cross)
+        counts, cross = _bond_counts(bonded_pairs(species, cart, lat, cutoffs), sp, anode)
         per_frame_pairs.append(counts)
         per_frame_cross.append(cross)
         env_frames.append(classify_environments(species, cart, lat, rules))
     pair_keys = sorted({k for c in per_frame_pairs for k in c})
     cross_keys = sorted({k for c in per_frame_cross for k in c})
-    names = sorted({r["name"] for r in (rules or PRODUCT_RULES).values()})
-    initial = env_frames[0]
-    product_counts = {n: [sum(1 for v in e.values() if v == n) for e in env_frames] for n in names}
-    new_counts = {n: [sum(1 for i, v in e.items() if v == n and initial.get(i) != n) for e in env_frames] for n in names}
-    final_atoms = {n: sorted(i for i, v in env_frames[-1].items() if v == n and initial.get(i) != n) for n in names}
+    product_counts, new_counts, final_atoms = _product_series(env_frames, rules)
     pair_counts = {k: [c.get(k, 0) for c in per_frame_pairs] for k in pair_keys}
     cross_counts = {k: [c.get(k, 0) for c in per_frame_cross] for k in cross_keys}
     summary = {

@@ -55,7 +55,7 @@ class ReductionVsLi(BaseModel):
     mixture_products: list[str]
 
 
-def _min_kink(ir: InterfacialReactivity, names: dict[str, str], skip: set[str] = frozenset()):
+def most_negative_kink(ir: InterfacialReactivity, names: dict[str, str], skip: set[str] = frozenset()):
     """(x, energy eV/atom, product names) at the most negative kink."""
     kinks = ir.get_kinks()
     # ties (e.g. both reactants on the hull: 0 at both ends) go to the first kink for determinism
@@ -70,7 +70,8 @@ def _min_kink(ir: InterfacialReactivity, names: dict[str, str], skip: set[str] =
     return round(float(x), 10) + 0.0, float(energy), products
 
 
-def _interfacial(pd: PhaseDiagram, a: Entry, b: Entry, use_hull_energy: bool):
+def interfacial_reactivity(pd: PhaseDiagram, a: Entry, b: Entry, use_hull_energy: bool) -> InterfacialReactivity:
+    """pymatgen's normalised InterfacialReactivity of the mixtures of ``a`` and ``b`` on ``pd``."""
     with warnings.catch_warnings():
         # pymatgen warns when a reactant has no entry of its own composition; ours always do
         warnings.simplefilter("ignore")
@@ -108,8 +109,8 @@ def interface_reaction(
     pd = cache.get(elements)
     names = formula_to_name(pd)
 
-    x, e, prods = _min_kink(_interfacial(pd, a, b, use_hull_energy=False), names)
-    xm, em, prods_m = _min_kink(_interfacial(pd, a, b, use_hull_energy=True), names)
+    x, e, prods = most_negative_kink(interfacial_reactivity(pd, a, b, use_hull_energy=False), names)
+    xm, em, prods_m = most_negative_kink(interfacial_reactivity(pd, a, b, use_hull_energy=True), names)
 
     result = InterfaceReaction(
         anode=phase_name(a),
@@ -143,7 +144,7 @@ def interface_reaction(
             norm=True,
             use_hull_energy=False,
         )
-    xo, eo, prods_o = _min_kink(gir, gnames, skip={open_element})
+    xo, eo, prods_o = most_negative_kink(gir, gnames, skip={open_element})
     result.open_li_voltage_V = float(anode_voltage_V)
     result.E_rxn_open_Li_meV_per_atom = eo * _EV_TO_MEV
     result.open_li_mixing_ratio = xo if first is a else 1.0
@@ -217,7 +218,7 @@ def reaction_energy_vs_li(
     products = sorted({names.get(e.composition.reduced_formula, phase_name(e)) for e in decomp if e.composition.reduced_formula != ion})
     if uptake < 1e-8:  # nothing to reduce: stable against Li metal
         products = []
-    _, e_mix, prods_mix = _min_kink(_interfacial(pd, li, b, use_hull_energy=False), names)
+    _, e_mix, prods_mix = most_negative_kink(interfacial_reactivity(pd, li, b, use_hull_energy=False), names)
     return ReductionVsLi(
         E_eV_per_atom=delta / n_atoms,
         li_per_fu=uptake / comp.get_reduced_composition_and_factor()[1],

@@ -75,6 +75,36 @@ def _usable(cache: PhaseDiagramCache, name: str, extra: set[Element], role: str,
     return phase_name(entry)
 
 
+def _entries_with_references(entries: Sequence[Entry], warns: list[str]) -> list[Entry]:
+    """The entries whose elements all have an elemental reference; a warning for each one left out."""
+    have_refs = {e.composition.elements[0] for e in PhaseDiagramCache(entries).entries if e.is_element}
+    for e in entries:
+        if not set(e.composition.elements) <= have_refs:
+            lacking = sorted(str(el) for el in set(e.composition.elements) - have_refs)
+            warns.append(
+                f"entry {phase_name(e)!r} left out of the hull: no elemental reference for {', '.join(lacking)}"
+            )
+    return [e for e in entries if set(e.composition.elements) <= have_refs]
+
+
+def _usable_anodes(cache: PhaseDiagramCache, anodes: Sequence[str], host: str, ion: str, have_profile: bool,
+                   warns: list[str]) -> list[str]:
+    """Names of the requested anodes that are Li metal or a Li_xSi phase on the hull (warnings for the rest)."""
+    ans: list[str] = []
+    for a in anodes:
+        name = _usable(cache, a, {Element(ion), Element(host)}, "anode", warns)
+        if name is None:
+            continue
+        comp_els = set(cache.phase(a).composition.elements)
+        if not have_profile:
+            warns.append(f"skipped anode {a!r}: no {ion}-{host} hull to set its potential")
+        elif not comp_els <= {Element(host), Element(ion)}:
+            warns.append(f"skipped anode {a!r}: not Li metal or a {ion}_x{host} phase")
+        elif name not in ans:
+            ans.append(name)
+    return ans
+
+
 def screen_analysis(
     entries: Sequence[Entry],
     anodes: Sequence[str],
@@ -92,14 +122,7 @@ def screen_analysis(
     warns: list[str] = []
     # Entries with an element that has no reference cannot be placed on any hull: drop them (and say so)
     # rather than fail the whole screen. Diagrams of the remaining systems are unchanged by this.
-    have_refs = {e.composition.elements[0] for e in PhaseDiagramCache(entries).entries if e.is_element}
-    usable = [e for e in entries if set(e.composition.elements) <= have_refs]
-    for e in entries:
-        if not set(e.composition.elements) <= have_refs:
-            lacking = sorted(str(el) for el in set(e.composition.elements) - have_refs)
-            warns.append(
-                f"entry {phase_name(e)!r} left out of the hull: no elemental reference for {', '.join(lacking)}"
-            )
+    usable = _entries_with_references(entries, warns)
     if not usable:
         raise ChemicalSystemError(f"no entry can be placed on a hull: {'; '.join(warns) or 'no entries given'}")
     cache = PhaseDiagramCache(usable)
@@ -113,18 +136,7 @@ def screen_analysis(
     except ChemicalSystemError as exc:
         warns.append(f"no {ion}-{host} voltage profile: {exc}")
         profile = None
-    ans: list[str] = []
-    for a in anodes:
-        name = _usable(cache, a, li | {Element(host)}, "anode", warns)
-        if name is None:
-            continue
-        comp_els = set(cache.phase(a).composition.elements)
-        if profile is None:
-            warns.append(f"skipped anode {a!r}: no {ion}-{host} hull to set its potential")
-        elif not comp_els <= {Element(host), Element(ion)}:
-            warns.append(f"skipped anode {a!r}: not Li metal or a {ion}_x{host} phase")
-        elif name not in ans:
-            ans.append(name)
+    ans = _usable_anodes(cache, anodes, host, ion, profile is not None, warns)
 
     windows = {e: stability_window(entries, e, ion, cache=cache) for e in els}
     reductions = {}
@@ -138,10 +150,7 @@ def screen_analysis(
     vs_li = [*els, *ans]
     for w in windows.values():
         vs_li += [*w.reduction_products, *w.oxidation_products]
-    pairs: list[tuple[str, str]] = []
-    for p in dict.fromkeys(vs_li):
-        if p != li_name:
-            pairs.append((p, li_name))
+    pairs = [(p, li_name) for p in dict.fromkeys(vs_li) if p != li_name]
     pairs += [(e, a) for e in els for a in ans]
     tie_lines = [shares_tie_line(entries, a, b, cache=cache) for a, b in dict.fromkeys(pairs)]
 

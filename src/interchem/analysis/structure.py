@@ -12,6 +12,7 @@ from itertools import combinations_with_replacement
 
 import numpy as np
 from pydantic import BaseModel
+from pymatgen.analysis.elasticity.elastic import ElasticTensor
 from pymatgen.core import Composition, Element, Structure
 
 from interchem.errors import ElasticError
@@ -24,7 +25,12 @@ GPA_PER_EV_A3 = 160.21766208
 
 
 def density_g_cm3(structure: Structure) -> float:
-    """Mass density (g/cm^3) of a periodic cell."""
+    """Mass density (g/cm^3) of a periodic cell.
+
+    By hand rather than ``Structure.density``: pymatgen converts amu with its own mass constant, 1.5e-9
+    relative off (g/mol) / N_A, with which the amorphous cells are sized; a cell packed at a density must
+    read back at exactly that density.
+    """
     mass = float(structure.composition.weight)  # g/mol
     return mass / AVOGADRO / (structure.volume * 1e-24)
 
@@ -274,7 +280,8 @@ class ElasticModuli(BaseModel):
 
 
 def vrh_moduli(c_voigt: Sequence[Sequence[float]]) -> ElasticModuli:
-    """Voigt, Reuss and Hill bulk/shear moduli, Young's modulus and Poisson ratio (Hill 1952).
+    """Voigt, Reuss and Hill bulk/shear moduli, Young's modulus and Poisson ratio (Hill 1952), by pymatgen's
+    ``ElasticTensor`` (k_voigt/k_reuss/k_vrh, g_*, y_mod, homogeneous_poisson).
 
     ``c_voigt``: 6x6 stiffness in Voigt notation (GPa), shear entries as C44 (engineering strain).
     Raises ElasticError for a tensor that is not symmetric positive definite (mechanically unstable
@@ -287,18 +294,12 @@ def vrh_moduli(c_voigt: Sequence[Sequence[float]]) -> ElasticModuli:
     eig = np.linalg.eigvalsh(c)
     if eig.min() <= 0:
         raise ElasticError(f"stiffness tensor is not positive definite (smallest eigenvalue {eig.min():.2f} GPa)")
-    s = np.linalg.inv(c)
-    bv = (c[0, 0] + c[1, 1] + c[2, 2] + 2 * (c[0, 1] + c[1, 2] + c[0, 2])) / 9.0
-    gv = (c[0, 0] + c[1, 1] + c[2, 2] - (c[0, 1] + c[1, 2] + c[0, 2]) + 3 * (c[3, 3] + c[4, 4] + c[5, 5])) / 15.0
-    br = 1.0 / (s[0, 0] + s[1, 1] + s[2, 2] + 2 * (s[0, 1] + s[1, 2] + s[0, 2]))
-    gr = 15.0 / (4 * (s[0, 0] + s[1, 1] + s[2, 2]) - 4 * (s[0, 1] + s[1, 2] + s[0, 2]) + 3 * (s[3, 3] + s[4, 4] + s[5, 5]))
-    bh, gh = 0.5 * (bv + br), 0.5 * (gv + gr)
-    e = 9 * bh * gh / (3 * bh + gh)
-    nu = (3 * bh - 2 * gh) / (2 * (3 * bh + gh))
+    tensor = ElasticTensor.from_voigt(c)
     return ElasticModuli(
-        bulk_voigt=float(bv), bulk_reuss=float(br), shear_voigt=float(gv), shear_reuss=float(gr),
-        bulk_vrh=float(bh), shear_vrh=float(gh), youngs_vrh=float(e), poisson_vrh=float(nu),
-        min_eigenvalue=float(eig.min()),
+        bulk_voigt=float(tensor.k_voigt), bulk_reuss=float(tensor.k_reuss), shear_voigt=float(tensor.g_voigt),
+        shear_reuss=float(tensor.g_reuss), bulk_vrh=float(tensor.k_vrh), shear_vrh=float(tensor.g_vrh),
+        youngs_vrh=float(tensor.y_mod) / 1e9,  # pymatgen returns y_mod in Pa for a tensor in GPa
+        poisson_vrh=float(tensor.homogeneous_poisson), min_eigenvalue=float(eig.min()),
     )
 
 

@@ -18,7 +18,7 @@ from interchem.analysis._common import (
     names_of,
     phase_name,
 )
-from interchem.analysis.reactions import _interfacial, _min_kink
+from interchem.analysis.reactions import interfacial_reactivity, most_negative_kink
 
 
 class TieLine(BaseModel):
@@ -52,7 +52,7 @@ def shares_tie_line(
     hb = max(0.0, float(pd.get_e_above_hull(eb, allow_negative=True)))
     mix = ea.composition.fractional_composition * 0.5 + eb.composition.fractional_composition * 0.5
     decomp = names_of(pd.get_decomposition(mix))
-    x, e, prods = _min_kink(_interfacial(pd, ea, eb, use_hull_energy=True), formula_to_name(pd))
+    x, e, prods = most_negative_kink(interfacial_reactivity(pd, ea, eb, use_hull_energy=True), formula_to_name(pd))
     above = [f"{n} is {h:.4f} eV/atom above the hull" for n, h in ((na, ha), (nb, hb)) if h > HULL_TOL_EV_PER_ATOM]
     on_hull = not above and ea in pd.stable_entries and eb in pd.stable_entries
     direct = on_hull and set(decomp) == {na, nb}

@@ -15,6 +15,7 @@ rejection does that, reproducibly for a seed.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -23,7 +24,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from pymatgen.core import Composition, Element, Lattice, Structure
 
 from interchem.analysis.structure import density_bounds, elemental_volume_density
-from interchem.errors import CompositionError, DensityError, PackingError, TooFewAtomsError
+from interchem.errors import (
+    AmorphousBlockError,
+    CompositionError,
+    DensityError,
+    PackingError,
+    TooFewAtomsError,
+)
+from interchem.structures.cards import MIN_DISTANCE_A, check_structure, phase_label
+from interchem.structures.lithiation import crystalline_volume_line
 
 # Bates et al.'s sputtered LiPON film of the first LiPON papers: J. B. Bates, N. J. Dudney, G. R.
 # Gruzalski, R. A. Zuhr, A. Choudhury, C. F. Luck, J. D. Robertson, Solid State Ionics 53-56, 647
@@ -162,12 +171,38 @@ def integer_cell(composition: Composition, n_atoms: int, max_relative_error: flo
 def lithium_silicide_start_density(x: float) -> tuple[float, str]:
     """Start density of Li_xSi from the straight line of volume per Si through the crystalline Li_xSi
     cards (experimental structures), so an amorphous cell starts at the crystalline volume."""
-    from interchem.structures.lithiation import crystalline_volume_line
-
     a, b = crystalline_volume_line()
     volume = a + b * x  # A^3 per Si
     mass = Element("Si").atomic_mass + x * Element("Li").atomic_mass
     return float(mass / 6.02214076e23 / (volume * 1e-24)), f"crystalline Li_xSi line V/Si = {a:.2f} + {b:.2f} x A^3"
+
+
+def _composition_defaults(comp: Composition, label: str) -> tuple[str, float, str, float, tuple | None, str]:
+    """(label, start density, its source, melt temperature, reference density, its source) of a composition
+    that is no preset: Li_xSi from the crystalline line, LiPON-like from gamma-Li3PO4, else an estimate."""
+    elements = {el.symbol for el in comp}
+    ref, ref_source = None, ""
+    if elements == {"Li", "Si"}:
+        x = comp["Li"] / comp["Si"]
+        start, start_source = lithium_silicide_start_density(x)
+        melt = 2000.0  # Li-Si melts below ~1,000 K (Li-Si phase diagram); 2,000 K mixes fast
+        label = f"a-Li{_num(x)}Si"
+    elif {"P", "O"} <= elements <= {"Li", "P", "O", "N"}:
+        # LiPON family (any Li/P/O/N ratio): start at gamma-Li3PO4's density, compare with LiPON films.
+        recipe = PRESETS["a-lipon"]
+        start, start_source = recipe.start_density, recipe.start_density_source
+        melt = recipe.melt_temperature_K
+        ref, ref_source = recipe.reference_density, recipe.reference_source + " (for Li2.9PO3.3N0.46-like films)"
+    else:
+        rough = elemental_volume_density(comp)
+        if elements & ANIONS:
+            # Compounds of small anions pack much tighter than their elements: over the card
+            # library's oxides, nitrides, sulfides and halides crystal / estimate is 1.3-3.1 (mean ~1.8).
+            start, start_source = 1.6 * rough, "1.6 x elemental-volume estimate (compound)"
+        else:  # metals, alloys, elements: the estimate itself (alloys of the cards: 1.0-1.3)
+            start, start_source = rough, "elemental-volume estimate"
+        melt = 2500.0
+    return label, start, start_source, melt, ref, ref_source
 
 
 def amorphous_target(
@@ -193,29 +228,9 @@ def amorphous_target(
         comp = parse_composition(name)
         elements = {el.symbol for el in comp}
         label = "a-" + _compact_formula(comp)
-        ref, ref_source = None, ""
         if elements == {"Si"}:
             return amorphous_target("a-Si", n_atoms, density, melt_temperature_K, max_relative_error)
-        if elements == {"Li", "Si"}:
-            x = comp["Li"] / comp["Si"]
-            start, start_source = lithium_silicide_start_density(x)
-            melt = 2000.0  # Li-Si melts below ~1,000 K (Li-Si phase diagram); 2,000 K mixes fast
-            label = f"a-Li{_num(x)}Si"
-        elif {"P", "O"} <= elements <= {"Li", "P", "O", "N"}:
-            # LiPON family (any Li/P/O/N ratio): start at gamma-Li3PO4's density, compare with LiPON films.
-            recipe = PRESETS["a-lipon"]
-            start, start_source = recipe.start_density, recipe.start_density_source
-            melt = recipe.melt_temperature_K
-            ref, ref_source = recipe.reference_density, recipe.reference_source + " (for Li2.9PO3.3N0.46-like films)"
-        else:
-            rough = elemental_volume_density(comp)
-            if elements & ANIONS:
-                # Compounds of small anions pack much tighter than their elements: over the card
-                # library's oxides, nitrides, sulfides and halides crystal / estimate is 1.3-3.1 (mean ~1.8).
-                start, start_source = 1.6 * rough, "1.6 x elemental-volume estimate (compound)"
-            else:  # metals, alloys, elements: the estimate itself (alloys of the cards: 1.0-1.3)
-                start, start_source = rough, "elemental-volume estimate"
-            melt = 2500.0
+        label, start, start_source, melt, ref, ref_source = _composition_defaults(comp, label)
         n = n_atoms or 64
     if n is None or n < 1:
         raise TooFewAtomsError(f"number of atoms must be positive, not {n}")
@@ -324,3 +339,132 @@ def random_packing(target: AmorphousTarget, seed: int = 0, max_attempts: int = 2
         },
     }
     return structure
+
+
+def amorphous_series_targets(xs: list[float], n_si: int = 16, **kwargs) -> list[AmorphousTarget]:
+    """Amorphous Li_xSi targets with ``n_si`` Si atoms each (so every x is an integer cell of
+    round(x n_si) Li + n_si Si; the composition error is reported by each target)."""
+    targets = []
+    for x in xs:
+        if x < 0:
+            raise TooFewAtomsError(f"x = {x} Li per Si is negative")
+        if x == 0:
+            targets.append(amorphous_target("a-Si", n_atoms=n_si, **kwargs))
+            continue
+        n_li = round(x * n_si)
+        if n_li == 0:
+            raise TooFewAtomsError(f"x = {x} needs more than {n_si} Si atoms (it rounds to no Li)")
+        targets.append(amorphous_target(f"Li{x:.6g}Si", n_atoms=n_li + n_si, **kwargs))
+    return targets
+
+
+# --------------------------------------------------------------------------------------------------
+# Amorphous blocks cut to a crystalline partner
+
+
+SANE_VOLUME_PER_ATOM_A3 = (5.0, 45.0)  # LiPON ~9.5, Si 20, Li 21.6 A^3/atom: outside this the block is broken
+
+
+def _target_prism(block: Structure, ab: np.ndarray, thickness_A: float, replicate: bool, phase: str):
+    """The target prism, its corners in the block's fractional coordinates and the block periods it spans;
+    AmorphousBlockError for an insane block density, a non-positive thickness or a block too small."""
+    vpa = block.volume / len(block)
+    lo, hi = SANE_VOLUME_PER_ATOM_A3
+    if not lo <= vpa <= hi:
+        raise AmorphousBlockError(
+            f"amorphous block {phase}: {vpa:.1f} A^3 per atom is not a sane solid density (expected {lo}-{hi} A^3/atom)"
+        )
+    if thickness_A <= 0:
+        raise AmorphousBlockError(f"thickness_A must be positive, not {thickness_A}")
+    n = np.cross(ab[0], ab[1])
+    n = n / np.linalg.norm(n)
+    prism = Lattice([ab[0], ab[1], thickness_A * n])
+    # extent needed: the prism corners in the block's fractional coordinates
+    corners = np.array(list(itertools.product([0, 1], repeat=3)), float) @ prism.matrix
+    fc = block.lattice.get_fractional_coords(corners)
+    need = fc.max(axis=0) - fc.min(axis=0)
+    # the block's widths perpendicular to its faces vs the prism's extent: smaller -> replicas needed
+    if not replicate and np.any(need > 1.0 + 1e-6):
+        widths = block.volume / np.array([np.linalg.norm(np.cross(*block.lattice.matrix[[1, 2]])),
+                                          np.linalg.norm(np.cross(*block.lattice.matrix[[2, 0]])),
+                                          np.linalg.norm(np.cross(*block.lattice.matrix[[0, 1]]))])
+        raise AmorphousBlockError(
+            f"amorphous block {phase} ({', '.join(f'{w:.1f}' for w in widths)} A between faces) is too small for the "
+            f"{np.linalg.norm(ab[0]):.1f} x {np.linalg.norm(ab[1]):.1f} A cell x {thickness_A:.1f} A (needs "
+            f"{', '.join(f'{x:.2f}' for x in need)} block periods); replicate it first (replicate=True or make_supercell)"
+        )
+    return prism, fc, need
+
+
+def _remove_seam_overlaps(out: Structure, ab: np.ndarray, n: np.ndarray, thickness_A: float, cart: np.ndarray,
+                          min_distance_A: float) -> int:
+    """Remove (in place) one atom of each pair closer than ``min_distance_A``; returns how many went.
+    Seam overlaps exist only across the in-plane boundaries: look for them in a cell with room along the
+    normal (the slab's top and bottom are free surfaces, not a periodic seam), greedily removing the atom
+    with most close contacts first."""
+    probe = Structure(Lattice([ab[0], ab[1], (thickness_A + 10.0) * n]), out.species, cart + 5.0 * n,
+                      coords_are_cartesian=True, to_unit_cell=True)
+    removed_idx: list[int] = []
+    dm = probe.distance_matrix
+    np.fill_diagonal(dm, np.inf)
+    close = dm < min_distance_A
+    while close.any():
+        k = int(np.argmax(close.sum(axis=1)))
+        close[k, :] = False
+        close[:, k] = False
+        removed_idx.append(k)
+    if removed_idx:
+        out.remove_sites(removed_idx)
+    return len(removed_idx)
+
+
+def cut_amorphous_block(
+    block: Structure,
+    in_plane_vectors: np.ndarray | list,
+    thickness_A: float,
+    vacuum_A: float = 0.0,
+    replicate: bool = True,
+    min_distance_A: float = 1.5,
+    phase: str | None = None,
+) -> Structure:
+    """Cut a periodic amorphous block (e.g. a melt-quenched cell) to the crystalline partner's in-plane
+    cell ``in_plane_vectors`` (2 x 3, A) and ``thickness_A`` along its normal.
+
+    Every atom of the infinite periodic block whose position falls in the prism {f1 A + f2 B + z n:
+    0 <= f < 1, 0 <= z < thickness} is taken. When the block is smaller than the prism's extent it is
+    replicated (``replicate=True``; the replicas are the block's own periodic images, no new order
+    beyond its period) or, with ``replicate=False``, AmorphousBlockError names the sizes. At the new
+    in-plane boundaries the block's period and the target cell's differ, so atoms closer than
+    ``min_distance_A`` across a seam are removed (one of each pair); the count is recorded in
+    ``properties["seam_removed"]``. A short relaxation or anneal heals the seam.
+    """
+    phase = phase or phase_label(block)
+    ab = np.asarray(in_plane_vectors, float)[:2]
+    prism, fc, need = _target_prism(block, ab, thickness_A, replicate, phase)
+    n = np.cross(ab[0], ab[1])
+    n = n / np.linalg.norm(n)
+    lo_i = np.floor(fc.min(axis=0)).astype(int) - 1
+    hi_i = np.ceil(fc.max(axis=0)).astype(int) + 1
+    images = np.array(list(itertools.product(*[range(a, b + 1) for a, b in zip(lo_i, hi_i)])), float)
+    frac = block.frac_coords % 1.0
+    all_frac = (frac[None, :, :] + images[:, None, :]).reshape(-1, 3)
+    all_cart = block.lattice.get_cartesian_coords(all_frac)
+    species = [s.species for s in block] * len(images)
+    pf = prism.get_fractional_coords(all_cart)
+    inside = np.all((pf >= -1e-9) & (pf < 1 - 1e-9), axis=1)
+    idx = np.nonzero(inside)[0]
+    if len(idx) == 0:
+        raise AmorphousBlockError(f"no atoms of {phase} fall in the target cell")
+    cell = Lattice([ab[0], ab[1], (thickness_A + max(vacuum_A, 0.0)) * n])
+    z = pf[idx, 2] * thickness_A + vacuum_A / 2
+    cart = pf[idx, :1] * ab[0] + pf[idx, 1:2] * ab[1] + np.outer(z, n)
+    out = Structure(cell, [species[i] for i in idx], cart, coords_are_cartesian=True, to_unit_cell=True)
+    removed = _remove_seam_overlaps(out, ab, n, thickness_A, cart, min_distance_A)
+    out.properties = {
+        "phase": phase, "kind": "amorphous slab", "seam_removed": removed,
+        "block_formula": block.composition.reduced_formula,
+        "replicas": [int(x) for x in np.ceil(need)],
+        "provenance": (block.properties or {}).get("provenance", {}),
+    }
+    check_structure(out, label=f"{phase} amorphous slab", min_distance=min(MIN_DISTANCE_A, min_distance_A))
+    return out

@@ -220,3 +220,8 @@ def load_cards(directory: Path = CARD_DIR) -> dict[str, PhaseCard]:
             raise StructureValidationError(f"phase card name {card.name!r} appears twice ({path.name})")
         cards[card.name] = card
     return cards
+
+
+def phase_label(structure: Structure, fallback: str | None = None) -> str:
+    """The phase name a structure carries (``properties["phase"]``), else ``fallback`` or its reduced formula."""
+    return str((structure.properties or {}).get("phase") or fallback or structure.composition.reduced_formula)

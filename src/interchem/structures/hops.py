@@ -9,7 +9,7 @@ site ``i`` (fractional coords ``f_i`` as stored) to the periodic image ``f_j + L
 neighbours of the mobile species within ``cutoff`` (pymatgen ``get_neighbors``). The symmetry operations
 ``(R, t)`` of the *full* host structure (``SpacegroupAnalyzer(structure, symprec)``, fractional, in the
 input cell's basis) act on the sites as a permutation plus integer lattice shifts ``f_k R + t = f_p(k) +
-s_k``; the image of ``(i, j, L)`` is ``(p(i), p(j), R L + s_j - s_i)``. Hops are joined (union-find) with
+s_k``; the image of ``(i, j, L)`` is ``(p(i), p(j), R L + s_j - s_i)``. Hops are joined (connected components) with
 their images under every operation and with their reverse ``(j, i, -L)``, so a class is one symmetry-
 distinct, undirected path. ``multiplicity`` is the number of undirected paths of the class per cell
 (directed hops / 2); ``n_from_start`` the number of directed hops of the class leaving the start site
@@ -52,6 +52,8 @@ from pymatgen.core import Lattice, Structure
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
 from interchem.errors import HopError, NoHopsError, NoMobileSpeciesError
+from interchem.structures.cards import phase_label
+from interchem.structures.graphs import connected_groups
 
 Mechanism = Literal["vacancy", "interstitial"]
 
@@ -82,11 +84,6 @@ class Hop(BaseModel):
     barrier_eV: float | None = None
 
 
-def _phase_label(structure: Structure) -> str:
-    props = getattr(structure, "properties", None) or {}
-    return str(props.get("phase") or structure.composition.reduced_formula)
-
-
 def _frac_ops(structure: Structure, symprec: float) -> list[tuple[np.ndarray, np.ndarray]]:
     sga = SpacegroupAnalyzer(structure, symprec=symprec)
     return [
@@ -105,22 +102,6 @@ def _site_map(frac: np.ndarray, lattice: Lattice, rot: np.ndarray, trans: np.nda
         return None
     shifts = np.rint(new - frac[perm]).astype(int)
     return perm, shifts
-
-
-class _UnionFind:
-    def __init__(self, n: int):
-        self.parent = list(range(n))
-
-    def find(self, a: int) -> int:
-        while self.parent[a] != a:
-            self.parent[a] = self.parent[self.parent[a]]
-            a = self.parent[a]
-        return a
-
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
 
 
 def _directed_hops(frac: np.ndarray, lattice: Lattice, cutoff: float):
@@ -152,11 +133,11 @@ def _hop_classes(frac, lattice, ops, cutoff, tol):
     """Group directed hops into symmetry-distinct undirected classes."""
     directed = _directed_hops(frac, lattice, cutoff)
     index = {(i, j, L): n for n, (i, j, L, _) in enumerate(directed)}
-    uf = _UnionFind(len(directed))
+    pairs = []
     for n, (i, j, L, _) in enumerate(directed):
         rev = index.get((j, i, (-L[0], -L[1], -L[2])))
         if rev is not None:
-            uf.union(n, rev)
+            pairs.append((n, rev))
     for rot, trans in ops:
         mapped = _site_map(frac, lattice, rot, trans, tol)
         if mapped is None:
@@ -166,11 +147,8 @@ def _hop_classes(frac, lattice, ops, cutoff, tol):
             img = rot @ np.asarray(L) + shifts[j] - shifts[i]
             m = index.get((int(perm[i]), int(perm[j]), tuple(int(x) for x in img)))
             if m is not None:  # an image can fall just outside the cutoff when symmetry is loose
-                uf.union(n, m)
-    classes: dict[int, list[int]] = {}
-    for n in range(len(directed)):
-        classes.setdefault(uf.find(n), []).append(n)
-    return directed, list(classes.values())
+                pairs.append((n, m))
+    return directed, connected_groups(len(directed), pairs)
 
 
 def _wyckoff_by_site(structure: Structure, symprec: float) -> list[str]:
@@ -346,7 +324,7 @@ def enumerate_li_hops(
     ``interstitial_sites`` (fractional, full symmetry orbits): the sites to hop between for the
     interstitial mechanism, e.g. the relaxed minima of ``interchem.workflows.interstitials``; default:
     the geometric candidates of ``find_interstitial_sites``."""
-    phase = _phase_label(structure)
+    phase = phase_label(structure)
     if mechanism not in ("vacancy", "interstitial"):
         raise HopError(f"unknown hop mechanism {mechanism!r}; use 'vacancy' or 'interstitial'")
     if cutoff <= 0:

@@ -1,4 +1,5 @@
-"""The Li_xSi series: crystalline phases from the card library and amorphous targets at any x.
+"""The crystalline Li_xSi series from the card library and its volume line (amorphous targets at any x:
+``interchem.structures.amorphous.amorphous_series_targets``).
 
 Crystalline volumes per Si straight from the cards are *experimental* crystal structures (each card
 cites its diffraction source), which makes them the published reference for the volume expansion of
@@ -14,8 +15,6 @@ from functools import lru_cache
 from pymatgen.core import Structure
 
 from interchem.analysis.structure import li_per_host, linear_fit, volume_per_host
-from interchem.errors import TooFewAtomsError
-from interchem.structures.amorphous import AmorphousTarget, amorphous_target
 
 
 def crystalline_series() -> list[tuple[str, float, Structure]]:
@@ -34,20 +33,3 @@ def crystalline_volume_line() -> tuple[float, float]:
     """(intercept, slope) of volume per Si (A^3) against x through the crystalline cards."""
     series = crystalline_series()
     return linear_fit([x for _, x, _ in series], [volume_per_host(s) for _, _, s in series])
-
-
-def amorphous_series_targets(xs: list[float], n_si: int = 16, **kwargs) -> list[AmorphousTarget]:
-    """Amorphous Li_xSi targets with ``n_si`` Si atoms each (so every x is an integer cell of
-    round(x n_si) Li + n_si Si; the composition error is reported by each target)."""
-    targets = []
-    for x in xs:
-        if x < 0:
-            raise TooFewAtomsError(f"x = {x} Li per Si is negative")
-        if x == 0:
-            targets.append(amorphous_target("a-Si", n_atoms=n_si, **kwargs))
-            continue
-        n_li = round(x * n_si)
-        if n_li == 0:
-            raise TooFewAtomsError(f"x = {x} needs more than {n_si} Si atoms (it rounds to no Li)")
-        targets.append(amorphous_target(f"Li{x:.6g}Si", n_atoms=n_li + n_si, **kwargs))
-    return targets

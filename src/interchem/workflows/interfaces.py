@@ -37,14 +37,8 @@ from interchem.analysis.interfaces import (
 from interchem.calculators import CalculatorSpec, ase_calculator, check_calculator, evaluate_many, get_backend
 from interchem.errors import InterfaceError
 from interchem.structures.cards import check_structure
-from interchem.structures.interfaces import (
-    InterfaceCandidate,
-    Miller,
-    find_terminations,
-    make_slab,
-    set_gap,
-    split_interface,
-)
+from interchem.structures.interfaces import InterfaceCandidate, set_gap, split_interface
+from interchem.structures.surfaces import Miller, find_terminations, make_slab
 
 logger = logging.getLogger(__name__)
 

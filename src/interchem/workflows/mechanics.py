@@ -31,8 +31,8 @@ from interchem.analysis.structure import (
 )
 from interchem.calculators import CalculatorSpec, check_calculator, get_backend
 from interchem.errors import ElasticError, InterchemError
-from interchem.structures.amorphous import AmorphousTarget
-from interchem.structures.lithiation import amorphous_series_targets, crystalline_series
+from interchem.structures.amorphous import AmorphousTarget, amorphous_series_targets
+from interchem.structures.lithiation import crystalline_series
 from interchem.workflows.amorphous import MeltQuenchMaker
 from interchem.workflows.thermo import RelaxPhaseMaker
 

@@ -59,7 +59,8 @@ from interchem.errors import InterfaceError
 if TYPE_CHECKING:
     from pymatgen.core import Structure
 
-    from interchem.structures.interfaces import InterfaceCandidate, Miller, SlabInfo
+    from interchem.structures.interfaces import InterfaceCandidate
+    from interchem.structures.surfaces import Miller, SlabInfo
     from interchem.workflows.interfaces import GapScan, RelaxedStructure
 
 # Same electronic settings for bulk cells, interfaces and slabs (module docstring).
