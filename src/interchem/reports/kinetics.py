@@ -3,26 +3,17 @@ Arrhenius plot with error bars, phonon band structure and DOS). Pure rendering o
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from interchem.workflows.diffusion import DiffusionReport  # noqa: E402
-from interchem.workflows.neb import BarrierReport  # noqa: E402
-from interchem.workflows.phonons import PhononSummary  # noqa: E402
+from interchem.reports.common import plt, save_figure, write_json
+from interchem.workflows.diffusion import DiffusionReport
+from interchem.workflows.neb import BarrierReport
+from interchem.workflows.phonons import PhononSummary
 
 KB_EV = 8.617333262e-5
-
-
-def _dump(obj: Any, path: Path) -> None:
-    data = obj.model_dump(mode="json") if hasattr(obj, "model_dump") else obj
-    path.write_text(json.dumps(data, indent=2, default=str))
 
 
 def _calc_label(calculator: dict) -> str:
@@ -38,7 +29,7 @@ def write_barrier_report(report: BarrierReport | dict, out_dir: str | Path) -> P
     report = report if isinstance(report, BarrierReport) else BarrierReport.model_validate(report)
     out = Path(out_dir)
     (out / "figures").mkdir(parents=True, exist_ok=True)
-    _dump(report, out / "barriers.json")
+    write_json(report, out / "barriers.json")
     fig, ax = plt.subplots(figsize=(6, 4))
     for path in report.neb_paths:
         x = np.asarray(path["reaction_coordinate_A"])
@@ -49,8 +40,7 @@ def write_barrier_report(report: BarrierReport | dict, out_dir: str | Path) -> P
     ax.set_title(f"Li hops in {report.phase} ({_calc_label(report.calculator)})")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(out / "figures" / "neb_profiles.png", dpi=150)
-    plt.close(fig)
+    save_figure(fig, out / "figures" / "neb_profiles.png", dpi=150)
     lines = [
         f"# Li migration barriers: {report.phase}",
         "",
@@ -87,7 +77,7 @@ def write_diffusion_report(report: DiffusionReport | dict, out_dir: str | Path) 
     report = report if isinstance(report, DiffusionReport) else DiffusionReport.model_validate(report)
     out = Path(out_dir)
     (out / "figures").mkdir(parents=True, exist_ok=True)
-    _dump(report, out / "diffusion.json")
+    write_json(report, out / "diffusion.json")
 
     fig, ax = plt.subplots(figsize=(6, 4))
     for p in report.points:
@@ -96,8 +86,7 @@ def write_diffusion_report(report: DiffusionReport | dict, out_dir: str | Path) 
     ax.set_ylabel("Li MSD (Å²)")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(out / "figures" / "msd.png", dpi=150)
-    plt.close(fig)
+    save_figure(fig, out / "figures" / "msd.png", dpi=150)
 
     fig, ax = plt.subplots(figsize=(6, 4))
     good = [p for p in report.points if p.sigma_S_per_cm]
@@ -120,8 +109,7 @@ def write_diffusion_report(report: DiffusionReport | dict, out_dir: str | Path) 
     ax.set_title(f"{report.phase} ({_calc_label(report.calculator)})")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(out / "figures" / "arrhenius.png", dpi=150)
-    plt.close(fig)
+    save_figure(fig, out / "figures" / "arrhenius.png", dpi=150)
 
     lines = [
         f"# Li diffusion: {report.phase}",
@@ -160,7 +148,7 @@ def write_phonon_report(summary: PhononSummary | dict, out_dir: str | Path, phon
     summary = summary if isinstance(summary, PhononSummary) else PhononSummary.model_validate(summary)
     out = Path(out_dir)
     (out / "figures").mkdir(parents=True, exist_ok=True)
-    _dump(summary, out / "phonons.json")
+    write_json(summary, out / "phonons.json")
     figures = []
     if phonon_doc is not None:
         figures = _plot_phonon_doc(phonon_doc, out / "figures")
@@ -195,15 +183,13 @@ def _plot_phonon_doc(doc: Any, figs: Path) -> list[Path]:
     if bs is not None:
         bs = PhononBandStructureSymmLine.from_dict(bs) if isinstance(bs, dict) else bs
         ax = PhononBSPlotter(bs).get_plot()
-        ax.figure.savefig(figs / "phonon_bands.png", dpi=150)
-        plt.close(ax.figure)
+        save_figure(ax.figure, figs / "phonon_bands.png", dpi=150)
         made.append(figs / "phonon_bands.png")
     if dos is not None:
         dos = PhononDos.from_dict(dos) if isinstance(dos, dict) else dos
         plotter = PhononDosPlotter()
         plotter.add_dos("total", dos)
         ax = plotter.get_plot()
-        ax.figure.savefig(figs / "phonon_dos.png", dpi=150)
-        plt.close(ax.figure)
+        save_figure(ax.figure, figs / "phonon_dos.png", dpi=150)
         made.append(figs / "phonon_dos.png")
     return made

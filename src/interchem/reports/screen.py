@@ -6,13 +6,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+from functools import partial
 
-matplotlib.use("Agg")  # headless: reports are written on clusters and CI
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import numpy as np
 
-from interchem.workflows.thermo import ScreenResult  # noqa: E402
+from interchem.reports.common import number, plt, save_figure, write_json
+from interchem.workflows.thermo import ScreenResult
 
 
 def summary_dict(result: ScreenResult) -> dict[str, Any]:
@@ -41,7 +40,7 @@ def write_report(result: ScreenResult, output_dir: str | Path, wall_time_s: floa
     summary = summary_dict(result)
     if wall_time_s is not None:
         summary["wall_time_s"] = round(wall_time_s, 1)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    write_json(summary, out / "summary.json")
     analysis = result.analysis
     figures = {
         "hull": _plot_hull(analysis, figs / "hull.png"),
@@ -90,8 +89,7 @@ def _plot_hull(analysis: dict, path: Path) -> Path | None:
     ax.tick_params(axis="y", labelsize=7)
     ax.set_title("stability of every phase")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path, dpi=120)
     return path
 
 
@@ -123,8 +121,7 @@ def _plot_windows(analysis: dict, path: Path) -> Path | None:
     ax.set_title("electrochemical stability windows vs Li$_x$Si potentials")
     ax.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path, dpi=120)
     return path
 
 
@@ -144,8 +141,7 @@ def _plot_voltage(analysis: dict, path: Path) -> Path | None:
     ax.set_title("Li–Si voltage profile (0 K, hull plateaus)")
     ax.set_ylim(bottom=min(0.0, min(vs) - 0.05))
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path, dpi=120)
     return path
 
 
@@ -172,14 +168,11 @@ def _plot_reaction_map(analysis: dict, path: Path) -> Path | None:
     fig.colorbar(im, ax=ax, label="most negative E$_{rxn}$ (meV/atom)")
     ax.set_title("anode | electrolyte reaction energy vs lithiation")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path, dpi=120)
     return path
 
 
-def _num(value, fmt: str = ".2f", scale: float = 1.0, none: str = "∞") -> str:
-    """Format a number that may be None (an unbounded window edge or staircase step)."""
-    return none if value is None else format(scale * value, fmt)
+_num = partial(number, none="∞")  # an unbounded window edge or staircase step
 
 
 def _fmt_products(products) -> str:
