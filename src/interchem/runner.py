@@ -71,12 +71,24 @@ def plan_screen(
     anodes = [add(a) for a in anodes]
     for extra in extra_phases:
         add(extra)
+    systems = _fill_systems(phases, anodes, electrolytes, mp_source, add)
+    all_elements = {el.symbol for s in phases.values() for el in s.composition.elements}
+    check_calculator(spec, all_elements, context="the screen's phases")
+    if static_spec is not None:
+        check_calculator(static_spec, all_elements, context="the screen's phases (single points)")
+    return ScreenPlan(
+        phases=phases, anodes=anodes, electrolytes=electrolytes, systems=systems, calculator=spec, static_calculator=static_spec
+    )
+
+
+def _fill_systems(phases: dict, anodes: list[str], electrolytes: list[str], mp_source, add) -> dict[str, list[str]]:
+    """One chemical system per electrolyte: its elements + every anode's + Li. Each system is filled
+    with every phase of the library (or of MP) inside it: the hull needs all of them, not only the
+    phases named on the command line. Returns system -> its phases; ``phases`` gains the new ones."""
+
     def elements_of(*names: str) -> set[str]:
         return {el.symbol for n in names for el in phases[n].composition.elements}
 
-    # One chemical system per electrolyte: its elements + every anode's + Li. Each system is filled
-    # with every phase of the library (or of MP) inside it: the hull needs all of them, not only the
-    # phases named on the command line.
     anode_elements = elements_of(*anodes) | ({library.ION} if anodes else set())
     systems: dict[str, list[str]] = {}
     for electrolyte in electrolytes or [None]:
@@ -89,13 +101,7 @@ def plan_screen(
                 if name not in phases:
                     add(name)
         systems["-".join(sorted(elements))] = sorted(p for p in phases if _within(phases[p], elements))
-    all_elements = {el.symbol for s in phases.values() for el in s.composition.elements}
-    check_calculator(spec, all_elements, context="the screen's phases")
-    if static_spec is not None:
-        check_calculator(static_spec, all_elements, context="the screen's phases (single points)")
-    return ScreenPlan(
-        phases=phases, anodes=anodes, electrolytes=electrolytes, systems=systems, calculator=spec, static_calculator=static_spec
-    )
+    return systems
 
 
 def _within(structure, elements) -> bool:

@@ -122,8 +122,21 @@ def write_interface_report(
     if results:
         scan = plot_gap_scans(results, figs / "gap_scan.png")
         lines += ["", f"![gap scan]({scan.relative_to(out).as_posix()})"]
-    md_rows = []
-    for k, md in enumerate(md_results or []):
+    md_lines, md_rows = _md_sections(md_results or [], out, figs)
+    lines += md_lines
+    path = out / "report.md"
+    path.write_text("\n".join(lines) + "\n")
+    write_json({
+        "calculator": _get(summary, "calculator"), "level_of_theory": _get(summary, "level_of_theory"),
+        "candidates": candidates, "interfaces": summary_rows, "md": md_rows, "wall_time_s": wall_time_s,
+    }, out / "summary.json")
+    return path
+
+
+def _md_sections(md_results: list, out: Path, figs: Path) -> tuple[list[str], list[dict]]:
+    """One section (and figure) per interface MD; the rows of summary.json."""
+    lines, md_rows = [], []
+    for k, md in enumerate(md_results):
         fig = plot_reactivity(md, figs / f"md_reactivity_{k}.png")
         r = _get(md, "reactivity")
         r = r if isinstance(r, dict) else r.model_dump()
@@ -140,10 +153,4 @@ def write_interface_report(
             f"![MD reactivity]({fig.relative_to(out).as_posix()})",
         ]
         md_rows.append({"label": _get(md, "label"), "summary": s})
-    path = out / "report.md"
-    path.write_text("\n".join(lines) + "\n")
-    write_json({
-        "calculator": _get(summary, "calculator"), "level_of_theory": _get(summary, "level_of_theory"),
-        "candidates": candidates, "interfaces": summary_rows, "md": md_rows, "wall_time_s": wall_time_s,
-    }, out / "summary.json")
-    return path
+    return lines, md_rows

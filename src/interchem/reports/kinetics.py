@@ -79,38 +79,8 @@ def write_diffusion_report(report: DiffusionReport | dict, out_dir: str | Path) 
     (out / "figures").mkdir(parents=True, exist_ok=True)
     write_json(report, out / "diffusion.json")
 
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for p in report.points:
-        ax.plot(p.msd.time_ps, p.msd.msd_A2, label=f"{p.temperature_K:.0f} K" + (" (no diffusion)" if p.diffusion.flagged else ""))
-    ax.set_xlabel("lag time (ps)")
-    ax.set_ylabel("Li MSD (Å²)")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    save_figure(fig, out / "figures" / "msd.png", dpi=150)
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    good = [p for p in report.points if p.sigma_S_per_cm]
-    if good:
-        inv = np.array([1000.0 / p.temperature_K for p in good])
-        st = np.array([p.sigma_S_per_cm * p.temperature_K for p in good])
-        err = np.array([p.sigma_err_S_per_cm * p.temperature_K for p in good])
-        ax.errorbar(inv, st, yerr=err, fmt="o", capsize=3, label="MD (block-averaging error)")
-        if report.arrhenius_sigma is not None:
-            a = report.arrhenius_sigma
-            x = np.linspace(min(inv.min(), 1000 / 300), inv.max(), 50)
-            ax.plot(x, a.prefactor * np.exp(-a.activation_energy_eV * (x / 1000.0) / KB_EV), "-",
-                    label=f"Ea = {a.activation_energy_eV:.3f} ± {a.activation_energy_err_eV:.3f} eV")
-            lo, hi = report.sigma_300K_interval_S_per_cm
-            ax.errorbar([1000 / 300], [a.value_300K * 300], yerr=[[a.value_300K * 300 - lo * 300], [hi * 300 - a.value_300K * 300]],
-                        fmt="s", capsize=3, label=f"300 K: {a.value_300K:.2e} S/cm")
-        ax.set_yscale("log")
-    ax.set_xlabel("1000 / T (1/K)")
-    ax.set_ylabel("σT (S K / cm)")
-    ax.set_title(f"{report.phase} ({_calc_label(report.calculator)})")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    save_figure(fig, out / "figures" / "arrhenius.png", dpi=150)
-
+    _plot_msd(report, out / "figures" / "msd.png")
+    _plot_arrhenius(report, out / "figures" / "arrhenius.png")
     lines = [
         f"# Li diffusion: {report.phase}",
         "",
@@ -139,6 +109,42 @@ def write_diffusion_report(report: DiffusionReport | dict, out_dir: str | Path) 
     lines += ["", "![MSD](figures/msd.png)", "", "![Arrhenius](figures/arrhenius.png)", ""]
     (out / "diffusion.md").write_text("\n".join(lines))
     return out / "diffusion.md"
+
+
+def _plot_msd(report: DiffusionReport, path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for p in report.points:
+        ax.plot(p.msd.time_ps, p.msd.msd_A2, label=f"{p.temperature_K:.0f} K" + (" (no diffusion)" if p.diffusion.flagged else ""))
+    ax.set_xlabel("lag time (ps)")
+    ax.set_ylabel("Li MSD (Å²)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    save_figure(fig, path, dpi=150)
+
+
+def _plot_arrhenius(report: DiffusionReport, path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(6, 4))
+    good = [p for p in report.points if p.sigma_S_per_cm]
+    if good:
+        inv = np.array([1000.0 / p.temperature_K for p in good])
+        st = np.array([p.sigma_S_per_cm * p.temperature_K for p in good])
+        err = np.array([p.sigma_err_S_per_cm * p.temperature_K for p in good])
+        ax.errorbar(inv, st, yerr=err, fmt="o", capsize=3, label="MD (block-averaging error)")
+        if report.arrhenius_sigma is not None:
+            a = report.arrhenius_sigma
+            x = np.linspace(min(inv.min(), 1000 / 300), inv.max(), 50)
+            ax.plot(x, a.prefactor * np.exp(-a.activation_energy_eV * (x / 1000.0) / KB_EV), "-",
+                    label=f"Ea = {a.activation_energy_eV:.3f} ± {a.activation_energy_err_eV:.3f} eV")
+            lo, hi = report.sigma_300K_interval_S_per_cm
+            ax.errorbar([1000 / 300], [a.value_300K * 300], yerr=[[a.value_300K * 300 - lo * 300], [hi * 300 - a.value_300K * 300]],
+                        fmt="s", capsize=3, label=f"300 K: {a.value_300K:.2e} S/cm")
+        ax.set_yscale("log")
+    ax.set_xlabel("1000 / T (1/K)")
+    ax.set_ylabel("σT (S K / cm)")
+    ax.set_title(f"{report.phase} ({_calc_label(report.calculator)})")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    save_figure(fig, path, dpi=150)
 
 
 # -------------------------------------------------------------------------------------- phonons

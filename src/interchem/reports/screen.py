@@ -181,6 +181,16 @@ def _fmt_products(products) -> str:
 
 def _markdown(result: ScreenResult, figures: dict[str, Path]) -> str:
     a = result.analysis
+    lines = _header_and_windows(result, a, figures)
+    lines += _reactions_and_tie_lines(a, figures)
+    lines += _hull_and_relaxations(result, a, figures)
+    warnings = a.get("warnings", [])
+    if warnings:
+        lines += ["", "## Warnings", ""] + [f"- {w}" for w in warnings]
+    return "\n".join(lines) + "\n"
+
+
+def _header_and_windows(result: ScreenResult, a: dict, figures: dict[str, Path]) -> list[str]:
     lines = [
         "# interchem thermodynamic screen",
         "",
@@ -222,7 +232,11 @@ def _markdown(result: ScreenResult, figures: dict[str, Path]) -> str:
         lines.append(f"| {p['x_from']:.2f} | {p['x_to']:.2f} | {p['voltage_V']:.3f} | {p['phase_from']} + {p['phase_to']} |")
     if "voltage" in figures:
         lines += ["", f"![voltage profile]({figures['voltage']})"]
-    lines += [
+    return lines
+
+
+def _reactions_and_tie_lines(a: dict, figures: dict[str, Path]) -> list[str]:
+    lines = [
         "",
         "## Anode | electrolyte reactions (lithiation map)",
         "",
@@ -253,7 +267,11 @@ def _markdown(result: ScreenResult, figures: dict[str, Path]) -> str:
         lines += ["", "## Tie-lines (interlayer rule: an interlayer must share a tie-line with Li metal)", "", "| A | B | direct tie-line | forms instead |", "|---|---|---|---|"]
         for t in tie_lines:
             lines.append(f"| {t['a']} | {t['b']} | {'yes' if t['direct'] else 'no'} | {_fmt_products(t.get('products', []))} |")
-    lines += ["", "## Hull: energy above hull of every phase", "", "| phase | chemsys | E_f (eV/atom) | E above hull (meV/atom) | decomposes to |", "|---|---|---|---|---|"]
+    return lines
+
+
+def _hull_and_relaxations(result: ScreenResult, a: dict, figures: dict[str, Path]) -> list[str]:
+    lines = ["", "## Hull: energy above hull of every phase", "", "| phase | chemsys | E_f (eV/atom) | E above hull (meV/atom) | decomposes to |", "|---|---|---|---|---|"]
     for row in sorted(a.get("hull", []), key=lambda r: (r["chemsys"], r["phase"])):
         lines.append(
             f"| {row['phase']} | {row['chemsys']} | {_num(row['formation_energy_eV_per_atom'], '.3f')} | "
@@ -267,7 +285,4 @@ def _markdown(result: ScreenResult, figures: dict[str, Path]) -> str:
             f"| {r['phase']} | {r['n_atoms']} | {_num(r['energy_per_atom_eV'], '.4f')} | {_num(r['volume_change_percent'], '+.1f')} | "
             f"{r.get('converged')} | {r.get('n_steps')} | {'yes' if r.get('reused') else 'no'} |"
         )
-    warnings = a.get("warnings", [])
-    if warnings:
-        lines += ["", "## Warnings", ""] + [f"- {w}" for w in warnings]
-    return "\n".join(lines) + "\n"
+    return lines
