@@ -54,6 +54,10 @@ def screen(
 
     try:
         settings = get_settings(store_path=store, output_dir=output, relax_fmax=fmax, relax_steps=steps)
+        if temperature is not None:
+            from interchem.workflows.pipelines import ThermalScreenMaker
+
+            ThermalScreenMaker(temperature_K=temperature)  # the range is checked before the screen runs
         if quick:
             electrolyte, anode = quick_presets(electrolyte, anode)
         static = parse_calculator(static_calculator, "") if static_calculator else None

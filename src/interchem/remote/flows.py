@@ -8,7 +8,7 @@
   ``maker`` keyword arguments (constructor) and ``make`` keyword arguments (call), e.g. from a YAML
   spec file::
 
-      flow: interchem.workflows.md:MDMaker     # or "screen"
+      flow: interchem.workflows.md:MDMaker     # or a pipeline: screen, interface (make: {phases: [A, E]}), ...
       maker: {calculator: "mace:model=/models/m.model", steps: 2000}
       make: {structure: {phase: Li15Si4}}      # {phase: NAME} / {file: PATH} become Structures
 
@@ -68,7 +68,8 @@ def build_flow(request: FlowRequest, settings=None):
     elif req.target in PIPELINES:
         if req.target == "interface":
             req.maker_kwargs.update({k: v for k, v in (("fmax", req.fmax), ("steps", req.steps)) if v is not None})
-        flow = pipeline_flow(req.target, req.phases, calculator, req.maker_kwargs, settings)
+        phases = req.phases or list(req.make_kwargs.get("phases") or [])  # a spec file: make: {phases: [...]}
+        flow = pipeline_flow(req.target, phases, calculator, req.maker_kwargs, settings)
         summary = f"{req.target}: {flow.name}"
     else:
         if calculator:
@@ -199,7 +200,7 @@ def load_spec(path: str | Path) -> dict[str, Any]:
         raise SubmissionError(f"flow spec file {str(p)!r} does not exist")
     data = yaml.safe_load(p.read_text()) or {}
     if not isinstance(data, dict) or "flow" not in data:
-        raise SubmissionError(f"flow spec {str(p)!r} must be a mapping with a 'flow' key (screen or module:attr)")
+        raise SubmissionError(f"flow spec {str(p)!r} must be a mapping with a 'flow' key (a pipeline or module:attr)")
     unknown = set(data) - {"flow", "maker", "make", "name"}
     if unknown:
         raise SubmissionError(f"flow spec {str(p)!r}: unknown key(s) {', '.join(sorted(unknown))} (flow, maker, make, name)")
