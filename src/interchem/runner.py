@@ -346,7 +346,8 @@ def thermal_screen_flow(temperature_K: float = 300.0, settings: Settings | None 
     settings = settings or get_settings()
     result = latest_screen_result(settings, calculator)
     spec = CalculatorSpec.model_validate(result.calculator)
-    maker = ThermalScreenMaker(temperature_K=temperature_K, phonons_maker=PhononsMaker(calculator=spec, min_length=min_length))
+    phonons = PhononsMaker(calculator=spec, min_length=min_length)
+    maker = ThermalScreenMaker(temperature_K=temperature_K, phonons_maker=phonons)
     keys = {rel["phase"]: phonon_key(rel, spec, min_length) for rel in result.relaxations}
     stored = stored_phonons(settings, keys)
     return maker.make(result, stored, keys), stored
@@ -369,7 +370,8 @@ def stored_phonons(settings: Settings, keys: dict[str, str]) -> dict:
     store = make_job_store(settings)
     store.connect()
     try:
-        found = {phase: store.query_one({"output.phonon_key": key}, properties=["output"], load=False) for phase, key in keys.items()}
+        found = {phase: store.query_one({"output.phonon_key": key}, properties=["output"], load=False)
+                 for phase, key in keys.items()}
     finally:
         store.close()
     return {phase: PhononSummary.model_validate(doc["output"]) for phase, doc in found.items() if doc}

@@ -107,7 +107,8 @@ def pipeline_flow(target: str, phases: list[str], calculator, maker_kwargs: dict
                 raise SubmissionError(f"{target} takes two phases, ANODE ELECTROLYTE, not {phases or 'none'}")
             if target == "interface":
                 (a_name, anode), (e_name, electrolyte) = resolve_phase(phases[0]), resolve_phase(phases[1])
-                return pipelines.InterfacePipelineMaker.with_calculator(spec, **kwargs).make(anode, electrolyte, a_name, e_name)
+                maker = pipelines.InterfacePipelineMaker.with_calculator(spec, **kwargs)
+                return maker.make(anode, electrolyte, a_name, e_name)
             (a_name, anode), (e_name, electrolyte) = resolve_phase(phases[0], primitive=False), resolve_phase(phases[1])
             return pipelines.InterfaceHopMaker(calculator=spec, **kwargs).make(anode, electrolyte, a_name, e_name)
         if target == "barriers":
@@ -148,7 +149,8 @@ def _resolve_value(value: Any) -> Any:
 def import_target(path: str):
     module_name, sep, attr = path.partition(":")
     if not sep or not module_name or not attr:
-        raise SubmissionError(f"flow {path!r} is neither a pipeline ({', '.join(PIPELINES)}) nor 'package.module:Attribute'")
+        raise SubmissionError(
+            f"flow {path!r} is neither a pipeline ({', '.join(PIPELINES)}) nor 'package.module:Attribute'")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:

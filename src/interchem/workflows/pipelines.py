@@ -31,9 +31,20 @@ QUICK_ANODES = ["Si", "LiSi", "Li15Si4"]
 
 # The phases issue 4 names: electrolytes, the Li_xSi series and the interphase products.
 STANDARD_BARRIER_PHASES = [
-    "Li6PS5Cl", "Li7La3Zr2O12", "Li2PO2N", "Li3PS4",
-    "Si", "LiSi", "Li12Si7", "Li13Si4", "Li15Si4",
-    "Li2S", "Li3P", "LiCl", "Li2O", "Li3N",
+    "Li6PS5Cl",
+    "Li7La3Zr2O12",
+    "Li2PO2N",
+    "Li3PS4",
+    "Si",
+    "LiSi",
+    "Li12Si7",
+    "Li13Si4",
+    "Li15Si4",
+    "Li2S",
+    "Li3P",
+    "LiCl",
+    "Li2O",
+    "Li3N",
 ]
 
 Miller = tuple[int, int, int]
@@ -41,7 +52,8 @@ Termination = int | str | None
 
 
 def miller_index(value: Any) -> Miller:
-    """(h, k, l) from a tuple/list, or text: "100", "1,1,1", "1 -1 0", "1-10" or "(111)" (YAML reads 111 as a number)."""
+    """(h, k, l) from a tuple/list, or text: "100", "1,1,1", "1 -1 0", "1-10" or "(111)" (YAML reads 111 as
+    a number)."""
     import re
 
     if isinstance(value, (list, tuple)):
@@ -54,7 +66,9 @@ def miller_index(value: Any) -> Miller:
     except (TypeError, ValueError):
         values = ()
     if len(values) != 3 or not any(values):
-        raise InterchemError(f"Miller index {value!r} must be three integers, not all zero (e.g. 100, 1,1,1 or '1 -1 0')")
+        raise InterchemError(
+            f"Miller index {value!r} must be three integers, not all zero (e.g. 100, 1,1,1 or '1 -1 0')"
+        )
     return values  # type: ignore[return-value]
 
 
@@ -100,8 +114,15 @@ class InterfacePipelineMaker(Maker):
     md_top: int = 1
 
     @classmethod
-    def with_calculator(cls, calculator: CalculatorSpec | str, fmax: float = 0.05, steps: int = 200,
-                        md_temperature_K: float = 600.0, md_steps: int = 200, **fields: Any) -> InterfacePipelineMaker:
+    def with_calculator(
+        cls,
+        calculator: CalculatorSpec | str,
+        fmax: float = 0.05,
+        steps: int = 200,
+        md_temperature_K: float = 600.0,
+        md_steps: int = 200,
+        **fields: Any,
+    ) -> InterfacePipelineMaker:
         """The pipeline with one calculator for every step, as the command builds it (``md_steps=0``: no MD)."""
         spec = CalculatorSpec.parse(calculator)
         md = InterfaceMDMaker(calculator=spec, temperature_K=md_temperature_K, steps=md_steps) if md_steps > 0 else None
@@ -117,19 +138,34 @@ class InterfacePipelineMaker(Maker):
         self.miller_anode = miller_index(self.miller_anode)
         self.miller_electrolyte = miller_index(self.miller_electrolyte)
 
-    def candidates(self, anode: Structure, electrolyte: Structure, anode_name: str | None = None,
-                   electrolyte_name: str | None = None) -> list[InterfaceCandidate]:
+    def candidates(
+        self,
+        anode: Structure,
+        electrolyte: Structure,
+        anode_name: str | None = None,
+        electrolyte_name: str | None = None,
+    ) -> list[InterfaceCandidate]:
         """Every candidate the settings allow, best first (at least ``top``; the flow takes the first ``top``)."""
         from interchem.structures.interfaces import InterfaceBuilder, amorphous_interface
 
         if self.amorphous is None:
             return InterfaceBuilder(
-                anode, electrolyte, self.miller_anode, self.miller_electrolyte, anode_name=anode_name,
+                anode,
+                electrolyte,
+                self.miller_anode,
+                self.miller_electrolyte,
+                anode_name=anode_name,
                 electrolyte_name=electrolyte_name,
-                limits=InterfaceLimits(max_area=self.max_area, max_strain=self.max_strain, max_atoms=self.max_atoms,
-                                       max_candidates=max(self.top, 20)),
-                anode_thickness_A=self.anode_thickness_A, electrolyte_thickness_A=self.electrolyte_thickness_A,
-                model=self.model, anode_termination=self.termination_anode,
+                limits=InterfaceLimits(
+                    max_area=self.max_area,
+                    max_strain=self.max_strain,
+                    max_atoms=self.max_atoms,
+                    max_candidates=max(self.top, 20),
+                ),
+                anode_thickness_A=self.anode_thickness_A,
+                electrolyte_thickness_A=self.electrolyte_thickness_A,
+                model=self.model,
+                anode_termination=self.termination_anode,
                 electrolyte_termination=self.termination_electrolyte,
             ).build()
         crystal_is_anode = self.amorphous == "electrolyte"
@@ -147,8 +183,14 @@ class InterfacePipelineMaker(Maker):
         cand.rank = 0
         return [cand]
 
-    def make(self, anode: Structure, electrolyte: Structure, anode_name: str | None = None,
-             electrolyte_name: str | None = None, candidates: list[InterfaceCandidate] | None = None) -> Flow:
+    def make(
+        self,
+        anode: Structure,
+        electrolyte: Structure,
+        anode_name: str | None = None,
+        electrolyte_name: str | None = None,
+        candidates: list[InterfaceCandidate] | None = None,
+    ) -> Flow:
         """``candidates``: the ones to compute, when already built (e.g. shown to the user first)."""
         chosen = (candidates or self.candidates(anode, electrolyte, anode_name, electrolyte_name))[: self.top]
         interfaces = self.interface_maker.make(chosen, anode, electrolyte)
@@ -178,23 +220,40 @@ class InterfaceHopMaker(Maker):
     fmax: float = 0.05
     max_atoms: int = 400
 
-    def best_interface(self, anode: Structure, electrolyte: Structure, anode_name: str | None = None,
-                       electrolyte_name: str | None = None) -> InterfaceCandidate:
+    def best_interface(
+        self,
+        anode: Structure,
+        electrolyte: Structure,
+        anode_name: str | None = None,
+        electrolyte_name: str | None = None,
+    ) -> InterfaceCandidate:
         from interchem.structures.interfaces import InterfaceBuilder
 
-        return InterfaceBuilder(anode, electrolyte, anode_name=anode_name, electrolyte_name=electrolyte_name,
-                                limits=InterfaceLimits(max_atoms=self.max_atoms)).build()[0]
+        return InterfaceBuilder(
+            anode,
+            electrolyte,
+            anode_name=anode_name,
+            electrolyte_name=electrolyte_name,
+            limits=InterfaceLimits(max_atoms=self.max_atoms),
+        ).build()[0]
 
-    def make(self, anode: Structure, electrolyte: Structure, anode_name: str | None = None,
-             electrolyte_name: str | None = None, interface: InterfaceCandidate | None = None) -> Flow:
+    def make(
+        self,
+        anode: Structure,
+        electrolyte: Structure,
+        anode_name: str | None = None,
+        electrolyte_name: str | None = None,
+        interface: InterfaceCandidate | None = None,
+    ) -> Flow:
         from interchem.workflows.neb import interface_neb_job
 
         best = interface or self.best_interface(anode, electrolyte, anode_name, electrolyte_name)
         spec = CalculatorSpec.parse(self.calculator)
         check_calculator(spec, {el.symbol for el in best.structure.composition}, context="interface NEB")
         label = f"{best.anode}|{best.electrolyte} interface hop"
-        neb = interface_neb_job(best.structure, spec.model_dump(mode="json"), {"n_images": self.n_images, "fmax": self.fmax},
-                                label)
+        neb = interface_neb_job(
+            best.structure, spec.model_dump(mode="json"), {"n_images": self.n_images, "fmax": self.fmax}, label
+        )
         return Flow([neb], output=neb.output, name=label)
 
 
@@ -208,7 +267,9 @@ def barrier_mechanisms(structure: Structure, mechanism: str) -> tuple[str, ...]:
     return ("vacancy", "interstitial") if mechanism == "both" else (mechanism,)
 
 
-def standard_barrier_structures(phases: list[str] | tuple[str, ...] = tuple(STANDARD_BARRIER_PHASES)) -> dict[str, Structure]:
+def standard_barrier_structures(
+    phases: list[str] | tuple[str, ...] = tuple(STANDARD_BARRIER_PHASES),
+) -> dict[str, Structure]:
     """Phase name -> conventional cell (``primitive=False``, as the barrier command resolves them)."""
     from interchem.structures.library import resolve_phase
 
@@ -235,8 +296,11 @@ class StandardBarriersMaker(Maker):
             raise InterchemError("give at least one phase")
         flows = [
             BarrierMaker(
-                calculator=self.calculator, mechanisms=barrier_mechanisms(structure, self.mechanism), cutoff=self.cutoff,
-                max_hops=self.max_hops, relax_interstitial_sites=self.relax_interstitial_sites,
+                calculator=self.calculator,
+                mechanisms=barrier_mechanisms(structure, self.mechanism),
+                cutoff=self.cutoff,
+                max_hops=self.max_hops,
+                relax_interstitial_sites=self.relax_interstitial_sites,
                 neb_settings=dict(self.neb_settings),
             ).make(structure, phase=name)
             for name, structure in structures.items()
@@ -249,8 +313,14 @@ class StandardBarriersMaker(Maker):
 
 
 @job(name="screen at temperature")
-def thermal_screen_job(entries: list, anodes: list[str], electrolytes: list[str], temperature_K: float,
-                       stored: dict[str, Any], computed: dict[str, Any]) -> dict[str, Any]:
+def thermal_screen_job(
+    entries: list,
+    anodes: list[str],
+    electrolytes: list[str],
+    temperature_K: float,
+    stored: dict[str, Any],
+    computed: dict[str, Any],
+) -> dict[str, Any]:
     """F_vib(T) of every phase (stored and newly computed phonons) added to the screen's entries, the
     analysis repeated next to the 0 K one: ``{"thermal": ThermalScreen, "summaries": {phase: PhononSummary}}``."""
     from pymatgen.entries.computed_entries import ComputedStructureEntry
@@ -282,8 +352,9 @@ class ThermalScreenMaker(Maker):
         if not 0 <= self.temperature_K <= self.phonons_maker.t_max_K:
             raise InterchemError(f"temperature {self.temperature_K} K is outside 0-{self.phonons_maker.t_max_K:.0f} K")
 
-    def make(self, screen: Any, stored: dict[str, PhononSummary] | None = None,
-             phonon_keys: dict[str, str] | None = None) -> Flow:
+    def make(
+        self, screen: Any, stored: dict[str, PhononSummary] | None = None, phonon_keys: dict[str, str] | None = None
+    ) -> Flow:
         from pymatgen.entries.computed_entries import ComputedStructureEntry
 
         stored, phonon_keys = dict(stored or {}), dict(phonon_keys or {})
@@ -291,7 +362,13 @@ class ThermalScreenMaker(Maker):
         relaxed = {e.data["phase"]: e.structure for e in entries}  # the relaxed structures live in the entries
         todo = [rel["phase"] for rel in screen.relaxations if rel["phase"] not in stored]
         flows = [self.phonons_maker.make(relaxed[p], phase=p, phonon_key=phonon_keys.get(p)) for p in todo]
-        final = thermal_screen_job(entries, list(screen.anodes), list(screen.electrolytes), self.temperature_K,
-                                   stored, {p: f.output for p, f in zip(todo, flows, strict=True)})
+        final = thermal_screen_job(
+            entries,
+            list(screen.anodes),
+            list(screen.electrolytes),
+            self.temperature_K,
+            stored,
+            {p: f.output for p, f in zip(todo, flows, strict=True)},
+        )
         final.name = f"screen at {self.temperature_K:g} K"
         return Flow([*flows, final], output=final.output, name=f"{self.name} {self.temperature_K:g} K")
