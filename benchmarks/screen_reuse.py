@@ -18,7 +18,7 @@ from pathlib import Path
 
 from _record import write_result
 
-from interchem.cli import QUICK_ANODES, QUICK_ELECTROLYTES
+from interchem.workflows.pipelines import QUICK_ANODES, QUICK_ELECTROLYTES
 from interchem.runner import plan_screen, run_screen
 from interchem.settings import get_settings
 

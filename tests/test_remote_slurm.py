@@ -335,6 +335,45 @@ def test_md_killed_mid_run_resumes_from_its_checkpoint(remote):
     print(f"MD resumed from step {out['resumed_from_step']}")
 
 
+def test_interface_pipeline_through_slurm_as_one_flow(remote):
+    """`interchem submit interface ANODE ELECTROLYTE` sends the whole pipeline as one flow: build, gap scan,
+    relax, adhesion, ranking, then the MD on the best interface (a dynamic job that replaces itself), every
+    job through sbatch; summary and MD reactivity read back from MongoDB."""
+    from interchem.settings import get_settings
+    from interchem.store import make_job_store
+    from interchem.workflows.interfaces import InterfaceMDResult, InterfaceSummary
+
+    jf, runner, tiny_mace, slurm = remote
+    t0 = time.monotonic()
+    r, flow_uuid = _submit(runner, "interface", "Si", "Li6PS5Cl", "-c", f"mace:model={tiny_mace}", "--steps", "5",
+                           "--maker-arg", "miller_anode=111", "--maker-arg", "max_area=200", "--maker-arg", "max_atoms=120",
+                           "--maker-arg", "anode_thickness_A=3", "--maker-arg", "electrolyte_thickness_A=4",
+                           "--maker-arg", "top=1", "--maker-arg", "md_steps=10", "--name", "interface-pipeline")
+    assert "interface pipeline Si|Li6PS5Cl" in r.output
+
+    def done(infos):
+        return any(i.name.startswith("interface reactivity") for i in infos) and _all("COMPLETED")(infos)
+
+    infos = jf.wait(flow_uuid, done, what="interface pipeline COMPLETED", timeout=500)
+    print(f"interface pipeline of {len(infos)} jobs through Slurm: {time.monotonic() - t0:.0f} s")
+    names = [i.name for i in infos]
+    for expected in ("bulk reference Si", "bulk reference Li6PS5Cl", "rank interfaces", "interface md on the 1 best"):
+        assert expected in names, names
+    assert sum(n.startswith(("gap scan", "relax interface", "adhesion", "md Si(111)")) for n in names) == 4, names
+    assert all(d["remote"].get("process_id") for d in _job_docs(flow_uuid))
+    by_name = {i.name: i.uuid for i in infos}
+    store = make_job_store(get_settings())
+    store.connect()
+    try:
+        summary = InterfaceSummary.model_validate(store.get_output(by_name["rank interfaces"], load=True))
+        md = store.get_output(by_name["interface md on the 1 best"], which="last", load=True)
+    finally:
+        store.close()
+    (best,) = summary.results
+    (result,) = [InterfaceMDResult.model_validate(m) for m in md]
+    assert result.label == best.label and result.steps == 10 and result.reactivity.times_fs
+
+
 def test_no_credentials_in_runner_logs_or_job_files(remote):
     """After everything above: the runner's logs, supervisord's log, every job folder (inputs, outputs,
     Slurm scripts and queue output) and the project file hold no password."""

@@ -32,7 +32,7 @@ ORDER = ["Li2S", "LiCl", "Li3N", "Li2O", "Li3P", "Si", "LiSi", "Li3PS4", "Li6PS5
 
 
 def main() -> None:
-    from interchem.cli.kinetics import STANDARD_BARRIER_PHASES
+    from interchem.workflows.pipelines import STANDARD_BARRIER_PHASES
 
     assert sorted(ORDER) == sorted(STANDARD_BARRIER_PHASES)
     parser = argparse.ArgumentParser()

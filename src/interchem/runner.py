@@ -6,9 +6,7 @@ only then is the store opened and the flow run, so bad input leaves nothing in t
 
 from __future__ import annotations
 
-import logging
 import os
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -73,12 +71,24 @@ def plan_screen(
     anodes = [add(a) for a in anodes]
     for extra in extra_phases:
         add(extra)
+    systems = _fill_systems(phases, anodes, electrolytes, mp_source, add)
+    all_elements = {el.symbol for s in phases.values() for el in s.composition.elements}
+    check_calculator(spec, all_elements, context="the screen's phases")
+    if static_spec is not None:
+        check_calculator(static_spec, all_elements, context="the screen's phases (single points)")
+    return ScreenPlan(
+        phases=phases, anodes=anodes, electrolytes=electrolytes, systems=systems, calculator=spec, static_calculator=static_spec
+    )
+
+
+def _fill_systems(phases: dict, anodes: list[str], electrolytes: list[str], mp_source, add) -> dict[str, list[str]]:
+    """One chemical system per electrolyte: its elements + every anode's + Li. Each system is filled
+    with every phase of the library (or of MP) inside it: the hull needs all of them, not only the
+    phases named on the command line. Returns system -> its phases; ``phases`` gains the new ones."""
+
     def elements_of(*names: str) -> set[str]:
         return {el.symbol for n in names for el in phases[n].composition.elements}
 
-    # One chemical system per electrolyte: its elements + every anode's + Li. Each system is filled
-    # with every phase of the library (or of MP) inside it: the hull needs all of them, not only the
-    # phases named on the command line.
     anode_elements = elements_of(*anodes) | ({library.ION} if anodes else set())
     systems: dict[str, list[str]] = {}
     for electrolyte in electrolytes or [None]:
@@ -91,42 +101,11 @@ def plan_screen(
                 if name not in phases:
                     add(name)
         systems["-".join(sorted(elements))] = sorted(p for p in phases if _within(phases[p], elements))
-    all_elements = {el.symbol for s in phases.values() for el in s.composition.elements}
-    check_calculator(spec, all_elements, context="the screen's phases")
-    if static_spec is not None:
-        check_calculator(static_spec, all_elements, context="the screen's phases (single points)")
-    return ScreenPlan(
-        phases=phases, anodes=anodes, electrolytes=electrolytes, systems=systems, calculator=spec, static_calculator=static_spec
-    )
+    return systems
 
 
 def _within(structure, elements) -> bool:
     return {el.symbol for el in structure.composition.elements} <= set(elements)
-
-
-class _JobLog(logging.Handler):
-    """Reads jobflow's job log: progress callbacks, and the tracebacks of failed jobs (which
-    run_locally logs at INFO and otherwise drops)."""
-
-    _pattern = re.compile(r"^(Starting|Finished|Reused) (?:job|stored relaxation) - (.+?) \(")
-
-    def __init__(self, callback: Callable[[str, str], None] | None):
-        super().__init__(logging.INFO)
-        self.callback = callback
-        self.failures: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        if " failed with exception:" in message:
-            name, _, trace = message.partition(" failed with exception:")
-            lines = [line.strip() for line in trace.strip().splitlines() if line.strip()]
-            # The exception line ("SomeError: message"), not a trailing hint such as pydantic's URL.
-            errors = [line for line in lines if re.match(r"^[\w.]+(Error|Exception|Interrupt)\b", line)]
-            self.failures.append(f"{name}: {(errors or lines or ['?'])[-1]}")
-            return
-        m = self._pattern.match(message)
-        if m and self.callback:
-            self.callback(m.group(1).lower(), m.group(2))
 
 
 def run_screen(
@@ -151,10 +130,9 @@ def run_flow(
     what: str = "the flow",
 ) -> Any:
     """Run any interchem flow locally on the settings' store and return its output, loaded from the
-    store (so big data store fields come back too). A failed job raises InterchemError with the job's
-    own error message, not jobflow's generic one."""
-    from jobflow import run_locally
-
+    store (so big data store fields come back too). ``progress(event, job name)`` is called with
+    ``starting``, ``finished`` or ``reused`` (a job whose output says it reused a stored result). A failed
+    job raises InterchemError with the job's own error message, not jobflow's generic one."""
     from interchem.store import make_job_store
 
     settings = settings or get_settings()
@@ -165,25 +143,121 @@ def run_flow(
     store = make_job_store(settings)
     work_dir = Path(work_dir or Path(settings.output_dir) / "jobs").resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
-    handler = _JobLog(progress)
-    loggers = [logging.getLogger(name) for name in ("jobflow.core.job", "jobflow.managers.local", "interchem.workflows.thermo", "interchem.workflows.md")]
-    saved_levels = [lg.level for lg in loggers]
-    for lg in loggers:
-        lg.addHandler(handler)
-        lg.setLevel(logging.INFO)
     os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
-    try:
-        run_locally(flow, store=store, create_folders=True, root_dir=work_dir, log=False, ensure_success=True)
-    except RuntimeError as exc:
-        detail = "; ".join(handler.failures) or str(exc)
-        raise InterchemError(f"{what} did not finish: {detail}") from exc
-    finally:
-        for lg, level in zip(loggers, saved_levels):
-            lg.removeHandler(handler)
-            lg.setLevel(level)
+    local = LocalRun(store, work_dir, progress)
+    if not local.run(flow):
+        raise InterchemError(f"{what} did not finish: {'; '.join(local.failures) or 'a job stopped the flow'}")
     store.connect()
     try:
         return _read_outputs(store, flow.output)
+    finally:
+        store.close()
+
+
+class LocalRun:
+    """jobflow's ``run_locally`` (create_folders=True, ensure_success=True), with job events.
+
+    Written out because ``run_locally`` reports job starts and failures only as log text; this loop keeps
+    its semantics (each job in its own folder, a job whose parent failed is skipped, ``stop_children``,
+    ``stop_jobflow``, and replace/detour/addition run in place, in that order) and calls ``progress`` and
+    records each failing job's own error instead."""
+
+    def __init__(self, store, root_dir: Path, progress: Callable[[str, str], None] | None = None):
+        self.store, self.root_dir, self.progress = store, root_dir, progress
+        self.failures: list[str] = []
+        self.errored: set[str] = set()
+        self.stopped_parents: set[str] = set()
+        self.stop_jobflow = False
+
+    def run(self, flow) -> bool:
+        """True when every job finished (jobflow's ``ensure_success``)."""
+        from jobflow.core.flow import get_flow
+
+        self.store.connect()
+        try:
+            return self._run(get_flow(flow, allow_external_references=False))
+        finally:
+            self.store.close()
+
+    def _run(self, flow) -> bool:
+        from contextlib import chdir
+
+        ok = True
+        for job, parents in flow.iterflow():
+            job_dir = self._job_dir()
+            with chdir(job_dir):
+                response = self._run_job(job, parents)
+            if response is not None:
+                response.job_dir = job_dir
+            ok = ok and response is not None
+            if self.stop_jobflow:
+                return False
+        return ok
+
+    def _job_dir(self) -> Path:
+        from datetime import datetime, timezone
+        from random import randint
+
+        from jobflow import SETTINGS
+
+        stamp = datetime.now(tz=timezone.utc).strftime(SETTINGS.DIRECTORY_FORMAT)
+        job_dir = self.root_dir / f"job_{stamp}-{randint(10000, 99999)}"
+        job_dir.mkdir()
+        return job_dir
+
+    def _emit(self, event: str, name: str) -> None:
+        if self.progress is not None:
+            self.progress(event, name)
+
+    def _run_job(self, job, parents):
+        from jobflow.core.reference import OnMissing
+
+        if self.stop_jobflow:
+            return None
+        if set(parents) & self.stopped_parents:
+            self.stopped_parents.add(job.uuid)
+            return None
+        if set(parents) & self.errored and job.config.on_missing_references == OnMissing.ERROR:
+            self.errored.add(job.uuid)
+            return None
+        self._emit("starting", job.name)
+        try:
+            response = job.run(store=self.store)
+        except Exception as exc:  # noqa: BLE001  (any job error is reported with its own message)
+            self.failures.append(f"{job.name}: {error_line(exc)}")
+            self.errored.add(job.uuid)
+            return None
+        self._emit("reused" if _says_reused(response.output) else "finished", job.name)
+        if response.stop_children:
+            self.stopped_parents.add(job.uuid)
+        if response.stop_jobflow:
+            self.stop_jobflow = True
+            return None
+        diversions = [self._run(d) for d in (response.replace, response.detour, response.addition) if d is not None]
+        return response if all(diversions) else None
+
+
+def _says_reused(output: Any) -> bool:
+    """Reuse jobs (``relax or reuse``, ``static or reuse``) return the stored result with ``reused=True``."""
+    value = output.get("reused") if isinstance(output, dict) else getattr(output, "reused", None)
+    return value is True
+
+
+def error_line(exc: BaseException) -> str:
+    """``Type: message`` of an exception on one line (pydantic's trailing documentation URL dropped)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    lines = [line for line in lines if not line.startswith("For further information visit")]
+    return f"{type(exc).__name__}: {' '.join(lines) or '?'}"
+
+
+def load_output(settings: Settings, uuid: str) -> Any:
+    """The stored output of one job (its last run), data-store fields loaded."""
+    from interchem.store import make_job_store
+
+    store = make_job_store(settings)
+    store.connect()
+    try:
+        return store.get_output(uuid, which="last", load=True)
     finally:
         store.close()
 
@@ -245,50 +319,59 @@ def run_thermal_screen(
     min_length: float = 12.0,
     progress: Callable[[str, str], None] | None = None,
 ):
-    """The stored screen at ``temperature_K``: harmonic phonons of every relaxed phase (reused from the
-    store when the same phase, structure and calculator were done before), F_vib(T) added to every
-    entry, and the analysis repeated next to the 0 K one. Returns (ThermalScreen, phonon summaries)."""
-    import hashlib
-    import json
+    """The stored screen at ``temperature_K`` (``workflows.pipelines.ThermalScreenMaker``): harmonic
+    phonons of every relaxed phase (reused from the store when the same phase, structure and calculator
+    were done before), F_vib(T) added to every entry, and the analysis repeated next to the 0 K one.
+    Returns (ThermalScreen, phonon summaries)."""
+    from interchem.analysis.thermal import ThermalScreen
+    from interchem.workflows.phonons import PhononSummary
 
-    from jobflow import Flow
+    settings = settings or get_settings()
+    flow, stored = thermal_screen_flow(temperature_K, settings, calculator, min_length)
+    for phase in stored:
+        if progress:
+            progress("reused", f"phonons {phase}")
+    out = run_flow(flow, settings, progress, what="the phonon runs")
+    summaries = {phase: PhononSummary.model_validate(s) for phase, s in out["summaries"].items()}
+    return ThermalScreen.model_validate(out["thermal"]), summaries
 
-    from interchem.analysis.thermal import screen_at_temperature
-    from interchem.store import make_job_store
-    from interchem.workflows.phonons import PhononsMaker, PhononSummary
+
+def thermal_screen_flow(temperature_K: float = 300.0, settings: Settings | None = None,
+                        calculator: str | CalculatorSpec | None = None, min_length: float = 12.0):
+    """(flow, phase -> stored PhononSummary): the latest stored screen of ``calculator`` at ``temperature_K``,
+    phonons only for the phases the store has none of."""
+    from interchem.workflows.phonons import PhononsMaker
+    from interchem.workflows.pipelines import ThermalScreenMaker
 
     settings = settings or get_settings()
     result = latest_screen_result(settings, calculator)
     spec = CalculatorSpec.model_validate(result.calculator)
-    maker = PhononsMaker(calculator=spec, min_length=min_length)
-    if not 0 <= temperature_K <= maker.t_max_K:
-        raise InterchemError(f"temperature {temperature_K} K is outside 0-{maker.t_max_K:.0f} K")
+    phonons = PhononsMaker(calculator=spec, min_length=min_length)
+    maker = ThermalScreenMaker(temperature_K=temperature_K, phonons_maker=phonons)
+    keys = {rel["phase"]: phonon_key(rel, spec, min_length) for rel in result.relaxations}
+    stored = stored_phonons(settings, keys)
+    return maker.make(result, stored, keys), stored
 
-    def key(relaxation: dict) -> str:
-        payload = {"calc_key": relaxation["calc_key"], "spec": spec.model_dump(mode="json"), "min_length": min_length}
-        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+def phonon_key(relaxation: dict, spec: CalculatorSpec, min_length: float) -> str:
+    """The key stored phonons are found by: the relaxation's calc_key, the calculator and the supercell size."""
+    import hashlib
+    import json
+
+    payload = {"calc_key": relaxation["calc_key"], "spec": spec.model_dump(mode="json"), "min_length": min_length}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def stored_phonons(settings: Settings, keys: dict[str, str]) -> dict:
+    """phase -> the stored PhononSummary with that phase's key, for the phases that have one."""
+    from interchem.store import make_job_store
+    from interchem.workflows.phonons import PhononSummary
 
     store = make_job_store(settings)
     store.connect()
-    summaries: dict[str, PhononSummary] = {}
     try:
-        for rel in result.relaxations:
-            doc = store.query_one({"output.phonon_key": key(rel)}, properties=["output"], load=False)
-            if doc:
-                summaries[rel["phase"]] = PhononSummary.model_validate(doc["output"])
-                if progress:
-                    progress("reused", f"phonons {rel['phase']}")
+        found = {phase: store.query_one({"output.phonon_key": key}, properties=["output"], load=False)
+                 for phase, key in keys.items()}
     finally:
         store.close()
-    todo = [rel for rel in result.relaxations if rel["phase"] not in summaries]
-    entries = screen_entries(result)
-    if todo:
-        relaxed = {e.data["phase"]: e.structure for e in entries}  # the relaxed structures live in the entries
-        flows = [maker.make(relaxed[rel["phase"]], phase=rel["phase"], phonon_key=key(rel)) for rel in todo]
-        outputs = run_flow(Flow(flows, output=[f.output for f in flows]), settings, progress, what="the phonon runs")
-        for rel, out in zip(todo, outputs):
-            summaries[rel["phase"]] = PhononSummary.model_validate(out)
-    fvib = {phase: s.free_energy_at(temperature_K) for phase, s in summaries.items()}
-    imaginary = [phase for phase, s in summaries.items() if s.has_imaginary_modes]
-    thermal = screen_at_temperature(entries, fvib, temperature_K, result.anodes, result.electrolytes, imaginary)
-    return thermal, summaries
+    return {phase: PhononSummary.model_validate(doc["output"]) for phase, doc in found.items() if doc}

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.table import Table
 
-from interchem.cli.common import app, console, fail, out
+from interchem.cli.common import CalculatorOption, OutputOption, StoreOption, app, console, fail, out, parse_calculator
 from interchem.errors import InterchemError
 
 
@@ -34,18 +34,17 @@ def amorphous(
     target: Annotated[str, typer.Argument(help="preset (a-Si, a-LiPON) or composition (Li2.9PO3.3N0.46, a-Li3.75Si, Li15Si4)")],
     atoms: Annotated[Optional[int], typer.Option("--atoms", "-n", help="atoms in the cell (default: 64; a-LiPON 100)")] = None,
     density: Annotated[Optional[float], typer.Option(help="start density of the random packing (g/cm3); default from a crystalline relative")] = None,
-    calculator: Annotated[Optional[str], typer.Option("--calculator", "-c", help="chgnet (default), mace:model=PATH, ...")] = None,
+    calculator: CalculatorOption = None,
     melt_temperature: Annotated[Optional[float], typer.Option("--melt-temperature", help="K (default: a-Si 3000, Li_xSi 2000, LiPON 2500)")] = None,
     melt_steps: Annotated[int, typer.Option(help="NVT melt steps (1 fs)")] = 3000,
     quench_steps: Annotated[int, typer.Option(help="NPT quench steps (1 fs), linear ramp to 300 K")] = 5000,
     anneal_steps: Annotated[int, typer.Option(help="NPT anneal steps at 300 K (2 fs)")] = 2000,
     seed: Annotated[int, typer.Option(help="random packing and thermostat seed")] = 0,
     max_composition_error: Annotated[float, typer.Option(help="largest relative error of an element's amount in the integer cell")] = 0.1,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="report folder")] = None,
-    store: Annotated[Optional[Path], typer.Option("--store", "-s", help="embedded store folder")] = None,
+    output: OutputOption = None,
+    store: StoreOption = None,
 ) -> None:
     """Amorphous phase by melt-quench MD: density, partial g(r), coordination; CIF/extxyz + report."""
-    from interchem.calculators import CalculatorSpec
     from interchem.reports.amorphous import write_amorphous_report
     from interchem.settings import get_settings
     from interchem.structures.amorphous import amorphous_target
@@ -53,7 +52,7 @@ def amorphous(
 
     try:
         settings = get_settings(store_path=store, output_dir=output)
-        spec = CalculatorSpec.parse(calculator or settings.calculator)
+        spec = parse_calculator(calculator, settings.calculator)
         t = amorphous_target(target, n_atoms=atoms, density=density, melt_temperature_K=melt_temperature,
                              max_relative_error=max_composition_error)
         maker = MeltQuenchMaker(calculator=spec, melt_steps=melt_steps, quench_steps=quench_steps, anneal_steps=anneal_steps)
@@ -94,7 +93,7 @@ def amorphous(
 
 @app.command()
 def lithiation(
-    calculator: Annotated[Optional[str], typer.Option("--calculator", "-c")] = None,
+    calculator: CalculatorOption = None,
     phase: Annotated[Optional[list[str]], typer.Option("--phase", "-p", help="crystalline Li_xSi card; repeatable (default: all)")] = None,
     amorphous_: Annotated[bool, typer.Option("--amorphous/--no-amorphous", help="melt-quench amorphous Li_xSi too")] = True,
     x: Annotated[Optional[list[float]], typer.Option("--x", help="x of amorphous Li_xSi; repeatable (default 0, 1, 2, 3.75)")] = None,
@@ -105,11 +104,10 @@ def lithiation(
     quench_steps: Annotated[int, typer.Option()] = 5000,
     anneal_steps: Annotated[int, typer.Option()] = 2000,
     seed: Annotated[int, typer.Option()] = 0,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o")] = None,
-    store: Annotated[Optional[Path], typer.Option("--store", "-s")] = None,
+    output: OutputOption = None,
+    store: StoreOption = None,
 ) -> None:
     """Volume per Si and expansion against x (crystalline + amorphous Li_xSi), elastic moduli (VRH)."""
-    from interchem.calculators import CalculatorSpec
     from interchem.reports.amorphous import write_lithiation_report
     from interchem.settings import get_settings
     from interchem.structures.lithiation import crystalline_series
@@ -118,7 +116,7 @@ def lithiation(
 
     try:
         settings = get_settings(store_path=store, output_dir=output)
-        spec = CalculatorSpec.parse(calculator or settings.calculator)
+        spec = parse_calculator(calculator, settings.calculator)
         xs = (list(x) if x else [0.0, 1.0, 2.0, 3.75]) if amorphous_ else []
         series = crystalline_series()
         names = list(phase) if phase else [n for n, _, _ in series]

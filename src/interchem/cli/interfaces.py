@@ -1,10 +1,9 @@
-"""``interchem interface ANODE ELECTROLYTE``: build lattice-matched interfaces, relax the best
-candidates, compute adhesion, run interface MD on the best one and write the report."""
+"""``interchem interface ANODE ELECTROLYTE``: the interface pipeline (``workflows.pipelines.
+InterfacePipelineMaker``): build lattice-matched interfaces, relax the best candidates, compute
+adhesion, run interface MD on the best one and write the report."""
 
 from __future__ import annotations
 
-import logging
-import re
 import time
 from pathlib import Path
 from typing import Annotated, Optional
@@ -12,29 +11,19 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from interchem.cli.common import app, console, fail, out
+from interchem.cli.common import (
+    CalculatorOption,
+    OutputOption,
+    StoreOption,
+    app,
+    console,
+    fail,
+    out,
+    parse_calculator,
+    parse_miller,
+    parse_termination,
+)
 from interchem.errors import InterchemError
-
-
-def _miller(text: str) -> tuple[int, int, int]:
-    """"100", "1,1,1", "1 -1 0", "1-10" or "(111)" -> (h, k, l)."""
-    t = text.replace("(", "").replace(")", "").strip()
-    parts = t.replace(",", " ").split() if ("," in t or " " in t) else re.findall(r"-?\d", t)
-    try:
-        values = tuple(int(p) for p in parts)
-    except ValueError:
-        values = ()
-    if len(values) != 3 or not any(values):
-        raise InterchemError(f"Miller index {text!r} must be three integers, not all zero (e.g. 100, 1,1,1 or '1 -1 0')")
-    return values  # type: ignore[return-value]
-
-
-def run_flow(flow, settings, work_dir: Path):
-    """Run a flow locally on the settings' job store; on failure an InterchemError that names the failing
-    job and its own error (e.g. VASP's write-only stop), not jobflow's generic message."""
-    from interchem.runner import run_flow as run_any_flow
-
-    return run_any_flow(flow, settings, work_dir=work_dir, what="the interface flow")
 
 
 @app.command()
@@ -52,91 +41,75 @@ def interface(
     termination_anode: Annotated[Optional[str], typer.Option("--termination-anode", help="termination index or label (default: all)")] = None,
     termination_electrolyte: Annotated[Optional[str], typer.Option("--termination-electrolyte")] = None,
     amorphous: Annotated[Optional[str], typer.Option("--amorphous", help="'anode' or 'electrolyte': that partner is an amorphous block (file) cut to the other's cell")] = None,
-    calculator: Annotated[Optional[str], typer.Option("--calculator", "-c", help="chgnet (default), mace:model=PATH, ...")] = None,
+    calculator: CalculatorOption = None,
     top: Annotated[int, typer.Option("--top", help="relax and report the N best candidates")] = 2,
     fmax: Annotated[float, typer.Option("--fmax", help="force threshold of relaxations (eV/A)")] = 0.05,
     steps: Annotated[int, typer.Option("--steps", help="maximum optimiser steps per relaxation")] = 200,
     md_temperature: Annotated[float, typer.Option("--md-temperature", help="NVT temperature of the interface MD (K)")] = 600.0,
     md_steps: Annotated[int, typer.Option("--md-steps", help="MD steps on the best interface (0: no MD)")] = 200,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="report folder")] = None,
-    store: Annotated[Optional[Path], typer.Option("--store", "-s", help="embedded store folder")] = None,
+    output: OutputOption = None,
+    store: StoreOption = None,
 ) -> None:
     """Lattice-matched anode|electrolyte interfaces: build, scan the gap, relax, adhesion, MD reactivity."""
-    from interchem.calculators import CalculatorSpec, check_calculator
-    from interchem.reports.interfaces import write_interface_report
+    from interchem.calculators import check_calculator
     from interchem.settings import get_settings
-    from interchem.structures.interfaces import (
-        InterfaceBuilder,
-        InterfaceLimits,
-        amorphous_interface,
-        describe_candidate,
-    )
     from interchem.structures.library import resolve_phase
-    from interchem.workflows.interfaces import InterfaceMaker, InterfaceMDMaker, InterfaceMDResult, InterfaceSummary
+    from interchem.workflows.pipelines import InterfacePipelineMaker
 
     # Everything is checked here, before a job exists or a byte is written.
     try:
         settings = get_settings(store_path=store, output_dir=output)
-        spec = CalculatorSpec.parse(calculator or settings.calculator)
+        spec = parse_calculator(calculator, settings.calculator)
         a_name, a_bulk = resolve_phase(anode)
         e_name, e_bulk = resolve_phase(electrolyte)
-        elements = {el.symbol for s in (a_bulk, e_bulk) for el in s.composition.elements}
-        check_calculator(spec, elements, context=f"{a_name}|{e_name}")
-        if top < 1:
-            raise InterchemError(f"--top must be >= 1, not {top}")
+        check_calculator(spec, {el.symbol for s in (a_bulk, e_bulk) for el in s.composition.elements}, context=f"{a_name}|{e_name}")
         if md_steps < 0:
             raise InterchemError(f"--md-steps must be >= 0, not {md_steps}")
-        ma, me = _miller(miller_anode), _miller(miller_electrolyte)
+        maker = InterfacePipelineMaker.with_calculator(
+            spec, fmax=fmax, steps=steps, md_temperature_K=md_temperature, md_steps=md_steps,
+            miller_anode=parse_miller(miller_anode), miller_electrolyte=parse_miller(miller_electrolyte),
+            max_area=max_area, max_strain=max_strain, max_atoms=max_atoms, anode_thickness_A=anode_thickness,
+            electrolyte_thickness_A=electrolyte_thickness, model=model, amorphous=amorphous, top=top,
+            termination_anode=parse_termination(termination_anode),
+            termination_electrolyte=parse_termination(termination_electrolyte),
+        )
         start = time.perf_counter()
-        if amorphous is None:
-            builder = InterfaceBuilder(
-                a_bulk, e_bulk, ma, me, anode_name=a_name, electrolyte_name=e_name,
-                limits=InterfaceLimits(max_area=max_area, max_strain=max_strain, max_atoms=max_atoms, max_candidates=max(top, 20)),
-                anode_thickness_A=anode_thickness, electrolyte_thickness_A=electrolyte_thickness, model=model,  # type: ignore[arg-type]
-                anode_termination=_term(termination_anode), electrolyte_termination=_term(termination_electrolyte),
-            )
-            candidates = builder.build()
-        elif amorphous in ("anode", "electrolyte"):
-            crystal, block = (e_bulk, a_bulk) if amorphous == "anode" else (a_bulk, e_bulk)
-            role = "electrolyte" if amorphous == "anode" else "anode"
-            cand = amorphous_interface(
-                crystal, me if role == "electrolyte" else ma, block, crystal_role=role,  # type: ignore[arg-type]
-                termination=_term(termination_electrolyte if role == "electrolyte" else termination_anode),
-                crystal_thickness_A=electrolyte_thickness if role == "electrolyte" else anode_thickness,
-                amorphous_thickness_A=anode_thickness if role == "electrolyte" else electrolyte_thickness,
-                crystal_name=e_name if role == "electrolyte" else a_name, amorphous_name=a_name if role == "electrolyte" else e_name,
-            )
-            cand.rank = 0
-            candidates = [cand]
-        else:
-            raise InterchemError(f"--amorphous must be 'anode' or 'electrolyte', not {amorphous!r}")
+        candidates = maker.candidates(a_bulk, e_bulk, a_name, e_name)
     except InterchemError as exc:
         fail(exc)
-    build_s = time.perf_counter() - start
-    table = Table(title=f"{len(candidates)} {a_name}|{e_name} candidates (built in {build_s:.1f} s)")
+    _print_candidates(candidates, top, f"{a_name}|{e_name}", time.perf_counter() - start)
+    folder = Path(output) if output else Path(settings.output_dir) / f"interface-{a_name}-{e_name}"
+    console.print(f"relaxing {min(top, len(candidates))} candidate(s) with [cyan]{spec.label()}[/], store {settings.store_path}"
+                  + (f"; then MD at {md_temperature:.0f} K, {md_steps} steps on the best" if md_steps else ""))
+    try:
+        summary, md_results = _run_pipeline(maker, a_bulk, e_bulk, candidates, settings, folder / "jobs")
+    except InterchemError as exc:
+        fail(exc)
+    _print_results(summary, md_results)
+    _write_report(summary, md_results, candidates[:top], folder, time.perf_counter() - start)
+
+
+def _run_pipeline(maker, anode, electrolyte, candidates, settings, work_dir: Path):
+    from interchem.runner import run_flow
+    from interchem.workflows.interfaces import InterfaceMDResult, InterfaceSummary
+
+    flow = maker.make(anode, electrolyte, candidates=candidates)
+    output = run_flow(flow, settings, work_dir=work_dir, what="the interface flow")
+    return InterfaceSummary.model_validate(output["summary"]), [InterfaceMDResult.model_validate(m) for m in output["md"] or []]
+
+
+def _print_candidates(candidates, top: int, system: str, build_s: float) -> None:
+    from interchem.structures.interfaces import describe_candidate
+
+    table = Table(title=f"{len(candidates)} {system} candidates (built in {build_s:.1f} s)")
     for col in ("rank", "interface", "atoms", "area (A^2)", "strain (%)"):
         table.add_column(col)
-    rows = [describe_candidate(c) for c in candidates]
-    for r in rows[: max(top, 5)]:
+    for r in [describe_candidate(c) for c in candidates][: max(top, 5)]:
         table.add_row(str(r["rank"]), r["label"], str(r["n_atoms"]), f"{r['area_A2']:.1f}", f"{r['strain_percent']:.2f}")
     out.print(table)
-    chosen = candidates[:top]
-    folder = Path(output) if output else Path(settings.output_dir) / f"interface-{a_name}-{e_name}"
-    logging.getLogger("jobflow").setLevel(logging.WARNING)
-    console.print(f"relaxing {len(chosen)} candidate(s) with [cyan]{spec.label()}[/], store {settings.store_path}")
-    try:
-        flow = InterfaceMaker(calculator=spec, fmax=fmax, steps=steps).make(chosen, a_bulk, e_bulk)
-        summary = InterfaceSummary.model_validate(run_flow(flow, settings, folder / "jobs"))
-        md_results = []
-        if md_steps > 0 and summary.results:
-            best = summary.results[0]
-            console.print(f"interface MD: {best.label} at {md_temperature:.0f} K, {md_steps} steps")
-            md_flow = InterfaceMDMaker(calculator=spec, temperature_K=md_temperature, steps=md_steps).make(best.structure, label=best.label)
-            md_results.append(InterfaceMDResult.model_validate(run_flow(md_flow, settings, folder / "jobs")))
-    except InterchemError as exc:
-        fail(exc)
-    wall = time.perf_counter() - start
-    report = write_interface_report(summary, folder, [describe_candidate(c) for c in chosen], md_results, wall_time_s=wall)
+
+
+def _print_results(summary, md_results) -> None:
     table = Table(title=f"Adhesion ({summary.level_of_theory})")
     for col in ("interface", "gap (A)", "W_sep (J/m^2)", "W_ad (J/m^2)", "gamma_int (J/m^2)"):
         table.add_column(col)
@@ -146,12 +119,13 @@ def interface(
     out.print(table)
     for md in md_results:
         s = md.reactivity.summary
-        console.print(f"MD: bonds across the interface {s['cross_interface_bonds_start']} -> {s['cross_interface_bonds_end']}; "
-                      f"new product-like {s['new_product_like_end']}")
+        console.print(f"MD {md.label}: bonds across the interface {s['cross_interface_bonds_start']} -> "
+                      f"{s['cross_interface_bonds_end']}; new product-like {s['new_product_like_end']}")
+
+
+def _write_report(summary, md_results, chosen, folder: Path, wall: float) -> None:
+    from interchem.reports.interfaces import write_interface_report
+    from interchem.structures.interfaces import describe_candidate
+
+    report = write_interface_report(summary, folder, [describe_candidate(c) for c in chosen], md_results, wall_time_s=wall)
     console.print(f"report: {report}  ({wall:.0f} s)")
-
-
-def _term(value: str | None):
-    if value is None:
-        return None
-    return int(value) if value.strip().isdigit() else value

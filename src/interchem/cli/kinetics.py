@@ -8,12 +8,18 @@ from typing import Annotated, Optional
 
 import typer
 
-from interchem.cli.common import app, console, fail, out
+from interchem.cli.common import (
+    CalculatorOption,
+    OutputOption,
+    StoreOption,
+    app,
+    console,
+    fail,
+    out,
+    parse_calculator,
+    parse_temperatures,
+)
 from interchem.errors import InterchemError
-
-CalculatorOpt = Annotated[Optional[str], typer.Option("--calculator", "-c", help="chgnet (default), mace:model=PATH, cp2k, ...")]
-OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="report folder")]
-StoreOpt = Annotated[Optional[Path], typer.Option("--store", "-s", help="embedded store folder")]
 
 
 def _prepare(phase: str, calculator: str | None, output: Path | None, store: Path | None, default_out: str):
@@ -23,7 +29,7 @@ def _prepare(phase: str, calculator: str | None, output: Path | None, store: Pat
     settings = get_settings(store_path=store, output_dir=output)
     name, structure = resolve_phase(phase, primitive=False)
     out_dir = Path(output) if output else Path(settings.output_dir) / f"{default_out}-{name}"
-    return settings, name, structure, calculator or settings.calculator, out_dir
+    return settings, name, structure, parse_calculator(calculator, settings.calculator), out_dir
 
 
 def _run(flow, settings, what: str):
@@ -33,14 +39,6 @@ def _run(flow, settings, what: str):
     console.print(f"[bold]{what}[/]: {len(flow.jobs)} jobs, store {settings.store_path if not settings.store_uri else 'MongoDB'}")
     result = run_flow(flow, settings, progress=lambda kind, name: console.print(f"  {kind} {name}") if kind != "starting" else None, what=what)
     return result, time.perf_counter() - t0
-
-
-# The phases issue 4 names: electrolytes, the Li_xSi series and the interphase products.
-STANDARD_BARRIER_PHASES = [
-    "Li6PS5Cl", "Li7La3Zr2O12", "Li2PO2N", "Li3PS4",
-    "Si", "LiSi", "Li12Si7", "Li13Si4", "Li15Si4",
-    "Li2S", "Li3P", "LiCl", "Li2O", "Li3N",
-]
 
 
 @app.command()
@@ -57,16 +55,14 @@ def barriers(
     rattle: Annotated[float, typer.Option(help="endpoint_rattle_A: same seeded displacement of both NEB endpoints (split sites)")] = 0.0,
     across: Annotated[Optional[str], typer.Option(help="electrolyte: instead, the Li hop across the best PHASE|ELECTROLYTE interface")] = None,
     max_atoms: Annotated[int, typer.Option(help="--across: largest interface cell (atoms)")] = 400,
-    calculator: CalculatorOpt = None,
-    output: OutputOpt = None,
-    store: StoreOpt = None,
+    calculator: CalculatorOption = None,
+    output: OutputOption = None,
+    store: StoreOption = None,
 ) -> None:
     """Li migration barriers: every symmetry-distinct hop by climbing-image NEB, plus percolation.
     Silicon (no Li) is done by the interstitial mechanism whatever --mechanism says."""
-    from jobflow import Flow
-
     from interchem.reports.kinetics import write_barrier_report
-    from interchem.workflows.neb import BarrierMaker
+    from interchem.workflows.pipelines import STANDARD_BARRIER_PHASES
 
     names = list(phases or []) + (STANDARD_BARRIER_PHASES if standard else [])
     if not names:
@@ -75,57 +71,54 @@ def barriers(
         for name in names:
             _interface_barrier(name, across, images, fmax, calculator, output, store, max_atoms)
         return
-    if mechanism not in ("vacancy", "interstitial", "both"):
-        fail(InterchemError(f"unknown mechanism {mechanism!r}: use vacancy, interstitial or both"))
+    neb = {"n_images": images, "fmax": fmax, "supercell_min_length": supercell, "endpoint_rattle_A": rattle}
     try:
-        flows, targets = [], []
-        for phase in names:  # every phase is validated (and its flow built) before anything runs
-            settings, name, structure, calc, out_dir = _prepare(phase, calculator, output if len(names) == 1 else None, store, "barriers")
-            if output and len(names) > 1:
-                out_dir = Path(output) / name
-            has_li = "Li" in {el.symbol for el in structure.composition}
-            mechs = ("vacancy", "interstitial") if mechanism == "both" else (mechanism,)
-            if not has_li:
-                mechs = ("interstitial",)
-            flows.append(BarrierMaker(
-                calculator=calc, mechanisms=mechs, cutoff=cutoff, max_hops=max_hops, relax_interstitial_sites=relax_sites,
-                neb_settings={"n_images": images, "fmax": fmax, "supercell_min_length": supercell, "endpoint_rattle_A": rattle},
-            ).make(structure, phase=name))
-            targets.append((name, out_dir))
-        reports, wall = _run(Flow(flows, output=[f.output for f in flows]), settings, f"interchem barriers {' '.join(n for n, _ in targets)}")
-        paths = [write_barrier_report(rep, out_dir) for rep, (_, out_dir) in zip(reports, targets)]
+        targets, flow, settings = _barrier_flow(names, mechanism, cutoff, max_hops, relax_sites, neb, calculator, output, store)
+        reports, wall = _run(flow, settings, f"interchem barriers {' '.join(targets)}")
+        paths = [write_barrier_report(rep, out_dir) for rep, out_dir in zip(reports, targets.values(), strict=True)]
     except InterchemError as exc:
         fail(exc)
-    for (name, _), report in zip(targets, reports):
-        out.print(f"[bold]{name}[/]")
-        for h in report["hops"]:
-            flag = f"  [yellow]flagged: {h['flag_reason']}[/]" if h["flagged"] else ""
-            out.print(f"  {h['mechanism']:12s} hop {h['hop']}  {h['distance_A']:.3f} A  barrier {h['barrier_eV']:.3f} eV{flag}")
-        for mech, th in report["percolation_eV"].items():
-            out.print(f"  percolation ({mech}): " + ", ".join(f"{d}D {'-' if v is None else f'{v:.3f} eV'}" for d, v in th.items()))
+    for name, report in zip(targets, reports, strict=True):
+        _print_barriers(name, report)
     console.print("reports: " + ", ".join(str(p) for p in paths) + f" ({wall:.0f} s)")
+
+
+def _barrier_flow(names, mechanism, cutoff, max_hops, relax_sites, neb_settings, calculator, output, store):
+    """Every phase resolved and validated (and the flow built) before anything runs; phase -> report folder."""
+    from interchem.workflows.pipelines import StandardBarriersMaker
+
+    structures, targets = {}, {}
+    for phase in names:
+        settings, name, structure, spec, out_dir = _prepare(phase, calculator, output if len(names) == 1 else None, store, "barriers")
+        structures[name] = structure
+        targets[name] = Path(output) / name if output and len(names) > 1 else out_dir
+    maker = StandardBarriersMaker(calculator=spec, mechanism=mechanism, cutoff=cutoff, max_hops=max_hops,
+                                  relax_interstitial_sites=relax_sites, neb_settings=neb_settings)
+    return targets, maker.make(structures), settings
+
+
+def _print_barriers(name: str, report: dict) -> None:
+    out.print(f"[bold]{name}[/]")
+    for h in report["hops"]:
+        flag = f"  [yellow]flagged: {h['flag_reason']}[/]" if h["flagged"] else ""
+        out.print(f"  {h['mechanism']:12s} hop {h['hop']}  {h['distance_A']:.3f} A  barrier {h['barrier_eV']:.3f} eV{flag}")
+    for mech, th in report["percolation_eV"].items():
+        out.print(f"  percolation ({mech}): " + ", ".join(f"{d}D {'-' if v is None else f'{v:.3f} eV'}" for d, v in th.items()))
 
 
 def _interface_barrier(anode: str, electrolyte: str, images: int, fmax: float, calculator, output, store, max_atoms: int = 400) -> None:
     import json
 
-    from jobflow import Flow
-
-    from interchem.calculators import CalculatorSpec, check_calculator
-    from interchem.structures.interfaces import InterfaceBuilder, InterfaceLimits
     from interchem.structures.library import resolve_phase
-    from interchem.workflows.neb import interface_neb_job
+    from interchem.workflows.pipelines import InterfaceHopMaker
 
     try:
-        settings, a_name, a_struct, calc, out_dir = _prepare(anode, calculator, output, store, "barriers")
+        settings, a_name, a_struct, spec, _ = _prepare(anode, calculator, output, store, "barriers")
         e_name, e_struct = resolve_phase(electrolyte)
-        best = InterfaceBuilder(a_struct, e_struct, anode_name=a_name, electrolyte_name=e_name,
-                                limits=InterfaceLimits(max_atoms=max_atoms)).build()[0]
-        label = f"{a_name}|{e_name} interface hop"
-        spec = CalculatorSpec.parse(calc)
-        check_calculator(spec, {el.symbol for el in best.structure.composition}, context="interface NEB")
-        job = interface_neb_job(best.structure, spec.model_dump(mode="json"), {"n_images": images, "fmax": fmax}, label)
-        result, wall = _run(Flow([job], output=job.output), settings, f"interchem barriers {label}")
+        maker = InterfaceHopMaker(calculator=spec, n_images=images, fmax=fmax, max_atoms=max_atoms)
+        best = maker.best_interface(a_struct, e_struct, a_name, e_name)
+        flow = maker.make(a_struct, e_struct, interface=best)
+        result, wall = _run(flow, settings, f"interchem barriers {flow.name}")
         out_dir = Path(output) if output else Path(settings.output_dir) / f"barriers-{a_name}-{e_name}-interface"
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "interface_hop.json").write_text(json.dumps({k: v for k, v in result.items() if k != "images"}, indent=2, default=str))
@@ -133,15 +126,9 @@ def _interface_barrier(anode: str, electrolyte: str, images: int, fmax: float, c
     except InterchemError as exc:
         fail(exc)
     flag = f"  [yellow]flagged: {result['flag_reason']}[/]" if result["flagged"] else ""
-    out.print(f"{label}: {result['hop']['distance_A']:.2f} A, barrier {result['barrier_eV']:.3f} eV, reaction energy {result['reaction_energy_eV']:.3f} eV{flag}")
+    out.print(f"{flow.name}: {result['hop']['distance_A']:.2f} A, barrier {result['barrier_eV']:.3f} eV, "
+              f"reaction energy {result['reaction_energy_eV']:.3f} eV{flag}")
     console.print(f"written: {out_dir} ({wall:.0f} s)")
-
-
-def _float_list(text: str) -> list[float]:
-    try:
-        return [float(x) for x in text.replace(" ", "").split(",") if x]
-    except ValueError:
-        raise typer.BadParameter(f"temperatures must be comma-separated numbers, got {text!r}") from None
 
 
 @app.command()
@@ -153,18 +140,18 @@ def diffusion(
     equilibration: Annotated[float, typer.Option(help="ps discarded at the start of each run")] = 1.0,
     supercell: Annotated[float, typer.Option(help="minimum supercell length (A)")] = 10.0,
     seed: int = 0,
-    calculator: CalculatorOpt = None,
-    output: OutputOpt = None,
-    store: StoreOpt = None,
+    calculator: CalculatorOption = None,
+    output: OutputOption = None,
+    store: StoreOption = None,
 ) -> None:
     """Li diffusion and conductivity from NVT MD at several temperatures, with Arrhenius extrapolation."""
     from interchem.reports.kinetics import write_diffusion_report
     from interchem.workflows.diffusion import DiffusionMaker
 
     try:
-        settings, name, structure, calc, out_dir = _prepare(phase, calculator, output, store, "diffusion")
+        settings, name, structure, spec, out_dir = _prepare(phase, calculator, output, store, "diffusion")
         flow = DiffusionMaker(
-            calculator=calc, temperatures_K=tuple(_float_list(temperatures)), steps=steps, timestep_fs=timestep,
+            calculator=spec, temperatures_K=tuple(parse_temperatures(temperatures)), steps=steps, timestep_fs=timestep,
             equilibration_ps=equilibration, supercell_min_length=supercell, seed=seed,
         ).make(structure, phase=name)
         report, wall = _run(flow, settings, f"interchem diffusion {name}")
@@ -189,27 +176,20 @@ def diffusion(
 def phonons(
     phase: Annotated[str, typer.Argument(help="phase name, alias or structure file")],
     min_length: Annotated[float, typer.Option(help="minimum supercell length (A)")] = 12.0,
-    calculator: CalculatorOpt = None,
-    output: OutputOpt = None,
-    store: StoreOpt = None,
+    calculator: CalculatorOption = None,
+    output: OutputOption = None,
+    store: StoreOption = None,
 ) -> None:
     """Harmonic phonons (atomate2/phonopy): imaginary modes, band structure, DOS, F_vib(T)."""
     from interchem.reports.kinetics import write_phonon_report
-    from interchem.store import make_job_store
+    from interchem.runner import load_output
     from interchem.workflows.phonons import PhononsMaker
 
     try:
-        settings, name, structure, calc, out_dir = _prepare(phase, calculator, output, store, "phonons")
-        flow = PhononsMaker(calculator=calc, min_length=min_length).make(structure, phase=name)
+        settings, name, structure, spec, out_dir = _prepare(phase, calculator, output, store, "phonons")
+        flow = PhononsMaker(calculator=spec, min_length=min_length).make(structure, phase=name)
         summary, wall = _run(flow, settings, f"interchem phonons {name}")
-        doc = None
-        if summary.get("phonon_doc_uuid"):
-            job_store = make_job_store(settings)
-            job_store.connect()
-            try:
-                doc = job_store.get_output(summary["phonon_doc_uuid"], which="last", load=True)
-            finally:
-                job_store.close()
+        doc = load_output(settings, summary["phonon_doc_uuid"]) if summary.get("phonon_doc_uuid") else None
         path = write_phonon_report(summary, out_dir, doc)
     except InterchemError as exc:
         fail(exc)

@@ -11,7 +11,21 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from interchem.cli.common import QUICK_ANODES, QUICK_ELECTROLYTES, app, console, fail, out
+from interchem.cli.common import (
+    AnodeOption,
+    CalculatorOption,
+    ElectrolyteOption,
+    FmaxOption,
+    PhaseOption,
+    QuickOption,
+    StaticCalculatorOption,
+    StepsOption,
+    app,
+    console,
+    fail,
+    out,
+    parse_calculator,
+)
 from interchem.errors import InterchemError
 
 
@@ -75,19 +89,44 @@ def remote_project(
     console.print(f"next: jf -p {data['name']} admin reset   (once)   then   jf -p {data['name']} runner start")
 
 
+FLOW_HELP = ("a pipeline: screen, interface ANODE ELECTROLYTE, interface-hop ANODE ELECTROLYTE, barriers [PHASE...], "
+             "thermal; or a Maker as package.module:Class; or a YAML/JSON flow spec file")
+FlowArgument = Annotated[str, typer.Argument(help=FLOW_HELP)]
+PipelinePhases = Annotated[Optional[list[str]], typer.Argument(help="phases of the pipeline (interface: ANODE ELECTROLYTE)")]
+MakerArgOption = Annotated[Optional[list[str]], typer.Option(
+    "--maker-arg", help="KEY=VALUE (YAML value) for the Maker / pipeline settings, e.g. md_steps=100; repeatable")]
+MakeArgOption = Annotated[Optional[list[str]], typer.Option(
+    "--make-arg", help="(module:Class) KEY=VALUE for make(); {phase: X} / {file: P} give structures")]
+
+
+def _flow_request(flow, phases, electrolyte, anode, phase, calculator, static_calculator, quick, fmax, steps,
+                  maker_arg, make_arg, name):
+    from interchem.remote.flows import FlowRequest
+    from interchem.settings import get_settings
+
+    default = get_settings().calculator
+    return FlowRequest(
+        target=flow, phases=list(phases or []), electrolytes=electrolyte, anodes=anode, extra_phases=list(phase or []),
+        calculator=parse_calculator(calculator, default) if calculator else None,
+        static_calculator=parse_calculator(static_calculator, default) if static_calculator else None,
+        quick=quick, maker_kwargs=_kv(maker_arg), make_kwargs=_kv(make_arg), name=name, fmax=fmax, steps=steps,
+    )
+
+
 @app.command()
 def submit(
-    flow: Annotated[str, typer.Argument(help="'screen', a Maker as package.module:Class, or a YAML/JSON flow spec file")],
-    electrolyte: Annotated[Optional[list[str]], typer.Option("--electrolyte", "-e", help="(screen) electrolyte phase; repeatable")] = None,
-    anode: Annotated[Optional[list[str]], typer.Option("--anode", "-a", help="(screen) anode phase; repeatable; 'none' for no anode")] = None,
-    phase: Annotated[Optional[list[str]], typer.Option("--phase", "-p", help="(screen) extra phase; repeatable")] = None,
-    calculator: Annotated[Optional[str], typer.Option("--calculator", "-c", help="chgnet, mace:model=PATH, ...")] = None,
-    static_calculator: Annotated[Optional[str], typer.Option("--static-calculator")] = None,
-    quick: Annotated[bool, typer.Option("--quick", help="(screen) Li6PS5Cl vs Si, LiSi, Li15Si4")] = False,
-    fmax: Annotated[Optional[float], typer.Option(help="force threshold of relaxations (eV/A)")] = None,
-    steps: Annotated[Optional[int], typer.Option(help="maximum optimiser steps per relaxation")] = None,
-    maker_arg: Annotated[Optional[list[str]], typer.Option("--maker-arg", help="(module:Class) KEY=VALUE (YAML value) for the Maker; repeatable")] = None,
-    make_arg: Annotated[Optional[list[str]], typer.Option("--make-arg", help="(module:Class) KEY=VALUE for make(); {phase: X} / {file: P} give structures")] = None,
+    flow: FlowArgument,
+    phases: PipelinePhases = None,
+    electrolyte: ElectrolyteOption = None,
+    anode: AnodeOption = None,
+    phase: PhaseOption = None,
+    calculator: CalculatorOption = None,
+    static_calculator: StaticCalculatorOption = None,
+    quick: QuickOption = False,
+    fmax: FmaxOption = None,
+    steps: StepsOption = None,
+    maker_arg: MakerArgOption = None,
+    make_arg: MakeArgOption = None,
     name: Annotated[Optional[str], typer.Option("--name", "-n", help="flow name recorded with every result (for `results --flow`)")] = None,
     project: Annotated[Optional[str], typer.Option("--project", help="jobflow-remote project (default: settings remote_project)")] = None,
     worker: Annotated[Optional[str], typer.Option("--worker", help="worker of the project (default: its first)")] = None,
@@ -111,40 +150,17 @@ def submit(
     store (same structure, calculator and settings) are reused, not recomputed."""
     import yaml
 
-    from interchem.remote.flows import flow_from_target, load_spec, screen_flow
+    from interchem.remote.flows import build_flow
     from interchem.remote.submit import submit as do_submit
     from interchem.settings import get_settings
 
     try:
         settings = get_settings(relax_fmax=fmax, relax_steps=steps, remote_project=project)
         res = _resources(resources_file, nodes, ntasks, cpus_per_task, walltime, partition, account, qos, mem, module, pre_run)
-        maker_kwargs = _kv(maker_arg)
-        make_kwargs = _kv(make_arg)
-        target = flow
-        if flow.endswith((".yaml", ".yml", ".json")):
-            spec = load_spec(flow)
-            target, name = spec["flow"], name or spec.get("name")
-            maker_kwargs = {**(spec.get("maker") or {}), **maker_kwargs}
-            make_kwargs = {**(spec.get("make") or {}), **make_kwargs}
-        if target == "screen":
-            if quick:
-                electrolyte = electrolyte or QUICK_ELECTROLYTES
-                anode = anode or QUICK_ANODES
-            electrolyte = electrolyte or make_kwargs.get("electrolytes")
-            anode = anode or make_kwargs.get("anodes")
-            # "none": no anode phases (default: the whole Li_xSi series)
-            electrolyte = [] if electrolyte == ["none"] else electrolyte
-            anode = [] if anode == ["none"] else anode
-            jf_flow, plan = screen_flow(electrolyte, anode, calculator or maker_kwargs.get("calculator"), extra_phases=phase or [],
-                                        settings=settings, static_calculator=static_calculator)
-            summary = f"screen: {len(plan.phases)} phases, calculator {plan.calculator.label()}"
-        else:
-            if calculator:
-                maker_kwargs.setdefault("calculator", calculator)
-            jf_flow = flow_from_target(target, maker_kwargs, make_kwargs)
-            summary = f"{target}: {getattr(jf_flow, 'name', '')}"
-        result = do_submit(jf_flow, name or (target if target == "screen" else target.rsplit(":", 1)[-1]), settings=settings,
-                           worker=worker, resources=res, reuse=not no_reuse)
+        request = _flow_request(flow, phases, electrolyte, anode, phase, calculator, static_calculator, quick, fmax, steps,
+                                maker_arg, make_arg, name)
+        jf_flow, summary, flow_name = build_flow(request, settings)
+        result = do_submit(jf_flow, flow_name, settings=settings, worker=worker, resources=res, reuse=not no_reuse)
     except (InterchemError, yaml.YAMLError) as exc:
         fail(exc)
     p = result.preflight
@@ -221,40 +237,39 @@ def results(
 
 @app.command()
 def fireworks(
-    flow: Annotated[str, typer.Argument(help="'screen', package.module:Class, or a YAML/JSON flow spec file")],
-    electrolyte: Annotated[Optional[list[str]], typer.Option("--electrolyte", "-e")] = None,
-    anode: Annotated[Optional[list[str]], typer.Option("--anode", "-a")] = None,
-    calculator: Annotated[Optional[str], typer.Option("--calculator", "-c")] = None,
-    quick: Annotated[bool, typer.Option("--quick")] = False,
-    steps: Annotated[Optional[int], typer.Option(help="maximum optimiser steps per relaxation")] = None,
-    maker_arg: Annotated[Optional[list[str]], typer.Option("--maker-arg")] = None,
-    make_arg: Annotated[Optional[list[str]], typer.Option("--make-arg")] = None,
+    flow: FlowArgument,
+    phases: PipelinePhases = None,
+    electrolyte: ElectrolyteOption = None,
+    anode: AnodeOption = None,
+    phase: PhaseOption = None,
+    calculator: CalculatorOption = None,
+    static_calculator: StaticCalculatorOption = None,
+    quick: QuickOption = False,
+    fmax: FmaxOption = None,
+    steps: StepsOption = None,
+    maker_arg: MakerArgOption = None,
+    make_arg: MakeArgOption = None,
+    name: Annotated[Optional[str], typer.Option("--name", "-n", help="workflow name (default: the flow's)")] = None,
     config_dir: Annotated[Optional[Path], typer.Option("--write-config", help="write my_launchpad/my_fworker/my_qadapter.yaml here")] = None,
     add: Annotated[bool, typer.Option("--add/--no-add", help="add the workflow to the LaunchPad (MongoDB store settings)")] = True,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="also write the FireWorks workflow as JSON")] = None,
 ) -> None:
-    """Convert an interchem flow to a FireWorks workflow (jobflow's flow_to_workflow) and add it to the
-    LaunchPad on the MongoDB store; run it with `rlaunch -l my_launchpad.yaml rapidfire` or the qadapter."""
+    """Convert an interchem flow (the same targets and options as `submit`) to a FireWorks workflow
+    (jobflow's flow_to_workflow) and add it to the LaunchPad on the MongoDB store; run it with
+    `rlaunch -l my_launchpad.yaml rapidfire` or the qadapter."""
+    import yaml
+
     from interchem.remote.fireworks import add_to_launchpad, to_workflow, write_config
-    from interchem.remote.flows import flow_from_target, load_spec, screen_flow
+    from interchem.remote.flows import build_flow
     from interchem.settings import get_settings
 
     try:
-        settings = get_settings(relax_steps=steps)
-        maker_kwargs, make_kwargs, target = _kv(maker_arg), _kv(make_arg), flow
-        if flow.endswith((".yaml", ".yml", ".json")):
-            spec = load_spec(flow)
-            target = spec["flow"]
-            maker_kwargs = {**(spec.get("maker") or {}), **maker_kwargs}
-            make_kwargs = {**(spec.get("make") or {}), **make_kwargs}
-        if target == "screen":
-            if quick:
-                electrolyte, anode = electrolyte or QUICK_ELECTROLYTES, anode or QUICK_ANODES
-            jf_flow, _ = screen_flow(electrolyte, anode, calculator, settings=settings)
-        else:
-            if calculator:
-                maker_kwargs.setdefault("calculator", calculator)
-            jf_flow = flow_from_target(target, maker_kwargs, make_kwargs)
+        settings = get_settings(relax_fmax=fmax, relax_steps=steps)
+        request = _flow_request(flow, phases, electrolyte, anode, phase, calculator, static_calculator, quick, fmax, steps,
+                                maker_arg, make_arg, name)
+        jf_flow, summary, _ = build_flow(request, settings)
+        if name:
+            jf_flow.name = name
         wf = to_workflow(jf_flow, settings)
         if output:
             output.write_text(wf.to_format("json"))
@@ -262,6 +277,8 @@ def fireworks(
             for path in write_config(config_dir, settings):
                 console.print(f"wrote {path}")
         fw_ids = add_to_launchpad(wf, settings) if add else {}
-    except InterchemError as exc:
+    except (InterchemError, yaml.YAMLError) as exc:
         fail(exc)
-    out.print(f"FireWorks workflow {wf.name!r}: {len(wf.fws)} fireworks" + (f", added (fw ids {min(fw_ids.values())}-{max(fw_ids.values())})" if fw_ids else ""))
+    console.print(f"[bold]interchem fireworks[/] {summary}")
+    out.print(f"FireWorks workflow {wf.name!r}: {len(wf.fws)} fireworks"
+              + (f", added (fw ids {min(fw_ids.values())}-{max(fw_ids.values())})" if fw_ids else ""))

@@ -10,22 +10,39 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from interchem.cli.common import QUICK_ANODES, QUICK_ELECTROLYTES, app, console, fail, out
+from interchem.cli.common import (
+    AnodeOption,
+    CalculatorOption,
+    ElectrolyteOption,
+    FmaxOption,
+    OutputOption,
+    PhaseOption,
+    QuickOption,
+    StaticCalculatorOption,
+    StepsOption,
+    StoreOption,
+    app,
+    console,
+    fail,
+    out,
+    parse_calculator,
+    quick_presets,
+)
 from interchem.errors import InterchemError
 
 
 @app.command()
 def screen(
-    electrolyte: Annotated[Optional[list[str]], typer.Option("--electrolyte", "-e", help="electrolyte phase name, alias (LLZO, LiPON) or structure file; repeatable")] = None,
-    anode: Annotated[Optional[list[str]], typer.Option("--anode", "-a", help="anode phase (Si, LiSi, Li15Si4, ... or a file); repeatable; default: the whole Li_xSi series")] = None,
-    phase: Annotated[Optional[list[str]], typer.Option("--phase", "-p", help="extra phase or structure file to include in the hull; repeatable")] = None,
-    calculator: Annotated[Optional[str], typer.Option("--calculator", "-c", help="chgnet (default), mace:model=PATH, emt")] = None,
-    static_calculator: Annotated[Optional[str], typer.Option("--static-calculator", help="single points on the relaxed geometries with this calculator (e.g. MLIP relax, DFT static)")] = None,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="report folder")] = None,
-    store: Annotated[Optional[Path], typer.Option("--store", "-s", help="embedded store folder (reused across runs)")] = None,
-    quick: Annotated[bool, typer.Option("--quick", help="small set: Li6PS5Cl vs Si, LiSi, Li15Si4")] = False,
-    fmax: Annotated[Optional[float], typer.Option(help="force threshold of relaxations (eV/A)")] = None,
-    steps: Annotated[Optional[int], typer.Option(help="maximum optimiser steps per relaxation")] = None,
+    electrolyte: ElectrolyteOption = None,
+    anode: AnodeOption = None,
+    phase: PhaseOption = None,
+    calculator: CalculatorOption = None,
+    static_calculator: StaticCalculatorOption = None,
+    output: OutputOption = None,
+    store: StoreOption = None,
+    quick: QuickOption = False,
+    fmax: FmaxOption = None,
+    steps: StepsOption = None,
     temperature: Annotated[Optional[float], typer.Option("--temperature", "-T", help="also give windows and reactions at this temperature (K): phonons of every phase, F_vib(T) added, shown next to 0 K")] = None,
 ) -> None:
     """Thermodynamic screen: relax all phases, then hull, windows, voltages, reactions, tie-lines."""
@@ -37,10 +54,15 @@ def screen(
 
     try:
         settings = get_settings(store_path=store, output_dir=output, relax_fmax=fmax, relax_steps=steps)
+        if temperature is not None:
+            from interchem.workflows.pipelines import ThermalScreenMaker
+
+            ThermalScreenMaker(temperature_K=temperature)  # the range is checked before the screen runs
         if quick:
-            electrolyte = electrolyte or QUICK_ELECTROLYTES
-            anode = anode or QUICK_ANODES
-        plan = plan_screen(electrolyte, anode, calculator, extra_phases=phase or [], settings=settings, static_calculator=static_calculator)
+            electrolyte, anode = quick_presets(electrolyte, anode)
+        static = parse_calculator(static_calculator, "") if static_calculator else None
+        plan = plan_screen(electrolyte, anode, parse_calculator(calculator, settings.calculator), extra_phases=phase or [],
+                           settings=settings, static_calculator=static)
     except InterchemError as exc:
         fail(exc)
     console.print(
@@ -53,8 +75,6 @@ def screen(
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
         # One record per phase and level: relaxation, and the single point when a static level is set.
         task = bar.add_task("relaxing", total=len(plan.phases) * (2 if plan.static_calculator else 1))
-
-
         try:
             result = run_screen(plan, settings=settings, progress=_count_phases(bar, task))
         except InterchemError as exc:
@@ -70,8 +90,7 @@ def screen(
 
 
 def _thermal_screen(temperature: float, settings, calculator) -> None:
-    import json
-
+    from interchem.reports.common import write_json
     from interchem.runner import run_thermal_screen
 
     console.print(f"[bold]phonons[/] of every phase for the screen at {temperature:g} K (reused from the store when done before)")
@@ -89,8 +108,7 @@ def _thermal_screen(temperature: float, settings, calculator) -> None:
     out.print(table)
     if thermal.phases_with_imaginary_modes:
         console.print(f"[yellow]imaginary modes (harmonic F_vib unreliable):[/] {', '.join(thermal.phases_with_imaginary_modes)}")
-    path = Path(settings.output_dir) / f"thermal_{temperature:g}K.json"
-    path.write_text(json.dumps(thermal.model_dump(mode="json"), indent=2, default=str))
+    path = write_json(thermal.model_dump(mode="json"), Path(settings.output_dir) / f"thermal_{temperature:g}K.json")
     console.print(f"thermal screen: {path}")
 
 
@@ -98,10 +116,10 @@ def _count_phases(bar, task):
     """Advance the bar once per phase, whether it was relaxed (record job) or reused."""
 
     def callback(event: str, name: str) -> None:
-        if name.startswith(("relax or reuse", "static or reuse")):
-            bar.update(task, description=name.replace(" or reuse", "").replace("relax", "relaxing"))
-        elif (event == "finished" and name.startswith("record ")) or event == "reused":
+        if event == "reused" or (event == "finished" and name.startswith("record ")):
             bar.advance(task)
+        elif name.startswith(("relax or reuse", "static or reuse")):
+            bar.update(task, description=name.replace(" or reuse", "").replace("relax", "relaxing"))
         elif event == "finished" and name == "analyse screen":
             bar.update(task, description="analysed")
 
@@ -132,8 +150,8 @@ def _print_summary(result) -> None:
 def tieline(
     phase_a: Annotated[str, typer.Argument(help="first phase, e.g. Li2S")],
     phase_b: Annotated[str, typer.Argument(help="second phase, e.g. Li15Si4 or Li")],
-    calculator: Annotated[Optional[str], typer.Option("--calculator", "-c")] = None,
-    store: Annotated[Optional[Path], typer.Option("--store", "-s")] = None,
+    calculator: CalculatorOption = None,
+    store: StoreOption = None,
 ) -> None:
     """Do two phases share a direct tie-line? Answered from the stored screen (the interlayer rule: an
     interlayer must share a tie-line with Li metal)."""
@@ -158,8 +176,8 @@ def tieline(
 @app.command()
 def report(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="report folder")] = None,
-    calculator: Annotated[Optional[str], typer.Option("--calculator", "-c")] = None,
-    store: Annotated[Optional[Path], typer.Option("--store", "-s")] = None,
+    calculator: CalculatorOption = None,
+    store: StoreOption = None,
 ) -> None:
     """Re-draw the report of the latest stored screen (no recomputation)."""
     from interchem.reports.screen import write_report

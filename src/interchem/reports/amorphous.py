@@ -7,10 +7,9 @@ Writes only into ``output_dir``; takes the result documents of ``interchem.workf
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
+from interchem.reports.common import number, plt, save_figure, write_json, write_structure
 from interchem.workflows.amorphous import AmorphousResult
 from interchem.workflows.mechanics import LithiationResult
 
@@ -19,24 +18,7 @@ def _safe(label: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in label)
 
 
-def write_structure(structure, directory: Path, stem: str) -> list[Path]:
-    from ase.io import write
-    from pymatgen.io.ase import AseAtomsAdaptor
-
-    directory.mkdir(parents=True, exist_ok=True)
-    cif = directory / f"{stem}.cif"
-    structure.to(filename=str(cif))
-    xyz = directory / f"{stem}.extxyz"
-    write(xyz, AseAtomsAdaptor.get_atoms(structure), format="extxyz")
-    return [cif, xyz]
-
-
 def _plot_rdf(result: AmorphousResult, path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     fig, ax = plt.subplots(figsize=(6, 4))
     offset = 0.0
     for pair, rdf in sorted(result.rdf_300K.items()):
@@ -47,8 +29,7 @@ def _plot_rdf(result: AmorphousResult, path: Path) -> Path:
     ax.set_title(f"{result.label}: partial g(r), {result.n_atoms} atoms")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path, dpi=120)
     return path
 
 
@@ -57,9 +38,9 @@ def write_amorphous_report(result: AmorphousResult | dict, output_dir: str | Pat
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     stem = _safe(result.label)
-    files = write_structure(result.structure, out, stem)
+    files = write_structure(result.structure, out / stem, plain=False)
     figure = _plot_rdf(result, out / f"{stem}_rdf.png")
-    (out / f"{stem}.json").write_text(json.dumps(result.model_dump(mode="json", exclude={"structure"}), indent=1) + "\n")
+    write_json(result.model_dump(mode="json", exclude={"structure"}), out / f"{stem}.json", indent=1, trailing_newline=True)
     t = result.target
     ref = result.reference_density
     lines = [
@@ -106,16 +87,10 @@ def write_amorphous_report(result: AmorphousResult | dict, output_dir: str | Pat
     return report
 
 
-def _f(v: Any, fmt: str = ".2f") -> str:
-    return "–" if v is None else format(v, fmt)
+_f = number
 
 
 def _plot_volumes(result: LithiationResult, path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     fig, ax = plt.subplots(figsize=(6, 4))
     cr = [p for p in result.phases if not p.amorphous]
     am = [p for p in result.phases if p.amorphous]
@@ -132,17 +107,11 @@ def _plot_volumes(result: LithiationResult, path: Path) -> Path:
     ax.set_ylabel("volume per Si (Å³)")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path, dpi=120)
     return path
 
 
 def _plot_moduli(result: LithiationResult, path: Path) -> Path | None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     pts = [p for p in result.phases if p.moduli is not None]
     if not pts:
         return None
@@ -157,8 +126,7 @@ def _plot_moduli(result: LithiationResult, path: Path) -> Path | None:
     ax.set_ylabel("modulus, Voigt-Reuss-Hill (GPa)")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path, dpi=120)
     return path
 
 
@@ -168,10 +136,11 @@ def write_lithiation_report(result: LithiationResult | dict, output_dir: str | P
     out.mkdir(parents=True, exist_ok=True)
     for p in result.phases:
         if p.structure is not None:
-            write_structure(p.structure, out / "structures", _safe(p.phase))
+            write_structure(p.structure, out / "structures" / _safe(p.phase), plain=False)
     vol = _plot_volumes(result, out / "volume_vs_x.png")
     mod = _plot_moduli(result, out / "moduli_vs_x.png")
-    (out / "lithiation.json").write_text(json.dumps(result.model_dump(mode="json", exclude={"phases": {"__all__": {"structure"}}}), indent=1) + "\n")
+    write_json(result.model_dump(mode="json", exclude={"phases": {"__all__": {"structure"}}}), out / "lithiation.json", indent=1,
+               trailing_newline=True)
     lines = [
         "# Mechanics of lithiation (Li_xSi)",
         "",

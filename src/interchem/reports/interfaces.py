@@ -7,31 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")  # headless: reports are written on clusters and CI
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-
-def write_structure(structure, path_stem: Path) -> list[Path]:
-    """CIF and extended XYZ (with the interface side as a per-atom array) of one structure."""
-    from ase.io import write
-    from pymatgen.io.ase import AseAtomsAdaptor
-    from pymatgen.io.cif import CifWriter
-
-    plain = structure.copy()
-    side = plain.site_properties.get("interface_side")
-    for key in list(plain.site_properties):
-        plain.remove_site_property(key)
-    cif = path_stem.with_suffix(".cif")
-    CifWriter(plain).write_file(cif)
-    atoms = AseAtomsAdaptor.get_atoms(plain)
-    if side is not None:
-        atoms.arrays["interface_side"] = np.array(side)
-    xyz = path_stem.with_suffix(".extxyz")
-    write(xyz, atoms, format="extxyz")
-    return [cif, xyz]
+from interchem.reports.common import plt, save_figure, write_json, write_structure
 
 
 def _get(obj: Any, name: str):
@@ -79,8 +57,7 @@ def plot_reactivity(md: Any, path: Path) -> Path:
     ax.legend(fontsize=8)
     fig.suptitle(f"{_get(md, 'label')}: NVT {_get(md, 'temperature_K'):.0f} K, {_get(md, 'level_of_theory')}", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, dpi=110)
     return path
 
 
@@ -95,8 +72,7 @@ def plot_gap_scans(results: list, path: Path) -> Path:
     ax.set_title("interfacial-distance scan (single points)")
     ax.legend(fontsize=6)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, dpi=110)
     return path
 
 
@@ -146,8 +122,21 @@ def write_interface_report(
     if results:
         scan = plot_gap_scans(results, figs / "gap_scan.png")
         lines += ["", f"![gap scan]({scan.relative_to(out).as_posix()})"]
-    md_rows = []
-    for k, md in enumerate(md_results or []):
+    md_lines, md_rows = _md_sections(md_results or [], out, figs)
+    lines += md_lines
+    path = out / "report.md"
+    path.write_text("\n".join(lines) + "\n")
+    write_json({
+        "calculator": _get(summary, "calculator"), "level_of_theory": _get(summary, "level_of_theory"),
+        "candidates": candidates, "interfaces": summary_rows, "md": md_rows, "wall_time_s": wall_time_s,
+    }, out / "summary.json")
+    return path
+
+
+def _md_sections(md_results: list, out: Path, figs: Path) -> tuple[list[str], list[dict]]:
+    """One section (and figure) per interface MD; the rows of summary.json."""
+    lines, md_rows = [], []
+    for k, md in enumerate(md_results):
         fig = plot_reactivity(md, figs / f"md_reactivity_{k}.png")
         r = _get(md, "reactivity")
         r = r if isinstance(r, dict) else r.model_dump()
@@ -164,10 +153,4 @@ def write_interface_report(
             f"![MD reactivity]({fig.relative_to(out).as_posix()})",
         ]
         md_rows.append({"label": _get(md, "label"), "summary": s})
-    path = out / "report.md"
-    path.write_text("\n".join(lines) + "\n")
-    (out / "summary.json").write_text(json.dumps({
-        "calculator": _get(summary, "calculator"), "level_of_theory": _get(summary, "level_of_theory"),
-        "candidates": candidates, "interfaces": summary_rows, "md": md_rows, "wall_time_s": wall_time_s,
-    }, indent=2, default=str))
-    return path
+    return lines, md_rows

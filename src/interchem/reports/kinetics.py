@@ -3,26 +3,17 @@ Arrhenius plot with error bars, phonon band structure and DOS). Pure rendering o
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from interchem.workflows.diffusion import DiffusionReport  # noqa: E402
-from interchem.workflows.neb import BarrierReport  # noqa: E402
-from interchem.workflows.phonons import PhononSummary  # noqa: E402
+from interchem.reports.common import plt, save_figure, write_json
+from interchem.workflows.diffusion import DiffusionReport
+from interchem.workflows.neb import BarrierReport
+from interchem.workflows.phonons import PhononSummary
 
 KB_EV = 8.617333262e-5
-
-
-def _dump(obj: Any, path: Path) -> None:
-    data = obj.model_dump(mode="json") if hasattr(obj, "model_dump") else obj
-    path.write_text(json.dumps(data, indent=2, default=str))
 
 
 def _calc_label(calculator: dict) -> str:
@@ -38,7 +29,7 @@ def write_barrier_report(report: BarrierReport | dict, out_dir: str | Path) -> P
     report = report if isinstance(report, BarrierReport) else BarrierReport.model_validate(report)
     out = Path(out_dir)
     (out / "figures").mkdir(parents=True, exist_ok=True)
-    _dump(report, out / "barriers.json")
+    write_json(report, out / "barriers.json")
     fig, ax = plt.subplots(figsize=(6, 4))
     for path in report.neb_paths:
         x = np.asarray(path["reaction_coordinate_A"])
@@ -49,8 +40,7 @@ def write_barrier_report(report: BarrierReport | dict, out_dir: str | Path) -> P
     ax.set_title(f"Li hops in {report.phase} ({_calc_label(report.calculator)})")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(out / "figures" / "neb_profiles.png", dpi=150)
-    plt.close(fig)
+    save_figure(fig, out / "figures" / "neb_profiles.png", dpi=150)
     lines = [
         f"# Li migration barriers: {report.phase}",
         "",
@@ -87,42 +77,10 @@ def write_diffusion_report(report: DiffusionReport | dict, out_dir: str | Path) 
     report = report if isinstance(report, DiffusionReport) else DiffusionReport.model_validate(report)
     out = Path(out_dir)
     (out / "figures").mkdir(parents=True, exist_ok=True)
-    _dump(report, out / "diffusion.json")
+    write_json(report, out / "diffusion.json")
 
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for p in report.points:
-        ax.plot(p.msd.time_ps, p.msd.msd_A2, label=f"{p.temperature_K:.0f} K" + (" (no diffusion)" if p.diffusion.flagged else ""))
-    ax.set_xlabel("lag time (ps)")
-    ax.set_ylabel("Li MSD (Å²)")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "figures" / "msd.png", dpi=150)
-    plt.close(fig)
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    good = [p for p in report.points if p.sigma_S_per_cm]
-    if good:
-        inv = np.array([1000.0 / p.temperature_K for p in good])
-        st = np.array([p.sigma_S_per_cm * p.temperature_K for p in good])
-        err = np.array([p.sigma_err_S_per_cm * p.temperature_K for p in good])
-        ax.errorbar(inv, st, yerr=err, fmt="o", capsize=3, label="MD (block-averaging error)")
-        if report.arrhenius_sigma is not None:
-            a = report.arrhenius_sigma
-            x = np.linspace(min(inv.min(), 1000 / 300), inv.max(), 50)
-            ax.plot(x, a.prefactor * np.exp(-a.activation_energy_eV * (x / 1000.0) / KB_EV), "-",
-                    label=f"Ea = {a.activation_energy_eV:.3f} ± {a.activation_energy_err_eV:.3f} eV")
-            lo, hi = report.sigma_300K_interval_S_per_cm
-            ax.errorbar([1000 / 300], [a.value_300K * 300], yerr=[[a.value_300K * 300 - lo * 300], [hi * 300 - a.value_300K * 300]],
-                        fmt="s", capsize=3, label=f"300 K: {a.value_300K:.2e} S/cm")
-        ax.set_yscale("log")
-    ax.set_xlabel("1000 / T (1/K)")
-    ax.set_ylabel("σT (S K / cm)")
-    ax.set_title(f"{report.phase} ({_calc_label(report.calculator)})")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out / "figures" / "arrhenius.png", dpi=150)
-    plt.close(fig)
-
+    _plot_msd(report, out / "figures" / "msd.png")
+    _plot_arrhenius(report, out / "figures" / "arrhenius.png")
     lines = [
         f"# Li diffusion: {report.phase}",
         "",
@@ -153,6 +111,42 @@ def write_diffusion_report(report: DiffusionReport | dict, out_dir: str | Path) 
     return out / "diffusion.md"
 
 
+def _plot_msd(report: DiffusionReport, path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for p in report.points:
+        ax.plot(p.msd.time_ps, p.msd.msd_A2, label=f"{p.temperature_K:.0f} K" + (" (no diffusion)" if p.diffusion.flagged else ""))
+    ax.set_xlabel("lag time (ps)")
+    ax.set_ylabel("Li MSD (Å²)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    save_figure(fig, path, dpi=150)
+
+
+def _plot_arrhenius(report: DiffusionReport, path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(6, 4))
+    good = [p for p in report.points if p.sigma_S_per_cm]
+    if good:
+        inv = np.array([1000.0 / p.temperature_K for p in good])
+        st = np.array([p.sigma_S_per_cm * p.temperature_K for p in good])
+        err = np.array([p.sigma_err_S_per_cm * p.temperature_K for p in good])
+        ax.errorbar(inv, st, yerr=err, fmt="o", capsize=3, label="MD (block-averaging error)")
+        if report.arrhenius_sigma is not None:
+            a = report.arrhenius_sigma
+            x = np.linspace(min(inv.min(), 1000 / 300), inv.max(), 50)
+            ax.plot(x, a.prefactor * np.exp(-a.activation_energy_eV * (x / 1000.0) / KB_EV), "-",
+                    label=f"Ea = {a.activation_energy_eV:.3f} ± {a.activation_energy_err_eV:.3f} eV")
+            lo, hi = report.sigma_300K_interval_S_per_cm
+            ax.errorbar([1000 / 300], [a.value_300K * 300], yerr=[[a.value_300K * 300 - lo * 300], [hi * 300 - a.value_300K * 300]],
+                        fmt="s", capsize=3, label=f"300 K: {a.value_300K:.2e} S/cm")
+        ax.set_yscale("log")
+    ax.set_xlabel("1000 / T (1/K)")
+    ax.set_ylabel("σT (S K / cm)")
+    ax.set_title(f"{report.phase} ({_calc_label(report.calculator)})")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    save_figure(fig, path, dpi=150)
+
+
 # -------------------------------------------------------------------------------------- phonons
 
 
@@ -160,7 +154,7 @@ def write_phonon_report(summary: PhononSummary | dict, out_dir: str | Path, phon
     summary = summary if isinstance(summary, PhononSummary) else PhononSummary.model_validate(summary)
     out = Path(out_dir)
     (out / "figures").mkdir(parents=True, exist_ok=True)
-    _dump(summary, out / "phonons.json")
+    write_json(summary, out / "phonons.json")
     figures = []
     if phonon_doc is not None:
         figures = _plot_phonon_doc(phonon_doc, out / "figures")
@@ -195,15 +189,13 @@ def _plot_phonon_doc(doc: Any, figs: Path) -> list[Path]:
     if bs is not None:
         bs = PhononBandStructureSymmLine.from_dict(bs) if isinstance(bs, dict) else bs
         ax = PhononBSPlotter(bs).get_plot()
-        ax.figure.savefig(figs / "phonon_bands.png", dpi=150)
-        plt.close(ax.figure)
+        save_figure(ax.figure, figs / "phonon_bands.png", dpi=150)
         made.append(figs / "phonon_bands.png")
     if dos is not None:
         dos = PhononDos.from_dict(dos) if isinstance(dos, dict) else dos
         plotter = PhononDosPlotter()
         plotter.add_dos("total", dos)
         ax = plotter.get_plot()
-        ax.figure.savefig(figs / "phonon_dos.png", dpi=150)
-        plt.close(ax.figure)
+        save_figure(ax.figure, figs / "phonon_dos.png", dpi=150)
         made.append(figs / "phonon_dos.png")
     return made

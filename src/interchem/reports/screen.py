@@ -6,13 +6,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+from functools import partial
 
-matplotlib.use("Agg")  # headless: reports are written on clusters and CI
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import numpy as np
 
-from interchem.workflows.thermo import ScreenResult  # noqa: E402
+from interchem.reports.common import number, plt, save_figure, write_json
+from interchem.workflows.thermo import ScreenResult
 
 
 def summary_dict(result: ScreenResult) -> dict[str, Any]:
@@ -41,7 +40,7 @@ def write_report(result: ScreenResult, output_dir: str | Path, wall_time_s: floa
     summary = summary_dict(result)
     if wall_time_s is not None:
         summary["wall_time_s"] = round(wall_time_s, 1)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    write_json(summary, out / "summary.json")
     analysis = result.analysis
     figures = {
         "hull": _plot_hull(analysis, figs / "hull.png"),
@@ -90,8 +89,7 @@ def _plot_hull(analysis: dict, path: Path) -> Path | None:
     ax.tick_params(axis="y", labelsize=7)
     ax.set_title("stability of every phase")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path, dpi=120)
     return path
 
 
@@ -123,8 +121,7 @@ def _plot_windows(analysis: dict, path: Path) -> Path | None:
     ax.set_title("electrochemical stability windows vs Li$_x$Si potentials")
     ax.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path, dpi=120)
     return path
 
 
@@ -144,8 +141,7 @@ def _plot_voltage(analysis: dict, path: Path) -> Path | None:
     ax.set_title("Li–Si voltage profile (0 K, hull plateaus)")
     ax.set_ylim(bottom=min(0.0, min(vs) - 0.05))
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path, dpi=120)
     return path
 
 
@@ -172,14 +168,11 @@ def _plot_reaction_map(analysis: dict, path: Path) -> Path | None:
     fig.colorbar(im, ax=ax, label="most negative E$_{rxn}$ (meV/atom)")
     ax.set_title("anode | electrolyte reaction energy vs lithiation")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path, dpi=120)
     return path
 
 
-def _num(value, fmt: str = ".2f", scale: float = 1.0, none: str = "∞") -> str:
-    """Format a number that may be None (an unbounded window edge or staircase step)."""
-    return none if value is None else format(scale * value, fmt)
+_num = partial(number, none="∞")  # an unbounded window edge or staircase step
 
 
 def _fmt_products(products) -> str:
@@ -188,6 +181,16 @@ def _fmt_products(products) -> str:
 
 def _markdown(result: ScreenResult, figures: dict[str, Path]) -> str:
     a = result.analysis
+    lines = _header_and_windows(result, a, figures)
+    lines += _reactions_and_tie_lines(a, figures)
+    lines += _hull_and_relaxations(result, a, figures)
+    warnings = a.get("warnings", [])
+    if warnings:
+        lines += ["", "## Warnings", ""] + [f"- {w}" for w in warnings]
+    return "\n".join(lines) + "\n"
+
+
+def _header_and_windows(result: ScreenResult, a: dict, figures: dict[str, Path]) -> list[str]:
     lines = [
         "# interchem thermodynamic screen",
         "",
@@ -229,7 +232,11 @@ def _markdown(result: ScreenResult, figures: dict[str, Path]) -> str:
         lines.append(f"| {p['x_from']:.2f} | {p['x_to']:.2f} | {p['voltage_V']:.3f} | {p['phase_from']} + {p['phase_to']} |")
     if "voltage" in figures:
         lines += ["", f"![voltage profile]({figures['voltage']})"]
-    lines += [
+    return lines
+
+
+def _reactions_and_tie_lines(a: dict, figures: dict[str, Path]) -> list[str]:
+    lines = [
         "",
         "## Anode | electrolyte reactions (lithiation map)",
         "",
@@ -260,7 +267,11 @@ def _markdown(result: ScreenResult, figures: dict[str, Path]) -> str:
         lines += ["", "## Tie-lines (interlayer rule: an interlayer must share a tie-line with Li metal)", "", "| A | B | direct tie-line | forms instead |", "|---|---|---|---|"]
         for t in tie_lines:
             lines.append(f"| {t['a']} | {t['b']} | {'yes' if t['direct'] else 'no'} | {_fmt_products(t.get('products', []))} |")
-    lines += ["", "## Hull: energy above hull of every phase", "", "| phase | chemsys | E_f (eV/atom) | E above hull (meV/atom) | decomposes to |", "|---|---|---|---|---|"]
+    return lines
+
+
+def _hull_and_relaxations(result: ScreenResult, a: dict, figures: dict[str, Path]) -> list[str]:
+    lines = ["", "## Hull: energy above hull of every phase", "", "| phase | chemsys | E_f (eV/atom) | E above hull (meV/atom) | decomposes to |", "|---|---|---|---|---|"]
     for row in sorted(a.get("hull", []), key=lambda r: (r["chemsys"], r["phase"])):
         lines.append(
             f"| {row['phase']} | {row['chemsys']} | {_num(row['formation_energy_eV_per_atom'], '.3f')} | "
@@ -274,7 +285,4 @@ def _markdown(result: ScreenResult, figures: dict[str, Path]) -> str:
             f"| {r['phase']} | {r['n_atoms']} | {_num(r['energy_per_atom_eV'], '.4f')} | {_num(r['volume_change_percent'], '+.1f')} | "
             f"{r.get('converged')} | {r.get('n_steps')} | {'yes' if r.get('reused') else 'no'} |"
         )
-    warnings = a.get("warnings", [])
-    if warnings:
-        lines += ["", "## Warnings", ""] + [f"- {w}" for w in warnings]
-    return "\n".join(lines) + "\n"
+    return lines
