@@ -135,20 +135,26 @@ def submit(
             # "none": no anode phases (default: the whole Li_xSi series)
             electrolyte = [] if electrolyte == ["none"] else electrolyte
             anode = [] if anode == ["none"] else anode
-            jf_flow, plan = screen_flow(electrolyte, anode, calculator or maker_kwargs.get("calculator"), extra_phases=phase or [],
-                                        settings=settings, static_calculator=static_calculator)
-            summary = f"screen: {len(plan.phases)} phases, calculator {plan.calculator.label()}"
-        else:
-            if calculator:
-                maker_kwargs.setdefault("calculator", calculator)
-            jf_flow = flow_from_target(target, maker_kwargs, make_kwargs)
-            summary = f"{target}: {getattr(jf_flow, 'name', '')}"
-        result = do_submit(jf_flow, name or (target if target == "screen" else target.rsplit(":", 1)[-1]), settings=settings,
+        elif calculator:
+            maker_kwargs.setdefault("calculator", calculator)
+        told: dict = {}
+
+        def build():  # called by submit with the results store at hand: stored results are resolved here
+            if target == "screen":
+                jf_flow, plan = screen_flow(electrolyte, anode, calculator or maker_kwargs.get("calculator"),
+                                            extra_phases=phase or [], settings=settings, static_calculator=static_calculator)
+                told["summary"] = f"screen: {len(plan.phases)} phases, calculator {plan.calculator.label()}"
+            else:
+                jf_flow = flow_from_target(target, maker_kwargs, make_kwargs)
+                told["summary"] = f"{target}: {getattr(jf_flow, 'name', '')}"
+            return jf_flow
+
+        result = do_submit(build, name or (target if target == "screen" else target.rsplit(":", 1)[-1]), settings=settings,
                            worker=worker, resources=res, reuse=not no_reuse)
     except (InterchemError, yaml.YAMLError) as exc:
         fail(exc)
     p = result.preflight
-    console.print(f"[bold]interchem submit[/] {summary}")
+    console.print(f"[bold]interchem submit[/] {told['summary']}")
     console.print(f"  checks passed: {p.store}; project {p.project}, worker {p.worker}"
                   + (f", partition {p.partition}" if p.partition else "") + f"; packages {', '.join(p.packages)}")
     if result.reused:

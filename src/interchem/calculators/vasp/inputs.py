@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from interchem.calculators import CalculatorBackend, CalculatorSpec, register
+from interchem.calculators.registry import CalculatorBackend, CalculatorSpec
 from interchem.errors import CalculatorSettingsError, InterchemError
 
 if TYPE_CHECKING:
@@ -283,7 +283,7 @@ def make_md_maker(
     from pymatgen.io.vasp.inputs import Kpoints
     from pymatgen.io.vasp.sets import MPRelaxSet
 
-    from interchem.calculators import check_calculator
+    from interchem.calculators.registry import check_calculator
 
     spec = CalculatorSpec.parse(spec)
     check_calculator(spec)
@@ -388,7 +388,8 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-BACKEND = register(
+# Registered by ``calculators.vasp`` together with its makers (``makers.VaspMakers``).
+BACKEND = (
     CalculatorBackend(
         name="vasp",
         description="VASP via atomate2's MP makers (MPRelaxSet/MPStaticSet PBE(+U); POTCARs, VASP on the worker)",

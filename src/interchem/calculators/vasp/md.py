@@ -174,7 +174,7 @@ def vasp_md_result(task_doc: Any, label: str = ""):
     from pymatgen.core import Structure
     from pymatgen.core.trajectory import Trajectory
 
-    from interchem.workflows.md import MDResult
+    from interchem.schemas import MDResult
 
     incar = md_incar(task_doc)
     if not incar:

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from jobflow import job
 
-from interchem.calculators import CalculatorSpec
+from interchem.calculators.registry import CalculatorSpec
 from interchem.calculators.vasp.inputs import (
     _maker_kwargs,
     _potcar_functional,
@@ -52,12 +52,12 @@ from interchem.calculators.vasp.md import (
     _get,  # one reader of task documents (model or stored dict)
 )
 from interchem.errors import CalculatorSettingsError, HopError, InterchemError
+from interchem.schemas import NEBResult, NEBSettings
 
 if TYPE_CHECKING:
     from jobflow import Flow
     from pymatgen.core import Structure
 
-    from interchem.workflows.neb import NEBResult, NEBSettings
 
 # Same electronic footing for the endpoint relaxations and the NEB images (see the module docstring).
 # PREC Accurate is MPRelaxSet's (atomate2's NebSetGenerator sets Normal: overridden, or the endpoint and
@@ -279,8 +279,7 @@ def collect_vasp_neb(
     """``NEBResult`` from the VASP NEB document (``NebIntermediateImagesDoc`` or its dict: energies, images
     and state of the intermediate images) and the two endpoint task documents (``output.energy``,
     ``output.structure``, ``state``). Energies, barriers, saddle index and flags as in ``run_neb``."""
-    from interchem.calculators import get_backend
-    from interchem.workflows.neb import NEBResult
+    from interchem.calculators.registry import get_backend
 
     t0 = time.perf_counter()
     spec = CalculatorSpec.model_validate(calculator)
@@ -397,7 +396,6 @@ def vasp_neb_flow(structure: Structure, hop: dict, spec: CalculatorSpec | str | 
     """One hop: endpoints -> two fixed-cell VASP relaxations -> IDPP images -> VASP NEB -> ``NEBResult``."""
     from jobflow import Flow
 
-    from interchem.workflows.neb import NEBSettings
 
     spec = CalculatorSpec.parse(spec)
     settings = NEBSettings.model_validate(settings)
