@@ -254,14 +254,14 @@ def test_trajectory_left_in_the_data_store_or_missing_is_a_clear_error(recorded_
     stored = jsanitize(recorded_md["task_doc"], strict=True, allow_bson=True, enum_values=True)
     stored["vasp_objects"] = {"trajectory": {"@class": "Trajectory", "blob_uuid": "abc", "store": "data"}}
     with pytest.raises(DiffusionInputError, match="data-store reference"):
-        diffusion_point(stored)
+        diffusion_point(stored, calculator=CalculatorSpec(name="vasp"))
     stored["vasp_objects"] = {}
     with pytest.raises(DiffusionInputError, match="store_trajectory"):
-        diffusion_point(stored)
+        diffusion_point(stored, calculator=CalculatorSpec(name="vasp"))
     stored["input"]["incar"]["IBRION"] = 2
     stored["input"]["parameters"]["IBRION"] = 2
     with pytest.raises(DiffusionInputError, match="not a VASP MD run"):
-        diffusion_point(stored)
+        diffusion_point(stored, calculator=CalculatorSpec(name="vasp"))
 
 
 # --------------------------------------------------------------------------------------------------

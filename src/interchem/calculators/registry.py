@@ -100,6 +100,14 @@ class CalculatorSpec(BaseModel):
         payload = json.dumps(self.model_dump(mode="json"), sort_keys=True, default=str)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
+    def as_dict(self) -> dict[str, Any]:
+        """monty's form (how jobflow serialises a job's arguments, also with ``strict=False``)."""
+        return {"@module": type(self).__module__, "@class": type(self).__name__, **self.model_dump(mode="json")}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CalculatorSpec:
+        return cls.model_validate({k: v for k, v in d.items() if not k.startswith("@")})
+
     def label(self) -> str:
         if not self.settings:
             return self.name
