@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pymatgen.core import Structure
 from pymatgen.core.trajectory import Trajectory
 
-__all__ = ["Ensemble", "GapScan", "MDResult", "MDSettings", "NEBResult", "NEBSettings", "RelaxedStructure", "task_field"]
+__all__ = ["Ensemble", "GapScan", "MDResult", "MDSettings", "NEBResult", "NEBSettings", "RelaxedStructure", "band_energetics", "task_field"]
 
 Ensemble = Literal["nvt-langevin", "nvt-bussi", "nve", "npt-berendsen"]
 
@@ -190,3 +190,29 @@ def task_field(doc: Any, *path: str) -> Any:
             return None
         doc = doc.get(name) if isinstance(doc, Mapping) else getattr(doc, name, None)
     return doc
+
+
+def band_energetics(images: Sequence[Any]) -> tuple[dict[str, Any], list[str]]:
+    """Energies along a band (ASE ``Atoms`` with energies and forces, endpoints included), relative to the
+    first image, with the ``NEBResult`` barrier fields and the flags of a suspicious path.
+
+    ASE's ``NEBTools.get_barrier(fit=False)`` gives the forward barrier (highest image minus the initial
+    endpoint) and the reaction energy; the backward barrier and ``barrier_eV`` (highest image minus the
+    lower endpoint: what the percolation uses) follow from them. Shared by interchem's ASE NEB and the
+    VASP NEB collation, so both flag alike."""
+    from ase.mep import NEBTools
+
+    forward, reaction = (float(x) for x in NEBTools(list(images)).get_barrier(fit=False))
+    energies = np.array([float(a.get_potential_energy()) for a in images])
+    e = energies - energies[0]
+    saddle = int(np.argmax(e))
+    flags = []
+    if saddle in (0, len(e) - 1):
+        flags.append("the highest image is an endpoint: no barrier along this path (or a wrong endpoint)")
+    if e.min() < min(e[0], e[-1]) - 0.05:
+        flags.append(f"an intermediate image lies {min(e[0], e[-1]) - e.min():.2f} eV below both endpoints")
+    fields = {
+        "energies_eV": e.tolist(), "forward_barrier_eV": forward, "backward_barrier_eV": forward - reaction,
+        "barrier_eV": forward - min(0.0, reaction), "reaction_energy_eV": reaction, "saddle_index": saddle,
+    }
+    return fields, flags

@@ -27,7 +27,7 @@ from pymatgen.core import Structure
 
 from interchem.calculators import CalculatorSpec, ase_calculator, calculator_makers, check_calculator, evaluate_many, get_backend
 from interchem.errors import HopError
-from interchem.schemas import NEBResult, NEBSettings
+from interchem.schemas import NEBResult, NEBSettings, band_energetics
 from interchem.structures.hops import Hop, build_neb_endpoints, enumerate_li_hops, percolation_threshold
 from interchem.workflows.common import resolve_calculator
 
@@ -180,17 +180,11 @@ def run_neb(
     if not converged:
         flags.append(f"NEB not converged in {settings.steps} steps (max force {max_force:.3f} eV/A > {settings.fmax})")
 
-    energies = [end_energies[0]] + [float(img.get_potential_energy()) for img in movable] + [end_energies[1]]
-    e = np.array(energies) - energies[0]
+    energetics, path_flags = band_energetics(images)
+    flags += path_flags
     path = [0.0]
     for a, b in zip(images[:-1], images[1:]):
         path.append(path[-1] + float(np.linalg.norm(b.positions - a.positions)))
-    saddle = int(np.argmax(e))
-    barrier = float(e.max() - min(e[0], e[-1]))
-    if saddle in (0, len(e) - 1):
-        flags.append("the highest image is an endpoint: no barrier along this path (or a wrong endpoint)")
-    if e.min() < min(e[0], e[-1]) - 0.05:
-        flags.append(f"an intermediate image lies {min(e[0], e[-1]) - e.min():.2f} eV below both endpoints")
 
     return NEBResult(
         label=label or initial.composition.reduced_formula,
@@ -199,13 +193,8 @@ def run_neb(
         level_of_theory=backend.level_of_theory(spec),
         settings=settings.model_dump(mode="json"),
         n_atoms=len(initial),
-        energies_eV=e.tolist(),
+        **energetics,
         reaction_coordinate_A=path,
-        forward_barrier_eV=float(e.max() - e[0]),
-        backward_barrier_eV=float(e.max() - e[-1]),
-        barrier_eV=barrier,
-        reaction_energy_eV=float(e[-1]),
-        saddle_index=saddle,
         converged=converged,
         max_force_eV_per_A=max_force,
         n_steps=int(opt.nsteps),

@@ -52,7 +52,7 @@ from interchem.calculators.vasp.md import (
     _get,  # one reader of task documents (model or stored dict)
 )
 from interchem.errors import CalculatorSettingsError, HopError, InterchemError
-from interchem.schemas import NEBResult, NEBSettings
+from interchem.schemas import NEBResult, NEBSettings, band_energetics
 
 if TYPE_CHECKING:
     from jobflow import Flow
@@ -319,15 +319,11 @@ def collect_vasp_neb(
     if moved < 0.3:
         flags.append(f"the endpoints relaxed into the same minimum (largest displacement {moved:.2f} A)")
     energies = [end_energies[0], *image_energies, end_energies[1]]
-    e = np.array(energies) - energies[0]
+    energetics, path_flags = band_energetics(_band_atoms(path_structures, energies))
+    flags += path_flags
     path = [0.0]
     for a, b in zip(path_structures[:-1], path_structures[1:]):
         path.append(path[-1] + float(np.linalg.norm(_displacements(a, b))))
-    saddle = int(np.argmax(e))
-    if saddle in (0, len(e) - 1):
-        flags.append("the highest image is an endpoint: no barrier along this path (or a wrong endpoint)")
-    if e.min() < min(e[0], e[-1]) - 0.05:
-        flags.append(f"an intermediate image lies {min(e[0], e[-1]) - e.min():.2f} eV below both endpoints")
 
     max_force, n_steps = _band_forces_and_steps(neb)
     return NEBResult(
@@ -337,13 +333,8 @@ def collect_vasp_neb(
         level_of_theory=get_backend(spec).level_of_theory(spec),
         settings=settings,
         n_atoms=len(end_structures[0]),
-        energies_eV=e.tolist(),
+        **energetics,
         reaction_coordinate_A=path,
-        forward_barrier_eV=float(e.max() - e[0]),
-        backward_barrier_eV=float(e.max() - e[-1]),
-        barrier_eV=float(e.max() - min(e[0], e[-1])),
-        reaction_energy_eV=float(e[-1]),
-        saddle_index=saddle,
         converged=converged,
         max_force_eV_per_A=max_force,
         n_steps=n_steps,
@@ -354,6 +345,19 @@ def collect_vasp_neb(
         flag_reason="; ".join(flags) or None,
         images=path_structures,
     )
+
+
+def _band_atoms(structures: list[Structure], energies: list[float]) -> list:
+    """The band as ASE images holding their energies (the forces are not read: ``fit=False``)."""
+    from ase.calculators.singlepoint import SinglePointCalculator
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    images = []
+    for structure, energy in zip(structures, energies):
+        atoms = AseAtomsAdaptor.get_atoms(structure)
+        atoms.calc = SinglePointCalculator(atoms, energy=float(energy), forces=np.zeros((len(atoms), 3)))
+        images.append(atoms)
+    return images
 
 
 def _displacements(a: Structure, b: Structure) -> np.ndarray:
