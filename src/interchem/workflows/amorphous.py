@@ -30,9 +30,19 @@ from pymatgen.core import Structure
 from pymatgen.core.trajectory import Trajectory
 
 from interchem.analysis.structure import PairRDF, density_g_cm3, partial_rdfs
-from interchem.calculators import CalculatorSpec, calculator_makers, check_calculator, get_backend, relax_maker
+from interchem.calculators import (
+    CalculatorSpec,
+    calculator_makers,
+    check_calculator,
+    get_backend,
+    relax_maker,
+)
 from interchem.schemas import task_field
-from interchem.structures.amorphous import AmorphousTarget, amorphous_target, random_packing
+from interchem.structures.amorphous import (
+    AmorphousTarget,
+    amorphous_target,
+    random_packing,
+)
 from interchem.workflows.common import resolve_calculator
 from interchem.workflows.md import MDSettings, md_job
 

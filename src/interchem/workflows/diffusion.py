@@ -16,7 +16,12 @@ from pydantic import BaseModel
 from pymatgen.core import Structure
 
 from interchem.analysis import diffusion as diff
-from interchem.calculators import CalculatorSpec, calculator_makers, check_calculator, get_backend
+from interchem.calculators import (
+    CalculatorSpec,
+    calculator_makers,
+    check_calculator,
+    get_backend,
+)
 from interchem.errors import DiffusionInputError
 
 logger = logging.getLogger(__name__)

@@ -37,7 +37,14 @@ from interchem.analysis.interfaces import (
     surface_energy,
     work_of_adhesion,
 )
-from interchem.calculators import CalculatorMakers, CalculatorSpec, ase_calculator, calculator_makers, check_calculator, get_backend
+from interchem.calculators import (
+    CalculatorMakers,
+    CalculatorSpec,
+    ase_calculator,
+    calculator_makers,
+    check_calculator,
+    get_backend,
+)
 from interchem.errors import InterfaceError
 from interchem.schemas import GapScan, RelaxedStructure
 from interchem.structures.cards import check_structure

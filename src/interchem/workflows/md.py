@@ -31,7 +31,12 @@ from jobflow import Maker, job
 from pymatgen.core import Structure
 from pymatgen.core.trajectory import Trajectory
 
-from interchem.calculators import CalculatorSpec, ase_calculator, calculator_makers, check_calculator
+from interchem.calculators import (
+    CalculatorSpec,
+    ase_calculator,
+    calculator_makers,
+    check_calculator,
+)
 from interchem.errors import InterchemError
 from interchem.schemas import Ensemble, MDResult, MDSettings  # noqa: F401  (re-exported: the MD documents)
 from interchem.structures.cards import check_structure
@@ -190,6 +195,8 @@ def run_md(
     ends the run early at that step after writing a checkpoint, as a kill would (used to test and to
     split long runs across allocations).
     """
+    # Long by intent (~90 lines): one integrator loop whose state (positions, momenta, RNG, frames)
+    # must be read and checkpointed in one place for a resumed run to equal an uninterrupted one.
     from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
     from pymatgen.io.ase import AseAtomsAdaptor
 

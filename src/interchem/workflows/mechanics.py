@@ -29,7 +29,12 @@ from interchem.analysis.structure import (
     volume_per_host,
     vrh_moduli,
 )
-from interchem.calculators import CalculatorSpec, calculator_makers, check_calculator, get_backend
+from interchem.calculators import (
+    CalculatorSpec,
+    calculator_makers,
+    check_calculator,
+    get_backend,
+)
 from interchem.errors import ElasticError, InterchemError
 from interchem.schemas import task_field
 from interchem.structures.amorphous import AmorphousTarget

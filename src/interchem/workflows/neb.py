@@ -25,10 +25,22 @@ from jobflow import Flow, Maker, job
 from pydantic import BaseModel
 from pymatgen.core import Structure
 
-from interchem.calculators import CalculatorSpec, ase_calculator, calculator_makers, check_calculator, evaluate_many, get_backend
+from interchem.calculators import (
+    CalculatorSpec,
+    ase_calculator,
+    calculator_makers,
+    check_calculator,
+    evaluate_many,
+    get_backend,
+)
 from interchem.errors import HopError
 from interchem.schemas import NEBResult, NEBSettings, band_energetics
-from interchem.structures.hops import Hop, build_neb_endpoints, enumerate_li_hops, percolation_threshold
+from interchem.structures.hops import (
+    Hop,
+    build_neb_endpoints,
+    enumerate_li_hops,
+    percolation_threshold,
+)
 from interchem.workflows.common import resolve_calculator
 
 logger = logging.getLogger(__name__)
@@ -119,6 +131,8 @@ def run_neb(
     Never returns a silent number: if the endpoints or the band do not converge, the result says so
     (``flagged`` with the reason), and the barrier is still reported for inspection.
     """
+    # Long by intent (~95 lines): endpoints, band and flags share the ASE images in memory (batched
+    # evaluation needs them in one process); split, each step would pass the images through the store.
     from ase.mep import NEB
     from ase.optimize import FIRE
     from pymatgen.io.ase import AseAtomsAdaptor

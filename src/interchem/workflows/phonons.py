@@ -21,7 +21,12 @@ from jobflow import Flow, Maker, job
 from pydantic import BaseModel
 from pymatgen.core import Structure
 
-from interchem.calculators import CalculatorSpec, calculator_makers, check_calculator, get_backend
+from interchem.calculators import (
+    CalculatorSpec,
+    calculator_makers,
+    check_calculator,
+    get_backend,
+)
 from interchem.schemas import task_field
 from interchem.workflows.common import cache_key, resolve_calculator
 
@@ -148,7 +153,10 @@ class PhononsMaker(Maker):
 
     def make(self, structure: Structure, phase: str | None = None, phonon_key: str | None = None) -> Flow:
         from atomate2.forcefields.flows.phonons import PhononMaker
-        from atomate2.forcefields.jobs import ForceFieldRelaxMaker, ForceFieldStaticMaker
+        from atomate2.forcefields.jobs import (
+            ForceFieldRelaxMaker,
+            ForceFieldStaticMaker,
+        )
 
         spec = self.calculator
         check_calculator(spec, {el.symbol for el in structure.composition}, context="phonons")

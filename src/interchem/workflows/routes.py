@@ -16,7 +16,12 @@ from typing import Any
 from jobflow import job
 from pymatgen.core import Structure
 
-from interchem.calculators import CalculatorMakers, CalculatorSpec, evaluate_many, set_default_makers
+from interchem.calculators import (
+    CalculatorMakers,
+    CalculatorSpec,
+    evaluate_many,
+    set_default_makers,
+)
 from interchem.schemas import MDResult, MDSettings, NEBSettings
 
 

@@ -20,7 +20,13 @@ from jobflow import Flow, JobConfig, Maker, Response, job
 from pydantic import BaseModel, Field
 from pymatgen.core import Structure
 
-from interchem.calculators import CalculatorSpec, check_calculator, get_backend, relax_maker, static_maker
+from interchem.calculators import (
+    CalculatorSpec,
+    check_calculator,
+    get_backend,
+    relax_maker,
+    static_maker,
+)
 from interchem.errors import InterchemError
 from interchem.schemas import task_field
 from interchem.structures.cards import check_structure

@@ -46,13 +46,9 @@ from typing import TYPE_CHECKING, Any
 from jobflow import job
 
 from interchem.calculators.registry import CalculatorSpec, get_backend
-from interchem.calculators.vasp.inputs import _user_incar, make_relax_maker
-from interchem.calculators.vasp.md import (
-    _get,  # one reader of task documents (model or stored dict)
-)
+from interchem.calculators.vasp.inputs import make_relax_maker, user_incar
 from interchem.errors import InterfaceError
-
-from interchem.schemas import RelaxedStructure
+from interchem.schemas import RelaxedStructure, task_field
 
 if TYPE_CHECKING:
     from pymatgen.core import Structure
@@ -65,7 +61,7 @@ def interface_spec(spec: CalculatorSpec | str | dict) -> CalculatorSpec:
     """The spec with ``INTERFACE_ELECTRONIC_INCAR`` under its own INCAR settings: what every job of the
     VASP interface and slab flows runs with (and the ``calculator`` their results report)."""
     spec = CalculatorSpec.parse(spec)
-    settings = {**spec.settings, "user_incar_settings": {**INTERFACE_ELECTRONIC_INCAR, **_user_incar(spec)}}
+    settings = {**spec.settings, "user_incar_settings": {**INTERFACE_ELECTRONIC_INCAR, **user_incar(spec)}}
     return CalculatorSpec(name=spec.name, settings=settings)
 
 
@@ -107,7 +103,7 @@ def _structure(value: Any) -> Structure:
 
 def task_energy(doc: Any) -> float:
     """``output.energy`` of an atomate2 VASP task document (model or stored dict)."""
-    energy = _get(doc, "output", "energy")
+    energy = task_field(doc, "output", "energy")
     if energy is None:
         raise InterfaceError("the VASP task document has no output.energy")
     return float(energy)
@@ -119,7 +115,7 @@ def relaxed_from_task_doc(task_doc: Any, initial: Structure, calculator: Calcula
     (``interface_side``, ``selective_dynamics``) and properties put back by index; first ionic step's
     energy; ``converged`` from the document's state."""
     spec = calculator if isinstance(calculator, CalculatorSpec) else CalculatorSpec.model_validate(calculator)
-    final = _structure(_get(task_doc, "output", "structure"))
+    final = _structure(task_field(task_doc, "output", "structure"))
     if [s.species_string for s in final] != [s.species_string for s in initial]:
         raise InterfaceError(
             f"{label or 'relaxation'}: the VASP output holds the atoms in another order than the input "
@@ -131,14 +127,14 @@ def relaxed_from_task_doc(task_doc: Any, initial: Structure, calculator: Calcula
     for key, values in initial.site_properties.items():
         out.add_site_property(key, values)
     out.properties = dict(initial.properties or {})
-    calcs = _get(task_doc, "calcs_reversed") or []
-    steps = [step for calc in reversed(list(calcs)) for step in (_get(calc, "output", "ionic_steps") or [])]
-    first = _get(steps[0], "e_0_energy") if steps else None
+    calcs = task_field(task_doc, "calcs_reversed") or []
+    steps = [step for calc in reversed(list(calcs)) for step in (task_field(calc, "output", "ionic_steps") or [])]
+    first = task_field(steps[0], "e_0_energy") if steps else None
     energy = task_energy(task_doc)
-    state = _get(task_doc, "state")
+    state = task_field(task_doc, "state")
     state = None if state is None else str(getattr(state, "value", state))
     sd = initial.site_properties.get("selective_dynamics") or []
-    elapsed = _get(_get(task_doc, "run_stats") or {}, "overall", "elapsed_time")
+    elapsed = task_field(task_field(task_doc, "run_stats") or {}, "overall", "elapsed_time")
     return RelaxedStructure(
         label=label, structure=out, energy_eV=energy, initial_energy_eV=float(first) if first is not None else math.nan,
         converged=state == "successful", n_steps=len(steps), n_fixed=sum(1 for f in sd if not any(f)),
