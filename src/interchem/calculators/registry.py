@@ -320,7 +320,7 @@ def relax_maker(spec: CalculatorSpec, fmax: float = 0.05, steps: int = 300, rela
     """
     from atomate2.forcefields.jobs import ForceFieldRelaxMaker
 
-    backend = check_calculator(spec)
+    backend = get_backend(spec)  # the spec was checked where it entered (Maker or CLI)
     if backend.make_relax_maker is not None:
         return backend.make_relax_maker(spec, fmax=fmax, steps=steps, relax_cell=relax_cell)
     return ForceFieldRelaxMaker(
@@ -343,7 +343,7 @@ def static_maker(spec: CalculatorSpec):
     """An atomate2 Maker for a single point (energy, forces, stress) with this calculator."""
     from atomate2.forcefields.jobs import ForceFieldStaticMaker
 
-    backend = check_calculator(spec)
+    backend = get_backend(spec)  # the spec was checked where it entered (Maker or CLI)
     if backend.make_static_maker is not None:
         return backend.make_static_maker(spec)
     return ForceFieldStaticMaker(
