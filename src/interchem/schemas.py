@@ -21,7 +21,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pymatgen.core import Structure
 from pymatgen.core.trajectory import Trajectory
 
-__all__ = ["Ensemble", "GapScan", "MDResult", "MDSettings", "NEBResult", "NEBSettings", "RelaxedStructure", "band_energetics", "task_field"]
+__all__ = [
+    "Ensemble", "GapScan", "MDResult", "MDSettings", "NEBResult", "NEBSettings", "RelaxedStructure", "band_energetics",
+    "task_field",
+]
 
 Ensemble = Literal["nvt-langevin", "nvt-bussi", "nve", "npt-berendsen"]
 

@@ -11,7 +11,8 @@ The cache key (``cache_key``) of a stored calculation is a hash of
 * a ``kind`` string naming the protocol and its version (``"relax-2"``, ``"static-2"``, ``"md-2"``,
   ``"phonons-2"``): bump it when the meaning of a stored result changes.
 
-``find_stored(store, key)`` is the one lookup (the key field of a finished, not itself reused result). Reuse happens at two moments with the same key: when a flow is made with a store at hand
+``find_stored(store, key)`` is the one lookup (the key field of a finished, not itself reused result).
+Reuse happens at two moments with the same key: when a flow is made with a store at hand
 (``reusing(store)`` or a Maker's ``reuse_from``: a stored phase gets no relaxation job at all, its stored
 output is put in the flow), and at run time inside the "or reuse" jobs for local runs, which see the
 store they run with.

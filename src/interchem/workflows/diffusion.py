@@ -115,7 +115,8 @@ def diffusion_point_job(
 
 
 def diffusion_report(
-    phase: str, formula: str, points: list[DiffusionPoint | dict], calculator: CalculatorSpec | dict, haven_ratio: float = 1.0
+    phase: str, formula: str, points: list[DiffusionPoint | dict], calculator: CalculatorSpec | dict,
+    haven_ratio: float = 1.0,
 ) -> DiffusionReport:
     """Arrhenius analysis over the unflagged temperatures; flagged (with the reason) when fewer than 3
     temperatures show diffusion. Never extrapolates from points that saw no diffusion."""
@@ -151,7 +152,9 @@ def diffusion_report(
 
 
 @job(name="diffusion report")
-def diffusion_report_job(phase: str, formula: str, points: list, calculator: CalculatorSpec, haven_ratio: float) -> DiffusionReport:
+def diffusion_report_job(
+    phase: str, formula: str, points: list, calculator: CalculatorSpec, haven_ratio: float
+) -> DiffusionReport:
     return diffusion_report(phase, formula, points, calculator, haven_ratio)
 
 

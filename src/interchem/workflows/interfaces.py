@@ -103,7 +103,9 @@ def relax_atoms(structure: Structure, spec: CalculatorSpec, fmax: float, steps: 
 
 
 @job(name="relax positions")
-def relax_positions(structure: Structure, calculator: CalculatorSpec, fmax: float = 0.05, steps: int = 200, label: str = "") -> RelaxedStructure:
+def relax_positions(
+    structure: Structure, calculator: CalculatorSpec, fmax: float = 0.05, steps: int = 200, label: str = ""
+) -> RelaxedStructure:
     return relax_atoms(structure, calculator, fmax, steps, label)
 
 
@@ -206,7 +208,8 @@ class SlabMaker(Maker):
             t = slab.termination
             tag = f"{phase}{tuple(miller)} {t.label}"
             relax_jobs, relaxed = makers.positions_relax(
-                makers.input_order(slab.structure), self.fmax, self.steps, label=f"{phase} {t.label}", name=f"relax slab {tag}"
+                makers.input_order(slab.structure), self.fmax, self.steps, label=f"{phase} {t.label}",
+                name=f"relax slab {tag}",
             )
             info = {
                 "phase": phase, "miller": tuple(miller), "termination": t.label, "opposite_termination": t.opposite_label,
@@ -405,7 +408,8 @@ class InterfaceMaker(Maker):
                 separated_jobs += part_jobs
                 separated.append(out)
         # The parts themselves are only read when they are not relaxed (W_ad from the rigid parts).
-        adh = adhesion_job(relaxed, scan.output, meta, ref_a, ref_e, makers.spec, rigid, separated, None if separated else parts)
+        adh = adhesion_job(relaxed, scan.output, meta, ref_a, ref_e, makers.spec, rigid, separated,
+                           None if separated else parts)
         adh.name = f"adhesion {label}"
         return [*point_jobs, scan, *relax_jobs, split, *rigid_jobs, *separated_jobs, adh], adh.output
 
@@ -428,7 +432,9 @@ class InterfaceMDResult(BaseModel):
 
 
 @job(name="interface reactivity")
-def analyse_interface_md(md_output: Any, structure: Structure, label: str, md_uuid: str, calculator: CalculatorSpec) -> InterfaceMDResult:
+def analyse_interface_md(
+    md_output: Any, structure: Structure, label: str, md_uuid: str, calculator: CalculatorSpec
+) -> InterfaceMDResult:
     """Reactivity time series from the MD job's trajectory (loaded from the data store by jobflow), read
     by the calculator's makers (``read_md``: interchem's ``MDResult`` or atomate2's VASP task document)."""
     from interchem.workflows.md import cartesian_frames

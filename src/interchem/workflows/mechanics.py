@@ -194,7 +194,9 @@ def analyse_lithiation(records: list[dict], elastic: dict[str, Any], calculator:
     return lithiation_result(records, elastic, calculator)
 
 
-def lithiation_result(records: list[dict], elastic: dict[str, Any], calculator: CalculatorSpec | dict) -> LithiationResult:
+def lithiation_result(
+    records: list[dict], elastic: dict[str, Any], calculator: CalculatorSpec | dict
+) -> LithiationResult:
     """Volumes, expansion and moduli from relaxed structures and atomate2 elastic documents."""
     spec = calculator if isinstance(calculator, CalculatorSpec) else CalculatorSpec.model_validate(calculator)
     backend = get_backend(spec)

@@ -222,7 +222,9 @@ def run_neb(
 
 
 @job(name="neb", data=["images"])
-def neb_job(structure: Structure, hop: dict, calculator: CalculatorSpec, settings: NEBSettings, label: str) -> NEBResult:
+def neb_job(
+    structure: Structure, hop: dict, calculator: CalculatorSpec, settings: NEBSettings, label: str
+) -> NEBResult:
     hop_obj = Hop.model_validate(hop)
     neb = NEBSettings.model_validate(settings)
     initial, final = build_neb_endpoints(structure, hop_obj, supercell_min_length=neb.supercell_min_length)
@@ -230,7 +232,9 @@ def neb_job(structure: Structure, hop: dict, calculator: CalculatorSpec, setting
 
 
 @job(name="interface neb", data=["images"])
-def interface_neb_job(interface: Structure, calculator: CalculatorSpec, settings: NEBSettings | dict, label: str = "interface hop") -> NEBResult:
+def interface_neb_job(
+    interface: Structure, calculator: CalculatorSpec, settings: NEBSettings | dict, label: str = "interface hop"
+) -> NEBResult:
     """A Li vacancy hop across an anode|electrolyte interface (see ``hops.interface_li_hop_endpoints``)."""
     from interchem.structures.hops import interface_li_hop_endpoints
 

@@ -109,7 +109,9 @@ def task_energy(doc: Any) -> float:
     return float(energy)
 
 
-def relaxed_from_task_doc(task_doc: Any, initial: Structure, calculator: CalculatorSpec, label: str = "") -> RelaxedStructure:
+def relaxed_from_task_doc(
+    task_doc: Any, initial: Structure, calculator: CalculatorSpec, label: str = ""
+) -> RelaxedStructure:
     """``RelaxedStructure`` from an atomate2 VASP relax task document and the structure the job was given
     (sorted as VASP writes it): final energy and structure, with the initial structure's site properties
     (``interface_side``, ``selective_dynamics``) and properties put back by index; first ionic step's
