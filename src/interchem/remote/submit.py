@@ -56,15 +56,19 @@ def submit(flow, name: str, settings: Settings | None = None, project: str | Non
     settings = settings or get_settings()
     reused: list[str] = []
     if callable(flow) and not isinstance(flow, (Flow, Job)):
-        if reuse:
-            store = make_job_store(settings)
-            store.connect()
+        store = make_job_store(settings) if reuse else None
+        try:
+            if store is not None:
+                store.connect()
+        except Exception:  # an unreachable store: built without reuse, the preflight below says why
+            store = None
+        if store is None:
+            flow = flow()
+        else:
             try:
                 flow, reused = build_with_reuse(flow, store)
             finally:
                 store.close()
-        else:
-            flow = flow()
     if isinstance(flow, Job):  # one flow uuid to follow and to tag, as for any flow
         flow = Flow([flow], output=flow.output, name=name)
     resources = resources or Resources()
