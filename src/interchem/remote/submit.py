@@ -11,12 +11,13 @@ its record, ``reused=True``). Nothing is reverse-engineered from a built flow.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from interchem.errors import SubmissionError
+from interchem.errors import InterchemError, SubmissionError
 from interchem.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -56,19 +57,21 @@ def submit(flow, name: str, settings: Settings | None = None, project: str | Non
     settings = settings or get_settings()
     reused: list[str] = []
     if callable(flow) and not isinstance(flow, (Flow, Job)):
-        store = make_job_store(settings) if reuse else None
-        try:
-            if store is not None:
-                store.connect()
-        except Exception:  # an unreachable store: built without reuse, the preflight below says why
-            store = None
-        if store is None:
-            flow = flow()
-        else:
+        build, flow = flow, None
+        if reuse:
+            store = make_job_store(settings)
             try:
-                flow, reused = build_with_reuse(flow, store)
+                store.connect()
+                flow, reused = build_with_reuse(build, store)
+            except InterchemError:
+                raise
+            except Exception:  # an unreachable store or refused credentials: the preflight below says which
+                flow, reused = None, []
             finally:
-                store.close()
+                with contextlib.suppress(Exception):
+                    store.close()
+        if flow is None:
+            flow = build()
     if isinstance(flow, Job):  # one flow uuid to follow and to tag, as for any flow
         flow = Flow([flow], output=flow.output, name=name)
     resources = resources or Resources()
