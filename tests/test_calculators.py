@@ -135,3 +135,87 @@ def test_sevennet_offline_with_mp2020_on_its_raw_pbe_energies():
 
     e7, ec = formation(spec), formation(CalculatorSpec.parse("chgnet"))
     assert -1.8 < e7 < -1.2 and abs(e7 - ec) < 0.1, (e7, ec)
+
+
+# --------------------------------------------------------------------------------------------------
+# Capabilities and makers; the calculator resolved once; one cache key; reuse when a flow is made
+
+
+def _fcc_cu():
+    from pymatgen.core import Lattice, Structure
+
+    return Structure(Lattice.cubic(3.6), ["Cu"] * 4, [[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]])
+
+
+def test_backends_declare_capabilities_and_provide_their_makers():
+    import interchem.workflows  # noqa: F401  (registers interchem's ASE route)
+    from interchem.calculators import calculator_makers
+    from interchem.errors import MissingCapabilityError
+
+    for name in ("chgnet", "mace", "sevennet", "emt", "cp2k"):
+        assert {"relax", "static", "single_points", "positions_relax", "md", "neb", "phonons"} <= get_backend(name).can()
+    assert type(calculator_makers(CalculatorSpec(name="emt"))).__name__ == "AseMakers"
+    vasp = calculator_makers(CalculatorSpec(name="vasp"))
+    assert type(vasp).__name__ == "VaspMakers" and {"md", "neb", "positions_relax"} <= get_backend("vasp").can()
+    # VASP's slab/interface footing: Gaussian smearing on top of the spec's own INCAR settings
+    assert vasp.for_interfaces().spec.settings["user_incar_settings"]["ISMEAR"] == 0
+    with pytest.raises(MissingCapabilityError, match="'vasp' cannot do 'phonons'"):
+        calculator_makers(CalculatorSpec(name="vasp"), "phonons")
+
+
+def test_makers_hold_a_validated_spec_parsed_once():
+    from interchem.workflows.md import MDMaker
+    from interchem.workflows.thermo import RelaxPhaseMaker
+
+    assert RelaxPhaseMaker(calculator="emt").calculator == CalculatorSpec(name="emt")
+    assert MDMaker(calculator={"name": "emt"}).calculator == CalculatorSpec(name="emt")
+    with pytest.raises(CalculatorSettingsError, match="no setting"):
+        MDMaker(calculator="emt:bogus=1")
+    with pytest.raises(UnknownCalculatorError):
+        RelaxPhaseMaker(calculator="nonsense")
+
+
+def test_one_cache_key_with_one_rounding_rule():
+    from pymatgen.core import Lattice, Structure
+
+    from interchem.workflows.common import cache_key
+
+    cu, spec = _fcc_cu(), CalculatorSpec(name="emt")
+    key = cache_key(spec, cu, {"fmax": 0.05, "steps": 5}, "relax-2")
+    # 1e-4 A / 1e-4 fractional; 0.99999999 wraps to 0; float settings to 10 significant digits
+    nudged = Structure(Lattice.cubic(3.60000004), cu.species, [[0.99999999, 1e-6, 0], *cu.frac_coords[1:]])
+    assert cache_key(spec, nudged, {"fmax": 0.05 + 1e-14, "steps": 5}, "relax-2") == key
+    assert cache_key(spec, cu, {"fmax": 0.04, "steps": 5}, "relax-2") != key
+    assert cache_key(spec, cu, {"fmax": 0.05, "steps": 5}, "md-2") != key
+    assert cache_key(CalculatorSpec(name="emt", settings={"x": 1}), cu, {"fmax": 0.05, "steps": 5}, "relax-2") != key
+    moved = cu.copy()
+    moved.translate_sites([1], [0.001, 0, 0])
+    assert cache_key(spec, moved, {"fmax": 0.05, "steps": 5}, "relax-2") != key
+
+
+def test_stored_relaxation_is_resolved_when_the_flow_is_made(tmp_path):
+    """The spec travels typed through the store (job arguments), and a flow made with the store at hand
+    gets the stored record instead of a relaxation: one tiny job alone, no job at all inside a screen."""
+    from jobflow import Flow, JobStore, run_locally
+    from maggma.stores import MemoryStore
+
+    from interchem.workflows.common import reusing
+    from interchem.workflows.thermo import RelaxPhaseMaker, ScreenMaker
+
+    store = JobStore(MemoryStore(), additional_stores={"data": MemoryStore()})
+    cu = _fcc_cu()
+    first = RelaxPhaseMaker(calculator="emt", steps=5).make(cu, phase="Cu")
+    flow = Flow.from_dict(Flow([first]).as_dict())  # as a worker gets it
+    assert isinstance(flow.jobs[0].function_args[2], CalculatorSpec)
+    out = run_locally(flow, store=store, ensure_success=True, log=False, root_dir=tmp_path)
+    record = [r[1].output for r in out.values() if getattr(r[1].output, "calc_key", None)][-1]
+    with reusing(store) as log:
+        again = RelaxPhaseMaker(calculator="emt", steps=5).make(cu, phase="Cu")
+        other = RelaxPhaseMaker(calculator="emt", steps=6).make(cu, phase="Cu")
+    assert log.reused == ["Cu"] and again.name == "reuse relaxation Cu" and other.name == "relax or reuse Cu"
+    (result,) = [r[1].output for r in run_locally(Flow([again]), store=store, ensure_success=True, log=False,
+                                                  root_dir=tmp_path).values()]
+    assert result.reused and result.energy_eV == record.energy_eV and result.calc_key == record.calc_key
+    screen = ScreenMaker(calculator="emt", steps=5, reuse_from=store)
+    jobs, embedded = screen.phase_output(RelaxPhaseMaker(calculator="emt", steps=5, reuse_from=store), cu, "Cu")
+    assert jobs == [] and embedded.reused and embedded.energy_eV == record.energy_eV

@@ -98,11 +98,12 @@ def test_results_rows_filters_and_exports(isolated_settings, tiny_mace):
 
 
 def test_submitting_side_reuse_replaces_stored_calculations(isolated_settings, tiny_mace):
-    """What `interchem submit` does before submitting: a stored identical relaxation (any earlier flow)
-    becomes a job returning the stored record; the flow still runs and reports it as reused."""
+    """What `interchem submit` does before submitting: the flow is made with the results store at hand, so a
+    stored identical relaxation (any earlier flow) is resolved by the Maker into a job returning the stored
+    record; the flow still runs and reports it as reused."""
     from jobflow import Flow, run_locally
 
-    from interchem.remote.submit import reuse_stored
+    from interchem.remote.submit import build_with_reuse
     from interchem.runner import plan_screen, run_screen
     from interchem.store import make_job_store
 
@@ -117,9 +118,10 @@ def test_submitting_side_reuse_replaces_stored_calculations(isolated_settings, t
 
     store = make_job_store(settings)
     store.connect()
-    flow = single(5)
-    assert reuse_stored(flow, store) == ["Li2S"]
-    assert reuse_stored(single(6), store) == []  # other settings: a different calculation
+    flow, reused = build_with_reuse(lambda: single(5), store)
+    assert reused == ["Li2S"]
+    other, reused_other = build_with_reuse(lambda: single(6), store)
+    assert reused_other == [] and other.jobs[0].name == "relax or reuse Li2S"  # other settings: a different calculation
     store.close()
     assert flow.jobs[0].name == "reuse relaxation Li2S"
     # serialised and run like a worker would (from the flow's dict)

@@ -225,7 +225,7 @@ def _record(task_doc, spec: CalculatorSpec, initial, phase="Li2S") -> dict:
     from interchem.workflows.thermo import record_relaxation
 
     record = record_relaxation.original(
-        phase=phase, key="f" * 64, calculator=spec.model_dump(mode="json"), initial_structure=initial, task_doc=task_doc
+        phase=phase, key="f" * 64, calculator=spec, initial_structure=initial, task_doc=task_doc
     )
     return record.model_dump()
 

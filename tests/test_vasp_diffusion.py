@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from pymatgen.core import SETTINGS as PMG_SETTINGS
 from pymatgen.io.vasp import Incar, Kpoints, Poscar
+from interchem.calculators import CalculatorSpec
 
 from interchem.calculators.vasp import inputs as vasp
 from interchem.errors import DiffusionInputError, InterchemError, NoMobileSpeciesError
@@ -180,7 +181,7 @@ def test_vasp_md_recovers_the_diffusion_coefficient(recorded_md, form):
     if form == "stored_dict":  # as jobflow serialises a job output into the store
         doc = jsanitize(doc, strict=True, allow_bson=True, enum_values=True)
     eq_ps = 0.15
-    point = diffusion_point(doc, species="Li", equilibration_ps=eq_ps)
+    point = diffusion_point(doc, species="Li", equilibration_ps=eq_ps, calculator=CalculatorSpec(name="vasp"))
     truth = d_true_cm2_per_s(LI_STEP, POTIM)
     d = point.diffusion
     assert not d.flagged
@@ -218,7 +219,7 @@ def test_vasp_md_result_unwraps_and_the_species_mask_matters(recorded_md):
     all_atoms = diff.diffusion_coefficient(diff.msd(pos, time_step_fs=POTIM))
     assert all_atoms.D_cm2_per_s > 1.5 * d_true_cm2_per_s(LI_STEP, POTIM)
     # an MDResult (or its stored dict) still takes the MDResult path and gives the same point
-    from_doc = diffusion_point(recorded_md["task_doc"], equilibration_ps=0.15)
+    from_doc = diffusion_point(recorded_md["task_doc"], equilibration_ps=0.15, calculator=CalculatorSpec(name="vasp"))
     for md in (res, res.model_dump()):
         again = diffusion_point(md, equilibration_ps=0.15)
         assert again.diffusion.D_cm2_per_s == pytest.approx(from_doc.diffusion.D_cm2_per_s, rel=1e-9)
@@ -253,14 +254,14 @@ def test_trajectory_left_in_the_data_store_or_missing_is_a_clear_error(recorded_
     stored = jsanitize(recorded_md["task_doc"], strict=True, allow_bson=True, enum_values=True)
     stored["vasp_objects"] = {"trajectory": {"@class": "Trajectory", "blob_uuid": "abc", "store": "data"}}
     with pytest.raises(DiffusionInputError, match="data-store reference"):
-        diffusion_point(stored)
+        diffusion_point(stored, calculator=CalculatorSpec(name="vasp"))
     stored["vasp_objects"] = {}
     with pytest.raises(DiffusionInputError, match="store_trajectory"):
-        diffusion_point(stored)
+        diffusion_point(stored, calculator=CalculatorSpec(name="vasp"))
     stored["input"]["incar"]["IBRION"] = 2
     stored["input"]["parameters"]["IBRION"] = 2
     with pytest.raises(DiffusionInputError, match="not a VASP MD run"):
-        diffusion_point(stored)
+        diffusion_point(stored, calculator=CalculatorSpec(name="vasp"))
 
 
 # --------------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from pymatgen.core import Structure
 from pymatgen.io.vasp import Incar, Kpoints, Poscar
 
 from interchem.analysis.interfaces import EV_PER_A2_TO_J_PER_M2, work_of_adhesion
+from interchem.calculators import CalculatorSpec
 from interchem.calculators.vasp import inputs as vasp
 from interchem.calculators.vasp import interfaces as vi
 from interchem.errors import CalculatorSettingsError, InterchemError, InterfaceError
@@ -70,8 +71,8 @@ def _names(label: str) -> list[str]:
         "single point bulk Li", "bulk reference Li", "single point bulk LiCl", "bulk reference LiCl",
         *(f"single point {label} gap {g:g} A" for g in GAPS),
         f"gap scan {label}", f"relax interface {label}", f"relaxed interface {label}", f"split interface {label}",
-        f"single point anode part {label}", f"relax anode part {label}",
-        f"single point electrolyte part {label}", f"relax electrolyte part {label}",
+        f"single point anode part {label}", f"relax anode part {label}", f"relaxed anode part {label}",
+        f"single point electrolyte part {label}", f"relax electrolyte part {label}", f"relaxed electrolyte part {label}",
         f"adhesion {label}", "rank interfaces",
     ]
 
@@ -100,9 +101,13 @@ def test_interface_flow_is_vasp_single_points_relax_split_adhesion_rank(mode, ca
     assert _parents(split) == {relaxed.uuid}
     parts = [by[f"{k} {p} part {label}"] for p in ("anode", "electrolyte") for k in ("single point", "relax")]
     assert all(_parents(p) == {split.uuid} for p in parts)
+    # the relaxed parts are read back into RelaxedStructure documents, as the relaxed interface is
+    readers = [by[f"relaxed {p} part {label}"] for p in ("anode", "electrolyte")]
+    assert [_parents(r) for r in readers] == [{by[f"relax {p} part {label}"].uuid, split.uuid} for p in ("anode", "electrolyte")]
     adh = by[f"adhesion {label}"]
     refs = {by["bulk reference Li"].uuid, by["bulk reference LiCl"].uuid}
-    assert _parents(adh) == {relaxed.uuid, scan.uuid, *refs, *(p.uuid for p in parts)}
+    single_points = {by[f"single point {p} part {label}"].uuid for p in ("anode", "electrolyte")}
+    assert _parents(adh) == {relaxed.uuid, scan.uuid, *refs, *single_points, *(r.uuid for r in readers)}
     assert _parents(by["bulk reference Li"]) == {by["single point bulk Li"].uuid}
     assert _parents(by["rank interfaces"]) == {adh.uuid} and flow.output.uuid == by["rank interfaces"].uuid
     # VASP jobs: atomate2's MP relax maker, fixed cell; single points NSW 0, relaxes NSW/EDIFFG from the workflow
@@ -394,14 +399,14 @@ def test_interface_md_with_a_vasp_task_document(cands, tmp_path, fake_potcar_lib
 
     doc = _md_task_doc(tmp_path, given, 12, 1.5, 500.0)
     for form in (doc, jsanitize(doc, strict=True, allow_bson=True, enum_values=True)):
-        res = analyse_interface_md.original(form, given, "Li|LiCl", "md-uuid")
+        res = analyse_interface_md.original(form, given, "Li|LiCl", "md-uuid", CalculatorSpec(name="vasp"))
         assert res.temperature_K == 500 and res.timestep_fs == 1.5 and res.n_atoms == 6
         assert res.reactivity.times_fs == pytest.approx(list(np.arange(12) * 1.5))
         li_cl = cross_contacts(res.reactivity, "Li", "Cl")
         assert li_cl[-1] > li_cl[0]  # the anode Li ends next to the electrolyte's Cl
         assert res.trajectory_uuid == "md-uuid"
     with pytest.raises(InterfaceError, match="order"):
-        analyse_interface_md.original(doc, cands[0].structure, "Li|LiCl", "md-uuid")  # unsorted: refused
+        analyse_interface_md.original(doc, cands[0].structure, "Li|LiCl", "md-uuid", CalculatorSpec(name="vasp"))  # unsorted: refused
 
 
 # --------------------------------------------------------------------------------------------------

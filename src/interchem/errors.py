@@ -44,6 +44,14 @@ class CalculatorSettingsError(InterchemError, ValueError):
     """Settings of a calculator spec are missing or wrong (e.g. a MACE model path that is not a model)."""
 
 
+class MissingCapabilityError(CalculatorSettingsError):
+    """A workflow needs something the calculator's backend does not provide (e.g. phonons with VASP)."""
+
+    def __init__(self, calculator: str, capability: str, hint: str = ""):
+        self.calculator, self.capability = calculator, capability
+        super().__init__(f"calculator {calculator!r} cannot do {capability!r}" + (f": {hint}" if hint else ""))
+
+
 class UnsupportedElementsError(InterchemError, ValueError):
     def __init__(self, calculator: str, elements: list[str], context: str = ""):
         where = f" (needed by {context})" if context else ""

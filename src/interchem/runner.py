@@ -348,30 +348,23 @@ def thermal_screen_flow(temperature_K: float = 300.0, settings: Settings | None 
     spec = CalculatorSpec.model_validate(result.calculator)
     phonons = PhononsMaker(calculator=spec, min_length=min_length)
     maker = ThermalScreenMaker(temperature_K=temperature_K, phonons_maker=phonons)
-    keys = {rel["phase"]: phonon_key(rel, spec, min_length) for rel in result.relaxations}
+    # The one cache key (workflows.common) of each relaxed structure's phonons with this calculator.
+    relaxed = {e.data["phase"]: e.structure for e in screen_entries(result)}
+    keys = {rel["phase"]: phonons.key(relaxed[rel["phase"]]) for rel in result.relaxations}
     stored = stored_phonons(settings, keys)
     return maker.make(result, stored, keys), stored
-
-
-def phonon_key(relaxation: dict, spec: CalculatorSpec, min_length: float) -> str:
-    """The key stored phonons are found by: the relaxation's calc_key, the calculator and the supercell size."""
-    import hashlib
-    import json
-
-    payload = {"calc_key": relaxation["calc_key"], "spec": spec.model_dump(mode="json"), "min_length": min_length}
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
 def stored_phonons(settings: Settings, keys: dict[str, str]) -> dict:
     """phase -> the stored PhononSummary with that phase's key, for the phases that have one."""
     from interchem.store import make_job_store
+    from interchem.workflows.common import find_stored
     from interchem.workflows.phonons import PhononSummary
 
     store = make_job_store(settings)
     store.connect()
     try:
-        found = {phase: store.query_one({"output.phonon_key": key}, properties=["output"], load=False)
-                 for phase, key in keys.items()}
+        found = {phase: find_stored(store, key, field="phonon_key") for phase, key in keys.items()}
     finally:
         store.close()
-    return {phase: PhononSummary.model_validate(doc["output"]) for phase, doc in found.items() if doc}
+    return {phase: PhononSummary.model_validate(doc) for phase, doc in found.items() if doc}

@@ -10,18 +10,22 @@ it runs.
 """
 
 from interchem.calculators.registry import (
+    CAPABILITIES,
     CalculatorBackend,
+    CalculatorMakers,
     CalculatorSpec,
     EnergyConvention,
     ase_calculator,
     available,
     cached_ase_calculator,
+    calculator_makers,
     check_calculator,
     evaluate_many,
     get_backend,
     register,
     registered_backends,
     relax_maker,
+    set_default_makers,
     static_maker,
 )
 from interchem.calculators import mlip as _mlip  # noqa: F401  (registers chgnet, mace, sevennet, emt)
@@ -30,18 +34,22 @@ from interchem.calculators import vasp as _vasp  # noqa: F401  (registers vasp)
 from interchem.calculators.mlip import build_tiny_mace
 
 __all__ = [
+    "CAPABILITIES",
     "CalculatorBackend",
+    "CalculatorMakers",
     "CalculatorSpec",
     "EnergyConvention",
     "ase_calculator",
     "available",
     "build_tiny_mace",
     "cached_ase_calculator",
+    "calculator_makers",
     "check_calculator",
     "evaluate_many",
     "get_backend",
     "register",
     "registered_backends",
     "relax_maker",
+    "set_default_makers",
     "static_maker",
 ]

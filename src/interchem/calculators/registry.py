@@ -14,7 +14,30 @@ to CP2K or VASP) is one argument. A backend declares:
     entries of the same level of theory, never with MP data;
 * its *level of theory* string, recorded in every entry so levels are never mixed in one hull;
 * how to make an atomate2 relax maker (the seam for DFT codes: a DFT backend returns atomate2's CP2K
-  or VASP makers here instead of the force-field maker).
+  or VASP makers here instead of the force-field maker);
+* its *capabilities* and the *makers* that provide them (atomate2's composition pattern).
+
+Capabilities and makers. A backend names what it can do (``CAPABILITIES``: ``relax`` and ``static``
+(atomate2 makers for a cell relaxation and a single point), ``single_points`` (energies of many
+structures), ``positions_relax`` (atoms move, cell and fixed atoms stay: slabs and interfaces),
+``md``, ``neb``, and those only interchem's ASE route has: ``phonons`` and ``elastic`` (atomate2's
+force-field flows on the ASE calculator), ``interstitial_sites`` (relaxed candidate sites), ``melt_quench``
+(chained restartable MD segments)) and provides a ``CalculatorMakers`` object for a spec:
+``makers = backend.makers(spec)`` (or ``calculator_makers(spec)``), with ``makers.relax(...)``,
+``makers.static()``, ``makers.single_points(...)``, ``makers.positions_relax(...)``, ``makers.md(...)``,
+``makers.read_md(...)``, ``makers.neb(...)``, ``makers.input_order(...)`` and
+``makers.for_interfaces()``. Each returns jobs whose outputs are the shared documents of
+``interchem.schemas`` (``RelaxedStructure``, ``MDResult``, ``NEBResult``, energies in eV), so a workflow
+composes them without asking which code runs: the code-independent flow logic (gap scan -> relax ->
+split -> adhesion; MD -> analysis; hops -> NEB -> report) lives once in ``workflows``. A capability a
+backend lacks fails at ``make()`` with ``MissingCapabilityError`` naming calculator and capability.
+
+Two implementations exist. Backends with an ASE calculator (CHGNet, MACE, SevenNet, EMT, CP2K through
+ASE) share interchem's ASE route: ``make_makers`` is None and the default factory, registered by
+``interchem.workflows.routes`` (checkpointed MD, fixed-atom BFGS, batched NEB: workflow algorithms
+driving the ASE calculator, which this layer must not import), is used. VASP passes
+``make_makers=calculators.vasp.makers.VaspMakers``: atomate2's VASP makers plus the task-document
+readers that turn their output into the same documents.
 """
 
 from __future__ import annotations
@@ -30,9 +53,21 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from interchem.errors import CalculatorSettingsError, UnknownCalculatorError, UnsupportedElementsError
+from interchem.errors import (
+    CalculatorSettingsError,
+    MissingCapabilityError,
+    UnknownCalculatorError,
+    UnsupportedElementsError,
+)
 
 EnergyConvention = Literal["mp2020_corrected", "gga_raw", "none"]
+
+CAPABILITIES = frozenset(
+    {"relax", "static", "single_points", "positions_relax", "md", "neb", "phonons", "elastic", "interstitial_sites",
+     "melt_quench"}
+)
+# What interchem's ASE route gives every backend with an ASE calculator.
+ASE_CAPABILITIES = CAPABILITIES
 
 
 class CalculatorSpec(BaseModel):
@@ -64,6 +99,14 @@ class CalculatorSpec(BaseModel):
         """Stable hash of the spec (part of the cache key of every stored calculation)."""
         payload = json.dumps(self.model_dump(mode="json"), sort_keys=True, default=str)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def as_dict(self) -> dict[str, Any]:
+        """monty's form (how jobflow serialises a job's arguments, also with ``strict=False``)."""
+        return {"@module": type(self).__module__, "@class": type(self).__name__, **self.model_dump(mode="json")}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CalculatorSpec:
+        return cls.model_validate({k: v for k, v in d.items() if not k.startswith("@")})
 
     def label(self) -> str:
         if not self.settings:
@@ -101,6 +144,24 @@ class CalculatorBackend:
     # Batched single points: (spec, list of pymatgen Structures, batch_size) -> list of result dicts
     # in ``evaluate_many``'s format. None: ``evaluate_many`` evaluates one by one through ASE.
     evaluate_batch: Callable[[CalculatorSpec, list, int], list[dict[str, Any]]] | None = None
+    # What the backend can do (module docstring); None: ASE_CAPABILITIES with an ASE calculator.
+    capabilities: frozenset[str] | None = None
+    # spec -> CalculatorMakers; None: interchem's ASE route (``interchem.workflows.routes``).
+    make_makers: Callable[[CalculatorSpec], CalculatorMakers] | None = None
+
+    def can(self) -> frozenset[str]:
+        """The capabilities this backend declares."""
+        if self.capabilities is not None:
+            return self.capabilities
+        return ASE_CAPABILITIES if self.make_ase_calculator is not None else frozenset({"relax", "static"})
+
+    def makers(self, spec: CalculatorSpec) -> CalculatorMakers:
+        """The makers of every capability for ``spec`` (module docstring)."""
+        if self.make_makers is not None:
+            return self.make_makers(spec)
+        if _DEFAULT_MAKERS is None:
+            raise MissingCapabilityError(spec.name, "any workflow", "import interchem.workflows (the ASE route)")
+        return _DEFAULT_MAKERS(spec)
 
     def versions(self) -> dict[str, str]:
         out = {}
@@ -113,6 +174,77 @@ class CalculatorBackend:
 
 
 _REGISTRY: dict[str, CalculatorBackend] = {}
+_DEFAULT_MAKERS: Callable[[CalculatorSpec], CalculatorMakers] | None = None
+
+
+class CalculatorMakers:
+    """The makers of one backend for one spec (module docstring). This base raises
+    ``MissingCapabilityError`` for every capability; a backend's subclass provides the ones it declares.
+
+    Conventions: ``names`` / ``name`` set the jobs' names (they identify the calculations in the store
+    and in recorded reference runs); the returned ``(jobs, output)`` pairs give every job to put in the
+    flow and the reference to the document the next step reads.
+    """
+
+    def __init__(self, spec: CalculatorSpec):
+        self.spec = spec
+
+    def _missing(self, capability: str):
+        raise MissingCapabilityError(self.spec.name, capability)
+
+    def require(self, capability: str) -> CalculatorMakers:
+        """Raise unless the backend declares ``capability`` (call in ``make()``, before any job exists)."""
+        if capability not in get_backend(self.spec).can():
+            raise MissingCapabilityError(self.spec.name, capability)
+        return self
+
+    def relax(self, fmax: float = 0.05, steps: int = 300, relax_cell: bool = True):
+        """atomate2 Maker: a relaxation (cell and positions unless ``relax_cell=False``)."""
+        return relax_maker(self.spec, fmax=fmax, steps=steps, relax_cell=relax_cell)
+
+    def static(self):
+        """atomate2 Maker: a single point."""
+        return static_maker(self.spec)
+
+    def input_order(self, structure):
+        """The structure in the order the code writes its atoms (site indices of the outputs match it)."""
+        return structure
+
+    def for_interfaces(self) -> CalculatorMakers:
+        """The makers on the electronic footing of slab and interface work (default: the same)."""
+        return self
+
+    def single_points(self, structures: list, names: list[str], label: str = "") -> tuple[list, Any]:
+        """Jobs for the energies (eV) of ``structures``; output: a list of floats (or references)."""
+        self._missing("single_points")
+
+    def positions_relax(self, structure, fmax: float, steps: int, label: str = "", name: str = "") -> tuple[list, Any]:
+        """Atoms move, cell and ``selective_dynamics``-fixed atoms stay; output: ``RelaxedStructure``."""
+        self._missing("positions_relax")
+
+    def md(self, structure, settings, label: str = "", name: str = ""):
+        """One MD job (``MDSettings``); its output is read by ``read_md``."""
+        self._missing("md")
+
+    def read_md(self, output: Any, label: str = ""):
+        """An ``MDResult`` from the output of ``md`` (run inside a job)."""
+        self._missing("md")
+
+    def neb(self, structure, hop: dict, settings, label: str):
+        """A job or flow for one hop of ``structure`` (``NEBSettings``); output: ``NEBResult``."""
+        self._missing("neb")
+
+
+def set_default_makers(factory: Callable[[CalculatorSpec], CalculatorMakers]) -> None:
+    """Register the shared route of backends with ``make_makers=None`` (done by ``interchem.workflows.routes``)."""
+    global _DEFAULT_MAKERS
+    _DEFAULT_MAKERS = factory
+
+
+def calculator_makers(spec: CalculatorSpec, capability: str | None = None) -> CalculatorMakers:
+    """``get_backend(spec).makers(spec)``, checked for ``capability`` when given."""
+    makers = get_backend(spec).makers(spec)
+    return makers.require(capability) if capability else makers
 
 
 def register(backend: CalculatorBackend) -> CalculatorBackend:
@@ -188,7 +320,7 @@ def relax_maker(spec: CalculatorSpec, fmax: float = 0.05, steps: int = 300, rela
     """
     from atomate2.forcefields.jobs import ForceFieldRelaxMaker
 
-    backend = check_calculator(spec)
+    backend = get_backend(spec)  # the spec was checked where it entered (Maker or CLI)
     if backend.make_relax_maker is not None:
         return backend.make_relax_maker(spec, fmax=fmax, steps=steps, relax_cell=relax_cell)
     return ForceFieldRelaxMaker(
@@ -211,7 +343,7 @@ def static_maker(spec: CalculatorSpec):
     """An atomate2 Maker for a single point (energy, forces, stress) with this calculator."""
     from atomate2.forcefields.jobs import ForceFieldStaticMaker
 
-    backend = check_calculator(spec)
+    backend = get_backend(spec)  # the spec was checked where it entered (Maker or CLI)
     if backend.make_static_maker is not None:
         return backend.make_static_maker(spec)
     return ForceFieldStaticMaker(

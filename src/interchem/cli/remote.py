@@ -159,12 +159,18 @@ def submit(
         res = _resources(resources_file, nodes, ntasks, cpus_per_task, walltime, partition, account, qos, mem, module, pre_run)
         request = _flow_request(flow, phases, electrolyte, anode, phase, calculator, static_calculator, quick, fmax, steps,
                                 maker_arg, make_arg, name)
-        jf_flow, summary, flow_name = build_flow(request, settings)
-        result = do_submit(jf_flow, flow_name, settings=settings, worker=worker, resources=res, reuse=not no_reuse)
+        told: dict = {}
+
+        def build():  # called by submit with the results store at hand: stored results are resolved here
+            jf_flow, told["summary"], told["name"] = build_flow(request, settings)
+            return jf_flow
+
+        result = do_submit(build, lambda: told["name"], settings=settings, worker=worker, resources=res,
+                           reuse=not no_reuse)
     except (InterchemError, yaml.YAMLError) as exc:
         fail(exc)
     p = result.preflight
-    console.print(f"[bold]interchem submit[/] {summary}")
+    console.print(f"[bold]interchem submit[/] {told['summary']}")
     console.print(f"  checks passed: {p.store}; project {p.project}, worker {p.worker}"
                   + (f", partition {p.partition}" if p.partition else "") + f"; packages {', '.join(p.packages)}")
     if result.reused:

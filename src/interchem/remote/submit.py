@@ -1,83 +1,35 @@
-"""Submit any interchem flow to a jobflow-remote project, after the preflight checks and after replacing
-calculations already in the results store by their stored results.
+"""Submit any interchem flow to a jobflow-remote project, after the preflight checks, with calculations
+already in the results store resolved when the flow is made.
 
-Reuse across flows: workers run jobs against a local file store, so the in-job lookup of
-``relax_or_reuse`` cannot see MongoDB there. The lookup is therefore done here, on the submitting
-side, against the results store: every ``relax or reuse`` / ``static or reuse`` job whose calc key
-(structure, calculator spec, settings) is stored becomes a tiny job that returns the stored record
-(``reused=True``); it keeps its uuid, so the flow's references still resolve. Its worker job costs
-one short SLURM job instead of a relaxation.
+Reuse across flows: workers run jobs against a local file store, so the run-time lookup of
+``relax_or_reuse`` cannot see MongoDB there. ``submit`` therefore builds the flow (``build``: a function
+returning the Flow or Job) inside ``workflows.common.reusing(store)``: the Makers look their cache keys up
+in the results store at ``make()`` (the same ``cache_key`` and ``find_stored`` as the run-time lookup), so
+a stored phase gets no relaxation job (a lone stored phase is one tiny "reuse relaxation" job returning
+its record, ``reused=True``). Nothing is reverse-engineered from a built flow.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from interchem.errors import SubmissionError
+from interchem.errors import InterchemError, SubmissionError
 from interchem.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
 
-def stored_result(record: dict) -> Any:
-    """Job body of a reused calculation: the stored record, marked reused."""
-    from interchem.workflows.thermo import RelaxedPhase
+def build_with_reuse(build: Callable[[], Any], store) -> tuple[Any, list[str]]:
+    """``build()`` with the Makers resolving stored results from ``store``; the flow and what was reused."""
+    from interchem.workflows.common import reusing
 
-    if hasattr(record, "model_dump"):  # monty decoded the stored document into the model
-        record = record.model_dump()
-    return RelaxedPhase.model_validate({**record, "reused": True})
-
-
-def _find(store, key: str) -> dict | None:
-    doc = store.query_one(
-        {"output.calc_key": key, "output.reused": False, "output.energy_eV": {"$exists": True}},
-        properties=["output"], load=True,
-    )
-    if not doc:
-        return None
-    out = doc["output"]
-    if hasattr(out, "model_dump"):
-        out = out.model_dump()
-    return {k: v for k, v in out.items() if k not in ("@module", "@class", "@version")}
-
-
-def reuse_stored(flow, store) -> list[str]:
-    """Replace jobs of ``flow`` whose calculation is stored; return the names of the reused ones."""
-    from interchem.calculators import CalculatorSpec
-    from interchem.workflows.thermo import calc_key
-
-    jobs = [j for j, _ in flow.iterflow()] if hasattr(flow, "iterflow") else [flow]
-    reused: list[str] = []
-    known: dict[str, dict] = {}  # uuid of a reused relax job -> its stored record
-    for j in jobs:
-        fname = getattr(j.function, "__name__", "")
-        if fname == "relax_or_reuse":
-            structure, phase, calculator, fmax, steps = j.function_args
-            key = calc_key(structure, CalculatorSpec.model_validate(calculator), {"fmax": fmax, "steps": steps, "relax_cell": True})
-        elif fname == "static_or_reuse":
-            relaxed, calculator = j.function_args
-            upstream = known.get(getattr(relaxed, "uuid", None))
-            if upstream is None:
-                continue
-            from pymatgen.core import Structure
-
-            structure = upstream["structure"]
-            structure = structure if isinstance(structure, Structure) else Structure.from_dict(structure)
-            key = calc_key(structure, CalculatorSpec.model_validate(calculator), {"static": True, "geometry": upstream["calc_key"]})
-        else:
-            continue
-        record = _find(store, key)
-        if record is None:
-            continue
-        j.function = stored_result
-        j.function_args = (record,)
-        j.function_kwargs = {}
-        j.name = j.name.replace(" or reuse", "").replace("relax ", "reuse relaxation ").replace("static ", "reuse static ")
-        known[j.uuid] = record
-        reused.append(record.get("phase", j.name))
-    return reused
+    with reusing(store) as log:
+        flow = build()
+    return flow, list(log.reused)
 
 
 @dataclass
@@ -90,9 +42,12 @@ class Submission:
     preflight: Any = None
 
 
-def submit(flow, name: str, settings: Settings | None = None, project: str | None = None, worker: str | None = None,
+def submit(flow, name, settings: Settings | None = None, project: str | None = None, worker: str | None = None,
            resources=None, check_scheduler: bool = True, reuse: bool = True) -> Submission:
-    """Preflight, reuse, tag (metadata ``interchem_flow``), submit. Nothing is submitted if a check fails."""
+    """Build (with reuse), preflight, tag (metadata ``interchem_flow``), submit. Nothing is submitted if a
+    check fails. ``flow``: a function returning the Flow or Job (built with stored results resolved, see
+    the module docstring), or a Flow or Job already built (then nothing is reused). ``name``: the flow's
+    name, or a function giving it once the flow is built (a spec file names its flow)."""
     from interchem.remote.preflight import preflight
     from interchem.remote.project import use_projects_folder
     from interchem.remote.resources import Resources
@@ -101,20 +56,30 @@ def submit(flow, name: str, settings: Settings | None = None, project: str | Non
     from jobflow import Flow, Job
 
     settings = settings or get_settings()
+    reused: list[str] = []
+    if callable(flow) and not isinstance(flow, (Flow, Job)):
+        build, flow = flow, None
+        if reuse:
+            store = make_job_store(settings)
+            try:
+                store.connect()
+                flow, reused = build_with_reuse(build, store)
+            except InterchemError:
+                raise
+            except Exception:  # an unreachable store or refused credentials: the preflight below says which
+                flow, reused = None, []
+            finally:
+                with contextlib.suppress(Exception):
+                    store.close()
+        if flow is None:
+            flow = build()
+    name = name() if callable(name) else name
     if isinstance(flow, Job):  # one flow uuid to follow and to tag, as for any flow
         flow = Flow([flow], output=flow.output, name=name)
     resources = resources or Resources()
     report = preflight(flow, settings, project, worker, resources, check_scheduler=check_scheduler)
     if report.partition and not resources.partition:
         resources = resources.model_copy(update={"partition": report.partition})
-    reused: list[str] = []
-    if reuse:
-        store = make_job_store(settings)
-        store.connect()
-        try:
-            reused = reuse_stored(flow, store)
-        finally:
-            store.close()
     flow.update_metadata({"interchem_flow": name, "interchem_flow_uuid": flow.uuid})
     use_projects_folder(settings)
     from jobflow_remote import submit_flow

@@ -20,7 +20,7 @@ atomate2's relax maker here too.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -30,8 +30,20 @@ from pymatgen.core import Structure
 from pymatgen.core.trajectory import Trajectory
 
 from interchem.analysis.structure import PairRDF, density_g_cm3, partial_rdfs
-from interchem.calculators import CalculatorSpec, check_calculator, get_backend, relax_maker
-from interchem.structures.amorphous import AmorphousTarget, amorphous_target, random_packing
+from interchem.calculators import (
+    CalculatorSpec,
+    calculator_makers,
+    check_calculator,
+    get_backend,
+    relax_maker,
+)
+from interchem.schemas import task_field
+from interchem.structures.amorphous import (
+    AmorphousTarget,
+    amorphous_target,
+    random_packing,
+)
+from interchem.workflows.common import resolve_calculator
 from interchem.workflows.md import MDSettings, md_job
 
 logger = logging.getLogger(__name__)
@@ -75,7 +87,7 @@ class MeltQuenchMaker(Maker):
     """
 
     name: str = "melt-quench"
-    calculator: str | dict | CalculatorSpec = "chgnet"
+    calculator: CalculatorSpec = field(default_factory=CalculatorSpec)  # a string is parsed once, in __post_init__
     melt_steps: int = 3000
     quench_steps: int = 5000
     anneal_steps: int = 2000
@@ -89,6 +101,9 @@ class MeltQuenchMaker(Maker):
     relax_fmax: float = 0.05  # eV/A; the density converges well before the forces do
     relax_steps: int = 500
     rdf_r_max: float = 6.0
+
+    def __post_init__(self):
+        self.calculator = resolve_calculator(self.calculator)
 
     def _settings(self, seed: int) -> dict[str, dict[str, Any]]:
         common = {"seed": seed, "sample_interval": self.sample_interval, "checkpoint_interval": 200}
@@ -116,15 +131,12 @@ class MeltQuenchMaker(Maker):
     def make(self, target: AmorphousTarget | str, seed: int = 0, structure: Structure | None = None) -> Flow:
         if isinstance(target, str):
             target = amorphous_target(target)
-        spec = CalculatorSpec.parse(self.calculator)
-        backend = check_calculator(spec, set(target.counts), context=f"melt-quench of {target.label}")
-        if backend.make_ase_calculator is None:
-            from interchem.errors import CalculatorSettingsError
-
-            raise CalculatorSettingsError(f"melt-quench needs an ASE calculator; {spec.name!r} has none")
+        spec = self.calculator
+        check_calculator(spec, set(target.counts), context=f"melt-quench of {target.label}")
+        calculator_makers(spec, "melt_quench")  # chained MD segments: interchem's ASE MD only
         schedule = self.schedule(target, seed)
         initial = structure if structure is not None else random_packing(target, seed=seed)
-        calc = spec.model_dump(mode="json")
+        calc = spec
         melt = md_job(initial, calc, schedule["melt"], label=f"{target.label} melt")
         melt.name = f"melt {target.label} {target.melt_temperature_K:.0f} K"
         quench = md_job(melt.output.final_structure, calc, schedule["quench"], label=f"{target.label} quench")
@@ -149,14 +161,6 @@ class MeltQuenchMaker(Maker):
         return Flow([melt, quench, anneal, relax, analyse], output=analyse.output, name=f"{self.name} {target.label}")
 
 
-def _field(doc: Any, *path: str) -> Any:
-    for name in path:
-        if doc is None:
-            return None
-        doc = doc.get(name) if isinstance(doc, dict) else getattr(doc, name, None)
-    return doc
-
-
 def _frame_densities(traj: Trajectory) -> np.ndarray:
     from interchem.workflows.md import cartesian_frames
 
@@ -171,7 +175,7 @@ def _frame_densities(traj: Trajectory) -> np.ndarray:
 @job(name="analyse melt-quench", data=Structure)
 def analyse_melt_quench(
     target: dict,
-    calculator: dict,
+    calculator: CalculatorSpec,
     schedule: dict,
     initial: Structure,
     mean_temperatures: list[float],
@@ -187,9 +191,9 @@ def analyse_melt_quench(
 def amorphous_result(target, calculator, schedule, initial, mean_temperatures, wall_times, quenched, anneal_trajectory, relax_doc, rdf_r_max=6.0) -> AmorphousResult:
     """Assemble the result document (plain function: the job above and tests call it)."""
     target = AmorphousTarget.model_validate(target)
-    spec = CalculatorSpec.model_validate(calculator)
+    spec = calculator if isinstance(calculator, CalculatorSpec) else CalculatorSpec.model_validate(calculator)
     backend = get_backend(spec)
-    final = _field(relax_doc, "output", "structure")
+    final = task_field(relax_doc, "output", "structure")
     if isinstance(final, dict):
         final = Structure.from_dict(final)
     if final is None:
@@ -224,7 +228,7 @@ def amorphous_result(target, calculator, schedule, initial, mean_temperatures, w
         rdf_300K=rdf_300K,
         # One 0 K frame is too noisy to locate a minimum: count neighbours up to the 300 K minima.
         rdf_0K=partial_rdfs(final, r_max=rdf_r_max, cutoffs={p: r.first_minimum_A for p, r in rdf_300K.items()}),
-        relax_converged=_field(relax_doc, "is_force_converged"),
+        relax_converged=task_field(relax_doc, "is_force_converged"),
         mean_temperatures_K=dict(zip(("melt", "quench", "anneal"), (float(t) for t in mean_temperatures))),
         md_wall_time_s=float(sum(wall_times)),
         structure=final,

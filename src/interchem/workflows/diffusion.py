@@ -16,7 +16,12 @@ from pydantic import BaseModel
 from pymatgen.core import Structure
 
 from interchem.analysis import diffusion as diff
-from interchem.calculators import CalculatorSpec, check_calculator, get_backend
+from interchem.calculators import (
+    CalculatorSpec,
+    calculator_makers,
+    check_calculator,
+    get_backend,
+)
 from interchem.errors import DiffusionInputError
 
 logger = logging.getLogger(__name__)
@@ -53,17 +58,21 @@ class DiffusionReport(BaseModel):
     haven_ratio: float = 1.0
 
 
-def diffusion_point(md_result, species: str = "Li", equilibration_ps: float = 0.0, n_blocks: int = diff.DEFAULT_N_BLOCKS, haven_ratio: float = 1.0) -> DiffusionPoint:
+def diffusion_point(
+    md_result, species: str = "Li", equilibration_ps: float = 0.0, n_blocks: int = diff.DEFAULT_N_BLOCKS,
+    haven_ratio: float = 1.0, calculator: CalculatorSpec | None = None,
+) -> DiffusionPoint:
     """Li MSD, D and sigma of one MD result, discarding equilibration: an ``MDResult`` or its dict, or the
-    output of atomate2's VASP MD job (emmet ``TaskDoc`` or its dict; ``calculators.vasp.md.vasp_md_result``)."""
+    output of the MD job of ``calculator``'s makers (read by their ``read_md``: e.g. atomate2's VASP task
+    document with ``calculator=CalculatorSpec(name="vasp")``)."""
     from interchem.workflows.md import MDResult, cartesian_frames
 
     if isinstance(md_result, MDResult):
         res = md_result
+    elif calculator is not None:
+        res = calculator_makers(calculator).read_md(md_result)
     else:
-        from interchem.calculators.vasp.md import is_vasp_md_output, vasp_md_result
-
-        res = vasp_md_result(md_result) if is_vasp_md_output(md_result) else MDResult.model_validate(md_result)
+        res = MDResult.model_validate(md_result)
     traj = res.trajectory
     dt_frame = float(traj.time_step)
     pos, lat = cartesian_frames(traj)
@@ -98,18 +107,24 @@ def diffusion_point(md_result, species: str = "Li", equilibration_ps: float = 0.
 
 
 @job(name="diffusion point")
-def diffusion_point_job(md_result: Any, species: str, equilibration_ps: float, haven_ratio: float) -> DiffusionPoint:
-    return diffusion_point(md_result, species=species, equilibration_ps=equilibration_ps, haven_ratio=haven_ratio)
+def diffusion_point_job(
+    md_result: Any, species: str, equilibration_ps: float, haven_ratio: float, calculator: CalculatorSpec | None = None
+) -> DiffusionPoint:
+    return diffusion_point(md_result, species=species, equilibration_ps=equilibration_ps, haven_ratio=haven_ratio,
+                           calculator=calculator)
 
 
-def diffusion_report(phase: str, formula: str, points: list[DiffusionPoint | dict], calculator: dict, haven_ratio: float = 1.0) -> DiffusionReport:
+def diffusion_report(
+    phase: str, formula: str, points: list[DiffusionPoint | dict], calculator: CalculatorSpec | dict,
+    haven_ratio: float = 1.0,
+) -> DiffusionReport:
     """Arrhenius analysis over the unflagged temperatures; flagged (with the reason) when fewer than 3
     temperatures show diffusion. Never extrapolates from points that saw no diffusion."""
-    spec = CalculatorSpec.model_validate(calculator)
+    spec = calculator if isinstance(calculator, CalculatorSpec) else CalculatorSpec.model_validate(calculator)
     pts = sorted((p if isinstance(p, DiffusionPoint) else DiffusionPoint.model_validate(p) for p in points), key=lambda p: p.temperature_K)
     good = [p for p in pts if not p.diffusion.flagged]
     report = DiffusionReport(
-        phase=phase, formula=formula, calculator=calculator, level_of_theory=get_backend(spec).level_of_theory(spec), points=pts, haven_ratio=haven_ratio
+        phase=phase, formula=formula, calculator=spec.model_dump(mode="json"), level_of_theory=get_backend(spec).level_of_theory(spec), points=pts, haven_ratio=haven_ratio
     )
     if len(good) < 3:
         missing = [f"{p.temperature_K:.0f} K ({p.diffusion.flag_reason})" for p in pts if p.diffusion.flagged]
@@ -137,7 +152,9 @@ def diffusion_report(phase: str, formula: str, points: list[DiffusionPoint | dic
 
 
 @job(name="diffusion report")
-def diffusion_report_job(phase: str, formula: str, points: list, calculator: dict, haven_ratio: float) -> DiffusionReport:
+def diffusion_report_job(
+    phase: str, formula: str, points: list, calculator: CalculatorSpec, haven_ratio: float
+) -> DiffusionReport:
     return diffusion_report(phase, formula, points, calculator, haven_ratio)
 
 
@@ -154,7 +171,7 @@ class DiffusionMaker(Maker):
     D with a block-averaging error, Nernst-Einstein sigma, Arrhenius fit and its 300 K extrapolation."""
 
     name: str = "li diffusion"
-    calculator: str | dict | CalculatorSpec = "chgnet"
+    calculator: CalculatorSpec = field(default_factory=CalculatorSpec)  # a string is parsed once, in __post_init__
     temperatures_K: tuple[float, ...] = (600.0, 700.0, 800.0, 900.0)
     steps: int = 5000
     equilibration_ps: float = 1.0
@@ -165,6 +182,11 @@ class DiffusionMaker(Maker):
     species: str = "Li"
     haven_ratio: float = 1.0
     md_settings: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        from interchem.workflows.common import resolve_calculator
+
+        self.calculator = resolve_calculator(self.calculator)
 
     def validate(self, structure: Structure) -> None:
         temps = list(self.temperatures_K)
@@ -184,7 +206,7 @@ class DiffusionMaker(Maker):
     def make(self, structure: Structure, phase: str | None = None) -> Flow:
         from interchem.workflows.md import MDMaker
 
-        spec = CalculatorSpec.parse(self.calculator)
+        spec = self.calculator
         check_calculator(spec, {el.symbol for el in structure.composition}, context="diffusion MD")
         self.validate(structure)
         phase = phase or structure.composition.reduced_formula
@@ -192,15 +214,15 @@ class DiffusionMaker(Maker):
         jobs, points = [], []
         for t in self.temperatures_K:
             md = MDMaker(
-                calculator=spec.model_dump(mode="json"),
+                calculator=spec,
                 temperature_K=float(t),
                 steps=self.steps,
                 md_settings={"timestep_fs": self.timestep_fs, "sample_interval": self.sample_interval, "seed": self.seed, **self.md_settings},
             ).make(cell, label=phase)
-            point = diffusion_point_job(md.output, self.species, self.equilibration_ps, self.haven_ratio)
+            point = diffusion_point_job(md.output, self.species, self.equilibration_ps, self.haven_ratio, spec)
             point.name = f"diffusion {phase} {t:.0f} K"
             jobs += [md, point]
             points.append(point.output)
-        report = diffusion_report_job(phase, structure.composition.reduced_formula, points, spec.model_dump(mode="json"), self.haven_ratio)
+        report = diffusion_report_job(phase, structure.composition.reduced_formula, points, spec, self.haven_ratio)
         report.name = f"diffusion report {phase}"
         return Flow([*jobs, report], output=report.output, name=f"{self.name} {phase}")

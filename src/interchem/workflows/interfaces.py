@@ -2,12 +2,15 @@
 adhesion and interface energy, and interface MD with reactivity analysis (jobflow Makers).
 
 Relaxations here move atoms only (the in-plane cell is the substrate's and the vacuum must stay), and
-honour fixed bottom layers. atomate2's ``ForceFieldRelaxMaker`` does not read pymatgen's
-``selective_dynamics`` into ASE constraints, so ``relax_positions`` is a thin ASE job instead: BFGS
-with ``FixAtoms`` on the registry's calculator (the same object atomate2 would drive). The cost of
-this job against a bare ASE loop is measured in ``benchmarks/interface_build.py``. VASP has no ASE
-calculator: with ``calculator="vasp"`` the interface and slab flows are atomate2 VASP jobs built by
-``interchem.calculators.vasp.interfaces`` (same models, same arithmetic through ``interface_result``).
+honour fixed bottom layers. The flows are written once and composed from the calculator's makers
+(``calculator_makers(spec).for_interfaces()``: ``single_points``, ``positions_relax``, ``input_order``),
+so they never ask which code runs. With an ASE calculator (interchem's ASE route) a positions-only
+relaxation is ``relax_positions``: atomate2's ``ForceFieldRelaxMaker`` does not read pymatgen's
+``selective_dynamics`` into ASE constraints, so it is a thin ASE job, BFGS with ``FixAtoms`` on the
+registry's calculator (the same object atomate2 would drive; its cost against a bare ASE loop is
+measured in ``benchmarks/interface_build.py``). With VASP every single point and relaxation is an
+atomate2 VASP job read back by ``calculators.vasp.interfaces``; the arithmetic (``interface_result``)
+is the same.
 
 Energy references: slabs and interfaces are cut from the bulk at the card's lattice, and the bulk
 reference energy is a single point of that same cell, so no lattice mismatch between bulk and slab
@@ -34,39 +37,28 @@ from interchem.analysis.interfaces import (
     surface_energy,
     work_of_adhesion,
 )
-from interchem.calculators import CalculatorSpec, ase_calculator, check_calculator, evaluate_many, get_backend
+from interchem.calculators import (
+    CalculatorMakers,
+    CalculatorSpec,
+    ase_calculator,
+    calculator_makers,
+    check_calculator,
+    get_backend,
+)
 from interchem.errors import InterfaceError
+from interchem.schemas import GapScan, RelaxedStructure
 from interchem.structures.cards import check_structure
 from interchem.structures.interfaces import InterfaceCandidate, set_gap, split_interface
 from interchem.structures.surfaces import Miller, find_terminations, make_slab
+from interchem.workflows.common import resolve_calculator
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_GAPS_A = (1.5, 2.0, 2.5, 3.0, 3.5)
 
 
-class RelaxedStructure(BaseModel):
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    label: str
-    structure: Structure
-    energy_eV: float
-    initial_energy_eV: float
-    converged: bool
-    n_steps: int
-    n_fixed: int
-    calculator: dict[str, Any]
-    level_of_theory: str
-    wall_time_s: float
-
-
 def _elements(structure: Structure) -> set[str]:
     return {el.symbol for el in structure.composition.elements}
-
-
-def _is_vasp(spec: CalculatorSpec) -> bool:
-    """VASP has no ASE calculator: its interface and slab flows are atomate2 jobs (``calculators.vasp.interfaces``)."""
-    return get_backend(spec).make_ase_calculator is None and spec.name == "vasp"
 
 
 def relax_atoms(structure: Structure, spec: CalculatorSpec, fmax: float, steps: int, label: str = "") -> RelaxedStructure:
@@ -75,7 +67,7 @@ def relax_atoms(structure: Structure, spec: CalculatorSpec, fmax: float, steps: 
     from ase.optimize import BFGS
     from pymatgen.io.ase import AseAtomsAdaptor
 
-    backend = check_calculator(spec, _elements(structure), context=label or "relaxation")
+    backend = get_backend(spec)  # checked where the flow was made
     sd = structure.site_properties.get("selective_dynamics")
     plain = structure.copy()
     for key in list(plain.site_properties):
@@ -105,17 +97,31 @@ def relax_atoms(structure: Structure, spec: CalculatorSpec, fmax: float, steps: 
 
 
 @job(name="relax positions")
-def relax_positions(structure: Structure, calculator: dict, fmax: float = 0.05, steps: int = 200, label: str = "") -> RelaxedStructure:
-    return relax_atoms(structure, CalculatorSpec.model_validate(calculator), fmax, steps, label)
+def relax_positions(
+    structure: Structure, calculator: CalculatorSpec, fmax: float = 0.05, steps: int = 200, label: str = ""
+) -> RelaxedStructure:
+    return relax_atoms(structure, calculator, fmax, steps, label)
 
 
 @job(name="bulk reference")
-def bulk_reference(structure: Structure, calculator: dict, label: str = "") -> dict[str, Any]:
-    """Energy per atom of the bulk cell the slabs were cut from (single point, same lattice)."""
-    spec = CalculatorSpec.model_validate(calculator)
-    res = evaluate_many([structure], spec)[0]
-    return {"label": label, "energy_per_atom_eV": res["energy_per_atom"], "n_atoms": len(structure),
+def bulk_reference(energies: list[float], structure: Structure, label: str = "") -> dict[str, Any]:
+    """Energy per atom of the bulk cell the slabs were cut from (its single point, same lattice)."""
+    return {"label": label, "energy_per_atom_eV": float(energies[0]) / len(structure), "n_atoms": len(structure),
             "formula": structure.composition.reduced_formula}
+
+
+def bulk_reference_jobs(makers: CalculatorMakers, bulk: Structure, label: str) -> tuple[list, Any]:
+    """Single point of the bulk cell (in the code's atom order) and its reference energy per atom."""
+    bulk = makers.input_order(bulk)
+    jobs, energies = makers.single_points([bulk], [f"single point bulk {label}"], label)
+    ref = bulk_reference(energies, bulk, label=label)
+    ref.name = f"bulk reference {label}"
+    return [*jobs, ref], ref.output
+
+
+def interface_makers(spec: CalculatorSpec) -> CalculatorMakers:
+    """The calculator's makers for slab and interface work (checked for both capabilities)."""
+    return calculator_makers(spec, "single_points").require("positions_relax").for_interfaces()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -169,17 +175,20 @@ class SlabMaker(Maker):
     termination or a slab too thin for its fixed layers raises before any job exists."""
 
     name: str = "slabs"
-    calculator: str | dict | CalculatorSpec = "chgnet"
+    calculator: CalculatorSpec = field(default_factory=CalculatorSpec)  # a string is parsed once, here
     min_thickness_A: float = 10.0
     vacuum_A: float = 15.0
     fixed_bottom_layers: int = 0
     fmax: float = 0.05
     steps: int = 200
 
+    def __post_init__(self):
+        self.calculator = resolve_calculator(self.calculator)
+
     def make(self, bulk: Structure, miller: Miller, phase: str | None = None, terminations: list[int | str] | None = None) -> Flow:
-        spec = CalculatorSpec.parse(self.calculator)
         phase = phase or (bulk.properties or {}).get("phase") or bulk.composition.reduced_formula
-        check_calculator(spec, _elements(bulk), context=f"{phase} slabs")
+        check_calculator(self.calculator, _elements(bulk), context=f"{phase} slabs")
+        makers = interface_makers(self.calculator)
         check_structure(bulk, label=phase)
         terms = find_terminations(bulk, miller, phase=phase, cross_check=False)
         chosen = [terms.get(t) for t in terminations] if terminations else terms.terminations
@@ -187,25 +196,22 @@ class SlabMaker(Maker):
             make_slab(bulk, miller, t, self.min_thickness_A, self.vacuum_A, self.fixed_bottom_layers, terminations=terms, phase=phase)
             for t in chosen
         ]
-        if _is_vasp(spec):  # no ASE calculator: atomate2's VASP jobs (calculators/vasp/interfaces.py)
-            from interchem.calculators.vasp.interfaces import vasp_slab_flow
-
-            return vasp_slab_flow(bulk, miller, phase, slabs, spec, self.fmax, self.steps, name=self.name)
-        ref = bulk_reference(bulk, spec.model_dump(mode="json"), label=phase)
-        ref.name = f"bulk reference {phase}"
-        jobs = [ref]
+        jobs, ref = bulk_reference_jobs(makers, bulk, phase)
         outputs = []
         for slab in slabs:
             t = slab.termination
-            relax = relax_positions(slab.structure, spec.model_dump(mode="json"), self.fmax, self.steps, label=f"{phase} {t.label}")
-            relax.name = f"relax slab {phase}{tuple(miller)} {t.label}"
+            tag = f"{phase}{tuple(miller)} {t.label}"
+            relax_jobs, relaxed = makers.positions_relax(
+                makers.input_order(slab.structure), self.fmax, self.steps, label=f"{phase} {t.label}",
+                name=f"relax slab {tag}",
+            )
             info = {
                 "phase": phase, "miller": tuple(miller), "termination": t.label, "opposite_termination": t.opposite_label,
                 "symmetric": t.symmetric, "polar": t.polar, "note": t.note,
             }
-            gamma = surface_energy_job(relax.output, ref.output, info)
-            gamma.name = f"surface energy {phase}{tuple(miller)} {t.label}"
-            jobs += [relax, gamma]
+            gamma = surface_energy_job(relaxed, ref, info)
+            gamma.name = f"surface energy {tag}"
+            jobs += [*relax_jobs, gamma]
             outputs.append(gamma.output)
         return Flow(jobs, output=outputs, name=f"{self.name} {phase}{tuple(miller)}")
 
@@ -214,25 +220,18 @@ class SlabMaker(Maker):
 # Interfaces
 
 
-class GapScan(BaseModel):
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    gaps_A: list[float]
-    energies_eV: list[float]
-    best_gap_A: float
-    structure: Structure
-
-
 @job(name="interfacial distance scan")
-def scan_gap(structure: Structure, calculator: dict, gaps: list[float]) -> GapScan:
-    """Single points of the interface with the electrolyte moved rigidly to each gap; the lowest wins.
+def gap_scan(structure: Structure, gaps: list[float], energies: list[float]) -> GapScan:
+    """The lowest of the single points of the interface with the electrolyte moved rigidly to each gap.
     (A rigid scan is the usual start for relaxation: relaxing from too short or too long a gap either
     blows the partners apart or leaves them unbound.)"""
-    spec = CalculatorSpec.model_validate(calculator)
-    structures = [set_gap(structure, g) for g in gaps]
-    energies = [r["energy"] for r in evaluate_many(structures, spec)]
-    k = int(np.argmin(energies))
-    return GapScan(gaps_A=list(gaps), energies_eV=energies, best_gap_A=float(gaps[k]), structure=structures[k])
+    return GapScan.from_energies(structure, gaps, energies)
+
+
+@job(name="split interface")
+def split_job(relaxed: RelaxedStructure) -> list[Structure]:
+    """The relaxed interface's two partners, each alone in the same cell with vacuum (``split_interface``)."""
+    return list(split_interface(relaxed.structure))
 
 
 class InterfaceResult(BaseModel):
@@ -274,8 +273,7 @@ def interface_result(
 ) -> InterfaceResult:
     """The ``InterfaceResult`` of one candidate from the energies of its relaxed interface, of the two
     partners split off rigidly (W_sep) and of the partners as finally separated (relaxed or rigid: W_ad,
-    surface and interface energies). Shared by the ASE route (``adhesion_job``) and the VASP route
-    (``interchem.calculators.vasp.interfaces``), so both report the same arithmetic."""
+    surface and interface energies)."""
     s = relaxed.structure
     area = float(np.linalg.norm(np.cross(*s.lattice.matrix[:2])))
     n_int = int(candidate["n_interfaces"])
@@ -301,21 +299,19 @@ def interface_result(
 @job(name="adhesion")
 def adhesion_job(
     relaxed: RelaxedStructure, scan: GapScan, candidate: dict, anode_bulk: dict, electrolyte_bulk: dict,
-    calculator: dict, fmax: float, steps: int, relax_separated: bool = True,
+    calculator: CalculatorSpec, rigid_energies: list[float], separated: list[RelaxedStructure] | None = None,
+    parts: list[Structure] | None = None,
 ) -> InterfaceResult:
-    """W_ad = (E_A + E_B - E_AB) / (n A): the relaxed interface split into its two partners, each alone in
-    the same cell with vacuum; single points (W_sep, rigid) and, with ``relax_separated``, relaxed."""
-    spec = CalculatorSpec.model_validate(calculator)
-    part_a, part_b = split_interface(relaxed.structure)
-    rigid = evaluate_many([part_a, part_b], spec)
-    e_a_rigid, e_b_rigid = rigid[0]["energy"], rigid[1]["energy"]
-    if relax_separated:
-        ra = relax_atoms(part_a, spec, fmax, steps, label="anode part")
-        rb = relax_atoms(part_b, spec, fmax, steps, label="electrolyte part")
-        separated = (ra.energy_eV, rb.energy_eV, ra.structure, rb.structure)
+    """W_ad = (E_A + E_B - E_AB) / (n A): the relaxed interface split into its two partners (``parts``),
+    each alone in the same cell with vacuum; their single points (W_sep, rigid) and their relaxations
+    (``separated``: W_ad, surface and interface energies), or the rigid parts when not relaxed."""
+    e_rigid = (float(rigid_energies[0]), float(rigid_energies[1]))
+    if separated:
+        ra, rb = (RelaxedStructure.model_validate(r) if isinstance(r, dict) else r for r in separated)
+        sep = (ra.energy_eV, rb.energy_eV, ra.structure, rb.structure)
     else:
-        separated = (e_a_rigid, e_b_rigid, part_a, part_b)
-    return interface_result(relaxed, scan, candidate, anode_bulk, electrolyte_bulk, spec, (e_a_rigid, e_b_rigid), separated)
+        sep = (*e_rigid, parts[0], parts[1])
+    return interface_result(relaxed, scan, candidate, anode_bulk, electrolyte_bulk, calculator, e_rigid, sep)
 
 
 class InterfaceSummary(BaseModel):
@@ -326,16 +322,16 @@ class InterfaceSummary(BaseModel):
 
 
 @job(name="rank interfaces")
-def rank_interfaces(results: list, calculator: dict) -> InterfaceSummary:
+def rank_interfaces(results: list, calculator: CalculatorSpec) -> InterfaceSummary:
     """Rank the computed interfaces by interface energy (lowest first), then strain and area."""
     res = [r if isinstance(r, InterfaceResult) else InterfaceResult.model_validate(r) for r in results]
     res.sort(key=lambda r: (r.interface_energy_J_m2, abs(r.strain), r.area_A2))
-    spec = CalculatorSpec.model_validate(calculator)
-    backend = get_backend(spec)
-    return InterfaceSummary(results=res, calculator=calculator, level_of_theory=backend.level_of_theory(spec), versions=backend.versions())
+    backend = get_backend(calculator)
+    return InterfaceSummary(results=res, calculator=calculator.model_dump(mode="json"),
+                            level_of_theory=backend.level_of_theory(calculator), versions=backend.versions())
 
 
-def _candidate_meta(c: InterfaceCandidate) -> dict[str, Any]:
+def candidate_meta(c: InterfaceCandidate) -> dict[str, Any]:
     d = c.model_dump(mode="json", exclude={"structure"})
     d["label"] = c.label()
     return d
@@ -351,44 +347,65 @@ class InterfaceMaker(Maker):
     """
 
     name: str = "interfaces"
-    calculator: str | dict | CalculatorSpec = "chgnet"
+    calculator: CalculatorSpec = field(default_factory=CalculatorSpec)  # a string is parsed once, here
     gaps_A: tuple[float, ...] = DEFAULT_GAPS_A
     fmax: float = 0.05
     steps: int = 200
     relax_separated: bool = True
 
+    def __post_init__(self):
+        self.calculator = resolve_calculator(self.calculator)
+
     def make(self, candidates: list[InterfaceCandidate], anode_bulk: Structure, electrolyte_bulk: Structure) -> Flow:
         if not candidates:
             raise InterfaceError("no interface candidates to compute")
-        spec = CalculatorSpec.parse(self.calculator)
         elements = set().union(*(_elements(c.structure) for c in candidates))
-        check_calculator(spec, elements, context="interfaces")
+        check_calculator(self.calculator, elements, context="interfaces")
         if any(g <= 0.5 for g in self.gaps_A):
             raise InterfaceError(f"interfacial gaps must be > 0.5 A, not {self.gaps_A}")
-        if _is_vasp(spec):  # no ASE calculator: atomate2's VASP jobs (calculators/vasp/interfaces.py)
-            from interchem.calculators.vasp.interfaces import vasp_interface_flow
-
-            return vasp_interface_flow(candidates, anode_bulk, electrolyte_bulk, spec, self.gaps_A, self.fmax, self.steps,
-                                       self.relax_separated, name=self.name)
-        calc = spec.model_dump(mode="json")
-        ref_a = bulk_reference(anode_bulk, calc, label=candidates[0].anode)
-        ref_a.name = f"bulk reference {candidates[0].anode}"
-        ref_e = bulk_reference(electrolyte_bulk, calc, label=candidates[0].electrolyte)
-        ref_e.name = f"bulk reference {candidates[0].electrolyte}"
-        jobs = [ref_a, ref_e]
+        makers = interface_makers(self.calculator)
+        jobs_a, ref_a = bulk_reference_jobs(makers, anode_bulk, candidates[0].anode)
+        jobs_e, ref_e = bulk_reference_jobs(makers, electrolyte_bulk, candidates[0].electrolyte)
+        jobs = [*jobs_a, *jobs_e]
         results = []
         for c in candidates:
-            meta = _candidate_meta(c)
-            scan = scan_gap(c.structure, calc, list(self.gaps_A))
-            scan.name = f"gap scan {meta['label']}"
-            relax = relax_positions(scan.output.structure, calc, self.fmax, self.steps, label=meta["label"])
-            relax.name = f"relax interface {meta['label']}"
-            adh = adhesion_job(relax.output, scan.output, meta, ref_a.output, ref_e.output, calc, self.fmax, self.steps, self.relax_separated)
-            adh.name = f"adhesion {meta['label']}"
-            jobs += [scan, relax, adh]
-            results.append(adh.output)
-        ranked = rank_interfaces(results, calc)
+            candidate_jobs, result = self.candidate_jobs(makers, c, ref_a, ref_e)
+            jobs += candidate_jobs
+            results.append(result)
+        ranked = rank_interfaces(results, makers.spec)
         return Flow([*jobs, ranked], output=ranked.output, name=self.name)
+
+    def candidate_jobs(self, makers: CalculatorMakers, c: InterfaceCandidate, ref_a: Any, ref_e: Any) -> tuple[list, Any]:
+        """Gap scan -> relaxation -> split -> single points (+ relaxations) of the parts -> adhesion."""
+        meta = candidate_meta(c)
+        label = meta["label"]
+        start = makers.input_order(c.structure)
+        gaps = [float(g) for g in self.gaps_A]
+        point_jobs, energies = makers.single_points(
+            [set_gap(start, g) for g in gaps], [f"single point {label} gap {g:g} A" for g in gaps], label
+        )
+        scan = gap_scan(start, gaps, energies)
+        scan.name = f"gap scan {label}"
+        relax_jobs, relaxed = makers.positions_relax(scan.output.structure, self.fmax, self.steps, label=label,
+                                                     name=f"relax interface {label}")
+        split = split_job(relaxed)
+        split.name = f"split interface {label}"
+        parts = [split.output[0], split.output[1]]
+        sides = ("anode", "electrolyte")
+        rigid_jobs, rigid = makers.single_points(parts, [f"single point {p} part {label}" for p in sides], f"{label} parts")
+        separated_jobs, separated = [], None
+        if self.relax_separated:
+            separated = []
+            for part, side in zip(parts, sides):
+                part_jobs, out = makers.positions_relax(part, self.fmax, self.steps, label=f"{side} part",
+                                                        name=f"relax {side} part {label}")
+                separated_jobs += part_jobs
+                separated.append(out)
+        # The parts themselves are only read when they are not relaxed (W_ad from the rigid parts).
+        adh = adhesion_job(relaxed, scan.output, meta, ref_a, ref_e, makers.spec, rigid, separated,
+                           None if separated else parts)
+        adh.name = f"adhesion {label}"
+        return [*point_jobs, scan, *relax_jobs, split, *rigid_jobs, *separated_jobs, adh], adh.output
 
 
 # --------------------------------------------------------------------------------------------------
@@ -409,20 +426,16 @@ class InterfaceMDResult(BaseModel):
 
 
 @job(name="interface reactivity")
-def analyse_interface_md(md_output: Any, structure: Structure, label: str, md_uuid: str) -> InterfaceMDResult:
-    """Reactivity time series from the MD job's trajectory (loaded from the data store by jobflow): an
-    interchem ``MDResult`` or the task document of atomate2's VASP MD job (``calculators.vasp.md``)."""
-    from interchem.calculators.vasp.md import is_vasp_md_output, vasp_md_result
-    from interchem.workflows.md import MDResult, cartesian_frames
+def analyse_interface_md(
+    md_output: Any, structure: Structure, label: str, md_uuid: str, calculator: CalculatorSpec
+) -> InterfaceMDResult:
+    """Reactivity time series from the MD job's trajectory (loaded from the data store by jobflow), read
+    by the calculator's makers (``read_md``: interchem's ``MDResult`` or atomate2's VASP task document)."""
+    from interchem.workflows.md import cartesian_frames
 
-    if isinstance(md_output, MDResult):
-        md = md_output
-    elif is_vasp_md_output(md_output):
-        md = vasp_md_result(md_output, label=label)
-        if [s.specie.symbol for s in structure] != [getattr(sp, "symbol", str(sp)) for sp in md.trajectory.species]:
-            raise InterfaceError("the VASP MD trajectory does not hold the interface's atoms in its order")
-    else:
-        md = MDResult.model_validate(md_output)
+    md = calculator_makers(calculator).read_md(md_output, label=label)
+    if [s.specie.symbol for s in structure] != [getattr(sp, "symbol", str(sp)) for sp in md.trajectory.species]:
+        raise InterfaceError("the MD trajectory does not hold the interface's atoms in its order")
     frames, lattices = cartesian_frames(md.trajectory)
     dt = float(md.settings["timestep_fs"])
     times = [p["step"] * dt for p in md.trajectory.frame_properties]
@@ -442,10 +455,13 @@ class InterfaceMDMaker(Maker):
     (and across the interface), product-like environments (Li2S-, Li3P-, LiCl-, Li2O-like) per frame."""
 
     name: str = "interface md"
-    calculator: str | dict | CalculatorSpec = "chgnet"
+    calculator: CalculatorSpec = field(default_factory=CalculatorSpec)  # a string is parsed once, here
     temperature_K: float = 600.0
     steps: int = 2000
     md_settings: dict[str, Any] = field(default_factory=lambda: {"sample_interval": 10})
+
+    def __post_init__(self):
+        self.calculator = resolve_calculator(self.calculator)
 
     def make(self, structure: Structure, label: str = "") -> Flow:
         from interchem.workflows.md import MDMaker
@@ -453,14 +469,13 @@ class InterfaceMDMaker(Maker):
         if "interface_side" not in structure.site_properties:
             raise InterfaceError("interface MD needs a structure with the 'interface_side' site property (an interface built here)")
         label = label or f"{(structure.properties or {}).get('anode', '?')}|{(structure.properties or {}).get('electrolyte', '?')}"
-        if _is_vasp(CalculatorSpec.parse(self.calculator)):
-            # VASP input sets write the atoms sorted by electronegativity: sort here (site properties
-            # follow) so that the trajectory's atom order is the order of 'interface_side'.
-            structure = structure.get_sorted_structure()
+        # The code's atom order (VASP sorts by electronegativity; site properties follow), so that the
+        # trajectory's atom order is the order of 'interface_side'.
+        structure = calculator_makers(self.calculator, "md").input_order(structure)
         plain = structure.copy()
         for key in list(plain.site_properties):
             plain.remove_site_property(key)
         md = MDMaker(calculator=self.calculator, temperature_K=self.temperature_K, steps=self.steps, md_settings=self.md_settings).make(plain, label=label)
-        ana = analyse_interface_md(md.output, structure, label, md.uuid)
+        ana = analyse_interface_md(md.output, structure, label, md.uuid, self.calculator)
         ana.name = f"interface reactivity {label}"
         return Flow([md, ana], output=ana.output, name=f"{self.name} {label}")

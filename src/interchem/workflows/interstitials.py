@@ -122,6 +122,7 @@ def relax_interstitial_sites(
     species: str = "Li",
 ) -> InterstitialSites:
     """Relax one ``species`` atom from each candidate orbit and merge the candidates that share a minimum."""
+    # Long by intent (~80 lines): one loop over candidate orbits that relaxes and merges in place.
     from pymatgen.io.ase import AseAtomsAdaptor
 
     spec = CalculatorSpec.parse(calculator)

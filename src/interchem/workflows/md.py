@@ -8,8 +8,9 @@ state and the frames sampled so far. A rerun of the same job (same structure, ca
 settings, hence the same checkpoint key) resumes from it and produces the same trajectory as an
 uninterrupted run with the same seed.
 
-VASP has no ASE calculator here; its MD goes through atomate2's VASP MD maker (``vasp.make_md_maker``),
-which has no checkpoint of ours (VASP restarts from its own files).
+This is interchem's ASE route for MD (``workflows.routes``); ``MDMaker`` asks the calculator's makers
+for the MD job, so a backend with its own MD (VASP: atomate2's VASP MD maker, which restarts from its
+own files) gets that instead, with no code path here.
 
 The trajectory (pymatgen ``Trajectory``) goes to the job store's ``data`` store, never inline in the
 output document.
@@ -17,107 +18,42 @@ output document.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from jobflow import Maker, job
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pymatgen.core import Structure
 from pymatgen.core.trajectory import Trajectory
 
-from interchem.calculators import CalculatorSpec, ase_calculator, check_calculator, get_backend
+from interchem.calculators import (
+    CalculatorSpec,
+    ase_calculator,
+    calculator_makers,
+    check_calculator,
+)
 from interchem.errors import InterchemError
+from interchem.schemas import Ensemble, MDResult, MDSettings  # noqa: F401  (re-exported: the MD documents)
 from interchem.structures.cards import check_structure
+from interchem.workflows.common import cache_key, resolve_calculator
 
 logger = logging.getLogger(__name__)
 
-MD_PROTOCOL = "interchem-md-1"  # bump when a stored trajectory's meaning changes
-
-Ensemble = Literal["nvt-langevin", "nvt-bussi", "nve", "npt-berendsen"]
-
+# Bump when a stored trajectory's meaning changes. 2: the key is ``common.cache_key`` (one rounding rule).
+MD_PROTOCOL = "md-2"
 
 class MDError(InterchemError):
     """MD settings or state that cannot give a meaningful run."""
 
 
-class MDSettings(BaseModel):
-    """What determines a trajectory. Everything here enters the checkpoint key except the sampling
-    and checkpoint intervals' effect on cost (they do enter it: the frames stored depend on them)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    temperature_K: float = Field(gt=0, description="thermostat target (start of a ramp)")
-    end_temperature_K: float | None = Field(default=None, gt=0, description="linear ramp target at the last step")
-    steps: int = Field(gt=0)
-    timestep_fs: float = Field(default=2.0, gt=0, le=5.0, description="2 fs is usual for Li with MLIPs; 1 fs for AIMD of hot melts")
-    ensemble: Ensemble = "nvt-langevin"
-    friction_per_fs: float = Field(default=0.01, gt=0, description="Langevin friction (1/fs)")
-    taut_fs: float = Field(default=100.0, gt=0, description="Bussi / Berendsen thermostat time constant")
-    pressure_GPa: float = Field(default=0.0, description="npt-berendsen target pressure")
-    taup_fs: float = Field(default=1000.0, gt=0, description="Berendsen barostat time constant")
-    compressibility_per_GPa: float = Field(default=0.01, gt=0, description="Berendsen barostat compressibility")
-    seed: int = 0
-    sample_interval: int = Field(default=10, gt=0, description="steps between stored frames")
-    checkpoint_interval: int = Field(default=50, gt=0)
-    initial_temperature_K: float | None = Field(
-        default=None, ge=0, description="Maxwell-Boltzmann velocities at this T (default: temperature_K)"
-    )
-
-    @model_validator(mode="after")
-    def _check(self) -> MDSettings:
-        for name in ("temperature_K", "end_temperature_K"):
-            value = getattr(self, name)
-            if value is not None and value > 10000:
-                raise ValueError(f"{name}={value} K is not a sane MD temperature (> 10000 K)")
-        return self
-
-    def target_temperature(self, step: int) -> float:
-        if self.end_temperature_K is None:
-            return self.temperature_K
-        frac = min(max(step / self.steps, 0.0), 1.0)
-        return self.temperature_K + frac * (self.end_temperature_K - self.temperature_K)
-
-
-class MDResult(BaseModel):
-    """Output document of one MD job. The trajectory object is routed to the data store."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    md_key: str
-    formula: str
-    n_atoms: int
-    calculator: dict[str, Any]
-    level_of_theory: str
-    settings: dict[str, Any]
-    steps_done: int
-    resumed_from_step: int
-    final_structure: Structure
-    trajectory: Trajectory
-    mean_temperature_K: float
-    mean_potential_energy_eV: float
-    wall_time_s: float
-    seconds_per_step: float
-    versions: dict[str, str] = Field(default_factory=dict)
-    label: str = ""
-
-
 def md_key(structure: Structure, spec: CalculatorSpec, settings: MDSettings) -> str:
-    payload = {
-        "lattice": np.round(structure.lattice.matrix, 5).tolist(),
-        "species": [s.species_string for s in structure],
-        "frac": np.round(structure.frac_coords, 6).tolist(),
-        "calculator": spec.model_dump(mode="json"),
-        "settings": settings.model_dump(mode="json"),
-        "protocol": MD_PROTOCOL,
-    }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+    """Cache (and checkpoint) key of one MD run (``common.cache_key``)."""
+    return cache_key(spec, structure, settings.model_dump(mode="json"), MD_PROTOCOL)
 
 
 def checkpoint_path(key: str, checkpoint_dir: str | Path | None = None) -> Path:
@@ -259,6 +195,8 @@ def run_md(
     ends the run early at that step after writing a checkpoint, as a kill would (used to test and to
     split long runs across allocations).
     """
+    # Long by intent (~90 lines): one integrator loop whose state (positions, momenta, RNG, frames)
+    # must be read and checkpointed in one place for a resumed run to equal an uninterrupted one.
     from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
     from pymatgen.io.ase import AseAtomsAdaptor
 
@@ -386,7 +324,7 @@ def cartesian_frames(traj: Trajectory) -> tuple[np.ndarray, np.ndarray]:
 
 
 @job(name="md", data=Trajectory)
-def md_job(structure: Structure, calculator: dict, settings: dict, label: str = "") -> MDResult:
+def md_job(structure: Structure, calculator: CalculatorSpec, settings: MDSettings, label: str = "") -> MDResult:
     result = run_md(structure, calculator, settings)
     result.label = label
     return result
@@ -394,33 +332,25 @@ def md_job(structure: Structure, calculator: dict, settings: dict, label: str = 
 
 @dataclass
 class MDMaker(Maker):
-    """One MD run with any registry calculator; reruns resume from the checkpoint.
-
-    For VASP specs this returns atomate2's VASP MD job instead (MP settings; no interchem checkpoint).
-    """
+    """One MD run with any registry calculator, made by the calculator's makers (``md`` capability):
+    interchem's restartable ASE MD (reruns resume from the checkpoint) or the backend's own (VASP:
+    atomate2's VASP MD job on MP settings)."""
 
     name: str = "md"
-    calculator: str | dict | CalculatorSpec = "chgnet"
+    calculator: CalculatorSpec = field(default_factory=CalculatorSpec)  # a string is parsed once, here
     temperature_K: float = 300.0
     steps: int = 1000
     md_settings: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.calculator = resolve_calculator(self.calculator)
 
     def settings(self) -> MDSettings:
         return MDSettings.model_validate({"temperature_K": self.temperature_K, "steps": self.steps, **self.md_settings})
 
     def make(self, structure: Structure, label: str = ""):
-        spec = CalculatorSpec.parse(self.calculator)
         settings = self.settings()
-        backend = get_backend(spec)
-        if backend.make_ase_calculator is None and spec.name == "vasp":
-            from interchem.calculators.vasp.inputs import make_md_maker
-
-            ensemble = {"nvt-langevin": "nvt", "nvt-bussi": "nvt", "nve": "nve", "npt-berendsen": "npt"}[settings.ensemble]
-            return make_md_maker(
-                spec, temperature=settings.temperature_K, steps=settings.steps, timestep=settings.timestep_fs,
-                ensemble=ensemble, end_temperature=settings.end_temperature_K,
-            ).make(structure)
-        check_calculator(spec, {el.symbol for el in structure.composition}, context="MD")
-        out = md_job(structure, spec.model_dump(mode="json"), settings.model_dump(mode="json"), label=label)
-        out.name = f"{self.name} {label or structure.composition.reduced_formula} {settings.temperature_K:.0f} K"
-        return out
+        makers = calculator_makers(self.calculator, "md")
+        check_calculator(self.calculator, {el.symbol for el in structure.composition}, context="MD")
+        name = f"{self.name} {label or structure.composition.reduced_formula} {settings.temperature_K:.0f} K"
+        return makers.md(structure, settings, label=label, name=name)

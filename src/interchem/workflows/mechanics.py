@@ -29,11 +29,18 @@ from interchem.analysis.structure import (
     volume_per_host,
     vrh_moduli,
 )
-from interchem.calculators import CalculatorSpec, check_calculator, get_backend
+from interchem.calculators import (
+    CalculatorSpec,
+    calculator_makers,
+    check_calculator,
+    get_backend,
+)
 from interchem.errors import ElasticError, InterchemError
+from interchem.schemas import task_field
 from interchem.structures.amorphous import AmorphousTarget, amorphous_series_targets
 from interchem.structures.lithiation import crystalline_series
 from interchem.workflows.amorphous import MeltQuenchMaker
+from interchem.workflows.common import resolve_calculator
 from interchem.workflows.thermo import RelaxPhaseMaker
 
 FF = {"@module": "interchem.calculators", "@callable": "ase_calculator"}
@@ -117,7 +124,7 @@ class LithiationMaker(Maker):
     """
 
     name: str = "lithiation mechanics"
-    calculator: str | dict | CalculatorSpec = "chgnet"
+    calculator: CalculatorSpec = field(default_factory=CalculatorSpec)  # a string is parsed once, in __post_init__
     crystalline: list[str] | None = None
     amorphous_x: list[float] = field(default_factory=list)
     n_si: int = 16
@@ -128,8 +135,11 @@ class LithiationMaker(Maker):
     melt_quench: MeltQuenchMaker | None = None
     seed: int = 0
 
+    def __post_init__(self):
+        self.calculator = resolve_calculator(self.calculator)
+
     def make(self) -> Flow:
-        spec = CalculatorSpec.parse(self.calculator)
+        spec = self.calculator
         series = crystalline_series()
         by_name = {name: (x, s) for name, x, s in series}
         names = list(self.crystalline) if self.crystalline is not None else [n for n, _, _ in series]
@@ -139,6 +149,8 @@ class LithiationMaker(Maker):
         if "Si" not in names:
             names = ["Si", *names]  # the expansion reference is always the calculator's own c-Si
         check_calculator(spec, {"Li", "Si"}, context="lithiation mechanics")
+        if self.elastic is None or self.elastic:
+            calculator_makers(spec, "elastic")  # atomate2's force-field elastic flow on the ASE calculator
         targets: list[AmorphousTarget] = amorphous_series_targets(list(self.amorphous_x), n_si=self.n_si)
         elastic = list(self.elastic) if self.elastic is not None else list(names)
         known_labels = set(names) | {t.label for t in targets}
@@ -147,7 +159,6 @@ class LithiationMaker(Maker):
             raise InterchemError(
                 f"elastic phase(s) {', '.join(missing)} are not in this series ({', '.join(sorted(known_labels))})"
             )
-        calc = spec.model_dump(mode="json")
         jobs: list = []
         records: list = []
         relaxer = RelaxPhaseMaker(calculator=spec, fmax=self.relax_fmax, steps=self.relax_steps)
@@ -172,28 +183,22 @@ class LithiationMaker(Maker):
             ef.name = f"elastic {label}"
             jobs.append(ef)
             elastic_out[label] = ef.output
-        analyse = analyse_lithiation(records, elastic_out, calc)
+        analyse = analyse_lithiation(records, elastic_out, spec)
         analyse.name = "analyse lithiation"
         jobs.append(analyse)
         return Flow(jobs, output=analyse.output, name=self.name)
 
 
-def _field(doc: Any, *path: str) -> Any:
-    for name in path:
-        if doc is None:
-            return None
-        doc = doc.get(name) if isinstance(doc, dict) else getattr(doc, name, None)
-    return doc
-
-
 @job(name="analyse lithiation", data=Structure)
-def analyse_lithiation(records: list[dict], elastic: dict[str, Any], calculator: dict) -> LithiationResult:
+def analyse_lithiation(records: list[dict], elastic: dict[str, Any], calculator: CalculatorSpec) -> LithiationResult:
     return lithiation_result(records, elastic, calculator)
 
 
-def lithiation_result(records: list[dict], elastic: dict[str, Any], calculator: dict) -> LithiationResult:
+def lithiation_result(
+    records: list[dict], elastic: dict[str, Any], calculator: CalculatorSpec | dict
+) -> LithiationResult:
     """Volumes, expansion and moduli from relaxed structures and atomate2 elastic documents."""
-    spec = CalculatorSpec.model_validate(calculator)
+    spec = calculator if isinstance(calculator, CalculatorSpec) else CalculatorSpec.model_validate(calculator)
     backend = get_backend(spec)
     points, extra = [], []
     for r in records:
@@ -214,7 +219,7 @@ def lithiation_result(records: list[dict], elastic: dict[str, Any], calculator: 
         )
         doc = elastic.get(p.phase)
         if doc is not None:
-            c = _field(doc, "elastic_tensor", "ieee_format")
+            c = task_field(doc, "elastic_tensor", "ieee_format")
             if c is None:
                 pm.elastic_note = "elastic flow returned no tensor"
             else:

@@ -18,75 +18,34 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from jobflow import Flow, Maker, job
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 from pymatgen.core import Structure
 
-from interchem.calculators import CalculatorSpec, ase_calculator, check_calculator, evaluate_many, get_backend
+from interchem.calculators import (
+    CalculatorSpec,
+    ase_calculator,
+    calculator_makers,
+    check_calculator,
+    evaluate_many,
+    get_backend,
+)
 from interchem.errors import HopError
-from interchem.structures.hops import Hop, build_neb_endpoints, enumerate_li_hops, percolation_threshold
+from interchem.schemas import NEBResult, NEBSettings, band_energetics
+from interchem.structures.hops import (
+    Hop,
+    build_neb_endpoints,
+    enumerate_li_hops,
+    percolation_threshold,
+)
+from interchem.workflows.common import resolve_calculator
 
 logger = logging.getLogger(__name__)
 
 
-
-
-class NEBSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    n_images: int = Field(default=5, ge=3, le=15, description="intermediate images")
-    fmax: float = Field(default=0.05, gt=0, description="NEB force threshold (eV/A)")
-    steps: int = Field(default=300, gt=0)
-    climb: bool = True
-    spring_constant: float = Field(default=0.1, gt=0, description="eV/A^2")
-    relax_endpoints: bool = True
-    endpoint_fmax: float = Field(default=0.03, gt=0)
-    endpoint_steps: int = Field(default=300, gt=0)
-    endpoint_rattle_A: float = Field(
-        default=0.0, ge=0, le=0.2,
-        description="seeded random displacement (A, rms), the same in both endpoints, before the endpoint "
-        "relaxation: atoms held on a saddle by symmetry (split sites such as Li on 24g in an ordered "
-        "argyrodite) relax off it; 0: none",
-    )
-    supercell_min_length: float = Field(default=8.0, gt=0, description="A; periodic images of the hop kept apart")
-    batched: bool | None = Field(
-        default=None,
-        description="evaluate the images in batched calls; None: only for small images (<= 24 atoms) of a "
-        "calculator that batches (benchmarks/neb_batching.py: CHGNet batching was 0.55x as fast as one by one "
-        "on 96-atom Li2S images, 1.1-1.2x on small cells)",
-    )
-
-
-class NEBResult(BaseModel):
-    """One minimum-energy path. ``images`` (the structures) go to the data store."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    label: str
-    hop: dict[str, Any] | None = None
-    calculator: dict[str, Any]
-    level_of_theory: str
-    settings: dict[str, Any]
-    n_atoms: int
-    energies_eV: list[float]  # relative to the initial endpoint
-    reaction_coordinate_A: list[float]  # cumulative image-to-image distance
-    forward_barrier_eV: float
-    backward_barrier_eV: float
-    barrier_eV: float  # max over the path of E - min(E_initial, E_final): what the percolation uses
-    reaction_energy_eV: float
-    saddle_index: int
-    converged: bool
-    max_force_eV_per_A: float
-    n_steps: int
-    endpoint_energies_eV: list[float]
-    wall_time_s: float
-    image_evaluation: Literal["batched", "one-by-one"]
-    flagged: bool = False
-    flag_reason: str | None = None
-    images: list[Structure] = Field(default_factory=list)
 
 
 MAX_BATCH_ATOMS = 240
@@ -172,6 +131,8 @@ def run_neb(
     Never returns a silent number: if the endpoints or the band do not converge, the result says so
     (``flagged`` with the reason), and the barrier is still reported for inspection.
     """
+    # Long by intent (~95 lines): endpoints, band and flags share the ASE images in memory (batched
+    # evaluation needs them in one process); split, each step would pass the images through the store.
     from ase.mep import NEB
     from ase.optimize import FIRE
     from pymatgen.io.ase import AseAtomsAdaptor
@@ -233,17 +194,11 @@ def run_neb(
     if not converged:
         flags.append(f"NEB not converged in {settings.steps} steps (max force {max_force:.3f} eV/A > {settings.fmax})")
 
-    energies = [end_energies[0]] + [float(img.get_potential_energy()) for img in movable] + [end_energies[1]]
-    e = np.array(energies) - energies[0]
+    energetics, path_flags = band_energetics(images)
+    flags += path_flags
     path = [0.0]
     for a, b in zip(images[:-1], images[1:]):
         path.append(path[-1] + float(np.linalg.norm(b.positions - a.positions)))
-    saddle = int(np.argmax(e))
-    barrier = float(e.max() - min(e[0], e[-1]))
-    if saddle in (0, len(e) - 1):
-        flags.append("the highest image is an endpoint: no barrier along this path (or a wrong endpoint)")
-    if e.min() < min(e[0], e[-1]) - 0.05:
-        flags.append(f"an intermediate image lies {min(e[0], e[-1]) - e.min():.2f} eV below both endpoints")
 
     return NEBResult(
         label=label or initial.composition.reduced_formula,
@@ -252,13 +207,8 @@ def run_neb(
         level_of_theory=backend.level_of_theory(spec),
         settings=settings.model_dump(mode="json"),
         n_atoms=len(initial),
-        energies_eV=e.tolist(),
+        **energetics,
         reaction_coordinate_A=path,
-        forward_barrier_eV=float(e.max() - e[0]),
-        backward_barrier_eV=float(e.max() - e[-1]),
-        barrier_eV=barrier,
-        reaction_energy_eV=float(e[-1]),
-        saddle_index=saddle,
         converged=converged,
         max_force_eV_per_A=max_force,
         n_steps=int(opt.nsteps),
@@ -272,7 +222,9 @@ def run_neb(
 
 
 @job(name="neb", data=["images"])
-def neb_job(structure: Structure, hop: dict, calculator: dict, settings: dict, label: str) -> NEBResult:
+def neb_job(
+    structure: Structure, hop: dict, calculator: CalculatorSpec, settings: NEBSettings, label: str
+) -> NEBResult:
     hop_obj = Hop.model_validate(hop)
     neb = NEBSettings.model_validate(settings)
     initial, final = build_neb_endpoints(structure, hop_obj, supercell_min_length=neb.supercell_min_length)
@@ -280,7 +232,9 @@ def neb_job(structure: Structure, hop: dict, calculator: dict, settings: dict, l
 
 
 @job(name="interface neb", data=["images"])
-def interface_neb_job(interface: Structure, calculator: dict, settings: dict, label: str = "interface hop") -> NEBResult:
+def interface_neb_job(
+    interface: Structure, calculator: CalculatorSpec, settings: NEBSettings | dict, label: str = "interface hop"
+) -> NEBResult:
     """A Li vacancy hop across an anode|electrolyte interface (see ``hops.interface_li_hop_endpoints``)."""
     from interchem.structures.hops import interface_li_hop_endpoints
 
@@ -380,7 +334,7 @@ class BarrierMaker(Maker):
     ``cutoff``, one NEB job per hop, then a report with the percolation thresholds in 1, 2 and 3 D."""
 
     name: str = "li barriers"
-    calculator: str | dict | CalculatorSpec = "chgnet"
+    calculator: CalculatorSpec = field(default_factory=CalculatorSpec)  # a string is parsed once, in __post_init__
     mechanisms: tuple[str, ...] = ("vacancy",)
     cutoff: float = 4.0
     max_hops: int | None = None
@@ -394,14 +348,18 @@ class BarrierMaker(Maker):
     # candidates are used as they are.
     relax_interstitial_sites: bool = True
 
+    def __post_init__(self):
+        self.calculator = resolve_calculator(self.calculator)
+
     def make(self, structure: Structure, phase: str | None = None) -> Flow:
-        spec = CalculatorSpec.parse(self.calculator)
+        spec = self.calculator
         check_calculator(spec, {el.symbol for el in structure.composition}, context="NEB barriers")
+        makers = calculator_makers(spec, "neb")
         settings = NEBSettings.model_validate(self.neb_settings)
         phase = phase or structure.composition.reduced_formula
         jobs, results, hops_by_mech, sites_out = [], [], {}, None
         for mech in self.mechanisms:
-            if mech == "interstitial" and self.relax_interstitial_sites and get_backend(spec).make_ase_calculator is not None:
+            if mech == "interstitial" and self.relax_interstitial_sites and "interstitial_sites" in get_backend(spec).can():
                 # The hops depend on where the candidates relax to: enumerated at run time (a dynamic job).
                 from interchem.workflows.interstitials import interstitial_sites_job
 
@@ -424,13 +382,7 @@ class BarrierMaker(Maker):
             hops_by_mech[mech] = [h.model_dump() for h in hops]
             for i, hop in enumerate(hops):
                 label = f"{phase} {mech} hop {i}"
-                if get_backend(spec).make_ase_calculator is None and spec.name == "vasp":
-                    from interchem.calculators.vasp.neb import vasp_neb_flow  # atomate2's VASP NEB (no ASE calculator)
-
-                    j = vasp_neb_flow(structure, hop.model_dump(), spec, settings, label)
-                else:
-                    j = neb_job(structure, hop.model_dump(), spec.model_dump(mode="json"), settings.model_dump(mode="json"), label)
-                    j.name = f"neb {label}"
+                j = makers.neb(structure, hop.model_dump(), settings, label)
                 jobs.append(j)
                 results.append(j.output)
         report = barrier_report(phase, structure, hops_by_mech, results, spec.model_dump(mode="json"), interstitial_sites=sites_out)

@@ -13,7 +13,7 @@ data store by atomate2 itself; the summary is small.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -21,7 +21,16 @@ from jobflow import Flow, Maker, job
 from pydantic import BaseModel
 from pymatgen.core import Structure
 
-from interchem.calculators import CalculatorSpec, check_calculator, get_backend
+from interchem.calculators import (
+    CalculatorSpec,
+    calculator_makers,
+    check_calculator,
+    get_backend,
+)
+from interchem.schemas import task_field
+from interchem.workflows.common import cache_key, resolve_calculator
+
+PHONON_PROTOCOL = "phonons-2"  # bump when the meaning of a stored phonon summary changes
 
 # J/mol -> eV per particle
 _J_PER_MOL_TO_EV = 1.0 / 96485.33212
@@ -58,8 +67,8 @@ class PhononSummary(BaseModel):
 
 
 def _min_frequency(doc: Any) -> float:
-    bs = _get(doc, "phonon_bandstructure")
-    dos = _get(doc, "phonon_dos")
+    bs = task_field(doc, "phonon_bandstructure")
+    dos = task_field(doc, "phonon_dos")
     freqs = []
     if bs is not None:
         if isinstance(bs, dict):
@@ -82,29 +91,25 @@ def _min_frequency(doc: Any) -> float:
     return min(freqs)
 
 
-def _get(doc: Any, name: str) -> Any:
-    return doc.get(name) if isinstance(doc, dict) else getattr(doc, name, None)
-
-
 @job(name="phonon summary")
 def phonon_summary(
-    phase: str, calculator: dict, phonon_doc: Any, phonon_doc_uuid: str | None = None, phonon_key: str | None = None
+    phase: str, calculator: CalculatorSpec, phonon_doc: Any, phonon_doc_uuid: str | None = None, phonon_key: str | None = None
 ) -> PhononSummary:
-    spec = CalculatorSpec.model_validate(calculator)
-    structure = _get(phonon_doc, "structure")
+    spec = calculator
+    structure = task_field(phonon_doc, "structure")
     if isinstance(structure, dict):
         structure = Structure.from_dict(structure)
     comp = structure.composition
     atoms_per_fu = comp.reduced_composition.num_atoms  # atomate2/pymatgen give F per formula unit
-    temps = [float(t) for t in _get(phonon_doc, "temperatures")]
-    free = [f * _J_PER_MOL_TO_EV / atoms_per_fu for f in _get(phonon_doc, "free_energies")]
-    entropies = [s * _J_PER_MOL_TO_EV / 8.617333262e-5 / atoms_per_fu for s in _get(phonon_doc, "entropies")]
+    temps = [float(t) for t in task_field(phonon_doc, "temperatures")]
+    free = [f * _J_PER_MOL_TO_EV / atoms_per_fu for f in task_field(phonon_doc, "free_energies")]
+    entropies = [s * _J_PER_MOL_TO_EV / 8.617333262e-5 / atoms_per_fu for s in task_field(phonon_doc, "entropies")]
     fmin = _min_frequency(phonon_doc)
-    sc = _get(phonon_doc, "supercell_matrix")
+    sc = task_field(phonon_doc, "supercell_matrix")
     return PhononSummary(
         phase=phase,
         formula=comp.reduced_formula,
-        calculator=calculator,
+        calculator=spec.model_dump(mode="json"),
         level_of_theory=get_backend(spec).level_of_theory(spec),
         n_atoms_primitive=len(structure),
         supercell_matrix=np.asarray(sc).tolist() if sc is not None else None,
@@ -128,7 +133,7 @@ class PhononsMaker(Maker):
     """
 
     name: str = "phonons"
-    calculator: str | dict | CalculatorSpec = "chgnet"
+    calculator: CalculatorSpec = field(default_factory=CalculatorSpec)  # a string is parsed once, in __post_init__
     min_length: float = 12.0
     displacement: float = 0.01
     relax: bool = True
@@ -136,18 +141,26 @@ class PhononsMaker(Maker):
     t_max_K: float = 1000.0
     t_step_K: float = 5.0
 
+    def __post_init__(self):
+        self.calculator = resolve_calculator(self.calculator)
+
+    def key(self, structure: Structure) -> str:
+        """Cache key of the phonons of ``structure`` (``common.cache_key``): callers look it up in the
+        store (``common.find_stored(store, key, field="phonon_key")``) before making the flow."""
+        settings = {"min_length": self.min_length, "displacement": self.displacement, "relax": self.relax,
+                    "relax_fmax": self.relax_fmax, "t_max_K": self.t_max_K, "t_step_K": self.t_step_K}
+        return cache_key(self.calculator, structure, settings, PHONON_PROTOCOL)
+
     def make(self, structure: Structure, phase: str | None = None, phonon_key: str | None = None) -> Flow:
         from atomate2.forcefields.flows.phonons import PhononMaker
-        from atomate2.forcefields.jobs import ForceFieldRelaxMaker, ForceFieldStaticMaker
+        from atomate2.forcefields.jobs import (
+            ForceFieldRelaxMaker,
+            ForceFieldStaticMaker,
+        )
 
-        spec = CalculatorSpec.parse(self.calculator)
-        backend = check_calculator(spec, {el.symbol for el in structure.composition}, context="phonons")
-        if backend.make_ase_calculator is None:
-            from interchem.errors import CalculatorSettingsError
-
-            raise CalculatorSettingsError(
-                f"phonons need an ASE calculator; {spec.name!r} has none (use atomate2's {spec.name} phonon flow)"
-            )
+        spec = self.calculator
+        check_calculator(spec, {el.symbol for el in structure.composition}, context="phonons")
+        calculator_makers(spec, "phonons")  # atomate2's force-field phonon flow on the ASE calculator
         phase = phase or structure.composition.reduced_formula
         ff = {"@module": "interchem.calculators", "@callable": "ase_calculator"}
         kwargs = {"spec": spec.model_dump(mode="json")}
@@ -171,6 +184,6 @@ class PhononsMaker(Maker):
             store_force_constants=False,
             generate_frequencies_eigenvectors_kwargs={"tmin": 0, "tmax": self.t_max_K + self.t_step_K, "tstep": self.t_step_K},
         ).make(structure)
-        summary = phonon_summary(phase, spec.model_dump(mode="json"), flow.output, phonon_doc_uuid=flow.output.uuid, phonon_key=phonon_key)
+        summary = phonon_summary(phase, spec, flow.output, phonon_doc_uuid=flow.output.uuid, phonon_key=phonon_key)
         summary.name = f"phonon summary {phase}"
         return Flow([flow, summary], output=summary.output, name=f"{self.name} {phase}")

@@ -252,7 +252,7 @@ class InterfaceHopMaker(Maker):
         check_calculator(spec, {el.symbol for el in best.structure.composition}, context="interface NEB")
         label = f"{best.anode}|{best.electrolyte} interface hop"
         neb = interface_neb_job(
-            best.structure, spec.model_dump(mode="json"), {"n_images": self.n_images, "fmax": self.fmax}, label
+            best.structure, spec, {"n_images": self.n_images, "fmax": self.fmax}, label
         )
         return Flow([neb], output=neb.output, name=label)
 

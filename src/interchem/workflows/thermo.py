@@ -1,17 +1,17 @@
 """Thermodynamic screen: relax every phase of the chemical systems, make MP-compatible entries,
 analyse hulls, stability windows, voltages, interface reactions and tie-lines.
 
-Reuse of stored work: each relaxation has a *calc key* (hash of the exact input structure, the
-calculator spec and the relaxation settings). ``relax_or_reuse`` looks the key up in the job store
-the flow runs with; a hit returns the stored result, a miss replaces itself (jobflow Response) with
-atomate2's relax job plus a small record job. So a second screen, or another flow that needs the same
-phase with the same calculator, recomputes nothing.
+Reuse of stored work: each relaxation has a *calc key* (``workflows.common.cache_key`` of the input
+structure, the calculator spec and the relaxation settings). With a store at hand when the flow is made
+(``reuse_from`` or ``common.reusing``, as ``interchem submit`` does), a stored phase gets no relaxation
+job: its stored record is put in the flow. At run time ``relax_or_reuse`` looks the key up in the job
+store the flow runs with; a hit returns the stored result, a miss replaces itself (jobflow Response)
+with atomate2's relax job plus a small record job. So a second screen, or another flow that needs the
+same phase with the same calculator, recomputes nothing.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,13 +20,31 @@ from jobflow import Flow, JobConfig, Maker, Response, job
 from pydantic import BaseModel, Field
 from pymatgen.core import Structure
 
-from interchem.calculators import CalculatorSpec, check_calculator, get_backend, relax_maker, static_maker
+from interchem.calculators import (
+    CalculatorSpec,
+    check_calculator,
+    get_backend,
+    relax_maker,
+    static_maker,
+)
 from interchem.errors import InterchemError
+from interchem.schemas import task_field
 from interchem.structures.cards import check_structure
+from interchem.workflows.common import (
+    cache_key,
+    find_stored,
+    note_reused,
+    resolve_calculator,
+    reuse_store,
+    store_of_current_job,
+)
 
 logger = logging.getLogger(__name__)
 
-RELAX_PROTOCOL = "interchem-relax-1"  # bump when the meaning of a stored relaxation changes
+# Bump when the meaning of a stored relaxation changes. 2: the key is ``common.cache_key`` (spec.key(),
+# one rounding rule); results stored under protocol 1 are not found again.
+RELAX_PROTOCOL = "relax-2"
+STATIC_PROTOCOL = "static-2"
 
 
 class RelaxedPhase(BaseModel):
@@ -53,40 +71,22 @@ class RelaxedPhase(BaseModel):
     geometry_calc_key: str | None = None
 
 
-def calc_key(structure: Structure, spec: CalculatorSpec, settings: dict[str, Any]) -> str:
-    """Hash of what determines a relaxation's result (structure to 1e-4, spec, settings, protocol)."""
-    payload = {
-        "lattice": [[round(x, 4) for x in row] for row in structure.lattice.matrix.tolist()],
-        "sites": sorted(
-            (site.species_string, *[round(x % 1.0, 4) % 1.0 for x in site.frac_coords]) for site in structure
-        ),
-        "calculator": spec.model_dump(mode="json"),
-        "settings": settings,
-        "protocol": RELAX_PROTOCOL,
-    }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+def relax_key(structure: Structure, spec: CalculatorSpec, fmax: float, steps: int) -> str:
+    """Cache key of a cell relaxation (``common.cache_key``)."""
+    return cache_key(spec, structure, {"fmax": fmax, "steps": steps, "relax_cell": True}, RELAX_PROTOCOL)
 
 
-def _find_stored(key: str) -> dict | None:
-    from jobflow import CURRENT_JOB
-
-    store = CURRENT_JOB.store
-    if store is None:
-        return None
-    doc = store.query_one(
-        {"output.calc_key": key, "output.reused": False, "output.energy_eV": {"$exists": True}},
-        properties=["output"],
-        load=False,
-    )
-    return doc["output"] if doc else None
+def static_key(structure: Structure, spec: CalculatorSpec, geometry_key: str) -> str:
+    """Cache key of a single point on a relaxed geometry (identified by its relaxation's key)."""
+    return cache_key(spec, structure, {"geometry": geometry_key}, STATIC_PROTOCOL)
 
 
 # expose_store: the job reads the store it runs with (jobflow hides it by default).
 @job(name="relax or reuse", config=JobConfig(expose_store=True))
-def relax_or_reuse(structure: Structure, phase: str, calculator: dict, fmax: float, steps: int):
-    spec = CalculatorSpec.model_validate(calculator)
-    key = calc_key(structure, spec, {"fmax": fmax, "steps": steps, "relax_cell": True})
-    stored = _find_stored(key)
+def relax_or_reuse(structure: Structure, phase: str, calculator: CalculatorSpec, fmax: float, steps: int):
+    spec = calculator
+    key = relax_key(structure, spec, fmax, steps)
+    stored = find_stored(store_of_current_job(), key)
     if stored is not None:
         logger.info("Reused stored relaxation - %s (%s)", phase, key[:12])
         return RelaxedPhase.model_validate({**stored, "reused": True})
@@ -97,24 +97,14 @@ def relax_or_reuse(structure: Structure, phase: str, calculator: dict, fmax: flo
     return Response(replace=Flow([relax, record], output=record.output, name=f"relax {phase}"))
 
 
-def _field(doc: Any, *path: str) -> Any:
-    """Read a nested field of an atomate2 task document, whether it arrives as a model or a dict
-    (force-field, VASP and CP2K task documents share output.energy / output.structure)."""
-    for name in path:
-        if doc is None:
-            return None
-        doc = doc.get(name) if isinstance(doc, dict) else getattr(doc, name, None)
-    return doc
-
-
 @job(name="record relaxation")
-def record_relaxation(phase: str, key: str, calculator: dict, initial_structure: Structure, task_doc: Any) -> RelaxedPhase:
-    spec = CalculatorSpec.model_validate(calculator)
+def record_relaxation(phase: str, key: str, calculator: CalculatorSpec, initial_structure: Structure, task_doc: Any) -> RelaxedPhase:
+    spec = calculator
     backend = get_backend(spec)
-    final_structure = _field(task_doc, "output", "structure")
-    energy = _field(task_doc, "output", "energy")
-    converged = _field(task_doc, "is_force_converged")
-    n_steps = _field(task_doc, "output", "n_steps")
+    final_structure = task_field(task_doc, "output", "structure")
+    energy = task_field(task_doc, "output", "energy")
+    converged = task_field(task_doc, "is_force_converged")
+    n_steps = task_field(task_doc, "output", "n_steps")
     if final_structure is None or energy is None:
         raise InterchemError(f"relaxation of {phase} returned no final structure or energy")
     if isinstance(final_structure, dict):
@@ -140,13 +130,13 @@ def record_relaxation(phase: str, key: str, calculator: dict, initial_structure:
 
 
 @job(name="static or reuse", config=JobConfig(expose_store=True))
-def static_or_reuse(relaxed: RelaxedPhase, calculator: dict):
+def static_or_reuse(relaxed: RelaxedPhase, calculator: CalculatorSpec):
     """Single point with ``calculator`` on a relaxed geometry (the "MLIP relax, DFT static" protocol),
     looked up in the store first like a relaxation."""
     relaxed = RelaxedPhase.model_validate(relaxed.model_dump() if hasattr(relaxed, "model_dump") else relaxed)
-    spec = CalculatorSpec.model_validate(calculator)
-    key = calc_key(relaxed.structure, spec, {"static": True, "geometry": relaxed.calc_key})
-    stored = _find_stored(key)
+    spec = calculator
+    key = static_key(relaxed.structure, spec, relaxed.calc_key)
+    stored = find_stored(store_of_current_job(), key)
     if stored is not None:
         logger.info("Reused stored relaxation - %s (%s)", relaxed.phase, key[:12])
         return RelaxedPhase.model_validate({**stored, "reused": True})
@@ -158,10 +148,10 @@ def static_or_reuse(relaxed: RelaxedPhase, calculator: dict):
 
 
 @job(name="record static")
-def record_static(relaxed: RelaxedPhase, key: str, calculator: dict, task_doc: Any) -> RelaxedPhase:
-    spec = CalculatorSpec.model_validate(calculator)
+def record_static(relaxed: RelaxedPhase, key: str, calculator: CalculatorSpec, task_doc: Any) -> RelaxedPhase:
+    spec = calculator
     backend = get_backend(spec)
-    energy = _field(task_doc, "output", "energy")
+    energy = task_field(task_doc, "output", "energy")
     if energy is None:
         raise InterchemError(f"single point of {relaxed.phase} returned no energy")
     n = relaxed.n_atoms
@@ -187,18 +177,42 @@ class RelaxPhaseMaker(Maker):
     """Relax one phase (cell + positions) with a calculator, reusing a stored identical relaxation."""
 
     name: str = "relax phase"
-    calculator: CalculatorSpec = field(default_factory=CalculatorSpec)
+    calculator: CalculatorSpec = field(default_factory=CalculatorSpec)  # a string is parsed once, here
     fmax: float = 0.05
     steps: int = 300
+    # A JobStore to resolve stored relaxations from when the flow is made (default: ``common.reusing``'s).
+    reuse_from: Any = None
+
+    def __post_init__(self):
+        self.calculator = resolve_calculator(self.calculator)
+
+    def resolve(self, structure: Structure, phase: str | None = None) -> tuple[str, RelaxedPhase | None]:
+        """Check the inputs; return the phase name and its stored relaxation (None: not stored, or no store)."""
+        phase = phase or (structure.properties or {}).get("phase") or structure.composition.reduced_formula
+        check_calculator(self.calculator, {el.symbol for el in structure.composition.elements}, context=phase)
+        check_structure(structure, label=phase)
+        store = reuse_store(self.reuse_from)
+        stored = find_stored(store, relax_key(structure, self.calculator, self.fmax, self.steps)) if store else None
+        if stored is None:
+            return phase, None
+        note_reused(phase)
+        return phase, RelaxedPhase.model_validate({**stored, "reused": True})
 
     def make(self, structure: Structure, phase: str | None = None):
-        phase = phase or (structure.properties or {}).get("phase") or structure.composition.reduced_formula
-        spec = CalculatorSpec.parse(self.calculator)
-        check_calculator(spec, {el.symbol for el in structure.composition.elements}, context=phase)
-        check_structure(structure, label=phase)
-        j = relax_or_reuse(structure, phase, spec.model_dump(mode="json"), self.fmax, self.steps)
+        phase, stored = self.resolve(structure, phase)
+        if stored is not None:  # resolved now: a tiny job hands the stored record to the flow
+            j = stored_relaxation(stored)
+            j.name = f"reuse relaxation {phase}"
+            return j
+        j = relax_or_reuse(structure, phase, self.calculator, self.fmax, self.steps)
         j.name = f"relax or reuse {phase}"
         return j
+
+
+@job(name="reuse relaxation")
+def stored_relaxation(record: RelaxedPhase) -> RelaxedPhase:
+    """A relaxation resolved from the store when the flow was made (the flow's only job for it)."""
+    return record
 
 
 class ScreenResult(BaseModel):
@@ -213,14 +227,14 @@ class ScreenResult(BaseModel):
 
 
 @job(name="analyse screen")
-def analyse_screen(relaxations: list, anodes: list[str], electrolytes: list[str], calculator: dict) -> ScreenResult:
+def analyse_screen(relaxations: list, anodes: list[str], electrolytes: list[str], calculator: CalculatorSpec) -> ScreenResult:
     from interchem.analysis import screen_analysis
     from interchem.entries import build_entries
 
     records = [r.model_dump() if hasattr(r, "model_dump") else dict(r) for r in relaxations]
     entries = build_entries(records)
     analysis = screen_analysis(entries, anodes=anodes, electrolytes=electrolytes)
-    spec = CalculatorSpec.model_validate(calculator)
+    spec = calculator
     backend = get_backend(spec)
     return ScreenResult(
         analysis=analysis.model_dump(mode="json"),
@@ -250,28 +264,51 @@ class ScreenMaker(Maker):
     steps: int = 300
     # Optional second level: single points on the relaxed geometries (e.g. CHGNet relax, CP2K static).
     static_calculator: CalculatorSpec | None = None
+    # A JobStore to resolve stored results from when the flow is made (default: ``common.reusing``'s).
+    reuse_from: Any = None
+
+    def __post_init__(self):
+        self.calculator = resolve_calculator(self.calculator)
+        if self.static_calculator is not None:
+            self.static_calculator = resolve_calculator(self.static_calculator)
 
     def make(self, phases: dict[str, Structure], anodes: list[str], electrolytes: list[str]) -> Flow:
         if not phases:
             raise InterchemError("empty chemical system: no phases to relax")
-        spec = CalculatorSpec.parse(self.calculator)
+        spec = self.calculator
         elements = {el.symbol for s in phases.values() for el in s.composition.elements}
         check_calculator(spec, elements, context="the screen's phases")
+        if self.static_calculator is not None:
+            check_calculator(self.static_calculator, elements, context="the screen's phases (single points)")
         missing = [p for p in [*anodes, *electrolytes] if p not in phases]
         if missing:
             raise InterchemError(f"anode/electrolyte phase(s) {', '.join(missing)} are not among the phases to relax")
-        relaxer = RelaxPhaseMaker(calculator=spec, fmax=self.fmax, steps=self.steps)
-        jobs = [relaxer.make(structure, phase=name) for name, structure in phases.items()]
-        final = jobs
+        relaxer = RelaxPhaseMaker(calculator=spec, fmax=self.fmax, steps=self.steps, reuse_from=self.reuse_from)
+        jobs, outputs = [], []
+        for name, structure in phases.items():
+            phase_jobs, output = self.phase_output(relaxer, structure, name)
+            jobs += phase_jobs
+            outputs.append(output)
         if self.static_calculator is not None:
-            static_spec = CalculatorSpec.parse(self.static_calculator)
-            check_calculator(static_spec, elements, context="the screen's phases (single points)")
-            final = []
-            for name, relax_job in zip(phases, jobs):
-                j = static_or_reuse(relax_job.output, static_spec.model_dump(mode="json"))
-                j.name = f"static or reuse {name}"
-                final.append(j)
-            spec = static_spec
-        analysis = analyse_screen([j.output for j in final], list(anodes), list(electrolytes), spec.model_dump(mode="json"))
-        all_jobs = jobs + (final if final is not jobs else [])
-        return Flow([*all_jobs, analysis], output=analysis.output, name=self.name)
+            spec = self.static_calculator
+        analysis = analyse_screen(outputs, list(anodes), list(electrolytes), spec)
+        return Flow([*jobs, analysis], output=analysis.output, name=self.name)
+
+    def phase_output(self, relaxer: RelaxPhaseMaker, structure: Structure, name: str) -> tuple[list, Any]:
+        """The jobs and the final record of one phase: a stored record needs no job."""
+        phase, stored = relaxer.resolve(structure, name)
+        jobs: list = []
+        if stored is None:
+            relax = relax_or_reuse(structure, phase, self.calculator, self.fmax, self.steps)
+            relax.name = f"relax or reuse {phase}"
+            jobs.append(relax)
+        if self.static_calculator is None:
+            return jobs, stored if stored is not None else jobs[0].output
+        if stored is not None:
+            static = find_stored(reuse_store(self.reuse_from), static_key(stored.structure, self.static_calculator, stored.calc_key))
+            if static is not None:
+                note_reused(f"{phase} (single point)")
+                return jobs, RelaxedPhase.model_validate({**static, "reused": True})
+        j = static_or_reuse(stored if stored is not None else jobs[0].output, self.static_calculator)
+        j.name = f"static or reuse {phase}"
+        return [*jobs, j], j.output

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from interchem.calculators import CalculatorBackend, CalculatorSpec, register
+from interchem.calculators.registry import CalculatorBackend, CalculatorSpec
 from interchem.errors import CalculatorSettingsError, InterchemError
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ _NON_ENERGY_INCAR_KEYS = frozenset(
 # Settings
 
 
-def _dict_setting(spec: CalculatorSpec, name: str) -> dict[str, Any]:
+def dict_setting(spec: CalculatorSpec, name: str) -> dict[str, Any]:
     value = spec.settings.get(name)
     if value is None or value == "":
         return {}
@@ -81,15 +81,15 @@ def _input_set(spec: CalculatorSpec) -> str:
     return str(spec.settings.get("input_set", DEFAULT_INPUT_SET))
 
 
-def _potcar_functional(spec: CalculatorSpec) -> str:
+def potcar_functional(spec: CalculatorSpec) -> str:
     return str(spec.settings.get("potcar_functional", DEFAULT_POTCAR_FUNCTIONAL))
 
 
-def _user_incar(spec: CalculatorSpec) -> dict[str, Any]:
-    return {str(k).upper(): v for k, v in _dict_setting(spec, "user_incar_settings").items()}
+def user_incar(spec: CalculatorSpec) -> dict[str, Any]:
+    return {str(k).upper(): v for k, v in dict_setting(spec, "user_incar_settings").items()}
 
 
-def _write_only(spec: CalculatorSpec) -> bool:
+def write_only(spec: CalculatorSpec) -> bool:
     value = spec.settings.get("write_only", False)
     if isinstance(value, str):
         value = {"true": True, "false": False}.get(value.lower(), value)
@@ -98,7 +98,7 @@ def _write_only(spec: CalculatorSpec) -> bool:
     return value
 
 
-def _psp_dir() -> str | None:
+def psp_dir() -> str | None:
     """POTCAR directory as pymatgen sees it (~/.pmgrc.yaml, loaded at import) or the environment."""
     from pymatgen.core import SETTINGS
 
@@ -109,18 +109,18 @@ def _check_potcars(spec: CalculatorSpec) -> None:
     from pymatgen.core import SETTINGS
     from pymatgen.io.vasp.inputs import POTCAR_FUNCTIONAL_MAP
 
-    psp_dir = _psp_dir()
+    folder = psp_dir()
     hint = (
         "configure pymatgen's POTCAR library first (`pmg config -p <VASP POTCAR folders> <target>` then "
         "`pmg config --add PMG_VASP_PSP_DIR <target>`, or export PMG_VASP_PSP_DIR=<target>), "
         "or use the setting write_only=true to only write inputs with POTCAR.spec"
     )
-    if not psp_dir:
+    if not folder:
         raise CalculatorSettingsError(f"calculator 'vasp' needs POTCARs but PMG_VASP_PSP_DIR is not set: {hint}")
-    root = Path(os.path.expandvars(str(psp_dir))).expanduser()
+    root = Path(os.path.expandvars(str(folder))).expanduser()
     if not root.is_dir():
         raise CalculatorSettingsError(f"PMG_VASP_PSP_DIR={str(root)!r} is not a folder: {hint}")
-    functional = _potcar_functional(spec)
+    functional = potcar_functional(spec)
     sub = SETTINGS.get("PMG_VASP_PSP_SUB_DIRS", {}).get(functional, POTCAR_FUNCTIONAL_MAP[functional])
     if not (root / sub).is_dir():
         raise CalculatorSettingsError(
@@ -135,19 +135,19 @@ def validate(spec: CalculatorSpec) -> None:
             f"vasp input_set {_input_set(spec)!r} is not supported; use one of {', '.join(INPUT_SETS)} "
             "(MP's GGA/GGA+U set, which MP2020 corrections are fitted to)"
         )
-    if _potcar_functional(spec) not in POTCAR_FUNCTIONALS:
+    if potcar_functional(spec) not in POTCAR_FUNCTIONALS:
         raise CalculatorSettingsError(
-            f"vasp potcar_functional {_potcar_functional(spec)!r} is not one of {', '.join(POTCAR_FUNCTIONALS)}"
+            f"vasp potcar_functional {potcar_functional(spec)!r} is not one of {', '.join(POTCAR_FUNCTIONALS)}"
         )
-    clash = sorted(_WORKFLOW_INCAR_KEYS & set(_user_incar(spec)))
+    clash = sorted(_WORKFLOW_INCAR_KEYS & set(user_incar(spec)))
     if clash:
         raise CalculatorSettingsError(
             f"vasp user_incar_settings may not set {', '.join(clash)}: the workflow sets EDIFFG = -fmax and "
             "NSW = steps (use --fmax / --steps)"
         )
-    _dict_setting(spec, "user_kpoints_settings")
+    dict_setting(spec, "user_kpoints_settings")
     _run_vasp_kwargs(spec)
-    if not _write_only(spec):
+    if not write_only(spec):
         _check_potcars(spec)
 
 
@@ -162,14 +162,14 @@ def level_of_theory(spec: CalculatorSpec) -> str:
     """E.g. ``VASP PBE(+U) (MP input set MPRelaxSet, POTCAR PBE)``; energy-relevant overrides are appended
     so that entries of different set-ups never share a hull."""
     extras = []
-    energy_incar = {k: v for k, v in sorted(_user_incar(spec).items()) if k not in _NON_ENERGY_INCAR_KEYS}
+    energy_incar = {k: v for k, v in sorted(user_incar(spec).items()) if k not in _NON_ENERGY_INCAR_KEYS}
     if energy_incar:
         extras.append("INCAR " + json.dumps(energy_incar, sort_keys=True, separators=(",", ":"), default=str))
-    kpoints = _dict_setting(spec, "user_kpoints_settings")
+    kpoints = dict_setting(spec, "user_kpoints_settings")
     if kpoints:
         extras.append("KPOINTS " + json.dumps(kpoints, sort_keys=True, separators=(",", ":"), default=str))
     tail = "".join(f"; {e}" for e in extras)
-    return f"VASP PBE(+U) (MP input set {_input_set(spec)}, POTCAR {_potcar_functional(spec)}{tail})"
+    return f"VASP PBE(+U) (MP input set {_input_set(spec)}, POTCAR {potcar_functional(spec)}{tail})"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -182,7 +182,7 @@ def _run_vasp_kwargs(spec: CalculatorSpec) -> dict[str, Any]:
     from atomate2.vasp.run import run_vasp
     from monty.json import MontyDecoder
 
-    kwargs = _dict_setting(spec, "run_vasp_kwargs")
+    kwargs = dict_setting(spec, "run_vasp_kwargs")
     allowed = set(inspect.signature(run_vasp).parameters)
     unknown = sorted(set(kwargs) - allowed)
     if unknown:
@@ -217,18 +217,18 @@ def _custodian_object(item: Any, module: str) -> Any:
 def _set_kwargs(spec: CalculatorSpec, incar: dict[str, Any] | None = None) -> dict[str, Any]:
     """Keyword arguments shared by the input sets (as in atomate2's MP makers)."""
     return {
-        "user_incar_settings": {**(incar or {}), **_user_incar(spec)},
-        "user_kpoints_settings": _dict_setting(spec, "user_kpoints_settings"),
-        "user_potcar_functional": _potcar_functional(spec),
+        "user_incar_settings": {**(incar or {}), **user_incar(spec)},
+        "user_kpoints_settings": dict_setting(spec, "user_kpoints_settings"),
+        "user_potcar_functional": potcar_functional(spec),
     }
 
 
-def _maker_kwargs(spec: CalculatorSpec) -> dict[str, Any]:
+def maker_kwargs(spec: CalculatorSpec) -> dict[str, Any]:
     kwargs: dict[str, Any] = {}
     run_kwargs = _run_vasp_kwargs(spec)
     if run_kwargs:
         kwargs["run_vasp_kwargs"] = run_kwargs
-    if _write_only(spec):
+    if write_only(spec):
         kwargs["write_input_set_kwargs"] = {"potcar_spec": True}
     return kwargs
 
@@ -242,8 +242,8 @@ def make_relax_maker(spec: CalculatorSpec, fmax: float = 0.05, steps: int = 300,
     validate(spec)
     incar = {"EDIFFG": -abs(float(fmax)), "NSW": int(steps), "IBRION": 2, "ISIF": 3 if relax_cell else 2}
     generator = MPRelaxSet(force_gamma=True, auto_metal_kpoints=True, inherit_incar=False, **_set_kwargs(spec, incar))
-    cls = _write_only_cls() if _write_only(spec) else MPGGARelaxMaker
-    return cls(name="MP GGA relax", input_set_generator=generator, **_maker_kwargs(spec))
+    cls = _write_only_cls() if write_only(spec) else MPGGARelaxMaker
+    return cls(name="MP GGA relax", input_set_generator=generator, **maker_kwargs(spec))
 
 
 def make_static_maker(spec: CalculatorSpec):
@@ -253,8 +253,8 @@ def make_static_maker(spec: CalculatorSpec):
 
     validate(spec)
     generator = MPStaticSet(force_gamma=True, auto_metal_kpoints=True, inherit_incar=False, **_set_kwargs(spec))
-    cls = _write_only_cls() if _write_only(spec) else MPGGAStaticMaker
-    return cls(name="MP GGA static", input_set_generator=generator, **_maker_kwargs(spec))
+    cls = _write_only_cls() if write_only(spec) else MPGGAStaticMaker
+    return cls(name="MP GGA static", input_set_generator=generator, **maker_kwargs(spec))
 
 
 def make_md_maker(
@@ -278,12 +278,13 @@ def make_md_maker(
     cells and is not used here). ``user_incar_settings`` here are applied after the spec's. ``ensemble``:
     ``nvt`` (default), ``nve`` or ``npt`` (atomate2's Langevin NPT, ISIF 3).
     """
+    # Long by intent (~60 lines): one atomate2 input-set generator, its settings spelled out in one place.
     from atomate2.vasp.jobs.md import MDMaker
     from atomate2.vasp.sets.core import MDSetGenerator
     from pymatgen.io.vasp.inputs import Kpoints
     from pymatgen.io.vasp.sets import MPRelaxSet
 
-    from interchem.calculators import check_calculator
+    from interchem.calculators.registry import check_calculator
 
     spec = CalculatorSpec.parse(spec)
     check_calculator(spec)
@@ -292,7 +293,7 @@ def make_md_maker(
     if ensemble.lower() not in ("nvt", "nve", "npt"):
         raise CalculatorSettingsError(f"VASP MD ensemble {ensemble!r} is not one of nvt, nve, npt")
     extra = {k.upper(): v for k, v in (user_incar_settings or {}).items()}
-    incar = {"ISMEAR": 0, "SIGMA": 0.05, **_user_incar(spec), **extra}
+    incar = {"ISMEAR": 0, "SIGMA": 0.05, **user_incar(spec), **extra}
     kpoints = user_kpoints_settings or Kpoints.gamma_automatic()
     generator = MDSetGenerator(
         config_dict=MPRelaxSet.CONFIG,
@@ -303,14 +304,14 @@ def make_md_maker(
         time_step=float(timestep),
         user_incar_settings=incar,
         user_kpoints_settings=kpoints,
-        user_potcar_functional=_potcar_functional(spec),
+        user_potcar_functional=potcar_functional(spec),
         auto_ismear=False,
         inherit_incar=False,
     )
-    kwargs = _maker_kwargs(spec)
+    kwargs = maker_kwargs(spec)
     if "run_vasp_kwargs" in kwargs:  # keep MDMaker's MD-safe handler list unless the spec names handlers
         kwargs["run_vasp_kwargs"] = {**MDMaker().run_vasp_kwargs, **kwargs["run_vasp_kwargs"]}
-    if not _write_only(spec):
+    if not write_only(spec):
         # Every ionic step as a pymatgen Trajectory (positions, lattice, energies, forces, stress, OSZICAR T)
         # in the task doc's vasp_objects, routed to the job store's data store (GridFS on MongoDB): what
         # the diffusion analysis reads (calculators.vasp.md). "full" would add every ionic step's electronic
@@ -318,7 +319,7 @@ def make_md_maker(
         from emmet.core.types.enums import StoreTrajectoryOption
 
         kwargs["task_document_kwargs"] = {"store_trajectory": StoreTrajectoryOption.PARTIAL}
-    cls = _write_only_cls() if _write_only(spec) else MDMaker
+    cls = _write_only_cls() if write_only(spec) else MDMaker
     return cls(name=f"VASP MD {ensemble.lower()} {temperature:g} K", input_set_generator=generator, **kwargs)
 
 
@@ -329,7 +330,7 @@ def write_inputs(maker: Any, structure: Structure, directory: str | Path, potcar
     from atomate2 import SETTINGS as ATOMATE2_SETTINGS
 
     if potcar_spec is None:
-        potcar_spec = bool(maker.write_input_set_kwargs.get("potcar_spec")) or not _psp_dir()
+        potcar_spec = bool(maker.write_input_set_kwargs.get("potcar_spec")) or not psp_dir()
     directory = Path(directory)
     inputs = maker.input_set_generator.get_input_set(structure, potcar_spec=potcar_spec)
     inputs["INCAR"].update(ATOMATE2_SETTINGS.VASP_INCAR_UPDATES)  # as atomate2's write_vasp_input_set
@@ -388,7 +389,8 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-BACKEND = register(
+# Registered by ``calculators.vasp`` together with its makers (``makers.VaspMakers``).
+BACKEND = (
     CalculatorBackend(
         name="vasp",
         description="VASP via atomate2's MP makers (MPRelaxSet/MPStaticSet PBE(+U); POTCARs, VASP on the worker)",

@@ -1,14 +1,12 @@
-"""Interfaces and slabs with VASP: the interface workflow of ``workflows.interfaces`` as atomate2 jobs.
+"""Slabs and interfaces with VASP: the makers and task-document readers behind ``VaspMakers``'
+``for_interfaces()`` route (``calculators.vasp.makers``).
 
-``InterfaceMaker(calculator="vasp")`` (and ``interchem interface A B -c vasp``) builds::
-
-    bulk single points (anode, electrolyte) -> bulk references
-    per candidate: gap single points (one per gap) -> gap scan -> fixed-cell relax -> relaxed interface
-                   -> split -> single points of the two rigid parts (+ relaxes of the parts)
-                   -> adhesion (``workflows.interfaces.interface_result``: the ASE route's arithmetic)
-    rank interfaces
-
-``SlabMaker(calculator="vasp")``: bulk single point -> per slab fixed-cell relax -> surface energy.
+The flow itself is code-independent and lives once in ``workflows.interfaces`` (bulk references, gap
+scan, fixed-cell relaxation, split, single points and relaxations of the parts, adhesion, ranking). With
+VASP each single point is one VASP job (``single_point_maker``, named as the flow names it: "single point
+bulk Li", "single point Li|LiCl ... gap 2.5 A", ...) and each positions-only relaxation is a VASP job
+(``relax_maker``) followed by ``vasp_relaxed``, which reads the task document back into a
+``RelaxedStructure``.
 
 Every VASP job is atomate2's ``MPGGARelaxMaker`` on ``MPRelaxSet`` (``calculators.vasp.inputs.make_relax_maker``) with
 ISIF 2 (atoms move, the cell stays: the in-plane cell is the substrate's and the vacuum must stay),
@@ -43,25 +41,17 @@ written with ``calculators.vasp.inputs.write_inputs(relax_maker(spec, fmax, step
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-from jobflow import Flow, job
+from jobflow import job
 
-from interchem.calculators import CalculatorSpec, get_backend
-from interchem.calculators.vasp.inputs import _user_incar, make_relax_maker
-from interchem.calculators.vasp.md import (
-    _get,  # one reader of task documents (model or stored dict)
-)
+from interchem.calculators.registry import CalculatorSpec, get_backend
+from interchem.calculators.vasp.inputs import make_relax_maker, user_incar
 from interchem.errors import InterfaceError
+from interchem.schemas import RelaxedStructure, task_field
 
 if TYPE_CHECKING:
     from pymatgen.core import Structure
-
-    from interchem.structures.interfaces import InterfaceCandidate
-    from interchem.structures.surfaces import Miller, SlabInfo
-    from interchem.workflows.interfaces import GapScan, RelaxedStructure
 
 # Same electronic settings for bulk cells, interfaces and slabs (module docstring).
 INTERFACE_ELECTRONIC_INCAR: dict[str, Any] = {"ISMEAR": 0, "SIGMA": 0.05}
@@ -71,7 +61,7 @@ def interface_spec(spec: CalculatorSpec | str | dict) -> CalculatorSpec:
     """The spec with ``INTERFACE_ELECTRONIC_INCAR`` under its own INCAR settings: what every job of the
     VASP interface and slab flows runs with (and the ``calculator`` their results report)."""
     spec = CalculatorSpec.parse(spec)
-    settings = {**spec.settings, "user_incar_settings": {**INTERFACE_ELECTRONIC_INCAR, **_user_incar(spec)}}
+    settings = {**spec.settings, "user_incar_settings": {**INTERFACE_ELECTRONIC_INCAR, **user_incar(spec)}}
     return CalculatorSpec(name=spec.name, settings=settings)
 
 
@@ -113,21 +103,21 @@ def _structure(value: Any) -> Structure:
 
 def task_energy(doc: Any) -> float:
     """``output.energy`` of an atomate2 VASP task document (model or stored dict)."""
-    energy = _get(doc, "output", "energy")
+    energy = task_field(doc, "output", "energy")
     if energy is None:
         raise InterfaceError("the VASP task document has no output.energy")
     return float(energy)
 
 
-def relaxed_from_task_doc(task_doc: Any, initial: Structure, calculator: dict, label: str = "") -> RelaxedStructure:
+def relaxed_from_task_doc(
+    task_doc: Any, initial: Structure, calculator: CalculatorSpec, label: str = ""
+) -> RelaxedStructure:
     """``RelaxedStructure`` from an atomate2 VASP relax task document and the structure the job was given
     (sorted as VASP writes it): final energy and structure, with the initial structure's site properties
     (``interface_side``, ``selective_dynamics``) and properties put back by index; first ionic step's
     energy; ``converged`` from the document's state."""
-    from interchem.workflows.interfaces import RelaxedStructure
-
-    spec = CalculatorSpec.model_validate(calculator)
-    final = _structure(_get(task_doc, "output", "structure"))
+    spec = calculator if isinstance(calculator, CalculatorSpec) else CalculatorSpec.model_validate(calculator)
+    final = _structure(task_field(task_doc, "output", "structure"))
     if [s.species_string for s in final] != [s.species_string for s in initial]:
         raise InterfaceError(
             f"{label or 'relaxation'}: the VASP output holds the atoms in another order than the input "
@@ -139,14 +129,14 @@ def relaxed_from_task_doc(task_doc: Any, initial: Structure, calculator: dict, l
     for key, values in initial.site_properties.items():
         out.add_site_property(key, values)
     out.properties = dict(initial.properties or {})
-    calcs = _get(task_doc, "calcs_reversed") or []
-    steps = [step for calc in reversed(list(calcs)) for step in (_get(calc, "output", "ionic_steps") or [])]
-    first = _get(steps[0], "e_0_energy") if steps else None
+    calcs = task_field(task_doc, "calcs_reversed") or []
+    steps = [step for calc in reversed(list(calcs)) for step in (task_field(calc, "output", "ionic_steps") or [])]
+    first = task_field(steps[0], "e_0_energy") if steps else None
     energy = task_energy(task_doc)
-    state = _get(task_doc, "state")
+    state = task_field(task_doc, "state")
     state = None if state is None else str(getattr(state, "value", state))
     sd = initial.site_properties.get("selective_dynamics") or []
-    elapsed = _get(_get(task_doc, "run_stats") or {}, "overall", "elapsed_time")
+    elapsed = task_field(task_field(task_doc, "run_stats") or {}, "overall", "elapsed_time")
     return RelaxedStructure(
         label=label, structure=out, energy_eV=energy, initial_energy_eV=float(first) if first is not None else math.nan,
         converged=state == "successful", n_steps=len(steps), n_fixed=sum(1 for f in sd if not any(f)),
@@ -155,157 +145,6 @@ def relaxed_from_task_doc(task_doc: Any, initial: Structure, calculator: dict, l
     )
 
 
-@job(name="bulk reference")
-def vasp_bulk_reference(task_doc: Any, structure: Structure, label: str = "") -> dict[str, Any]:
-    """Energy per atom of the bulk cell (the VASP single point's ``output.energy``), as ``bulk_reference``."""
-    return {"label": label, "energy_per_atom_eV": task_energy(task_doc) / len(structure), "n_atoms": len(structure),
-            "formula": structure.composition.reduced_formula}
-
-
-def gap_scan(structure: Structure, gaps: Sequence[float], energies: Sequence[float]) -> GapScan:
-    """The ``GapScan`` of ``scan_gap`` from VASP single-point energies of ``set_gap(structure, g)``."""
-    from interchem.structures.interfaces import set_gap
-    from interchem.workflows.interfaces import GapScan
-
-    if len(gaps) != len(energies) or not gaps:
-        raise InterfaceError(f"{len(gaps)} gaps but {len(energies)} single-point energies")
-    energies = [float(e) for e in energies]
-    k = int(np.argmin(energies))
-    return GapScan(gaps_A=[float(g) for g in gaps], energies_eV=energies, best_gap_A=float(gaps[k]),
-                   structure=set_gap(structure, gaps[k]))
-
-
-@job(name="interfacial distance scan")
-def vasp_gap_scan(structure: Structure, gaps: list[float], task_docs: list) -> GapScan:
-    return gap_scan(structure, gaps, [task_energy(d) for d in task_docs])
-
-
-@job(name="relaxed interface")
-def vasp_relaxed(task_doc: Any, initial: Structure, calculator: dict, label: str = "") -> RelaxedStructure:
+@job(name="relaxed structure")
+def vasp_relaxed(task_doc: Any, initial: Structure, calculator: CalculatorSpec, label: str = "") -> RelaxedStructure:
     return relaxed_from_task_doc(task_doc, initial, calculator, label)
-
-
-@job(name="split interface")
-def split_job(relaxed: RelaxedStructure) -> list[Structure]:
-    """The relaxed interface's two partners, each alone in the same cell with vacuum (``split_interface``)."""
-    from interchem.structures.interfaces import split_interface
-
-    return list(split_interface(relaxed.structure))
-
-
-@job(name="adhesion")
-def vasp_adhesion(
-    relaxed: RelaxedStructure, scan: GapScan, candidate: dict, anode_bulk: dict, electrolyte_bulk: dict, calculator: dict,
-    rigid: list, separated: list | None = None,
-) -> Any:
-    """``InterfaceResult`` from the VASP documents: single points of the rigid parts (W_sep) and, when
-    given, relaxations of the parts (W_ad); the arithmetic is ``workflows.interfaces.interface_result``."""
-    from interchem.workflows.interfaces import interface_result
-
-    spec = CalculatorSpec.model_validate(calculator)
-    e_rigid = (task_energy(rigid[0]), task_energy(rigid[1]))
-    if separated:
-        sep = (task_energy(separated[0]), task_energy(separated[1]),
-               _structure(_get(separated[0], "output", "structure")), _structure(_get(separated[1], "output", "structure")))
-    else:
-        sep = (*e_rigid, _structure(_get(rigid[0], "output", "structure")), _structure(_get(rigid[1], "output", "structure")))
-    return interface_result(relaxed, scan, candidate, anode_bulk, electrolyte_bulk, spec, e_rigid, sep)
-
-
-# --------------------------------------------------------------------------------------------------
-# Flows
-
-
-def _bulk_jobs(bulk: Structure, label: str, spec: CalculatorSpec) -> tuple[list, Any]:
-    bulk = sort_like_vasp(bulk)
-    sp = single_point_maker(spec).make(bulk)
-    sp.name = f"single point bulk {label}"
-    ref = vasp_bulk_reference(sp.output, bulk, label=label)
-    ref.name = f"bulk reference {label}"
-    return [sp, ref], ref.output
-
-
-def vasp_interface_flow(
-    candidates: list[InterfaceCandidate], anode_bulk: Structure, electrolyte_bulk: Structure, spec: CalculatorSpec | str | dict,
-    gaps: Sequence[float], fmax: float, steps: int, relax_separated: bool = True, name: str = "interfaces",
-) -> Flow:
-    """The VASP version of ``InterfaceMaker.make`` (see the module docstring); output: ``InterfaceSummary``."""
-    from interchem.workflows.interfaces import _candidate_meta, rank_interfaces
-
-    spec = interface_spec(spec)
-    calc = spec.model_dump(mode="json")
-    static, relax = single_point_maker(spec), relax_maker(spec, fmax, steps)  # validates the spec (POTCARs)
-    jobs_a, ref_a = _bulk_jobs(anode_bulk, candidates[0].anode, spec)
-    jobs_e, ref_e = _bulk_jobs(electrolyte_bulk, candidates[0].electrolyte, spec)
-    jobs = [*jobs_a, *jobs_e]
-    results = []
-    from interchem.structures.interfaces import set_gap
-
-    for c in candidates:
-        meta = _candidate_meta(c)
-        label = meta["label"]
-        start = sort_like_vasp(c.structure)
-        points = []
-        for g in gaps:
-            sp = static.make(set_gap(start, g))
-            sp.name = f"single point {label} gap {g:g} A"
-            points.append(sp)
-        scan = vasp_gap_scan(start, [float(g) for g in gaps], [p.output for p in points])
-        scan.name = f"gap scan {label}"
-        rlx = relax.make(scan.output.structure)
-        rlx.name = f"relax interface {label}"
-        relaxed = vasp_relaxed(rlx.output, scan.output.structure, calc, label=label)
-        relaxed.name = f"relaxed interface {label}"
-        split = split_job(relaxed.output)
-        split.name = f"split interface {label}"
-        rigid, sep = [], []
-        for i, part in enumerate(("anode", "electrolyte")):
-            r = static.make(split.output[i])
-            r.name = f"single point {part} part {label}"
-            rigid.append(r)
-            if relax_separated:
-                s = relax.make(split.output[i])
-                s.name = f"relax {part} part {label}"
-                sep.append(s)
-        adh = vasp_adhesion(relaxed.output, scan.output, meta, ref_a, ref_e, calc, [r.output for r in rigid],
-                            [s.output for s in sep] or None)
-        adh.name = f"adhesion {label}"
-        jobs += [*points, scan, rlx, relaxed, split, *rigid, *sep, adh]
-        results.append(adh.output)
-    ranked = rank_interfaces(results, calc)
-    return Flow([*jobs, ranked], output=ranked.output, name=name)
-
-
-@job(name="relaxed slab")
-def vasp_relaxed_slab(task_doc: Any, initial: Structure, calculator: dict, label: str = "") -> RelaxedStructure:
-    return relaxed_from_task_doc(task_doc, initial, calculator, label)
-
-
-def vasp_slab_flow(
-    bulk: Structure, miller: Miller, phase: str, slabs: list[SlabInfo], spec: CalculatorSpec | str | dict,
-    fmax: float, steps: int, name: str = "slabs",
-) -> Flow:
-    """The VASP version of ``SlabMaker.make``: bulk single point, then per slab a fixed-cell relaxation
-    (fixed bottom layers from ``selective_dynamics``) and ``surface_energy_job``."""
-    from interchem.workflows.interfaces import surface_energy_job
-
-    spec = interface_spec(spec)
-    calc = spec.model_dump(mode="json")
-    relax = relax_maker(spec, fmax, steps)
-    jobs, ref = _bulk_jobs(bulk, phase, spec)
-    outputs = []
-    for slab in slabs:
-        t = slab.termination
-        tag = f"{phase}{tuple(miller)} {t.label}"
-        start = sort_like_vasp(slab.structure)
-        rlx = relax.make(start)
-        rlx.name = f"relax slab {tag}"
-        relaxed = vasp_relaxed_slab(rlx.output, start, calc, label=f"{phase} {t.label}")
-        relaxed.name = f"relaxed slab {tag}"
-        info = {"phase": phase, "miller": tuple(miller), "termination": t.label, "opposite_termination": t.opposite_label,
-                "symmetric": t.symmetric, "polar": t.polar, "note": t.note}
-        gamma = surface_energy_job(relaxed.output, ref, info)
-        gamma.name = f"surface energy {tag}"
-        jobs += [rlx, relaxed, gamma]
-        outputs.append(gamma.output)
-    return Flow(jobs, output=outputs, name=f"{name} {phase}{tuple(miller)}")

@@ -29,22 +29,12 @@ from typing import Any
 import numpy as np
 
 from interchem.errors import DiffusionInputError
+from interchem.schemas import task_field
 
 # amu * (Å/fs)^2 -> eV, and k_B in eV/K, for the kinetic temperature fallback.
 _AMU_A2_PER_FS2_TO_EV = 103.642691
 _K_B_EV_PER_K = 8.617333262e-5
 
-
-def _get(obj: Any, *path: str) -> Any:
-    """obj.a.b or obj["a"]["b"]: a TaskDoc model and its stored dict are read alike; None when missing."""
-    for key in path:
-        if obj is None:
-            return None
-        if isinstance(obj, Mapping):
-            obj = obj.get(key)
-        else:
-            obj = getattr(obj, key, None)
-    return obj
 
 
 def is_vasp_md_output(obj: Any) -> bool:
@@ -66,11 +56,11 @@ def md_incar(task_doc: Any) -> dict[str, Any]:
     overridden by the INCAR the job wrote (``input.incar``); the last calculation's input if the task
     document has no ``input``."""
     incar: dict[str, Any] = {}
-    for source in (_get(task_doc, "input"), _first_calc(task_doc, "input")):
+    for source in (task_field(task_doc, "input"), _first_calc(task_doc, "input")):
         if source is None:
             continue
         for part in ("parameters", "incar"):
-            values = _get(source, part)
+            values = task_field(source, part)
             if isinstance(values, Mapping):
                 incar.update({str(k).upper(): v for k, v in values.items()})
         if incar:
@@ -79,10 +69,10 @@ def md_incar(task_doc: Any) -> dict[str, Any]:
 
 
 def _first_calc(task_doc: Any, *path: str) -> Any:
-    calcs = _get(task_doc, "calcs_reversed")
+    calcs = task_field(task_doc, "calcs_reversed")
     if not calcs:
         return None
-    return _get(calcs[0], *path)
+    return task_field(calcs[0], *path)
 
 
 def _float(incar: Mapping[str, Any], key: str) -> float | None:
@@ -99,7 +89,7 @@ def _pmg_trajectory(task_doc: Any):
     """The stored trajectory as a pymatgen ``Trajectory``, from whichever form the document holds."""
     from pymatgen.core.trajectory import Trajectory
 
-    objects = _get(task_doc, "vasp_objects") or {}
+    objects = task_field(task_doc, "vasp_objects") or {}
     traj = None
     for key, value in dict(objects).items():
         if getattr(key, "value", key) == "trajectory":
@@ -129,9 +119,9 @@ def _pmg_trajectory(task_doc: Any):
 
         structures, props = [], []
         for step in steps:
-            s = _get(step, "structure")
+            s = task_field(step, "structure")
             structures.append(s if isinstance(s, Structure) else Structure.from_dict(dict(s)))
-            props.append({"energy": _get(step, "e_0_energy")})
+            props.append({"energy": task_field(step, "e_0_energy")})
         return Trajectory.from_structures(structures, constant_lattice=False, frame_properties=props)
     raise DiffusionInputError(
         "the VASP MD task document has no trajectory: neither vasp_objects['trajectory'] nor ionic steps. "
@@ -171,10 +161,12 @@ def vasp_md_result(task_doc: Any, label: str = ""):
     task id). Raises ``DiffusionInputError`` when the document is not a finished-or-partial MD run with
     a trajectory.
     """
+    # Long by intent (~105 lines): a linear read of one task document (INCAR, trajectory, unwrap,
+    # temperatures), each step validating what the next relies on.
     from pymatgen.core import Structure
     from pymatgen.core.trajectory import Trajectory
 
-    from interchem.workflows.md import MDResult
+    from interchem.schemas import MDResult
 
     incar = md_incar(task_doc)
     if not incar:
@@ -221,20 +213,20 @@ def vasp_md_result(task_doc: Any, label: str = ""):
         frame_properties=frame_props,
     )
 
-    dir_name = _get(task_doc, "dir_name")
-    task_id = _get(task_doc, "task_id")
+    dir_name = task_field(task_doc, "dir_name")
+    task_id = task_field(task_doc, "task_id")
     ident = str(dir_name or task_id or "")
     if not ident:
         ident = hashlib.sha256(np.ascontiguousarray(frac[:2]).tobytes() + repr(sorted(incar.items())).encode()).hexdigest()
-    final = _get(task_doc, "output", "structure")
+    final = task_field(task_doc, "output", "structure")
     if final is not None and not isinstance(final, Structure):
         final = Structure.from_dict(dict(final))
     if final is None:
         final = Structure(lattices[-1], species, frac[-1])
-    run_stats = _get(task_doc, "run_stats") or {}
-    elapsed = _get(run_stats.get("overall") or run_stats.get("standard"), "elapsed_time") if isinstance(run_stats, Mapping) else None
+    run_stats = task_field(task_doc, "run_stats") or {}
+    elapsed = task_field(run_stats.get("overall") or run_stats.get("standard"), "elapsed_time") if isinstance(run_stats, Mapping) else None
     wall = float(elapsed) if elapsed is not None else 0.0
-    run_type = _get(task_doc, "run_type") or _first_calc(task_doc, "run_type")
+    run_type = task_field(task_doc, "run_type") or _first_calc(task_doc, "run_type")
     run_type = getattr(run_type, "value", run_type)
     ensemble = {1: "nve (Andersen)" if not _float(incar, "ANDERSEN_PROB") else "nvt (Andersen)", 2: "nvt (Nose-Hoover)",
                 3: "langevin", 5: "nvt (CSVR)"}.get(int(incar.get("MDALGO") or 0), f"MDALGO={incar.get('MDALGO', 0)}")
@@ -263,6 +255,6 @@ def vasp_md_result(task_doc: Any, label: str = ""):
         mean_potential_energy_eV=float(np.mean(energies)) if has_e else float("nan"),
         wall_time_s=wall,
         seconds_per_step=wall / n,
-        versions={"vasp": str(_get(task_doc, "vasp_version") or _first_calc(task_doc, "vasp_version") or "")},
-        label=label or str(_get(task_doc, "task_label") or ""),
+        versions={"vasp": str(task_field(task_doc, "vasp_version") or _first_calc(task_doc, "vasp_version") or "")},
+        label=label or str(task_field(task_doc, "task_label") or ""),
     )

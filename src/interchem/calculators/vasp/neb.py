@@ -38,26 +38,23 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from jobflow import job
 
-from interchem.calculators import CalculatorSpec
+from interchem.calculators.registry import CalculatorSpec
 from interchem.calculators.vasp.inputs import (
-    _maker_kwargs,
-    _potcar_functional,
-    _psp_dir,
-    _user_incar,
-    _write_only,
     make_relax_maker,
+    maker_kwargs,
+    potcar_functional,
+    psp_dir,
+    user_incar,
     validate,
-)
-from interchem.calculators.vasp.md import (
-    _get,  # one reader of task documents (model or stored dict)
+    write_only,
 )
 from interchem.errors import CalculatorSettingsError, HopError, InterchemError
+from interchem.schemas import NEBResult, NEBSettings, band_energetics, task_field
 
 if TYPE_CHECKING:
     from jobflow import Flow
     from pymatgen.core import Structure
 
-    from interchem.workflows.neb import NEBResult, NEBSettings
 
 # Same electronic footing for the endpoint relaxations and the NEB images (see the module docstring).
 # PREC Accurate is MPRelaxSet's (atomate2's NebSetGenerator sets Normal: overridden, or the endpoint and
@@ -68,7 +65,7 @@ NEB_ELECTRONIC_INCAR: dict[str, Any] = {"PREC": "Accurate", "ISMEAR": 0, "SIGMA"
 
 def _endpoint_spec(spec: CalculatorSpec) -> CalculatorSpec:
     """The spec with ``NEB_ELECTRONIC_INCAR`` under its own INCAR settings (for the endpoint relaxes)."""
-    settings = {**spec.settings, "user_incar_settings": {**NEB_ELECTRONIC_INCAR, **_user_incar(spec)}}
+    settings = {**spec.settings, "user_incar_settings": {**NEB_ELECTRONIC_INCAR, **user_incar(spec)}}
     return CalculatorSpec(name=spec.name, settings=settings)
 
 
@@ -87,7 +84,7 @@ def neb_incar(spec: CalculatorSpec, fmax: float, steps: int) -> dict[str, Any]:
     (pymatgen also writes SPRING as an integer, so -0.1 would become 0, i.e. no nudging). The spec's ``user_incar_settings`` are applied last (they may not set NSW / EDIFFG).
     """
     incar: dict[str, Any] = {**NEB_ELECTRONIC_INCAR, "ISYM": 0}
-    incar.update(_user_incar(spec))
+    incar.update(user_incar(spec))
     incar.update({"NSW": int(steps), "EDIFFG": -abs(float(fmax))})
     return incar
 
@@ -118,15 +115,15 @@ def make_neb_maker(
         climbing_image=bool(climb),
         user_incar_settings=neb_incar(spec, fmax, steps),
         user_kpoints_settings=_dict_kpoints(spec),
-        user_potcar_functional=_potcar_functional(spec),
+        user_potcar_functional=potcar_functional(spec),
         force_gamma=True,
         sort_structure=False,  # image POSCARs are written as given: the head must keep their order
         auto_ismear=False,
         inherit_incar=False,
     )
-    kwargs = _maker_kwargs(spec)
+    kwargs = maker_kwargs(spec)
     name = f"VASP NEB ({'climbing image' if climb else 'plain'})"
-    if _write_only(spec):
+    if write_only(spec):
         return _write_only_neb_cls()(name=name, input_set_generator=generator, **kwargs)
     base_run = NebFromImagesMaker().run_vasp_kwargs  # job_type NEB and atomate2's file names
     kwargs["run_vasp_kwargs"] = {**base_run, **kwargs.get("run_vasp_kwargs", {})}
@@ -136,9 +133,9 @@ def make_neb_maker(
 
 
 def _dict_kpoints(spec: CalculatorSpec) -> dict[str, Any]:
-    from interchem.calculators.vasp.inputs import _dict_setting
+    from interchem.calculators.vasp.inputs import dict_setting
 
-    return _dict_setting(spec, "user_kpoints_settings")
+    return dict_setting(spec, "user_kpoints_settings")
 
 
 def write_neb_inputs(maker: Any, images: list[Structure], directory: str | Path, potcar_spec: bool | None = None) -> Path:
@@ -150,7 +147,7 @@ def write_neb_inputs(maker: Any, images: list[Structure], directory: str | Path,
     from pymatgen.io.vasp import Kpoints
 
     if potcar_spec is None:
-        potcar_spec = bool(maker.write_input_set_kwargs.get("potcar_spec")) or not _psp_dir()
+        potcar_spec = bool(maker.write_input_set_kwargs.get("potcar_spec")) or not psp_dir()
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     maker.input_set_generator.num_images = len(images) - 2
@@ -255,7 +252,7 @@ def interpolate_images(initial: Structure | dict, final: Structure | dict, n_ima
 
 
 def _state(doc: Any) -> str | None:
-    state = _get(doc, "state")
+    state = task_field(doc, "state")
     return None if state is None else str(getattr(state, "value", state))
 
 
@@ -279,8 +276,8 @@ def collect_vasp_neb(
     """``NEBResult`` from the VASP NEB document (``NebIntermediateImagesDoc`` or its dict: energies, images
     and state of the intermediate images) and the two endpoint task documents (``output.energy``,
     ``output.structure``, ``state``). Energies, barriers, saddle index and flags as in ``run_neb``."""
-    from interchem.calculators import get_backend
-    from interchem.workflows.neb import NEBResult
+    # Long by intent (~80 lines): a linear read of the NEB and endpoint documents with their flags.
+    from interchem.calculators.registry import get_backend
 
     t0 = time.perf_counter()
     spec = CalculatorSpec.model_validate(calculator)
@@ -290,18 +287,18 @@ def collect_vasp_neb(
     end_energies = []
     end_structures = []
     for name, doc in zip(("initial", "final"), endpoints):
-        energy = _get(doc, "output", "energy")
+        energy = task_field(doc, "output", "energy")
         if energy is None:
             raise HopError(f"the {name} endpoint task document has no output.energy")
         end_energies.append(float(energy))
-        end_structures.append(_structure(_get(doc, "output", "structure")))
+        end_structures.append(_structure(task_field(doc, "output", "structure")))
         if relax_endpoints and _state(doc) not in (None, "successful"):
             flags.append(
                 f"{name} endpoint not relaxed to {settings.get('endpoint_fmax')} eV/A in "
                 f"{settings.get('endpoint_steps')} steps (VASP state {_state(doc)})"
             )
-    image_energies = [float(e) for e in (_get(neb, "energies") or [])]
-    images = [_structure(s) for s in (_get(neb, "images") or [])]
+    image_energies = [float(e) for e in (task_field(neb, "energies") or [])]
+    images = [_structure(s) for s in (task_field(neb, "images") or [])]
     if not image_energies or len(images) != len(image_energies):
         raise HopError(
             f"the VASP NEB document has {len(image_energies)} image energies and {len(images)} image structures"
@@ -320,15 +317,11 @@ def collect_vasp_neb(
     if moved < 0.3:
         flags.append(f"the endpoints relaxed into the same minimum (largest displacement {moved:.2f} A)")
     energies = [end_energies[0], *image_energies, end_energies[1]]
-    e = np.array(energies) - energies[0]
+    energetics, path_flags = band_energetics(_band_atoms(path_structures, energies))
+    flags += path_flags
     path = [0.0]
     for a, b in zip(path_structures[:-1], path_structures[1:]):
         path.append(path[-1] + float(np.linalg.norm(_displacements(a, b))))
-    saddle = int(np.argmax(e))
-    if saddle in (0, len(e) - 1):
-        flags.append("the highest image is an endpoint: no barrier along this path (or a wrong endpoint)")
-    if e.min() < min(e[0], e[-1]) - 0.05:
-        flags.append(f"an intermediate image lies {min(e[0], e[-1]) - e.min():.2f} eV below both endpoints")
 
     max_force, n_steps = _band_forces_and_steps(neb)
     return NEBResult(
@@ -338,13 +331,8 @@ def collect_vasp_neb(
         level_of_theory=get_backend(spec).level_of_theory(spec),
         settings=settings,
         n_atoms=len(end_structures[0]),
-        energies_eV=e.tolist(),
+        **energetics,
         reaction_coordinate_A=path,
-        forward_barrier_eV=float(e.max() - e[0]),
-        backward_barrier_eV=float(e.max() - e[-1]),
-        barrier_eV=float(e.max() - min(e[0], e[-1])),
-        reaction_energy_eV=float(e[-1]),
-        saddle_index=saddle,
         converged=converged,
         max_force_eV_per_A=max_force,
         n_steps=n_steps,
@@ -357,6 +345,19 @@ def collect_vasp_neb(
     )
 
 
+def _band_atoms(structures: list[Structure], energies: list[float]) -> list:
+    """The band as ASE images holding their energies (the forces are not read: ``fit=False``)."""
+    from ase.calculators.singlepoint import SinglePointCalculator
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    images = []
+    for structure, energy in zip(structures, energies):
+        atoms = AseAtomsAdaptor.get_atoms(structure)
+        atoms.calc = SinglePointCalculator(atoms, energy=float(energy), forces=np.zeros((len(atoms), 3)))
+        images.append(atoms)
+    return images
+
+
 def _displacements(a: Structure, b: Structure) -> np.ndarray:
     """Per-atom Cartesian displacement a -> b under the minimum-image convention (cell of a)."""
     df = b.frac_coords - a.frac_coords
@@ -367,10 +368,10 @@ def _band_forces_and_steps(neb: Any) -> tuple[float, int]:
     """Largest atomic force of the last ionic step over the images (as VASP wrote it), and the number of
     ionic steps, from the per-image calculations when the document holds them; NaN and 0 otherwise."""
     forces, steps = [], 0
-    for calc in _get(neb, "calculations") or []:
-        ionic = _get(calc, "output", "ionic_steps") or []
+    for calc in task_field(neb, "calculations") or []:
+        ionic = task_field(calc, "output", "ionic_steps") or []
         steps = max(steps, len(ionic))
-        last = _get(ionic[-1], "forces") if ionic else None
+        last = task_field(ionic[-1], "forces") if ionic else None
         if last is not None:
             forces.append(float(np.linalg.norm(np.asarray(last, float), axis=1).max()))
     return (max(forces) if forces else float("nan")), steps
@@ -397,7 +398,6 @@ def vasp_neb_flow(structure: Structure, hop: dict, spec: CalculatorSpec | str | 
     """One hop: endpoints -> two fixed-cell VASP relaxations -> IDPP images -> VASP NEB -> ``NEBResult``."""
     from jobflow import Flow
 
-    from interchem.workflows.neb import NEBSettings
 
     spec = CalculatorSpec.parse(spec)
     settings = NEBSettings.model_validate(settings)

@@ -1,0 +1,137 @@
+"""What every workflow shares: the calculator resolved once, one cache key, one store lookup and one
+"reuse or compute" mechanism used alike by local runs and by submission.
+
+The cache key (``cache_key``) of a stored calculation is a hash of
+
+* ``CalculatorSpec.key()`` (the calculator and its settings),
+* the input structure, by one rounding rule (``structure_fingerprint``): lattice vectors to 1e-4 A,
+  fractional coordinates to 1e-4 wrapped into [0, 1) (so 0.99999 and 0.0 are one coordinate), species in
+  site order (site order matters: a trajectory's or a relaxed structure's indices follow it),
+* the calculation's settings, floats rounded to 10 significant digits (``canonical``),
+* a ``kind`` string naming the protocol and its version (``"relax-2"``, ``"static-2"``, ``"md-2"``,
+  ``"phonons-2"``): bump it when the meaning of a stored result changes.
+
+``find_stored(store, key)`` is the one lookup (the key field of a finished, not itself reused result).
+Reuse happens at two moments with the same key: when a flow is made with a store at hand
+(``reusing(store)`` or a Maker's ``reuse_from``: a stored phase gets no relaxation job at all, its stored
+output is put in the flow), and at run time inside the "or reuse" jobs for local runs, which see the
+store they run with.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import hashlib
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from pymatgen.core import Structure
+
+from interchem.calculators import CalculatorSpec, check_calculator
+
+COORDINATE_DECIMALS = 4  # the one rounding rule of structures in cache keys (1e-4 A / 1e-4 fractional)
+SIGNIFICANT_DIGITS = 10  # the one rounding rule of float settings in cache keys
+
+
+def resolve_calculator(value: CalculatorSpec | str | dict | None) -> CalculatorSpec:
+    """A Maker's ``calculator`` field as a validated spec: a string or dict is parsed once and its settings
+    checked (element checks follow in ``make()``, where the structure is known)."""
+    spec = CalculatorSpec.parse(value)
+    check_calculator(spec)
+    return spec
+
+
+def canonical(value: Any) -> Any:
+    """Settings with floats rounded to ``SIGNIFICANT_DIGITS`` (recursively; tuples become lists)."""
+    if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
+        return value
+    if isinstance(value, float):
+        return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
+    if isinstance(value, dict):
+        return {str(k): canonical(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [canonical(v) for v in value]
+    if hasattr(value, "model_dump"):
+        return canonical(value.model_dump(mode="json"))
+    return str(value)
+
+
+def structure_fingerprint(structure: Structure) -> dict[str, Any]:
+    """The structure by the one rounding rule (module docstring)."""
+    d = COORDINATE_DECIMALS
+    return {
+        "lattice": [[round(x, d) for x in row] for row in structure.lattice.matrix.tolist()],
+        "sites": [
+            [site.species_string, *[round(round(x % 1.0, d) % 1.0, d) for x in site.frac_coords]] for site in structure
+        ],
+    }
+
+
+def cache_key(spec: CalculatorSpec, structure: Structure, settings: dict[str, Any], kind: str) -> str:
+    """The one cache key of a calculation (module docstring)."""
+    payload = {
+        "calculator": spec.key(),
+        "structure": structure_fingerprint(structure),
+        "settings": canonical(settings),
+        "kind": kind,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def find_stored(store: Any, key: str, field: str = "calc_key") -> dict | None:
+    """The stored output (a dict) of a finished calculation whose ``output.<field>`` is ``key`` (``calc_key``
+    of relaxations and single points, ``md_key``, ``phonon_key``), never one that was itself reused."""
+    if store is None:
+        return None
+    doc = store.query_one({f"output.{field}": key, "output.reused": {"$ne": True}}, properties=["output"], load=False)
+    if not doc:
+        return None
+    out = doc["output"]
+    if hasattr(out, "model_dump"):  # monty decoded the stored document into its model
+        out = out.model_dump()
+    return {k: v for k, v in out.items() if k not in ("@module", "@class", "@version")}
+
+
+def store_of_current_job() -> Any:
+    """The store the running job runs with (jobs with ``expose_store=True``), or None."""
+    from jobflow import CURRENT_JOB
+
+    return CURRENT_JOB.store
+
+
+class ReuseLog:
+    """Where Makers note what they took from the store while a flow is made under ``reusing``."""
+
+    def __init__(self, store: Any):
+        self.store = store
+        self.reused: list[str] = []
+
+
+_REUSE: contextvars.ContextVar[ReuseLog | None] = contextvars.ContextVar("interchem_reuse", default=None)
+
+
+@contextlib.contextmanager
+def reusing(store: Any) -> Iterator[ReuseLog]:
+    """Makers called inside resolve stored calculations at flow construction (``reuse_store``)."""
+    log = ReuseLog(store)
+    token = _REUSE.set(log)
+    try:
+        yield log
+    finally:
+        _REUSE.reset(token)
+
+
+def reuse_store(explicit: Any = None) -> Any:
+    """The store to resolve stored results from at ``make()``: a Maker's ``reuse_from`` or ``reusing``'s."""
+    if explicit is not None:
+        return explicit
+    log = _REUSE.get()
+    return log.store if log is not None else None
+
+
+def note_reused(label: str) -> None:
+    log = _REUSE.get()
+    if log is not None:
+        log.reused.append(label)
