@@ -31,6 +31,16 @@ def tiny_mace(tmp_path_factory) -> Path:
     return build_tiny_mace(tmp_path_factory.mktemp("mace") / "tiny.model", elements, seed=1)
 
 
+@pytest.fixture(autouse=True)
+def _close_external_calculators():
+    """A CP2K shell a test started through the calculator cache ends with that test (the runner does the
+    same after every job)."""
+    yield
+    from interchem.calculators import release_calculators
+
+    release_calculators()
+
+
 @pytest.fixture()
 def isolated_settings(tmp_path, monkeypatch):
     """Settings pointing at a fresh store and output folder; no user config, no MP key."""
@@ -56,6 +66,29 @@ def fake_potcar_library(tmp_path, monkeypatch):
     (root / "POT_GGA_PAW_PBE").mkdir(parents=True)
     monkeypatch.setitem(PMG_SETTINGS, "PMG_VASP_PSP_DIR", str(root))
     return root
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """No process the tests started may outlive them (CP2K shells, servers, Slurm daemons, runners):
+    after every fixture's teardown, whatever is left is listed, killed, and fails the session."""
+    import signal
+
+    from services import leftover_processes
+
+    basetemp = str(session.config._tmp_path_factory.getbasetemp()) if hasattr(session.config, "_tmp_path_factory") else ""
+    left = [p for p in leftover_processes([basetemp, f"interchem-munge-{os.getpid()}-"]) if "pytest_sessionfinish" not in p[1]]
+    if not left:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    lines = "\n".join(f"  {pid} {cmd}" for pid, cmd in left)
+    if reporter:
+        reporter.write_line(f"processes started by the tests still running after the session (killed now):\n{lines}", red=True)
+    for pid, _ in left:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 pytest_plugins = ["services"]  # real MongoDB-protocol server and Slurm for integration tests (tests/services.py)

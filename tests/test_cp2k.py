@@ -256,3 +256,22 @@ def test_interface_flows_through_cp2k(tmp_path):
     md = InterfaceMDResult.model_validate(store.get_output(md_flow.output.uuid, load=True))
     assert md.level_of_theory.startswith("CP2K PBE") and md.reactivity.times_fs == pytest.approx([0.0, 2.0, 4.0])
     assert store.additional_stores["data"].count({"job_uuid": md.trajectory_uuid}) >= 1
+
+
+def test_cp2k_shell_is_closed_when_released_and_after_a_job():
+    """No cp2k_shell outlives the job that started it: ASE's child is the CP2K process itself (exec), and
+    release_calculators (called by the runner after every job) ends it."""
+    import os
+
+    from ase.build import bulk
+
+    from interchem.calculators import ase_calculator, release_calculators
+
+    calc = ase_calculator("cp2k:basis=SZV-MOLOPT-SR-GTH,cutoff=120")
+    atoms = bulk("Si", "diamond", a=5.43, cubic=True)
+    atoms.calc = calc
+    atoms.get_potential_energy()
+    pid = calc._shell._child.pid
+    assert "cp2k" in open(f"/proc/{pid}/cmdline").read()  # the child is CP2K, not /bin/sh
+    assert release_calculators() == 1
+    assert not os.path.exists(f"/proc/{pid}") or "zombie" in open(f"/proc/{pid}/status").read().lower()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from pathlib import Path
 
-from interchem.calculators import CalculatorSpec, check_calculator
+from interchem.calculators import CalculatorSpec, check_calculator, release_calculators
 from interchem.errors import InterchemError
 from interchem.settings import Settings, get_settings
 from interchem.structures import library
@@ -227,6 +227,8 @@ class LocalRun:
             self.failures.append(f"{job.name}: {error_line(exc)}")
             self.errored.add(job.uuid)
             return None
+        finally:  # a CP2K shell ends with the job that started it, whether the job finished or failed
+            release_calculators()
         self._emit("reused" if _says_reused(response.output) else "finished", job.name)
         if response.stop_children:
             self.stopped_parents.add(job.uuid)

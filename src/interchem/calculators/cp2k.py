@@ -251,7 +251,9 @@ def command_of(spec: CalculatorSpec) -> str:
     else:
         base = "cp2k_shell"
     threads = omp_threads(spec)
-    return f"env OMP_NUM_THREADS={threads} {base}"
+    # exec: ASE starts the command through /bin/sh; without exec the shell stays the parent, and killing
+    # ASE's child (the shell) would leave cp2k_shell running, orphaned.
+    return f"exec env OMP_NUM_THREADS={threads} {base}"
 
 
 def _executable(command: str) -> str:
@@ -566,5 +568,6 @@ register(
         packages=("ase",),
         allowed_settings=ALLOWED_SETTINGS,
         is_dft=True,
+        external_process=True,
     )
 )

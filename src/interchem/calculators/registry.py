@@ -42,12 +42,13 @@ readers that turn their output into the same documents.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
+import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Literal
 
@@ -59,6 +60,8 @@ from interchem.errors import (
     UnknownCalculatorError,
     UnsupportedElementsError,
 )
+
+logger = logging.getLogger(__name__)
 
 EnergyConvention = Literal["mp2020_corrected", "gga_raw", "none"]
 
@@ -137,6 +140,9 @@ class CalculatorBackend:
     packages: tuple[str, ...] = ()
     allowed_settings: frozenset[str] = frozenset()
     is_dft: bool = False
+    # The calculator drives an external process (CP2K's shell): it is closed when the job that used it
+    # ends (``release_calculators``), not kept for the life of the Python process.
+    external_process: bool = False
     # Code-specific atomate2 makers (VASP, CP2K through atomate2, ...). None: atomate2's force-field
     # makers driving ``make_ase_calculator`` (MLIPs and any ASE calculator, DFT through ASE included).
     make_relax_maker: Callable[..., Any] | None = None
@@ -285,12 +291,46 @@ def check_calculator(spec: CalculatorSpec, elements: Iterable[str] = (), context
 # One calculator object per spec and thread: loading CHGNet or a MACE model costs ~1 s, and a screen
 # relaxes dozens of phases in one process. ASE calculators reset their results when the atoms change.
 _CACHE_LOCK = threading.Lock()
+_CACHE_SIZE = 8
+_CACHE: dict[tuple[str, int], Any] = {}  # (spec JSON, thread id) -> calculator, oldest first
 
 
-@lru_cache(maxsize=8)
 def _cached_calculator(spec_json: str, thread_id: int) -> Any:
-    spec = CalculatorSpec.model_validate_json(spec_json)
-    return get_backend(spec).make_ase_calculator(spec)
+    """The cached calculator (call with the lock held); the oldest is closed when the cache is full."""
+    key = (spec_json, thread_id)
+    if key not in _CACHE:
+        spec = CalculatorSpec.model_validate_json(spec_json)
+        if len(_CACHE) >= _CACHE_SIZE:
+            _close(_CACHE.pop(next(iter(_CACHE))))
+        _CACHE[key] = get_backend(spec).make_ase_calculator(spec)
+    return _CACHE[key]
+
+
+def _close(calc: Any) -> None:
+    close = getattr(calc, "close", None)
+    if callable(close):
+        try:
+            close()
+        except Exception as exc:  # noqa: BLE001  (a process that died already is closed)
+            logger.debug("closing %s: %s", type(calc).__name__, exc)
+
+
+def release_calculators(external_only: bool = True) -> int:
+    """Close and forget cached calculators: those that drive an external process (``external_only``, what
+    the runner does after every job) or all of them. Returns how many were closed."""
+    with _CACHE_LOCK:
+        keys = [
+            key
+            for key in _CACHE
+            if not external_only or get_backend(CalculatorSpec.model_validate_json(key[0])).external_process
+        ]
+        calcs = [_CACHE.pop(key) for key in keys]
+    for calc in calcs:
+        _close(calc)
+    return len(calcs)
+
+
+atexit.register(release_calculators, False)  # no CP2K shell outlives the Python process that started it
 
 
 def ase_calculator(spec: CalculatorSpec | dict | str | None = None, cached: bool = True) -> Any:
