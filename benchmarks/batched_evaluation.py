@@ -55,7 +55,9 @@ def one_by_one_ase(structures: list) -> list[dict]:
         atoms = AseAtomsAdaptor.get_atoms(s)
         atoms.calc = calc
         e = float(atoms.get_potential_energy())
-        out.append({"energy": e, "energy_per_atom": e / len(atoms), "forces": atoms.get_forces(), "stress": atoms.get_stress()})
+        out.append(
+            {"energy": e, "energy_per_atom": e / len(atoms), "forces": atoms.get_forces(), "stress": atoms.get_stress()}
+        )
     return out
 
 
@@ -65,7 +67,6 @@ def main() -> None:
     parser.add_argument("--max-atoms", type=int, default=40)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[4, 16, 32])
     args = parser.parse_args()
-
 
     from interchem.calculators import CalculatorSpec, evaluate_many
 
@@ -97,7 +98,9 @@ def main() -> None:
         if case == "one_by_one_ase":
             continue
         deviations[case] = {
-            "energy_eV_per_atom": float(max(abs(a["energy_per_atom"] - b["energy_per_atom"]) for a, b in zip(res, reference))),
+            "energy_eV_per_atom": float(
+                max(abs(a["energy_per_atom"] - b["energy_per_atom"]) for a, b in zip(res, reference))
+            ),
             "forces_eV_per_A": float(max(np.abs(a["forces"] - b["forces"]).max() for a, b in zip(res, reference))),
             "stress_eV_per_A3": float(max(np.abs(a["stress"] - b["stress"]).max() for a, b in zip(res, reference))),
         }

@@ -80,9 +80,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--skip-dzvp-si64", action="store_true", help="DZVP on Si64 is the slowest case")
-    parser.add_argument("--mlip-only", action="store_true",
-                        help="only the MLIPs (CHGNet kept as the reference of the ratios); CP2K rows of an earlier "
-                             "run are kept in the JSON, with the date of their own run")
+    parser.add_argument(
+        "--mlip-only",
+        action="store_true",
+        help="only the MLIPs (CHGNet kept as the reference of the ratios); CP2K rows of an earlier "
+        "run are kept in the JSON, with the date of their own run",
+    )
     args = parser.parse_args()
     structures = cells()
     with tempfile.TemporaryDirectory() as tmp:
@@ -91,9 +94,15 @@ def main() -> None:
             "tiny MACE": CalculatorSpec(name="mace", settings={"model": str(mace_path)}),
             "CHGNet 0.3.0": CalculatorSpec(name="chgnet"),
             "SevenNet-0": CalculatorSpec(name="sevennet"),
-            "CP2K SZV, 1 OMP thread": CalculatorSpec(name="cp2k", settings={"basis": "SZV-MOLOPT-SR-GTH", "omp_threads": 1}),
-            "CP2K SZV, 2 OMP threads": CalculatorSpec(name="cp2k", settings={"basis": "SZV-MOLOPT-SR-GTH", "omp_threads": 2}),
-            "CP2K DZVP, 1 OMP thread": CalculatorSpec(name="cp2k", settings={"basis": "DZVP-MOLOPT-SR-GTH", "omp_threads": 1}),
+            "CP2K SZV, 1 OMP thread": CalculatorSpec(
+                name="cp2k", settings={"basis": "SZV-MOLOPT-SR-GTH", "omp_threads": 1}
+            ),
+            "CP2K SZV, 2 OMP threads": CalculatorSpec(
+                name="cp2k", settings={"basis": "SZV-MOLOPT-SR-GTH", "omp_threads": 2}
+            ),
+            "CP2K DZVP, 1 OMP thread": CalculatorSpec(
+                name="cp2k", settings={"basis": "DZVP-MOLOPT-SR-GTH", "omp_threads": 1}
+            ),
         }
         results: dict[str, dict] = {}
         for cell, atoms in structures.items():
@@ -125,7 +134,10 @@ def main() -> None:
                 if label.startswith("CP2K") and label not in results.get(cell, {}):
                     # ratio to the CHGNet step of the run that timed it (ratios are only taken within one run)
                     results.setdefault(cell, {})[label] = {**record, "timed_in_run_of": old.get("date")}
-        out["note"] = "CP2K rows are from an earlier run (timed_in_run_of); their step_over_chgnet is relative to that run's CHGNet"
+        out["note"] = (
+            "CP2K rows are from an earlier run (timed_in_run_of); "
+            "their step_over_chgnet is relative to that run's CHGNet"
+        )
     write_result("calculator_step_time", out)
     print(json.dumps(out, indent=2))
 

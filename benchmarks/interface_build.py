@@ -53,11 +53,23 @@ def time_builds() -> list[dict]:
         en, E = resolve_phase(e)
         t0 = time.perf_counter()
         try:
-            cands = InterfaceBuilder(A, E, ma, me, limits=InterfaceLimits(max_area=400, max_atoms=400), anode_thickness_A=6.0,
-                                     electrolyte_thickness_A=6.0).build()
+            cands = InterfaceBuilder(
+                A,
+                E,
+                ma,
+                me,
+                limits=InterfaceLimits(max_area=400, max_atoms=400),
+                anode_thickness_A=6.0,
+                electrolyte_thickness_A=6.0,
+            ).build()
             best = cands[0]
-            row = {"n_candidates": len(cands), "best": best.label(), "best_atoms": best.n_atoms,
-                   "best_area_A2": round(best.area_A2, 1), "best_strain_percent": round(100 * best.strain, 2)}
+            row = {
+                "n_candidates": len(cands),
+                "best": best.label(),
+                "best_atoms": best.n_atoms,
+                "best_area_A2": round(best.area_A2, 1),
+                "best_strain_percent": round(100 * best.strain, 2),
+            }
         except NoInterfaceMatchError as exc:
             row = {"n_candidates": 0, "error": str(exc)}
         row = {"pair": f"{an}{ma}|{en}{me}", "build_s": round(time.perf_counter() - t0, 2), **row}
@@ -71,8 +83,17 @@ def relax_case():
     from interchem.structures.library import resolve_phase
 
     si, arg = resolve_phase("Si")[1], resolve_phase("Li6PS5Cl")[1]
-    c = InterfaceBuilder(si, arg, (1, 1, 1), (1, 0, 0), limits=InterfaceLimits(max_area=200, max_atoms=120, max_candidates=1),
-                         anode_thickness_A=3.0, electrolyte_thickness_A=4.0, anode_termination=0, electrolyte_termination=0).build()[0]
+    c = InterfaceBuilder(
+        si,
+        arg,
+        (1, 1, 1),
+        (1, 0, 0),
+        limits=InterfaceLimits(max_area=200, max_atoms=120, max_candidates=1),
+        anode_thickness_A=3.0,
+        electrolyte_thickness_A=4.0,
+        anode_termination=0,
+        electrolyte_termination=0,
+    ).build()[0]
     return set_gap(c.structure, 2.5)
 
 
@@ -108,7 +129,12 @@ def run_bare(structure, calc, counter) -> dict:
     opt = BFGS(atoms, logfile=None)
     opt.run(fmax=FMAX, steps=STEPS)
     e = float(atoms.get_potential_energy())
-    return {"wall_s": time.perf_counter() - t0, "evaluations": counter.take(), "optimizer_steps": int(opt.nsteps), "energy_eV": e}
+    return {
+        "wall_s": time.perf_counter() - t0,
+        "evaluations": counter.take(),
+        "optimizer_steps": int(opt.nsteps),
+        "energy_eV": e,
+    }
 
 
 def main() -> None:
@@ -125,7 +151,7 @@ def main() -> None:
     run_bare(structure, calc, counter)  # warm-up: model, graphs, imports
     runs: dict[str, list[dict]] = {"workflow": [], "bare": []}
     for i in range(args.repeat):
-        for case in (("workflow", "bare") if i % 2 == 0 else ("bare", "workflow")):
+        for case in ("workflow", "bare") if i % 2 == 0 else ("bare", "workflow"):
             r = run_workflow(structure, counter) if case == "workflow" else run_bare(structure, calc, counter)
             r["per_evaluation_s"] = r["wall_s"] / max(r["evaluations"], 1)
             runs[case].append(r)
@@ -139,8 +165,14 @@ def main() -> None:
         "relax_median_per_evaluation_s": {c: round(v, 5) for c, v in med.items()},
         "relax_ratio_per_evaluation_workflow_over_bare": round(med["workflow"] / med["bare"], 3),
         "relax_ratio_wall_workflow_over_bare": round(
-            statistics.median(r["wall_s"] for r in runs["workflow"]) / statistics.median(r["wall_s"] for r in runs["bare"]), 3),
-        "runs": {c: [{k: round(v, 5) if isinstance(v, float) else v for k, v in r.items()} for r in rs] for c, rs in runs.items()},
+            statistics.median(r["wall_s"] for r in runs["workflow"])
+            / statistics.median(r["wall_s"] for r in runs["bare"]),
+            3,
+        ),
+        "runs": {
+            c: [{k: round(v, 5) if isinstance(v, float) else v for k, v in r.items()} for r in rs]
+            for c, rs in runs.items()
+        },
     }
     write_result("interface_build", out)
     print(json.dumps({k: v for k, v in out.items() if k != "runs"}, indent=2))

@@ -57,7 +57,9 @@ def run_bare(structure, calc, steps: int) -> float:
     atoms.calc = calc
     MaxwellBoltzmannDistribution(atoms, temperature_K=600.0, rng=np.random.default_rng(1))
     Stationary(atoms)
-    dyn = Langevin(atoms, 2.0 * units.fs, temperature_K=600.0, friction=0.01 / units.fs, fixcm=False, rng=np.random.default_rng(1))
+    dyn = Langevin(
+        atoms, 2.0 * units.fs, temperature_K=600.0, friction=0.01 / units.fs, fixcm=False, rng=np.random.default_rng(1)
+    )
     dyn.run(steps)
     return time.perf_counter() - start
 
@@ -79,14 +81,17 @@ def main() -> None:
     run_workflow(structure, 5)  # warm-up: jobflow, maggma, montydb imports
     runs: dict[str, list[float]] = {"workflow": [], "bare": []}
     for i in range(args.repeat):
-        for case in (("workflow", "bare") if i % 2 == 0 else ("bare", "workflow")):
+        for case in ("workflow", "bare") if i % 2 == 0 else ("bare", "workflow"):
             wall = run_workflow(structure, args.steps) if case == "workflow" else run_bare(structure, calc, args.steps)
             runs[case].append(wall)
             print(case, round(wall, 3), flush=True)
     med = {case: statistics.median(v) for case, v in runs.items()}
     out = {
         "benchmark": "md_overhead",
-        "what": "CHGNet NVT Langevin MD, 2 fs: interchem MDMaker via run_locally on a fresh embedded store vs a bare ASE Langevin loop",
+        "what": (
+            "CHGNet NVT Langevin MD, 2 fs: interchem MDMaker via run_locally on a fresh embedded store "
+            "vs a bare ASE Langevin loop"
+        ),
         "phase": args.phase,
         "n_atoms": len(structure),
         "steps": args.steps,

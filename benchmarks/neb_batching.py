@@ -65,7 +65,7 @@ def main() -> None:
     one_by_one(), batched()  # warm-up
     ev: dict[str, list[float]] = {"one_by_one": [], "batched": []}
     for i in range(args.repeat):
-        for case in (("batched", "one_by_one") if i % 2 else ("one_by_one", "batched")):
+        for case in ("batched", "one_by_one") if i % 2 else ("one_by_one", "batched"):
             ev[case].append(one_by_one() if case == "one_by_one" else batched())
     ev_med = {k: statistics.median(v) for k, v in ev.items()}
 
@@ -73,12 +73,18 @@ def main() -> None:
     for b in (False, True):
         res = run_neb(initial, final, "chgnet", {"n_images": args.images, "batched": b})
         full["batched" if b else "one_by_one"] = {
-            "wall_s": round(res.wall_time_s, 2), "steps": res.n_steps, "barrier_eV": round(res.barrier_eV, 4), "converged": res.converged,
+            "wall_s": round(res.wall_time_s, 2),
+            "steps": res.n_steps,
+            "barrier_eV": round(res.barrier_eV, 4),
+            "converged": res.converged,
         }
         print(full, flush=True)
     out = {
         "benchmark": "neb_batching",
-        "what": f"CHGNet energies+forces of {args.images} moving NEB images ({len(initial)} atoms each): one batched call vs image by image; and full CI-NEB runs",
+        "what": (
+            f"CHGNet energies+forces of {args.images} moving NEB images ({len(initial)} atoms each): "
+            "one batched call vs image by image; and full CI-NEB runs"
+        ),
         "phase": args.phase,
         "hop_distance_A": round(hop.distance_A, 3),
         "n_atoms": len(initial),
@@ -87,7 +93,9 @@ def main() -> None:
         "evaluation_speedup_batched": round(ev_med["one_by_one"] / ev_med["batched"], 3),
         "full_neb": full,
         "full_neb_speedup_batched_per_step": round(
-            (full["one_by_one"]["wall_s"] / max(full["one_by_one"]["steps"], 1)) / (full["batched"]["wall_s"] / max(full["batched"]["steps"], 1)), 3
+            (full["one_by_one"]["wall_s"] / max(full["one_by_one"]["steps"], 1))
+            / (full["batched"]["wall_s"] / max(full["batched"]["steps"], 1)),
+            3,
         ),
         "runs_s": {k: [round(x, 4) for x in v] for k, v in ev.items()},
     }

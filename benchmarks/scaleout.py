@@ -43,8 +43,17 @@ def store_throughput(n_docs: int, settings) -> dict:
 
     store = make_job_store(settings)
     store.connect()
-    docs = [{"uuid": f"bench-{i}", "index": 1, "name": f"job {i}", "output": {"energy": float(i), "forces": [[0.1 * i] * 3] * 20,
-             "note": "x" * 200}, "metadata": {}, "hosts": ["bench"]} for i in range(n_docs)]
+    docs = [
+        {
+            "uuid": f"bench-{i}",
+            "index": 1,
+            "name": f"job {i}",
+            "output": {"energy": float(i), "forces": [[0.1 * i] * 3] * 20, "note": "x" * 200},
+            "metadata": {},
+            "hosts": ["bench"],
+        }
+        for i in range(n_docs)
+    ]
     t = time.perf_counter()
     for d in docs:
         store.docs_store.update(d, key=["uuid", "index"])
@@ -58,8 +67,12 @@ def store_throughput(n_docs: int, settings) -> dict:
     read_all = time.perf_counter() - t
     store.close()
     assert n == n_docs
-    return {"docs": n_docs, "write_docs_per_s": round(n_docs / write, 1), "read_one_by_one_docs_per_s": round(n_docs / read_one, 1),
-            "read_bulk_docs_per_s": round(n_docs / read_all, 1)}
+    return {
+        "docs": n_docs,
+        "write_docs_per_s": round(n_docs / write, 1),
+        "read_one_by_one_docs_per_s": round(n_docs / read_one, 1),
+        "read_bulk_docs_per_s": round(n_docs / read_all, 1),
+    }
 
 
 def main() -> None:
@@ -90,14 +103,17 @@ def main() -> None:
     jf = [str(Path(sys.executable).parent / "jf"), "-p", "bench"]
     record: dict = {"runner_delay_s": args.delay}
     try:
+        from remote_jobs import noop
+
         from interchem.remote.project import render_project, write_project
         from interchem.remote.resources import Resources
         from interchem.remote.submit import submit
         from interchem.settings import get_settings
-        from remote_jobs import noop
 
         settings = get_settings()
-        write_project(render_project(settings, runner_delay=args.delay, resources=Resources(partition=slurm.partition)), settings)
+        write_project(
+            render_project(settings, runner_delay=args.delay, resources=Resources(partition=slurm.partition)), settings
+        )
         subprocess.run([*jf, "admin", "reset", "-y"], check=True, capture_output=True)
         subprocess.run([*jf, "runner", "start", "--single"], check=True, capture_output=True)
         from jobflow import Flow
@@ -132,14 +148,18 @@ def main() -> None:
         subprocess.run([*jf, "runner", "shutdown"], capture_output=True, timeout=60)
         record["store_throughput"] = {
             "mongodb_via_mongoeco": store_throughput(args.docs, get_settings(store_uri=mongo.uri("throughput"))),
-            "embedded_montystore": store_throughput(args.docs, get_settings(store_uri=None, store_path=tmp / "embedded")),
+            "embedded_montystore": store_throughput(
+                args.docs, get_settings(store_uri=None, store_path=tmp / "embedded")
+            ),
         }
     finally:
         slurm.stop()
         mongo.stop()
     m, e = record["store_throughput"]["mongodb_via_mongoeco"], record["store_throughput"]["embedded_montystore"]
-    record["ratios"] = {"embedded_over_mongoeco_write": round(e["write_docs_per_s"] / m["write_docs_per_s"], 2),
-                        "embedded_over_mongoeco_read_one": round(e["read_one_by_one_docs_per_s"] / m["read_one_by_one_docs_per_s"], 2)}
+    record["ratios"] = {
+        "embedded_over_mongoeco_write": round(e["write_docs_per_s"] / m["write_docs_per_s"], 2),
+        "embedded_over_mongoeco_read_one": round(e["read_one_by_one_docs_per_s"] / m["read_one_by_one_docs_per_s"], 2),
+    }
     path = write_result("scaleout", record)
     import json
 

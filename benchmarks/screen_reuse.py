@@ -18,9 +18,9 @@ from pathlib import Path
 
 from _record import write_result
 
-from interchem.workflows.pipelines import QUICK_ANODES, QUICK_ELECTROLYTES
 from interchem.runner import plan_screen, run_screen
 from interchem.settings import get_settings
+from interchem.workflows.pipelines import QUICK_ANODES, QUICK_ELECTROLYTES
 
 
 def main() -> None:

@@ -83,7 +83,9 @@ def run_workflow(structure: Structure, counter: CountingCalculator) -> dict:
         store = embedded_store(Path(tmp) / "store")
         counter.take()
         start = time.perf_counter()
-        flow = RelaxPhaseMaker(calculator=CalculatorSpec(name="chgnet"), fmax=FMAX, steps=STEPS).make(structure, phase="bench")
+        flow = RelaxPhaseMaker(calculator=CalculatorSpec(name="chgnet"), fmax=FMAX, steps=STEPS).make(
+            structure, phase="bench"
+        )
         run_locally(flow, store=store, create_folders=True, root_dir=Path(tmp) / "jobs", log=False, ensure_success=True)
         wall = time.perf_counter() - start
         evaluations = counter.take()
@@ -133,7 +135,6 @@ def main() -> None:
     args = parser.parse_args()
     logging.getLogger("jobflow").setLevel(logging.WARNING)
 
-
     from interchem.calculators import ase_calculator
 
     structure = strained(args.phase)
@@ -173,7 +174,9 @@ def main() -> None:
     }
     ratio = summary["workflow"]["median_per_evaluation_s"] / summary["bare"]["median_per_evaluation_s"]
     # Fixed cost of the workflow per relaxation: its wall time minus its evaluations at the bare rate.
-    fixed = median("workflow", "wall_s") - median("workflow", "evaluations") * summary["bare"]["median_per_evaluation_s"]
+    fixed = (
+        median("workflow", "wall_s") - median("workflow", "evaluations") * summary["bare"]["median_per_evaluation_s"]
+    )
     energies = [r["energy_eV"] for case in runs for r in runs[case]]
     out = {
         "benchmark": "workflow_overhead",
@@ -187,14 +190,19 @@ def main() -> None:
         "repeat": args.repeat,
         "summary": summary,
         "ratio_per_evaluation_workflow_over_bare": round(ratio, 3),
-        "ratio_wall_workflow_over_bare": round(summary["workflow"]["median_wall_s"] / summary["bare"]["median_wall_s"], 3),
+        "ratio_wall_workflow_over_bare": round(
+            summary["workflow"]["median_wall_s"] / summary["bare"]["median_wall_s"], 3
+        ),
         "workflow_fixed_overhead_s_estimate": round(fixed, 3),
         "final_energy_spread_eV": round(max(energies) - min(energies), 6),
         "note_steps": (
             "optimizer_steps: ASE opt.nsteps for bare; atomate2's output.n_steps (trajectory frames, which "
             "count the initial and a final observation) for the workflow; evaluations are the comparable count"
         ),
-        "runs": {case: [{k: round(v, 5) if isinstance(v, float) else v for k, v in r.items()} for r in rs] for case, rs in runs.items()},
+        "runs": {
+            case: [{k: round(v, 5) if isinstance(v, float) else v for k, v in r.items()} for r in rs]
+            for case, rs in runs.items()
+        },
     }
     write_result("workflow_overhead", out)
     print(json.dumps({k: v for k, v in out.items() if k != "runs"}, indent=2))

@@ -75,14 +75,22 @@ def pytest_sessionfinish(session, exitstatus):
 
     from services import leftover_processes
 
-    basetemp = str(session.config._tmp_path_factory.getbasetemp()) if hasattr(session.config, "_tmp_path_factory") else ""
-    left = [p for p in leftover_processes([basetemp, f"interchem-munge-{os.getpid()}-"]) if "pytest_sessionfinish" not in p[1]]
+    basetemp = (
+        str(session.config._tmp_path_factory.getbasetemp()) if hasattr(session.config, "_tmp_path_factory") else ""
+    )
+    left = [
+        p
+        for p in leftover_processes([basetemp, f"interchem-munge-{os.getpid()}-"])
+        if "pytest_sessionfinish" not in p[1]
+    ]
     if not left:
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     lines = "\n".join(f"  {pid} {cmd}" for pid, cmd in left)
     if reporter:
-        reporter.write_line(f"processes started by the tests still running after the session (killed now):\n{lines}", red=True)
+        reporter.write_line(
+            f"processes started by the tests still running after the session (killed now):\n{lines}", red=True
+        )
     for pid, _ in left:
         try:
             os.kill(pid, signal.SIGKILL)

@@ -101,9 +101,13 @@ def guard(pid: int) -> None:
 
         _GUARD_FILE = Path(tempfile.mkdtemp(prefix="interchem-guard-")) / "pgids"
         _GUARD_FILE.write_text("")
-        subprocess.Popen([sys.executable, "-c", _GUARDIAN, str(os.getpid()), str(_GUARD_FILE)],
-                         start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL)
+        subprocess.Popen(
+            [sys.executable, "-c", _GUARDIAN, str(os.getpid()), str(_GUARD_FILE)],
+            start_new_session=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     with _GUARD_FILE.open("a") as fh:
         fh.write(f"{pid}\n")
 
@@ -115,7 +119,10 @@ def guard(pid: int) -> None:
 def mongoeco_python() -> Path:
     """The 3.13 venv's python, created (uv, ~10 s) when missing; raises if Python 3.13 is not found."""
     python = MONGOECO_VENV / "bin" / "python"
-    ok = python.exists() and subprocess.run([str(python), "-c", "import mongoeco.wire, bson"], capture_output=True).returncode == 0
+    ok = (
+        python.exists()
+        and subprocess.run([str(python), "-c", "import mongoeco.wire, bson"], capture_output=True).returncode == 0
+    )
     if ok:
         return python
     candidates = [os.environ.get("INTERCHEM_PYTHON313", ""), shutil.which("python3.13") or ""]
@@ -128,8 +135,19 @@ def mongoeco_python() -> Path:
         raise FileNotFoundError("Python >= 3.13 for mongoeco not found (pyenv 3.13.0 or INTERCHEM_PYTHON313)")
     uv = ROOT / ".venv" / "bin" / "uv"
     subprocess.run([str(uv), "venv", "-q", "-p", base, str(MONGOECO_VENV)], check=True)
-    subprocess.run([str(uv), "pip", "install", "-q", "--python", str(python), f"mongoeco=={MONGOECO_VERSION}",
-                    f"pymongo=={PYMONGO_FOR_MONGOECO}"], check=True)
+    subprocess.run(
+        [
+            str(uv),
+            "pip",
+            "install",
+            "-q",
+            "--python",
+            str(python),
+            f"mongoeco=={MONGOECO_VERSION}",
+            f"pymongo=={PYMONGO_FOR_MONGOECO}",
+        ],
+        check=True,
+    )
     return python
 
 
@@ -144,8 +162,10 @@ class MongoServer:
 
     def uri(self, database: str, password: str | None = None, user: str | None = None) -> str:
         pw = self.password if password is None else password
-        return (f"mongodb://{user or self.user}:{pw}@{self.host}:{self.port}/{database}"
-                "?authSource=admin&authMechanism=SCRAM-SHA-256")
+        return (
+            f"mongodb://{user or self.user}:{pw}@{self.host}:{self.port}/{database}"
+            "?authSource=admin&authMechanism=SCRAM-SHA-256"
+        )
 
     def client(self):
         import pymongo
@@ -168,9 +188,20 @@ def start_mongo(workdir: Path, user: str = MONGO_USER, password: str = MONGO_PAS
     port = free_port()
     env = {**os.environ, "MONGOECO_PASSWORD": password}
     proc = subprocess.Popen(
-        [str(python), str(ROOT / "scripts" / "mongoeco_server.py"), "--port", str(port), "--db",
-         str(workdir / "mongoeco.sqlite"), "--user", user],
-        stdout=log.open("w"), stderr=subprocess.STDOUT, env=env, start_new_session=True,
+        [
+            str(python),
+            str(ROOT / "scripts" / "mongoeco_server.py"),
+            "--port",
+            str(port),
+            "--db",
+            str(workdir / "mongoeco.sqlite"),
+            "--user",
+            user,
+        ],
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
     )
     guard(proc.pid)
     server = MongoServer("127.0.0.1", port, user, password, proc, log)
@@ -299,9 +330,13 @@ class SlurmCluster:
 def _munge_works(socket_path: Path) -> bool:
     try:
         cred = subprocess.run(["munge", "-n", "--socket", str(socket_path)], capture_output=True, timeout=5)
-        return cred.returncode == 0 and subprocess.run(
-            ["unmunge", "--socket", str(socket_path)], input=cred.stdout, capture_output=True, timeout=5
-        ).returncode == 0
+        return (
+            cred.returncode == 0
+            and subprocess.run(
+                ["unmunge", "--socket", str(socket_path)], input=cred.stdout, capture_output=True, timeout=5
+            ).returncode
+            == 0
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
 
@@ -315,17 +350,35 @@ def start_munged() -> Path:
     folder.chmod(0o755)
     shutil.chown(folder, "munge", "munge")
     socket_path = folder / "munge.socket"
-    subprocess.run(["runuser", "-u", "munge", "--", "/usr/sbin/munged", "--socket", str(socket_path),
-                    "--pid-file", str(folder / "munged.pid"), "--log-file", str(folder / "munged.log"),
-                    "--seed-file", str(folder / "munged.seed")], check=True)
+    subprocess.run(
+        [
+            "runuser",
+            "-u",
+            "munge",
+            "--",
+            "/usr/sbin/munged",
+            "--socket",
+            str(socket_path),
+            "--pid-file",
+            str(folder / "munged.pid"),
+            "--log-file",
+            str(folder / "munged.log"),
+            "--seed-file",
+            str(folder / "munged.seed"),
+        ],
+        check=True,
+    )
     _wait(lambda: _munge_works(socket_path), 10, "munged", folder / "munged.log")
     guard(int((folder / "munged.pid").read_text().strip()))  # munged daemonises: its pid from its pid file
     return folder
 
 
 def start_slurm(workdir: Path) -> SlurmCluster:
-    missing = [b for b in ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "scontrol", "scancel") if not shutil.which(b)
-               and not Path("/usr/sbin", b).exists()]
+    missing = [
+        b
+        for b in ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "scontrol", "scancel")
+        if not shutil.which(b) and not Path("/usr/sbin", b).exists()
+    ]
     if missing:
         raise FileNotFoundError(f"Slurm/munge programs missing: {', '.join(missing)} (apt-get install slurm-wlm munge)")
     if os.geteuid() != 0:
@@ -335,20 +388,49 @@ def start_slurm(workdir: Path) -> SlurmCluster:
         d.mkdir(parents=True, exist_ok=True)
     munge_dir = start_munged()
     conf = workdir / "slurm.conf"
-    conf.write_text(SLURM_CONF.format(ctld_port=free_port(), d_port=free_port(), state=state, spool=spool, logs=logs,
-                                      cpus=2 * (os.cpu_count() or 1), munge_socket=munge_dir / "munge.socket"))
+    conf.write_text(
+        SLURM_CONF.format(
+            ctld_port=free_port(),
+            d_port=free_port(),
+            state=state,
+            spool=spool,
+            logs=logs,
+            cpus=2 * (os.cpu_count() or 1),
+            munge_socket=munge_dir / "munge.socket",
+        )
+    )
     cluster = SlurmCluster(conf=conf, logs=logs, munge_dir=munge_dir)
     env = cluster.env()
     out = (logs / "daemons.out").open("w")
-    cluster.processes.append(subprocess.Popen(["/usr/sbin/slurmctld", "-D", "-c", "-i", "-f", str(conf)], env=env,
-                                              stdout=out, stderr=subprocess.STDOUT, start_new_session=True))
+    cluster.processes.append(
+        subprocess.Popen(
+            ["/usr/sbin/slurmctld", "-D", "-c", "-i", "-f", str(conf)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    )
     guard(cluster.processes[-1].pid)
-    _wait(lambda: cluster.run("scontrol", "ping", check=False).stdout.count("UP") > 0, 20, "slurmctld",
-          logs / "slurmctld.log")
-    cluster.processes.append(subprocess.Popen(["/usr/sbin/slurmd", "-D", "-N", "localhost", "-f", str(conf)], env=env,
-                                              stdout=out, stderr=subprocess.STDOUT, start_new_session=True))
+    _wait(
+        lambda: cluster.run("scontrol", "ping", check=False).stdout.count("UP") > 0,
+        20,
+        "slurmctld",
+        logs / "slurmctld.log",
+    )
+    cluster.processes.append(
+        subprocess.Popen(
+            ["/usr/sbin/slurmd", "-D", "-N", "localhost", "-f", str(conf)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    )
     guard(cluster.processes[-1].pid)
-    _wait(lambda: "idle" in cluster.run("sinfo", "-h", "-o", "%T", check=False).stdout, 30, "slurmd", logs / "slurmd.log")
+    _wait(
+        lambda: "idle" in cluster.run("sinfo", "-h", "-o", "%T", check=False).stdout, 30, "slurmd", logs / "slurmd.log"
+    )
     return cluster
 
 

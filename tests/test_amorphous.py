@@ -181,8 +181,24 @@ def test_cli_melt_quench_of_a_si_with_chgnet_gives_tetrahedral_glass_near_publis
     out_dir, store = tmp_path / "out", tmp_path / "store"
     result = CliRunner().invoke(
         app,
-        ["amorphous", "a-Si", "-n", "32", "-c", "chgnet", "--melt-steps", "300", "--quench-steps", "500",
-         "--anneal-steps", "200", "-o", str(out_dir), "-s", str(store)],
+        [
+            "amorphous",
+            "a-Si",
+            "-n",
+            "32",
+            "-c",
+            "chgnet",
+            "--melt-steps",
+            "300",
+            "--quench-steps",
+            "500",
+            "--anneal-steps",
+            "200",
+            "-o",
+            str(out_dir),
+            "-s",
+            str(store),
+        ],
     )
     assert result.exit_code == 0, result.output
     doc = json.loads((out_dir / "a-Si.json").read_text())
@@ -199,7 +215,9 @@ def test_cli_melt_quench_of_a_si_with_chgnet_gives_tetrahedral_glass_near_publis
     # The validation script reads the result and judges it with its own tolerance.
     val = _load_validation("amorphous_densities")
     row = val.compare(doc)
-    assert row["published"] == [2.285, 2.29] and row["ok"] == (abs(row["deviation_percent"]) <= row["tolerance_percent"])
+    assert row["published"] == [2.285, 2.29] and row["ok"] == (
+        abs(row["deviation_percent"]) <= row["tolerance_percent"]
+    )
 
 
 @pytest.mark.parametrize(

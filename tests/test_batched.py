@@ -11,8 +11,8 @@ from ase.build import bulk
 from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
-from interchem.calculators import registry as calculators
 from interchem.calculators import CalculatorSpec, ase_calculator, evaluate_many, get_backend
+from interchem.calculators import registry as calculators
 from interchem.errors import CalculatorSettingsError, UnsupportedElementsError
 from interchem.structures.library import cards
 

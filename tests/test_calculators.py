@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from ase.build import bulk
 
-from interchem.calculators import CalculatorSpec, available, ase_calculator, check_calculator, get_backend, relax_maker
+from interchem.calculators import CalculatorSpec, ase_calculator, available, check_calculator, get_backend, relax_maker
 from interchem.errors import CalculatorSettingsError, UnknownCalculatorError, UnsupportedElementsError
 
 
@@ -125,11 +125,17 @@ def test_sevennet_offline_with_mp2020_on_its_raw_pbe_energies():
             atoms = AseAtomsAdaptor.get_atoms(s)
             atoms.calc = ase_calculator(spec)
             backend = get_backend(spec)
-            entry = record_to_entry({
-                "structure": s, "energy_eV": float(atoms.get_potential_energy()), "phase": phase, "calc_key": "0" * 16,
-                "calculator": spec.model_dump(mode="json"), "level_of_theory": backend.level_of_theory(spec),
-                "energy_convention": backend.energy_convention(spec),
-            })
+            entry = record_to_entry(
+                {
+                    "structure": s,
+                    "energy_eV": float(atoms.get_potential_energy()),
+                    "phase": phase,
+                    "calc_key": "0" * 16,
+                    "calculator": spec.model_dump(mode="json"),
+                    "level_of_theory": backend.level_of_theory(spec),
+                    "energy_convention": backend.energy_convention(spec),
+                }
+            )
             per_atom[phase] = entry.energy / len(s)
         return per_atom["Li2S"] - (2 * per_atom["Li"] + per_atom["S"]) / 3
 
@@ -153,7 +159,9 @@ def test_backends_declare_capabilities_and_provide_their_makers():
     from interchem.errors import MissingCapabilityError
 
     for name in ("chgnet", "mace", "sevennet", "emt", "cp2k"):
-        assert {"relax", "static", "single_points", "positions_relax", "md", "neb", "phonons"} <= get_backend(name).can()
+        assert {"relax", "static", "single_points", "positions_relax", "md", "neb", "phonons"} <= get_backend(
+            name
+        ).can()
     assert type(calculator_makers(CalculatorSpec(name="emt"))).__name__ == "AseMakers"
     vasp = calculator_makers(CalculatorSpec(name="vasp"))
     assert type(vasp).__name__ == "VaspMakers" and {"md", "neb", "positions_relax"} <= get_backend("vasp").can()
@@ -213,8 +221,10 @@ def test_stored_relaxation_is_resolved_when_the_flow_is_made(tmp_path):
         again = RelaxPhaseMaker(calculator="emt", steps=5).make(cu, phase="Cu")
         other = RelaxPhaseMaker(calculator="emt", steps=6).make(cu, phase="Cu")
     assert log.reused == ["Cu"] and again.name == "reuse relaxation Cu" and other.name == "relax or reuse Cu"
-    (result,) = [r[1].output for r in run_locally(Flow([again]), store=store, ensure_success=True, log=False,
-                                                  root_dir=tmp_path).values()]
+    (result,) = [
+        r[1].output
+        for r in run_locally(Flow([again]), store=store, ensure_success=True, log=False, root_dir=tmp_path).values()
+    ]
     assert result.reused and result.energy_eV == record.energy_eV and result.calc_key == record.calc_key
     screen = ScreenMaker(calculator="emt", steps=5, reuse_from=store)
     jobs, embedded = screen.phase_output(RelaxPhaseMaker(calculator="emt", steps=5, reuse_from=store), cu, "Cu")

@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from interchem.structures.library import ALIASES, DEFAULT_ELECTROLYTES, anode_series, canonical_name, card_phases_in, cards
+from interchem.structures.library import (
+    ALIASES,
+    DEFAULT_ELECTROLYTES,
+    anode_series,
+    canonical_name,
+    card_phases_in,
+    cards,
+)
 
 
 def test_every_element_of_the_library_has_an_elemental_reference():

@@ -110,9 +110,7 @@ def test_argyrodite_ordering_puts_li_around_the_sulfide_cage_not_the_chloride():
     s = built("Li6PS5Cl")
     p_sites = [i for i, site in enumerate(s) if site.specie.symbol == "P"]
     free_s = [
-        i
-        for i, site in enumerate(s)
-        if site.specie.symbol == "S" and min(s.get_distance(i, p) for p in p_sites) > 3.0
+        i for i, site in enumerate(s) if site.specie.symbol == "S" and min(s.get_distance(i, p) for p in p_sites) > 3.0
     ]
     assert len(free_s) == 4
     for i, site in enumerate(s):

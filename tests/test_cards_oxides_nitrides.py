@@ -47,15 +47,41 @@ CARDS = sorted(SHORTEST_BOND)
 # Expected space-group number found by spglib at symprec 0.1. No card here is an ordered approximant,
 # so the expected group is the published one for every card.
 EXPECTED_SG = {
-    "Li2O": 225, "Li2O2": 194, "La2O3": 164, "ZrO2": 14, "ZrSiO4": 141, "La": 194, "Zr": 194, "O2": 12,
-    "N2": 205, "Li3N": 191, "Li3PO4": 31, "Li3PO4-gamma": 62, "SiO2": 154, "Li2SiO3": 36, "Si3N4": 176,
+    "Li2O": 225,
+    "Li2O2": 194,
+    "La2O3": 164,
+    "ZrO2": 14,
+    "ZrSiO4": 141,
+    "La": 194,
+    "Zr": 194,
+    "O2": 12,
+    "N2": 205,
+    "Li3N": 191,
+    "Li3PO4": 31,
+    "Li3PO4-gamma": 62,
+    "SiO2": 154,
+    "Li2SiO3": 36,
+    "Si3N4": 176,
     "ZrSi2": 63,
 }
 # Atoms in the conventional and the primitive cell (Z * atoms per formula unit).
 EXPECTED_COUNTS = {
-    "Li2O": (12, 3), "Li2O2": (8, 8), "La2O3": (5, 5), "ZrO2": (12, 12), "ZrSiO4": (24, 12), "La": (4, 4),
-    "Zr": (2, 2), "O2": (4, 2), "N2": (8, 8), "Li3N": (4, 4), "Li3PO4": (16, 16), "Li3PO4-gamma": (32, 32),
-    "SiO2": (9, 9), "Li2SiO3": (24, 12), "Si3N4": (14, 14), "ZrSi2": (12, 6),
+    "Li2O": (12, 3),
+    "Li2O2": (8, 8),
+    "La2O3": (5, 5),
+    "ZrO2": (12, 12),
+    "ZrSiO4": (24, 12),
+    "La": (4, 4),
+    "Zr": (2, 2),
+    "O2": (4, 2),
+    "N2": (8, 8),
+    "Li3N": (4, 4),
+    "Li3PO4": (16, 16),
+    "Li3PO4-gamma": (32, 32),
+    "SiO2": (9, 9),
+    "Li2SiO3": (24, 12),
+    "Si3N4": (14, 14),
+    "ZrSi2": (12, 6),
 }
 
 # Reference structures of the same polymorph: "exp" = experimental (COD / AFLOW prototype), "dft" =

@@ -29,7 +29,9 @@ from interchem.calculators import CalculatorSpec, ase_calculator, check_calculat
 from interchem.errors import CalculatorSettingsError, UnsupportedElementsError  # noqa: E402
 
 # Cheap: single-zeta basis, 200 Ry, 2x2x2 mesh. Si8 single point ~1-2 s.
-SI_SPEC = CalculatorSpec(name="cp2k", settings={"basis": "SZV-MOLOPT-SR-GTH", "cutoff": 200, "rel_cutoff": 40, "kpoints": "2x2x2"})
+SI_SPEC = CalculatorSpec(
+    name="cp2k", settings={"basis": "SZV-MOLOPT-SR-GTH", "cutoff": 200, "rel_cutoff": 40, "kpoints": "2x2x2"}
+)
 
 
 def _si8(a: float = 5.43):
@@ -82,7 +84,9 @@ def test_li2s_single_point_and_calculator_reuse():
     wrapper rebuilds CP2K's force environment when species/count/cell change, so results match."""
     from interchem.structures.library import cards
 
-    spec = CalculatorSpec(name="cp2k", settings={"basis": "SZV-MOLOPT-SR-GTH", "cutoff": 200, "rel_cutoff": 40, "kspacing": 0.9})
+    spec = CalculatorSpec(
+        name="cp2k", settings={"basis": "SZV-MOLOPT-SR-GTH", "cutoff": 200, "rel_cutoff": 40, "kspacing": 0.9}
+    )
     calc = ase_calculator(spec)
     li2s = AseAtomsAdaptor.get_atoms(cards()["Li2S"].build(primitive=True))
     assert len(li2s) == 3
@@ -196,7 +200,9 @@ def test_neb_through_cp2k():
     li2s = resolve_phase("Li2S", primitive=False)[1]
     hop = enumerate_li_hops(li2s, cutoff=3.0)[0]
     initial, final = build_neb_endpoints(li2s, hop, supercell_min_length=5.0)
-    spec = CalculatorSpec(name="cp2k", settings={"basis": "SZV-MOLOPT-SR-GTH", "cutoff": 200, "rel_cutoff": 40, "kspacing": 0.9})
+    spec = CalculatorSpec(
+        name="cp2k", settings={"basis": "SZV-MOLOPT-SR-GTH", "cutoff": 200, "rel_cutoff": 40, "kspacing": 0.9}
+    )
     res = run_neb(initial, final, spec, {"n_images": 3, "steps": 2, "relax_endpoints": False})
     e = np.array(res.energies_eV)
     assert res.image_evaluation == "one-by-one" and len(e) == 5
@@ -209,7 +215,8 @@ def test_smearing_without_empty_orbitals_is_refused_before_cp2k_runs():
     """One bcc Li atom with SZV has 2 basis functions for 2 occupied orbitals (3 electrons): CP2K would
     abort mid-run ("Extra MOs (ADDED_MOS) are required for smearing"); we refuse it with the reason.
     The 2-atom cell has one empty orbital and is accepted, with ADDED_MOS capped at what exists."""
-    from interchem.calculators.cp2k import _input_template, basis_function_count
+    from interchem.calculators.cp2k import _input_template
+    from interchem.calculators.cp2k_data import basis_function_count
 
     spec = CalculatorSpec(name="cp2k", settings={"basis": "SZV-MOLOPT-SR-GTH"})
     assert basis_function_count(spec, "Li") == 2 and basis_function_count(spec, "Si") == 4  # s / s+p
@@ -226,20 +233,35 @@ def test_interface_flows_through_cp2k(tmp_path):
     (SZV, 200 Ry, k-spacing 0.9/A: 2x2x1). Plumbing and internal consistency, not converged adhesion."""
     from jobflow import run_locally
 
+    from interchem.analysis.interfaces import EV_PER_A2_TO_J_PER_M2
     from interchem.store import embedded_store
     from interchem.structures.interfaces import InterfaceBuilder, InterfaceLimits
     from interchem.structures.library import resolve_phase
-    from interchem.analysis.interfaces import EV_PER_A2_TO_J_PER_M2
-    from interchem.workflows.interfaces import InterfaceMaker, InterfaceMDMaker, InterfaceMDResult, InterfaceSummary
+    from interchem.workflows.interface_md import InterfaceMDMaker, InterfaceMDResult
+    from interchem.workflows.interfaces import InterfaceMaker, InterfaceSummary
 
-    spec = {"name": "cp2k", "settings": {"basis": "SZV-MOLOPT-SR-GTH", "cutoff": 200, "rel_cutoff": 40, "kspacing": 0.9}}
+    spec = {
+        "name": "cp2k",
+        "settings": {"basis": "SZV-MOLOPT-SR-GTH", "cutoff": 200, "rel_cutoff": 40, "kspacing": 0.9},
+    }
     li, licl = resolve_phase("Li", primitive=False)[1], resolve_phase("LiCl")[1]
-    cands = InterfaceBuilder(li, licl, (1, 0, 0), (1, 0, 0), limits=InterfaceLimits(max_area=40, max_atoms=40, max_candidates=1, max_strain=0.06),
-                             anode_thickness_A=3.0, electrolyte_thickness_A=3.0, anode_termination=0, electrolyte_termination=0).build()
+    cands = InterfaceBuilder(
+        li,
+        licl,
+        (1, 0, 0),
+        (1, 0, 0),
+        limits=InterfaceLimits(max_area=40, max_atoms=40, max_candidates=1, max_strain=0.06),
+        anode_thickness_A=3.0,
+        electrolyte_thickness_A=3.0,
+        anode_termination=0,
+        electrolyte_termination=0,
+    ).build()
     assert len(cands[0].structure) == 6
     store = embedded_store(tmp_path / "store")
     flow = InterfaceMaker(calculator=spec, steps=2, fmax=0.1, gaps_A=(2.5, 3.5)).make(cands, li, licl)
-    md_flow = InterfaceMDMaker(calculator=spec, temperature_K=300, steps=2, md_settings={"sample_interval": 1}).make(cands[0].structure)
+    md_flow = InterfaceMDMaker(calculator=spec, temperature_K=300, steps=2, md_settings={"sample_interval": 1}).make(
+        cands[0].structure
+    )
     for f in (flow, md_flow):
         run_locally(f, store=store, create_folders=True, root_dir=tmp_path / "jobs", log=False, ensure_success=True)
     store.connect()
@@ -249,9 +271,12 @@ def test_interface_flows_through_cp2k(tmp_path):
     scan = r.gap_scan
     assert scan["best_gap_A"] == scan["gaps_A"][int(np.argmin(scan["energies_eV"]))]
     assert r.work_of_adhesion_J_m2 == pytest.approx(
-        (r.energy_anode_eV + r.energy_electrolyte_eV - r.energy_interface_eV) / r.area_A2 * EV_PER_A2_TO_J_PER_M2)
+        (r.energy_anode_eV + r.energy_electrolyte_eV - r.energy_interface_eV) / r.area_A2 * EV_PER_A2_TO_J_PER_M2
+    )
     assert r.work_of_separation_J_m2 >= r.work_of_adhesion_J_m2 - 1e-9  # relaxing the partners only lowers them
-    assert r.interface_energy_J_m2 == pytest.approx(r.surface_energy_anode_J_m2 + r.surface_energy_electrolyte_J_m2 - r.work_of_adhesion_J_m2)
+    assert r.interface_energy_J_m2 == pytest.approx(
+        r.surface_energy_anode_J_m2 + r.surface_energy_electrolyte_J_m2 - r.work_of_adhesion_J_m2
+    )
     assert abs(r.work_of_adhesion_J_m2) < 3.0  # a sane magnitude (J/m^2) from real DFT energies of ~-1600 eV
     md = InterfaceMDResult.model_validate(store.get_output(md_flow.output.uuid, load=True))
     assert md.level_of_theory.startswith("CP2K PBE") and md.reactivity.times_fs == pytest.approx([0.0, 2.0, 4.0])

@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from services import MONGO_PASSWORD
 from typer.testing import CliRunner
 
 from interchem.cli import app
-from services import MONGO_PASSWORD
 
 pytestmark = pytest.mark.integration
 
@@ -20,18 +20,50 @@ pytestmark = pytest.mark.integration
 def test_flow_runs_with_rlaunch_against_mongodb(mongo_settings, tiny_mace, tmp_path, monkeypatch):
     monkeypatch.setenv("COLUMNS", "250")
     cfg = tmp_path / "fw"
-    r = CliRunner().invoke(app, ["fireworks", "interchem.workflows.thermo:RelaxPhaseMaker", "-c", f"mace:model={tiny_mace}",
-                                 "--maker-arg", "steps=3", "--make-arg", "structure={phase: Li}", "--make-arg", "phase=Li",
-                                 "--write-config", str(cfg)])
+    r = CliRunner().invoke(
+        app,
+        [
+            "fireworks",
+            "interchem.workflows.thermo:RelaxPhaseMaker",
+            "-c",
+            f"mace:model={tiny_mace}",
+            "--maker-arg",
+            "steps=3",
+            "--make-arg",
+            "structure={phase: Li}",
+            "--make-arg",
+            "phase=Li",
+            "--write-config",
+            str(cfg),
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert "1 fireworks, added" in r.output and MONGO_PASSWORD not in r.output
     assert oct((cfg / "my_launchpad.yaml").stat().st_mode & 0o777) == "0o600"
     qadapter = (cfg / "my_qadapter.yaml").read_text()
     assert "_fw_q_type: SLURM" in qadapter and "rlaunch -w" in qadapter
     env = {**os.environ, "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1", "OMP_NUM_THREADS": "1"}
-    run = subprocess.run([str(Path(sys.executable).parent / "rlaunch"), "-l", str(cfg / "my_launchpad.yaml"),
-                          "-w", str(cfg / "my_fworker.yaml"), "rapidfire", "--nlaunches", "infinite", "--sleep", "0",
-                          "--max_loops", "1"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=400)
+    run = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "rlaunch"),
+            "-l",
+            str(cfg / "my_launchpad.yaml"),
+            "-w",
+            str(cfg / "my_fworker.yaml"),
+            "rapidfire",
+            "--nlaunches",
+            "infinite",
+            "--sleep",
+            "0",
+            "--max_loops",
+            "1",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert MONGO_PASSWORD not in run.stdout + run.stderr
 

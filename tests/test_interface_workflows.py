@@ -24,7 +24,10 @@ def _frame(s: Structure):
     return [x.specie.symbol for x in s], s.cart_coords, s.lattice.matrix
 
 
-@pytest.mark.parametrize("phase, element, name", [("Li2S", "S", "Li2S-like"), ("Li3P", "P", "Li3P-like"), ("LiCl", "Cl", "LiCl-like"), ("Li2O", "O", "Li2O-like")])
+@pytest.mark.parametrize(
+    "phase, element, name",
+    [("Li2S", "S", "Li2S-like"), ("Li3P", "P", "Li3P-like"), ("LiCl", "Cl", "LiCl-like"), ("Li2O", "O", "Li2O-like")],
+)
 def test_reference_phases_are_product_like(phase, element, name):
     s = resolve_phase(phase)[1]
     s.make_supercell([2, 2, 2])
@@ -33,7 +36,9 @@ def test_reference_phases_are_product_like(phase, element, name):
     assert all(env.get(i) == name for i in idx)
 
 
-@pytest.mark.parametrize("phase, element", [("Li6PS5Cl", "P"), ("Li3PS4", "S"), ("Li7La3Zr2O12", "O"), ("Li3PO4", "O"), ("Li2PO2N", "O")])
+@pytest.mark.parametrize(
+    "phase, element", [("Li6PS5Cl", "P"), ("Li3PS4", "S"), ("Li7La3Zr2O12", "O"), ("Li3PO4", "O"), ("Li2PO2N", "O")]
+)
 def test_electrolyte_anions_bound_to_p_or_zr_are_not_product_like(phase, element):
     s = resolve_phase(phase)[1]
     env = classify_environments(*_frame(s))
@@ -50,11 +55,29 @@ def test_argyrodite_baseline_free_sulfide_is_li2s_like_but_ps4_sulfur_is_not():
     assert set(env) & set(s_idx) == set(s_idx) - bonded_to_p
 
 
-@pytest.mark.parametrize("phase, a, b", [("Li2S", "Li", "S"), ("LiCl", "Li", "Cl"), ("Li2O", "Li", "O"), ("Si", "Si", "Si"), ("Li6PS5Cl", "P", "S"), ("Li3P", "Li", "P")])
+@pytest.mark.parametrize(
+    "phase, a, b",
+    [
+        ("Li2S", "Li", "S"),
+        ("LiCl", "Li", "Cl"),
+        ("Li2O", "Li", "O"),
+        ("Si", "Si", "Si"),
+        ("Li6PS5Cl", "P", "S"),
+        ("Li3P", "Li", "P"),
+    ],
+)
 def test_bond_cutoffs_separate_first_and_second_shell(phase, a, b):
     s = resolve_phase(phase)[1]
     cut = BOND_CUTOFFS_A[frozenset((a, b))]
-    d = sorted({round(n.nn_distance, 3) for x in s if x.specie.symbol == a for n in s.get_neighbors(x, 6.0) if n.specie.symbol == b})
+    d = sorted(
+        {
+            round(n.nn_distance, 3)
+            for x in s
+            if x.specie.symbol == a
+            for n in s.get_neighbors(x, 6.0)
+            if n.specie.symbol == b
+        }
+    )
     first = d[0]
     assert first < cut
     beyond = [x for x in d if x > cut]
@@ -99,8 +122,17 @@ def test_reactivity_analysis_on_a_constructed_trajectory():
 
 def _small_si_argyrodite():
     si, arg = resolve_phase("Si")[1], resolve_phase("Li6PS5Cl")[1]
-    b = InterfaceBuilder(si, arg, (1, 1, 1), (1, 0, 0), limits=InterfaceLimits(max_area=200, max_atoms=120, max_candidates=1),
-                         anode_thickness_A=3.0, electrolyte_thickness_A=4.0, anode_termination=0, electrolyte_termination=0)
+    b = InterfaceBuilder(
+        si,
+        arg,
+        (1, 1, 1),
+        (1, 0, 0),
+        limits=InterfaceLimits(max_area=200, max_atoms=120, max_candidates=1),
+        anode_thickness_A=3.0,
+        electrolyte_thickness_A=4.0,
+        anode_termination=0,
+        electrolyte_termination=0,
+    )
     return b.build(), si, arg
 
 
@@ -127,20 +159,24 @@ def test_adhesion_si_argyrodite_positive_with_chgnet(tmp_path):
     r = summary.results[0]
     assert r.work_of_adhesion_J_m2 > 0.05 and r.work_of_separation_J_m2 >= r.work_of_adhesion_J_m2 - 1e-9
     assert r.work_of_adhesion_J_m2 == pytest.approx(
-        (r.energy_anode_eV + r.energy_electrolyte_eV - r.energy_interface_eV) / r.area_A2 * EV_PER_A2_TO_J_PER_M2)
+        (r.energy_anode_eV + r.energy_electrolyte_eV - r.energy_interface_eV) / r.area_A2 * EV_PER_A2_TO_J_PER_M2
+    )
     scan = r.gap_scan
     assert scan["best_gap_A"] == scan["gaps_A"][int(np.argmin(scan["energies_eV"]))]
-    assert r.interface_energy_J_m2 == pytest.approx(r.surface_energy_anode_J_m2 + r.surface_energy_electrolyte_J_m2 - r.work_of_adhesion_J_m2)
+    assert r.interface_energy_J_m2 == pytest.approx(
+        r.surface_energy_anode_J_m2 + r.surface_energy_electrolyte_J_m2 - r.work_of_adhesion_J_m2
+    )
     assert r.structure.composition == cands[0].structure.composition
 
 
 def test_interface_md_plumbing_tiny_mace(tmp_path, tiny_mace):
     """MD + reactivity through jobflow: the trajectory is in the data store, not in the document."""
-    from interchem.workflows.interfaces import InterfaceMDMaker, InterfaceMDResult
+    from interchem.workflows.interface_md import InterfaceMDMaker, InterfaceMDResult
 
     cands, _, _ = _small_si_argyrodite()
-    flow = InterfaceMDMaker(calculator=f"mace:model={tiny_mace}", temperature_K=300, steps=20,
-                            md_settings={"sample_interval": 5}).make(cands[0].structure)
+    flow = InterfaceMDMaker(
+        calculator=f"mace:model={tiny_mace}", temperature_K=300, steps=20, md_settings={"sample_interval": 5}
+    ).make(cands[0].structure)
     store = _run(flow, tmp_path)
     store.connect()
     result = InterfaceMDResult.model_validate(store.get_output(flow.output.uuid, load=True))
@@ -159,23 +195,81 @@ def test_cli_interface_end_to_end_tiny_mace(tmp_path, tiny_mace, isolated_settin
     from interchem.cli import app
 
     out = tmp_path / "report"
-    args = ["interface", "Si", "Li6PS5Cl", "--miller-anode", "111", "--max-area", "200", "--max-atoms", "120",
-            "--anode-thickness", "3", "--electrolyte-thickness", "4", "--top", "1", "--steps", "5", "--md-steps", "10",
-            "-c", f"mace:model={tiny_mace}", "-o", str(out), "-s", str(tmp_path / "store")]
+    args = [
+        "interface",
+        "Si",
+        "Li6PS5Cl",
+        "--miller-anode",
+        "111",
+        "--max-area",
+        "200",
+        "--max-atoms",
+        "120",
+        "--anode-thickness",
+        "3",
+        "--electrolyte-thickness",
+        "4",
+        "--top",
+        "1",
+        "--steps",
+        "5",
+        "--md-steps",
+        "10",
+        "-c",
+        f"mace:model={tiny_mace}",
+        "-o",
+        str(out),
+        "-s",
+        str(tmp_path / "store"),
+    ]
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, res.output
     text = (out / "report.md").read_text()
     assert "| 0 | Si(111)" in text and "W_ad" in text and "MD reactivity" in text
-    for f in ("structures/interface_0.cif", "structures/interface_0.extxyz", "figures/md_reactivity_0.png", "figures/gap_scan.png", "summary.json"):
+    for f in (
+        "structures/interface_0.cif",
+        "structures/interface_0.extxyz",
+        "figures/md_reactivity_0.png",
+        "figures/gap_scan.png",
+        "summary.json",
+    ):
         assert (out / f).stat().st_size > 0
     # impossible match: clear error, exit 2, nothing written
     bad = tmp_path / "bad"
-    res = CliRunner().invoke(app, ["interface", "Si", "Li6PS5Cl", "--max-area", "30", "-c", f"mace:model={tiny_mace}",
-                                   "-o", str(bad), "-s", str(tmp_path / "store2")])
+    res = CliRunner().invoke(
+        app,
+        [
+            "interface",
+            "Si",
+            "Li6PS5Cl",
+            "--max-area",
+            "30",
+            "-c",
+            f"mace:model={tiny_mace}",
+            "-o",
+            str(bad),
+            "-s",
+            str(tmp_path / "store2"),
+        ],
+    )
     assert res.exit_code == 2 and "no Si(100)|Li6PS5Cl(100) interface" in res.output
     assert not bad.exists() and not (tmp_path / "store2").exists()
-    res = CliRunner().invoke(app, ["interface", "Si", "LiCl", "--miller-electrolyte", "111", "--termination-electrolyte", "Br-terminated",
-                                   "-c", f"mace:model={tiny_mace}", "-o", str(bad)])
+    res = CliRunner().invoke(
+        app,
+        [
+            "interface",
+            "Si",
+            "LiCl",
+            "--miller-electrolyte",
+            "111",
+            "--termination-electrolyte",
+            "Br-terminated",
+            "-c",
+            f"mace:model={tiny_mace}",
+            "-o",
+            str(bad),
+        ],
+    )
     assert res.exit_code == 2 and "no termination 'Br-terminated'" in res.output and not bad.exists()
 
 
@@ -185,21 +279,38 @@ def test_lithiated_anode_draws_li_to_sulfur_chgnet():
     anode's Li moves onto the argyrodite's S - bonds Li(anode)-S(electrolyte) multiply over 0.2 ps
     (measured 4 -> 27 in development) - while at Si(111)|Li6PS5Cl the anode has no Li to give, and
     what forms instead is a few Si-S bonds. (An Si|LLZO run would need ~300 atoms: too slow for CI.)"""
-    from interchem.workflows.md import cartesian_frames, run_md
-
     import tempfile
 
+    from interchem.workflows.md import cartesian_frames, run_md
+
     li15, arg = resolve_phase("Li15Si4")[1], resolve_phase("Li6PS5Cl")[1]
-    c = InterfaceBuilder(li15, arg, (1, 0, 0), (1, 0, 0), limits=InterfaceLimits(max_area=250, max_atoms=200, max_candidates=1),
-                         anode_thickness_A=3.0, electrolyte_thickness_A=4.0).build()[0]
+    c = InterfaceBuilder(
+        li15,
+        arg,
+        (1, 0, 0),
+        (1, 0, 0),
+        limits=InterfaceLimits(max_area=250, max_atoms=200, max_candidates=1),
+        anode_thickness_A=3.0,
+        electrolyte_thickness_A=4.0,
+    ).build()[0]
     s = set_gap(c.structure, 2.0)
     plain = s.copy()
     plain.remove_site_property("interface_side")
     with tempfile.TemporaryDirectory() as tmp:
-        md = run_md(plain, "chgnet", {"temperature_K": 800, "steps": 100, "sample_interval": 10, "seed": 1}, checkpoint=f"{tmp}/ck.npz")
+        md = run_md(
+            plain,
+            "chgnet",
+            {"temperature_K": 800, "steps": 100, "sample_interval": 10, "seed": 1},
+            checkpoint=f"{tmp}/ck.npz",
+        )
     frames, lattices = cartesian_frames(md.trajectory)
-    a = analyse_reactivity([x.specie.symbol for x in s], frames, lattices, s.site_properties["interface_side"],
-                           [p["step"] * 2.0 for p in md.trajectory.frame_properties])
+    a = analyse_reactivity(
+        [x.specie.symbol for x in s],
+        frames,
+        lattices,
+        s.site_properties["interface_side"],
+        [p["step"] * 2.0 for p in md.trajectory.frame_properties],
+    )
     li_s = cross_contacts(a, "Li", "S")
     assert li_s[-1] >= 2 * max(li_s[0], 1) and li_s[-1] - li_s[0] >= 8
     assert np.mean(li_s[-3:]) > np.mean(li_s[:3])

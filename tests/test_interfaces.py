@@ -27,7 +27,13 @@ from interchem.structures.library import resolve_phase
 CASES = {
     "Si|Li2S": ("Si", (1, 0, 0), "Li2S", (1, 0, 0), InterfaceLimits(max_area=160, max_strain=0.05, max_atoms=200)),
     "Si|LiCl": ("Si", (1, 1, 1), "LiCl", (1, 0, 0), InterfaceLimits(max_area=200, max_strain=0.05, max_atoms=200)),
-    "Li15Si4|Li6PS5Cl": ("Li15Si4", (1, 0, 0), "Li6PS5Cl", (1, 0, 0), InterfaceLimits(max_area=250, max_strain=0.05, max_atoms=220)),
+    "Li15Si4|Li6PS5Cl": (
+        "Li15Si4",
+        (1, 0, 0),
+        "Li6PS5Cl",
+        (1, 0, 0),
+        InterfaceLimits(max_area=250, max_strain=0.05, max_atoms=220),
+    ),
 }
 _BUILT: dict = {}
 
@@ -36,8 +42,16 @@ def built(case: str, model: str = "vacuum"):
     key = (case, model)
     if key not in _BUILT:
         a, ma, e, me, lim = CASES[case]
-        b = InterfaceBuilder(resolve_phase(a)[1], resolve_phase(e)[1], ma, me, limits=lim, anode_thickness_A=4.0,
-                             electrolyte_thickness_A=4.0, model=model)
+        b = InterfaceBuilder(
+            resolve_phase(a)[1],
+            resolve_phase(e)[1],
+            ma,
+            me,
+            limits=lim,
+            anode_thickness_A=4.0,
+            electrolyte_thickness_A=4.0,
+            model=model,
+        )
         _BUILT[key] = (b, b.build())
     return _BUILT[key]
 
@@ -98,10 +112,16 @@ def test_stated_strain_is_the_strain_applied(case):
 
 def test_candidates_are_distinct_and_ranked():
     _, cands = built("Si|Li2S")
-    matcher = StructureMatcher(ltol=0.1, stol=0.2, angle_tol=3, primitive_cell=False, scale=False, attempt_supercell=False)
+    matcher = StructureMatcher(
+        ltol=0.1, stol=0.2, angle_tol=3, primitive_cell=False, scale=False, attempt_supercell=False
+    )
     for i, a in enumerate(cands):
-        for b in cands[i + 1:]:
-            if a.n_atoms == b.n_atoms and a.anode_termination == b.anode_termination and a.electrolyte_termination == b.electrolyte_termination:
+        for b in cands[i + 1 :]:
+            if (
+                a.n_atoms == b.n_atoms
+                and a.anode_termination == b.anode_termination
+                and a.electrolyte_termination == b.electrolyte_termination
+            ):
                 assert not matcher.fit(a.structure, b.structure)
     keys = [(int(c.max_abs_strain * 100), c.area_A2) for c in cands]
     assert keys == sorted(keys)
@@ -151,7 +171,9 @@ def test_impossible_match_raises_and_names_the_limits():
     with pytest.raises(NoInterfaceMatchError, match=r"max_area=60.*max_strain=0.010"):
         b.build()
     # a match that exists but is over the atom limit is reported as such
-    b = InterfaceBuilder(si, resolve_phase("Li2S")[1], (1, 0, 0), (1, 0, 0), limits=InterfaceLimits(max_area=160, max_atoms=40))
+    b = InterfaceBuilder(
+        si, resolve_phase("Li2S")[1], (1, 0, 0), (1, 0, 0), limits=InterfaceLimits(max_area=160, max_atoms=40)
+    )
     with pytest.raises(NoInterfaceMatchError, match="over the atom limit"):
         b.build()
 
@@ -176,8 +198,15 @@ def disordered_si(seed: int = 3, reps: int = 3) -> Structure:
 def test_amorphous_block_is_cut_to_the_crystal_cell():
     block = disordered_si()
     arg = resolve_phase("Li6PS5Cl")[1]
-    cand = amorphous_interface(arg, (1, 0, 0), block, crystal_role="electrolyte", amorphous_thickness_A=8.0,
-                               crystal_thickness_A=5.0, supercell=(2, 2))
+    cand = amorphous_interface(
+        arg,
+        (1, 0, 0),
+        block,
+        crystal_role="electrolyte",
+        amorphous_thickness_A=8.0,
+        crystal_thickness_A=5.0,
+        supercell=(2, 2),
+    )
     s = cand.structure
     check_structure(s)
     side = np.array(s.site_properties["interface_side"])
@@ -199,7 +228,7 @@ def test_small_block_is_replicated_or_refused():
     slab = cut_amorphous_block(block, ab, 8.0)
     assert slab.properties["replicas"][0] >= 3
     # density kept to within one atomic layer of the (still layered) stand-in block in an 8 A window
-    assert len(slab) == pytest.approx(13.94 ** 2 * 8.0 * len(block) / block.volume, rel=0.12)
+    assert len(slab) == pytest.approx(13.94**2 * 8.0 * len(block) / block.volume, rel=0.12)
     check_structure(slab)
 
 
@@ -215,10 +244,20 @@ def test_insane_amorphous_density_is_refused():
 # is pymatgen's frame, a rotation of the old one), the same gap, the same parts in the same order.
 RECORDED = Path(__file__).parent / "fixtures" / "interfaces_before_pymatgen_interface.json"
 RECORDED_CASES = {
-    "Li(100)|LiCl(100)": ("Li", (1, 0, 0), "LiCl", (1, 0, 0),
-                          InterfaceLimits(max_area=120, max_strain=0.05, max_atoms=200)),
-    "Si(111)|Li2S(111)": ("Si", (1, 1, 1), "Li2S", (1, 1, 1),
-                          InterfaceLimits(max_area=200, max_strain=0.08, max_atoms=300)),
+    "Li(100)|LiCl(100)": (
+        "Li",
+        (1, 0, 0),
+        "LiCl",
+        (1, 0, 0),
+        InterfaceLimits(max_area=120, max_strain=0.05, max_atoms=200),
+    ),
+    "Si(111)|Li2S(111)": (
+        "Si",
+        (1, 1, 1),
+        "Li2S",
+        (1, 1, 1),
+        InterfaceLimits(max_area=200, max_strain=0.08, max_atoms=300),
+    ),
 }
 
 
@@ -236,8 +275,17 @@ def _assert_as_recorded(s: Structure, rec: dict) -> None:
 def test_pymatgen_interface_gives_the_recorded_structures(case, model):
     rec = json.loads(RECORDED.read_text())[f"{case} {model}"]
     a, ma, e, me, lim = RECORDED_CASES[case]
-    best = InterfaceBuilder(resolve_phase(a)[1], resolve_phase(e)[1], ma, me, limits=lim, anode_thickness_A=4.0,
-                            electrolyte_thickness_A=4.0, model=model, fixed_bottom_layers=1).build()[0]
+    best = InterfaceBuilder(
+        resolve_phase(a)[1],
+        resolve_phase(e)[1],
+        ma,
+        me,
+        limits=lim,
+        anode_thickness_A=4.0,
+        electrolyte_thickness_A=4.0,
+        model=model,
+        fixed_bottom_layers=1,
+    ).build()[0]
     assert best.label() == rec["label"]
     _assert_as_recorded(best.structure, rec["built"])
     assert [bool(v[0]) for v in best.structure.site_properties["selective_dynamics"]] == rec["free"]

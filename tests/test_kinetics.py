@@ -48,7 +48,9 @@ def test_md_resumed_run_equals_uninterrupted(tmp_path, li2s, tiny_mace):
     assert resumed.resumed_from_step == 50 and full.resumed_from_step == 0
     assert len(resumed.trajectory) == len(full.trajectory) == 21
     np.testing.assert_array_equal(np.asarray(resumed.trajectory.coords), np.asarray(full.trajectory.coords))
-    assert [p["energy"] for p in resumed.trajectory.frame_properties] == [p["energy"] for p in full.trajectory.frame_properties]
+    assert [p["energy"] for p in resumed.trajectory.frame_properties] == [
+        p["energy"] for p in full.trajectory.frame_properties
+    ]
     # A different seed is a different trajectory (the comparison above could not pass by accident).
     other = run_md(li2s, calc, settings.model_copy(update={"seed": 12}), checkpoint=tmp_path / "other.npz")
     assert not np.allclose(np.asarray(other.trajectory.coords), np.asarray(full.trajectory.coords))
@@ -113,7 +115,9 @@ def test_md_job_trajectory_goes_to_data_store(tmp_path, li2s, tiny_mace, isolate
 
     monkeypatch.setenv("INTERCHEM_CHECKPOINT_DIR", str(tmp_path / "ck"))
     store = make_job_store(isolated_settings)
-    md = MDMaker(calculator=f"mace:model={tiny_mace}", temperature_K=400, steps=30, md_settings={"sample_interval": 5}).make(li2s)
+    md = MDMaker(
+        calculator=f"mace:model={tiny_mace}", temperature_K=400, steps=30, md_settings={"sample_interval": 5}
+    ).make(li2s)
     run_locally(md, store=store, create_folders=True, root_dir=tmp_path, ensure_success=True, log=False)
     store.connect()
     doc = store.query_one({"uuid": md.uuid}, load=False)
@@ -175,7 +179,9 @@ def test_barrier_flow_reports_percolation(tmp_path, bcc_li_hop, isolated_setting
     from interchem.workflows.neb import BarrierMaker
 
     li, _ = bcc_li_hop
-    flow = BarrierMaker(calculator="chgnet", cutoff=3.2, neb_settings={"n_images": 3, "supercell_min_length": 7.0}).make(li, phase="Li")
+    flow = BarrierMaker(
+        calculator="chgnet", cutoff=3.2, neb_settings={"n_images": 3, "supercell_min_length": 7.0}
+    ).make(li, phase="Li")
     store = make_job_store(isolated_settings)
     out = run_locally(flow, store=store, create_folders=True, root_dir=tmp_path, ensure_success=True, log=False)
     report = out[flow.output.uuid][1].output
@@ -215,10 +221,19 @@ def test_interstitial_barrier_flow_hops_between_relaxed_minima(tmp_path, isolate
 
     si = resolve_phase("Si", primitive=False)[1]
     flow = BarrierMaker(
-        calculator="chgnet", mechanisms=("interstitial",), cutoff=2.5,
+        calculator="chgnet",
+        mechanisms=("interstitial",),
+        cutoff=2.5,
         neb_settings={"n_images": 3, "supercell_min_length": 5.0, "fmax": 0.1},
     ).make(si, phase="Si")
-    out = run_locally(flow, store=make_job_store(isolated_settings), create_folders=True, root_dir=tmp_path, ensure_success=True, log=False)
+    out = run_locally(
+        flow,
+        store=make_job_store(isolated_settings),
+        create_folders=True,
+        root_dir=tmp_path,
+        ensure_success=True,
+        log=False,
+    )
     report = out[flow.output.uuid][1].output
     assert [round(h["distance_A"], 2) for h in report.hops] == [2.35]
     assert report.hops[0]["start_wyckoff"] == report.hops[0]["end_wyckoff"] == "8b"
@@ -237,7 +252,9 @@ def test_endpoint_rattle_moves_both_endpoints_alike(li2s):
 
     hop = enumerate_li_hops(li2s, cutoff=3.0)[0]
     initial, final = build_neb_endpoints(li2s, hop, supercell_min_length=5.0)
-    res = run_neb(initial, final, "chgnet", {"n_images": 3, "steps": 2, "relax_endpoints": False, "endpoint_rattle_A": 0.1})
+    res = run_neb(
+        initial, final, "chgnet", {"n_images": 3, "steps": 2, "relax_endpoints": False, "endpoint_rattle_A": 0.1}
+    )
     d0 = res.images[0].cart_coords - initial.cart_coords
     d1 = res.images[-1].cart_coords - final.cart_coords
     assert np.allclose(d0, d1, atol=1e-6)
@@ -292,11 +309,22 @@ def test_diffusion_flow_flags_when_nothing_diffuses(tmp_path, isolated_settings,
     monkeypatch.setenv("INTERCHEM_CHECKPOINT_DIR", str(tmp_path / "ck"))
     li2s = resolve_phase("Li2S", primitive=False)[1]
     maker = DiffusionMaker(
-        calculator="chgnet", temperatures_K=(300, 350, 400), steps=150, equilibration_ps=0.04,
-        sample_interval=2, supercell_min_length=5.0,
+        calculator="chgnet",
+        temperatures_K=(300, 350, 400),
+        steps=150,
+        equilibration_ps=0.04,
+        sample_interval=2,
+        supercell_min_length=5.0,
     )
     flow = maker.make(li2s, phase="Li2S")
-    out = run_locally(flow, store=make_job_store(isolated_settings), create_folders=True, root_dir=tmp_path, ensure_success=True, log=False)
+    out = run_locally(
+        flow,
+        store=make_job_store(isolated_settings),
+        create_folders=True,
+        root_dir=tmp_path,
+        ensure_success=True,
+        log=False,
+    )
     report = out[flow.output.uuid][1].output
     assert report.flagged and "need" in report.flag_reason.lower() or "needs 3" in report.flag_reason
     assert report.arrhenius_sigma is None and report.sigma_300K_S_per_cm is None
@@ -321,8 +349,18 @@ def test_diffusion_report_fits_synthetic_points():
         d = diff.diffusion_coefficient(m)
         sigma, err = diff.nernst_einstein_conductivity(d, 32, 2000.0, t)
         points.append(
-            DiffusionPoint(temperature_K=t, mean_temperature_K=t, n_li=32, volume_A3=2000.0, msd=m, diffusion=d,
-                           sigma_S_per_cm=sigma, sigma_err_S_per_cm=err, md_key="synthetic", production_ps=20.0)
+            DiffusionPoint(
+                temperature_K=t,
+                mean_temperature_K=t,
+                n_li=32,
+                volume_A3=2000.0,
+                msd=m,
+                diffusion=d,
+                sigma_S_per_cm=sigma,
+                sigma_err_S_per_cm=err,
+                md_key="synthetic",
+                production_ps=20.0,
+            )
         )
     rep = diffusion_report("synthetic", "Li", points, {"name": "emt", "settings": {}})
     assert not rep.flagged
@@ -340,7 +378,14 @@ def test_si_phonons_with_chgnet_are_stable(tmp_path, isolated_settings):
 
     si = resolve_phase("Si")[1]
     flow = PhononsMaker(calculator="chgnet", min_length=9.0).make(si, phase="Si")
-    out = run_locally(flow, store=make_job_store(isolated_settings), create_folders=True, root_dir=tmp_path, ensure_success=True, log=False)
+    out = run_locally(
+        flow,
+        store=make_job_store(isolated_settings),
+        create_folders=True,
+        root_dir=tmp_path,
+        ensure_success=True,
+        log=False,
+    )
     summary = out[flow.output.uuid][1].output
     assert not summary.has_imaginary_modes, summary.min_frequency_THz
     f = np.array(summary.free_energy_per_atom_eV)
@@ -359,8 +404,13 @@ def test_li_hop_across_a_built_interface(tiny_mace):
     from interchem.workflows.neb import run_neb
 
     cands = InterfaceBuilder(
-        resolve_phase("Li")[1], resolve_phase("Li2S")[1], (1, 0, 0), (1, 0, 0),
-        limits=InterfaceLimits(max_area=120, max_strain=0.06, max_atoms=120), anode_thickness_A=4.0, electrolyte_thickness_A=4.0,
+        resolve_phase("Li")[1],
+        resolve_phase("Li2S")[1],
+        (1, 0, 0),
+        (1, 0, 0),
+        limits=InterfaceLimits(max_area=120, max_strain=0.06, max_atoms=120),
+        anode_thickness_A=4.0,
+        electrolyte_thickness_A=4.0,
     ).build()
     interface = cands[0].structure
     initial, final, info = interface_li_hop_endpoints(interface)
@@ -374,8 +424,17 @@ def test_li_hop_across_a_built_interface(tiny_mace):
     assert len(res.energies_eV) == 5 and res.reaction_coordinate_A[-1] >= info["distance_A"] - 1e-6
     with pytest.raises(NoMobileSpeciesError):
         interface_li_hop_endpoints(
-            InterfaceBuilder(resolve_phase("Si")[1], resolve_phase("Li2S")[1], (1, 0, 0), (1, 0, 0),
-                             limits=InterfaceLimits(max_area=160, max_atoms=200), anode_thickness_A=4.0, electrolyte_thickness_A=4.0).build()[0].structure
+            InterfaceBuilder(
+                resolve_phase("Si")[1],
+                resolve_phase("Li2S")[1],
+                (1, 0, 0),
+                (1, 0, 0),
+                limits=InterfaceLimits(max_area=160, max_atoms=200),
+                anode_thickness_A=4.0,
+                electrolyte_thickness_A=4.0,
+            )
+            .build()[0]
+            .structure
         )
 
 
@@ -389,7 +448,9 @@ def test_cli_barriers_end_to_end_and_bad_input(tmp_path, isolated_settings, monk
 
     monkeypatch.setenv("INTERCHEM_STORE_PATH", str(tmp_path / "store"))
     out_dir = tmp_path / "out"
-    result = CliRunner().invoke(app, ["barriers", "Li", "--cutoff", "3.2", "--images", "3", "--supercell", "7", "-o", str(out_dir)])
+    result = CliRunner().invoke(
+        app, ["barriers", "Li", "--cutoff", "3.2", "--images", "3", "--supercell", "7", "-o", str(out_dir)]
+    )
     assert result.exit_code == 0, result.output
     assert "percolation (vacancy): 1D" in result.output
     assert (out_dir / "barriers.md").exists() and (out_dir / "figures" / "neb_profiles.png").stat().st_size > 1000

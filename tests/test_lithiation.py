@@ -81,7 +81,10 @@ def test_vrh_of_an_isotropic_tensor_returns_its_own_moduli_and_unstable_tensors_
 
 
 def test_volume_expansion_and_amorphous_targets():
-    pts = volume_expansion([VolumePoint(phase="Si", x=0, volume_per_si_A3=20.0), VolumePoint(phase="L", x=3.75, volume_per_si_A3=76.0)], 20.0)
+    pts = volume_expansion(
+        [VolumePoint(phase="Si", x=0, volume_per_si_A3=20.0), VolumePoint(phase="L", x=3.75, volume_per_si_A3=76.0)],
+        20.0,
+    )
     assert [p.expansion_percent for p in pts] == pytest.approx([0.0, 280.0])
     targets = amorphous_series_targets([0, 1, 3.75], n_si=8)
     assert [t.label for t in targets] == ["a-Si", "a-Li1Si", "a-Li3.75Si"]
@@ -98,8 +101,15 @@ def test_lithiation_result_from_experimental_structures_and_an_elastic_document(
     from interchem.workflows.mechanics import lithiation_result
 
     series = {name: s for name, _, s in crystalline_series()}
-    records = [{"phase": n, "amorphous": False, "structure": series[n], "experimental_volume_per_si_A3": volume_per_host(series[n])}
-               for n in ("Si", "LiSi", "Li15Si4")]
+    records = [
+        {
+            "phase": n,
+            "amorphous": False,
+            "structure": series[n],
+            "experimental_volume_per_si_A3": volume_per_host(series[n]),
+        }
+        for n in ("Si", "LiSi", "Li15Si4")
+    ]
     elastic = {
         "Si": {"elastic_tensor": {"ieee_format": cubic_stiffness(SI_C11, SI_C12, SI_C44).tolist()}},
         "Li15Si4": {"elastic_tensor": {"ieee_format": cubic_stiffness(20.0, 40.0, 10.0).tolist()}},
@@ -172,8 +182,23 @@ def test_cli_lithiation_with_chgnet_expansion_and_moduli(md_env, tmp_path):
 
     out_dir, store = tmp_path / "out", tmp_path / "store"
     result = CliRunner().invoke(
-        app, ["lithiation", "-c", "chgnet", "-p", "Li15Si4", "--no-amorphous", "--elastic-phase", "Si",
-              "--elastic-phase", "Li15Si4", "-o", str(out_dir), "-s", str(store)]
+        app,
+        [
+            "lithiation",
+            "-c",
+            "chgnet",
+            "-p",
+            "Li15Si4",
+            "--no-amorphous",
+            "--elastic-phase",
+            "Si",
+            "--elastic-phase",
+            "Li15Si4",
+            "-o",
+            str(out_dir),
+            "-s",
+            str(store),
+        ],
     )
     assert result.exit_code == 0, result.output
     doc = json.loads((out_dir / "lithiation.json").read_text())
@@ -188,13 +213,33 @@ def test_cli_lithiation_with_chgnet_expansion_and_moduli(md_env, tmp_path):
     assert si["shear_vrh"] < si["youngs_vrh"] < 3 * si["bulk_vrh"]
     assert 0.2 < li["bulk_vrh"] / si["bulk_vrh"] < 0.6
     assert li["youngs_vrh"] < si["youngs_vrh"]
-    for name in ("lithiation_report.md", "volume_vs_x.png", "moduli_vs_x.png", "structures/Li15Si4.cif", "structures/Si.extxyz"):
+    for name in (
+        "lithiation_report.md",
+        "volume_vs_x.png",
+        "moduli_vs_x.png",
+        "structures/Li15Si4.cif",
+        "structures/Si.extxyz",
+    ):
         assert (out_dir / name).is_file(), name
     rows = {r["quantity"]: r for r in _load_validation("lithiation_mechanics").compare(doc)}
     assert rows["expansion Li15Si4 vs Si (%)"]["ok"] and rows["B Li15Si4 / B Si"]["ok"]
     # Rerun: the crystalline relaxations are reused from the store (the screen's reuse key).
-    again = CliRunner().invoke(app, ["lithiation", "-c", "chgnet", "-p", "Li15Si4", "--no-amorphous", "--no-elastic",
-                                     "-o", str(tmp_path / "out2"), "-s", str(store)])
+    again = CliRunner().invoke(
+        app,
+        [
+            "lithiation",
+            "-c",
+            "chgnet",
+            "-p",
+            "Li15Si4",
+            "--no-amorphous",
+            "--no-elastic",
+            "-o",
+            str(tmp_path / "out2"),
+            "-s",
+            str(store),
+        ],
+    )
     assert again.exit_code == 0, again.output
     assert "reused" in again.output
     doc2 = json.loads((tmp_path / "out2" / "lithiation.json").read_text())
@@ -205,12 +250,33 @@ def test_validation_arithmetic_for_mechanics():
     val = _load_validation("lithiation_mechanics")
     doc = {
         "phases": [
-            {"phase": "Si", "x": 0.0, "amorphous": False, "volume_per_si_A3": 20.4, "expansion_percent": 0.0,
-             "experimental_volume_per_si_A3": 20.02, "moduli": {"bulk_vrh": 88.0, "shear_vrh": 60.0, "youngs_vrh": 146.7}},
-            {"phase": "Li15Si4", "x": 3.75, "amorphous": False, "volume_per_si_A3": 79.0, "expansion_percent": 287.3,
-             "experimental_volume_per_si_A3": 76.24, "moduli": {"bulk_vrh": 30.0, "shear_vrh": 15.0, "youngs_vrh": 38.6}},
-            {"phase": "a-Li2Si", "x": 2.0, "amorphous": True, "volume_per_si_A3": 70.0, "expansion_percent": 243.0,
-             "experimental_volume_per_si_A3": None, "moduli": None},
+            {
+                "phase": "Si",
+                "x": 0.0,
+                "amorphous": False,
+                "volume_per_si_A3": 20.4,
+                "expansion_percent": 0.0,
+                "experimental_volume_per_si_A3": 20.02,
+                "moduli": {"bulk_vrh": 88.0, "shear_vrh": 60.0, "youngs_vrh": 146.7},
+            },
+            {
+                "phase": "Li15Si4",
+                "x": 3.75,
+                "amorphous": False,
+                "volume_per_si_A3": 79.0,
+                "expansion_percent": 287.3,
+                "experimental_volume_per_si_A3": 76.24,
+                "moduli": {"bulk_vrh": 30.0, "shear_vrh": 15.0, "youngs_vrh": 38.6},
+            },
+            {
+                "phase": "a-Li2Si",
+                "x": 2.0,
+                "amorphous": True,
+                "volume_per_si_A3": 70.0,
+                "expansion_percent": 243.0,
+                "experimental_volume_per_si_A3": None,
+                "moduli": None,
+            },
         ],
         "experimental_line": [17.78, 15.07],
     }

@@ -42,10 +42,26 @@ class FakeSummary:
     def __init__(self, docs: list[dict], calls: list, as_models: bool):
         self.docs, self.calls, self.as_models = docs, calls, as_models
 
-    def search(self, chemsys=None, formula=None, material_ids=None, energy_above_hull=None, deprecated=None, fields=None, **kwargs):
+    def search(
+        self,
+        chemsys=None,
+        formula=None,
+        material_ids=None,
+        energy_above_hull=None,
+        deprecated=None,
+        fields=None,
+        **kwargs,
+    ):
         self.calls.append(
-            {"chemsys": chemsys, "formula": formula, "material_ids": material_ids,
-             "energy_above_hull": energy_above_hull, "deprecated": deprecated, "fields": fields, **kwargs}
+            {
+                "chemsys": chemsys,
+                "formula": formula,
+                "material_ids": material_ids,
+                "energy_above_hull": energy_above_hull,
+                "deprecated": deprecated,
+                "fields": fields,
+                **kwargs,
+            }
         )
         out = []
         for doc in self.docs:
@@ -55,7 +71,10 @@ class FakeSummary:
                 continue
             if material_ids is not None and doc["material_id"] not in material_ids:
                 continue
-            if energy_above_hull is not None and not energy_above_hull[0] <= doc["energy_above_hull"] <= energy_above_hull[1]:
+            if (
+                energy_above_hull is not None
+                and not energy_above_hull[0] <= doc["energy_above_hull"] <= energy_above_hull[1]
+            ):
                 continue
             if deprecated is not None and doc["deprecated"] != deprecated:
                 continue
@@ -83,9 +102,7 @@ class FakeRester:
         self.calls.append({"entries_in_chemsys": list(elements), "additional_criteria": additional_criteria, **kwargs})
         wanted = set(elements)
         return [
-            ComputedStructureEntry.from_dict(copy.deepcopy(d))
-            for d in self._entries
-            if set(d["composition"]) <= wanted
+            ComputedStructureEntry.from_dict(copy.deepcopy(d)) for d in self._entries if set(d["composition"]) <= wanted
         ]
 
 

@@ -12,7 +12,7 @@ from jobflow import job
 from interchem.calculators import CalculatorSpec
 from interchem.errors import InterchemError, SubmissionError
 from interchem.structures.library import resolve_phase
-from interchem.workflows.interfaces import InterfaceMDMaker
+from interchem.workflows.interface_md import InterfaceMDMaker
 from interchem.workflows.pipelines import (
     QUICK_ANODES,
     QUICK_ELECTROLYTES,
@@ -58,24 +58,33 @@ def test_interface_pipeline_job_graph(mace_spec):
     assert maker.miller_anode == (1, 1, 1) and isinstance(maker.md_maker, InterfaceMDMaker)
     flow = maker.make(si, arg, "Si", "Li6PS5Cl")
     names = _names(flow)
-    label = names[2].removeprefix("gap scan ")
+    label = names[2].removeprefix("single points ")
     assert label.startswith("Si(111)") and "Li6PS5Cl(100)" in label
+    # the calculator's makers: bulk single points, the gap scan's single points, then the relaxations
     assert names == [
+        "single point bulk Si",
+        "single point bulk Li6PS5Cl",
+        f"single points {label}",
         "bulk reference Si",
         "bulk reference Li6PS5Cl",
         f"gap scan {label}",
         f"relax interface {label}",
+        f"split interface {label}",
+        f"single points {label} parts",
+        f"relax anode part {label}",
+        f"relax electrolyte part {label}",
         f"adhesion {label}",
         "rank interfaces",
         "interface md on the 1 best",
     ]
     assert set(flow.output) == {"summary", "md"} and flow.name == "interface pipeline Si|Li6PS5Cl"
-    # no MD: the interface flow alone; top=2: two candidates, each gap scan -> relax -> adhesion
+    # no MD: the interface flow alone; top=2: two candidates, each single points -> gap scan -> relax ->
+    # split -> single points of the parts -> two part relaxations -> adhesion
     no_md = InterfacePipelineMaker.with_calculator(mace_spec, md_steps=0, **{**SMALL_INTERFACE, "top": 2}).make(
         si, arg, "Si", "Li6PS5Cl"
     )
     names = _names(no_md)
-    assert len(names) == 2 + 2 * 3 + 1 and names[-1] == "rank interfaces" and no_md.output["md"] == []
+    assert len(names) == 4 + 2 * 8 + 1 and names[-1] == "rank interfaces" and no_md.output["md"] == []
 
 
 def test_interface_pipeline_checks_its_settings(mace_spec):
@@ -217,7 +226,8 @@ def test_submit_and_fireworks_build_the_pipeline_flows(isolated_settings, mace_s
     )
     flow, summary, name = build_flow(req, isolated_settings)
     assert name == "interface" and summary.startswith("interface: interface pipeline Si|Li6PS5Cl")
-    assert _names(flow)[-1] == "interface md on the 1 best" and flow.jobs[0].jobs[3].function_args[3] == 5  # steps
+    relax = next(j for j in flow.jobs[0].jobs if j.name.startswith("relax interface"))
+    assert _names(flow)[-1] == "interface md on the 1 best" and relax.function_args[3] == 5  # steps
     with pytest.raises(SubmissionError, match="two phases"):
         build_flow(FlowRequest("interface", phases=["Si"], calculator=mace_spec), isolated_settings)
     with pytest.raises(SubmissionError, match="bad arguments"):

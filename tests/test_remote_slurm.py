@@ -18,10 +18,10 @@ import time
 from pathlib import Path
 
 import pytest
+from services import MONGO_PASSWORD, guard
 from typer.testing import CliRunner
 
 from interchem.cli import app
-from services import MONGO_PASSWORD, guard
 
 pytestmark = pytest.mark.integration
 
@@ -36,8 +36,13 @@ class JF:
         self.env, self.project = env, project
 
     def cli(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
-        r = subprocess.run([str(VENV_BIN / "jf"), "-p", self.project, *args], env=self.env, capture_output=True,
-                           text=True, timeout=timeout)
+        r = subprocess.run(
+            [str(VENV_BIN / "jf"), "-p", self.project, *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         if check and r.returncode != 0:
             raise AssertionError(f"jf {' '.join(args)} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
         return r
@@ -70,8 +75,8 @@ class JF:
         raise AssertionError(f"{what} not reached within {timeout} s: {states}\n{log}")
 
     def runner_pids(self) -> list[int]:
-        from jobflow_remote.jobs.daemon import DaemonManager
         from jobflow_remote.config.manager import ConfigManager
+        from jobflow_remote.jobs.daemon import DaemonManager
 
         dm = DaemonManager.from_project(ConfigManager().get_project(self.project))
         info = dm.get_processes_info() or {}
@@ -101,14 +106,28 @@ def remote(mongo_server, slurm_cluster, tmp_path_factory, tiny_mace):
         "OMP_NUM_THREADS": "1",
         "JF_BASE": str(base),
         "COLUMNS": "250",
-        "INTERCHEM_CHECKPOINT_DIR": str(base / "checkpoints"),  # MD checkpoints (runner env -> Slurm jobs)  # rich: no line wrapping in CLI output the tests read
+        "INTERCHEM_CHECKPOINT_DIR": str(
+            base / "checkpoints"
+        ),  # MD checkpoints (runner env -> Slurm jobs)  # rich: no line wrapping in CLI output the tests read
         "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")])),
     }
     for k, v in env_updates.items():
         mp.setenv(k, v)
     runner = CliRunner()
-    r = runner.invoke(app, ["remote-project", "--name", PROJECT, "--runner-delay", "1", "--walltime", "00:10:00",
-                            "--partition", slurm_cluster.partition])
+    r = runner.invoke(
+        app,
+        [
+            "remote-project",
+            "--name",
+            PROJECT,
+            "--runner-delay",
+            "1",
+            "--walltime",
+            "00:10:00",
+            "--partition",
+            slurm_cluster.partition,
+        ],
+    )
     assert r.exit_code == 0, r.output
     project_text = (base / "projects" / f"{PROJECT}.yaml").read_text()
     assert MONGO_PASSWORD not in project_text  # the project file holds no credentials
@@ -140,8 +159,11 @@ def _job_docs(flow_uuid: str) -> list[dict]:
 
     jc = ConfigManager().get_project(PROJECT).get_job_controller()
     try:
-        return list(jc.jobs.find({"job.hosts": flow_uuid}, {"db_id": 1, "uuid": 1, "state": 1, "remote": 1, "error": 1,
-                                                              "job.name": 1}))
+        return list(
+            jc.jobs.find(
+                {"job.hosts": flow_uuid}, {"db_id": 1, "uuid": 1, "state": 1, "remote": 1, "error": 1, "job.name": 1}
+            )
+        )
     finally:
         jc.close()
 
@@ -157,8 +179,20 @@ def _results_db(mongo_server):
 def test_screen_through_slurm_and_results_from_mongodb(remote, tmp_path, mongo_server):
     jf, runner, tiny_mace, slurm = remote
     t0 = time.monotonic()
-    r, flow_uuid = _submit(runner, "screen", "-e", "Li2S", "-a", "none", "-c", f"mace:model={tiny_mace}", "--steps", "8",
-                           "--name", "plumbing-screen")
+    r, flow_uuid = _submit(
+        runner,
+        "screen",
+        "-e",
+        "Li2S",
+        "-a",
+        "none",
+        "-c",
+        f"mace:model={tiny_mace}",
+        "--steps",
+        "8",
+        "--name",
+        "plumbing-screen",
+    )
     assert "checks passed" in r.output and "partition debug" in r.output and MONGO_PASSWORD not in r.output
     infos = jf.wait(flow_uuid, _all("COMPLETED"), what="screen COMPLETED", timeout=400)
     print(f"screen of {len(infos)} jobs through Slurm: {time.monotonic() - t0:.0f} s")
@@ -195,9 +229,20 @@ def test_identical_calculation_reused_across_flows(remote):
     """A different flow (the generic Maker path) that needs Li2S with the same calculator and settings
     gets the stored relaxation: no relaxation job is run again."""
     jf, runner, tiny_mace, slurm = remote
-    r, flow_uuid = _submit(runner, "interchem.workflows.thermo:RelaxPhaseMaker", "-c", f"mace:model={tiny_mace}",
-                           "--maker-arg", "steps=8", "--make-arg", "structure={phase: Li2S}", "--make-arg", "phase=Li2S",
-                           "--name", "single-relax")
+    r, flow_uuid = _submit(
+        runner,
+        "interchem.workflows.thermo:RelaxPhaseMaker",
+        "-c",
+        f"mace:model={tiny_mace}",
+        "--maker-arg",
+        "steps=8",
+        "--make-arg",
+        "structure={phase: Li2S}",
+        "--make-arg",
+        "phase=Li2S",
+        "--name",
+        "single-relax",
+    )
     assert "reused from the store (1): Li2S" in r.output
     jf.wait(flow_uuid, _all("COMPLETED"), what="reused job COMPLETED", timeout=240)
     docs = _job_docs(flow_uuid)
@@ -207,7 +252,10 @@ def test_identical_calculation_reused_across_flows(remote):
     by_flow = {row["flow"]: row for row in rows}
     assert set(by_flow) == {"plumbing-screen", "single-relax"} and len(rows) == 2, rows
     assert by_flow["single-relax"]["reused"] is True
-    assert by_flow["single-relax"]["properties"]["energy_per_atom_eV"] == by_flow["plumbing-screen"]["properties"]["energy_per_atom_eV"]
+    assert (
+        by_flow["single-relax"]["properties"]["energy_per_atom_eV"]
+        == by_flow["plumbing-screen"]["properties"]["energy_per_atom_eV"]
+    )
 
 
 def test_failed_job_has_its_message_and_reruns_after_fix(remote, tmp_path):
@@ -236,7 +284,9 @@ def test_scancelled_job_is_detected_and_rerun(remote, tmp_path):
     assert any(j["id"] == str(slurm_id) for j in slurm.squeue())
     slurm.run("scancel", str(slurm_id))
     # jobflow-remote notices the vanished Slurm job
-    infos = jf.wait(flow_uuid, lambda i: i[0].state.value in ("REMOTE_ERROR", "FAILED"), what="kill detected", timeout=180)
+    infos = jf.wait(
+        flow_uuid, lambda i: i[0].state.value in ("REMOTE_ERROR", "FAILED"), what="kill detected", timeout=180
+    )
     state = infos[0].state.value
     print(f"scancel detected as {state}")
     # REMOTE_ERROR: the runner could not get the job's output -> retry; FAILED -> rerun
@@ -248,7 +298,12 @@ def test_scancelled_job_is_detected_and_rerun(remote, tmp_path):
 def test_killed_runner_restarts_without_duplicate_results(remote, mongo_server):
     jf, runner, *_ = remote
     r, flow_uuid = _submit(runner, "remote_jobs:noop_flow", "--make-arg", "n=3", "--name", "runner-kill")
-    jf.wait(flow_uuid, lambda i: any(x.state.value not in ("READY", "WAITING") for x in i), what="jobs picked up", timeout=120)
+    jf.wait(
+        flow_uuid,
+        lambda i: any(x.state.value not in ("READY", "WAITING") for x in i),
+        what="jobs picked up",
+        timeout=120,
+    )
     pids = jf.runner_pids()
     assert pids
     for pid in pids:
@@ -289,8 +344,18 @@ def test_bad_input_is_refused_before_anything_is_submitted(remote, mongo_server,
     for env, extra, message in cases:
         for k, v in env.items():
             monkeypatch.setenv(k, v)
-        r = runner.invoke(app, ["submit", "interchem.workflows.thermo:RelaxPhaseMaker", "-c", f"mace:model={tiny_mace}",
-                                "--make-arg", "structure={phase: Si}", *extra])
+        r = runner.invoke(
+            app,
+            [
+                "submit",
+                "interchem.workflows.thermo:RelaxPhaseMaker",
+                "-c",
+                f"mace:model={tiny_mace}",
+                "--make-arg",
+                "structure={phase: Si}",
+                *extra,
+            ],
+        )
         monkeypatch.setenv("INTERCHEM_STORE_URI", good_uri)
         assert r.exit_code == 2, r.output
         assert message in r.output, r.output
@@ -309,17 +374,31 @@ def test_md_killed_mid_run_resumes_from_its_checkpoint(remote):
 
     jf, runner, tiny_mace, slurm = remote
     checkpoints = Path(os.environ["INTERCHEM_CHECKPOINT_DIR"])
-    r, flow_uuid = _submit(runner, "interchem.workflows.md:MDMaker", "-c", f"mace:model={tiny_mace}",
-                           "--maker-arg", "steps=800", "--maker-arg", "temperature_K=600",
-                           "--maker-arg", "md_settings={checkpoint_interval: 25, sample_interval: 50}",
-                           "--make-arg", "structure={phase: Si}", "--name", "md-resume")
+    r, flow_uuid = _submit(
+        runner,
+        "interchem.workflows.md:MDMaker",
+        "-c",
+        f"mace:model={tiny_mace}",
+        "--maker-arg",
+        "steps=800",
+        "--maker-arg",
+        "temperature_K=600",
+        "--maker-arg",
+        "md_settings={checkpoint_interval: 25, sample_interval: 50}",
+        "--make-arg",
+        "structure={phase: Si}",
+        "--name",
+        "md-resume",
+    )
     end = time.monotonic() + 240
     while time.monotonic() < end and not list(checkpoints.glob("md-*.npz")):
         time.sleep(0.2)
     assert list(checkpoints.glob("md-*.npz")), "no checkpoint appeared"
     (doc,) = _job_docs(flow_uuid)
     slurm.run("scancel", str(doc["remote"]["process_id"]))
-    infos = jf.wait(flow_uuid, lambda i: i[0].state.value in ("REMOTE_ERROR", "FAILED", "COMPLETED"), what="MD killed", timeout=180)
+    infos = jf.wait(
+        flow_uuid, lambda i: i[0].state.value in ("REMOTE_ERROR", "FAILED", "COMPLETED"), what="MD killed", timeout=180
+    )
     state = infos[0].state.value
     assert state != "COMPLETED", "the MD finished before it could be killed: make it longer"
     jf.cli("job", "retry" if state == "REMOTE_ERROR" else "rerun", "-did", str(doc["db_id"]))
@@ -341,14 +420,37 @@ def test_interface_pipeline_through_slurm_as_one_flow(remote):
     job through sbatch; summary and MD reactivity read back from MongoDB."""
     from interchem.settings import get_settings
     from interchem.store import make_job_store
-    from interchem.workflows.interfaces import InterfaceMDResult, InterfaceSummary
+    from interchem.workflows.interface_md import InterfaceMDResult
+    from interchem.workflows.interfaces import InterfaceSummary
 
     jf, runner, tiny_mace, slurm = remote
     t0 = time.monotonic()
-    r, flow_uuid = _submit(runner, "interface", "Si", "Li6PS5Cl", "-c", f"mace:model={tiny_mace}", "--steps", "5",
-                           "--maker-arg", "miller_anode=111", "--maker-arg", "max_area=200", "--maker-arg", "max_atoms=120",
-                           "--maker-arg", "anode_thickness_A=3", "--maker-arg", "electrolyte_thickness_A=4",
-                           "--maker-arg", "top=1", "--maker-arg", "md_steps=10", "--name", "interface-pipeline")
+    r, flow_uuid = _submit(
+        runner,
+        "interface",
+        "Si",
+        "Li6PS5Cl",
+        "-c",
+        f"mace:model={tiny_mace}",
+        "--steps",
+        "5",
+        "--maker-arg",
+        "miller_anode=111",
+        "--maker-arg",
+        "max_area=200",
+        "--maker-arg",
+        "max_atoms=120",
+        "--maker-arg",
+        "anode_thickness_A=3",
+        "--maker-arg",
+        "electrolyte_thickness_A=4",
+        "--maker-arg",
+        "top=1",
+        "--maker-arg",
+        "md_steps=10",
+        "--name",
+        "interface-pipeline",
+    )
     assert "interface pipeline Si|Li6PS5Cl" in r.output
 
     def done(infos):

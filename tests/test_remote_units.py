@@ -38,10 +38,14 @@ def test_resources_from_yaml_and_flags(tmp_path):
 
 def test_project_rendering_has_no_credentials(tmp_path, monkeypatch):
     monkeypatch.setenv("INTERCHEM_CONFIG", str(tmp_path / "none.yaml"))
-    s = get_settings(store_uri="mongodb://alice:pa55word@db.example.org:27017/results?authSource=admin",
-                     remote_projects_folder=tmp_path / "projects")
+    s = get_settings(
+        store_uri="mongodb://alice:pa55word@db.example.org:27017/results?authSource=admin",
+        remote_projects_folder=tmp_path / "projects",
+    )
     local = render_project(s, resources=Resources(partition="debug", walltime="00:30:00"), runner_delay=5)
-    ssh = render_project(s, ssh_host="login.cluster.org", ssh_user="me", ssh_key="~/.ssh/id_ed25519", work_dir="/scratch/me/jobs")
+    ssh = render_project(
+        s, ssh_host="login.cluster.org", ssh_user="me", ssh_key="~/.ssh/id_ed25519", work_dir="/scratch/me/jobs"
+    )
     with pytest.raises(SubmissionError, match="work-dir"):
         render_project(s, ssh_host="login.cluster.org")
     for data in (local, ssh):
@@ -49,7 +53,9 @@ def test_project_rendering_has_no_credentials(tmp_path, monkeypatch):
         assert "pa55word" not in text and "alice" not in text
         assert data["jobstore"]["docs_store"]["database"] == "results"
         assert data["queue"]["store"]["@class"] == "SettingsMongoStore"
-    assert local["workers"]["slurm"]["type"] == "local" and local["workers"]["slurm"]["resources"]["partition"] == "debug"
+    assert (
+        local["workers"]["slurm"]["type"] == "local" and local["workers"]["slurm"]["resources"]["partition"] == "debug"
+    )
     assert local["runner"]["delay_checkout"] == 5
     assert ssh["workers"]["slurm"]["type"] == "remote" and ssh["workers"]["slurm"]["host"] == "login.cluster.org"
     with pytest.raises(StoreConfigError):
@@ -60,8 +66,11 @@ def test_flow_specs_and_calculator_discovery(tmp_path, tiny_mace, isolated_setti
     spec = CalculatorSpec(name="mace", settings={"model": str(tiny_mace)})
     flow, plan = screen_flow(["Li2S"], [], spec, settings=isolated_settings)
     assert calculators_in(flow) == [spec]
-    j = flow_from_target("interchem.workflows.thermo:RelaxPhaseMaker", {"calculator": spec.label(), "steps": 5},
-                         {"structure": {"phase": "Si"}, "phase": "Si"})
+    j = flow_from_target(
+        "interchem.workflows.thermo:RelaxPhaseMaker",
+        {"calculator": spec.label(), "steps": 5},
+        {"structure": {"phase": "Si"}, "phase": "Si"},
+    )
     assert j.name == "relax or reuse Si" and calculators_in(j) == [spec]
     with pytest.raises(SubmissionError, match="no setting"):
         flow_from_target("interchem.workflows.thermo:RelaxPhaseMaker", {"nonsense": 1})
@@ -86,7 +95,9 @@ def test_results_rows_filters_and_exports(isolated_settings, tiny_mace):
     assert {r.phase for r in rows if r.name.startswith("record")} == {"Li", "S", "Li2S"}
     # by phase name (the record) or formula (atomate2's relax task document of the same phase)
     assert {r.name for r in query_results(settings, chemsys="Li-S", phase="Li2S")} == {"record Li2S", "relax Li2S"}
-    assert query_results(settings, chemsys="Li") and all(r.chemsys == "Li" for r in query_results(settings, chemsys="Li"))
+    assert query_results(settings, chemsys="Li") and all(
+        r.chemsys == "Li" for r in query_results(settings, chemsys="Li")
+    )
     assert query_results(settings, calculator="chgnet") == []
     assert len(query_results(settings, calculator=spec.label(), prop="energy_per_atom_eV")) == 3
     csv_text = export(query_results(settings, prop="energy_per_atom_eV"), "csv", "energy_per_atom_eV")
@@ -112,8 +123,11 @@ def test_submitting_side_reuse_replaces_stored_calculations(isolated_settings, t
     first = run_screen(plan_screen(["Li2S"], [], spec, settings=settings), settings=settings)
 
     def single(steps: int):
-        j = flow_from_target("interchem.workflows.thermo:RelaxPhaseMaker", {"calculator": spec.label(), "steps": steps},
-                             {"structure": {"phase": "Li2S"}, "phase": "Li2S"})
+        j = flow_from_target(
+            "interchem.workflows.thermo:RelaxPhaseMaker",
+            {"calculator": spec.label(), "steps": steps},
+            {"structure": {"phase": "Li2S"}, "phase": "Li2S"},
+        )
         return Flow([j], output=j.output)
 
     store = make_job_store(settings)

@@ -43,7 +43,7 @@ def mace_spec(tiny_mace) -> CalculatorSpec:
 
 def test_plan_covers_every_phase_of_the_chemical_system(isolated_settings, mace_spec):
     plan = plan_screen(["Li2S"], ["Si"], mace_spec, settings=isolated_settings)
-    (system, names), = plan.systems.items()
+    ((system, names),) = plan.systems.items()
     assert system == "Li-S-Si"
     # Every library phase inside Li-S-Si is relaxed, not only the ones asked for.
     assert {"Li", "Si", "S", "Li2S", "SiS2"} <= set(names) <= set(plan.phases)
@@ -72,7 +72,9 @@ def test_screen_runs_on_embedded_store_and_second_run_reuses(isolated_settings, 
 
     report = write_report(first, tmp_path / "report")
     summary = json.loads((tmp_path / "report" / "summary.json").read_text())
-    assert {"windows", "voltage_profile", "reactions", "e_above_hull", "tie_lines", "calculator", "versions"} <= set(summary)
+    assert {"windows", "voltage_profile", "reactions", "e_above_hull", "tie_lines", "calculator", "versions"} <= set(
+        summary
+    )
     assert set(summary["e_above_hull"]) == set(plan.phases)
     assert summary["calculator"]["settings"]["model"] == mace_spec.settings["model"]
     assert "Li2S" in report.read_text()
@@ -116,8 +118,21 @@ def test_user_structure_file_joins_the_screen(isolated_settings, mace_spec, tmp_
 def test_cli_screen_and_errors(tmp_path, tiny_mace, monkeypatch):
     monkeypatch.setenv("INTERCHEM_CONFIG", str(tmp_path / "none.yaml"))
     runner = CliRunner()
-    args = ["screen", "-e", "Li2S", "-a", "Si", "-c", f"mace:model={tiny_mace}", "--steps", "5",
-            "-o", str(tmp_path / "out"), "-s", str(tmp_path / "store")]
+    args = [
+        "screen",
+        "-e",
+        "Li2S",
+        "-a",
+        "Si",
+        "-c",
+        f"mace:model={tiny_mace}",
+        "--steps",
+        "5",
+        "-o",
+        str(tmp_path / "out"),
+        "-s",
+        str(tmp_path / "store"),
+    ]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
@@ -179,12 +194,18 @@ def test_mlip_relax_then_static_single_points(isolated_settings, mace_spec):
     record = next(r for r in result.relaxations if r["phase"] == "Li2S")
     assert record["geometry_calculator"]["name"] == "mace"
 
-    again = run_screen(plan_screen(["Li2S"], ["Si"], mace_spec, settings=settings, static_calculator="chgnet"), settings=settings)
+    again = run_screen(
+        plan_screen(["Li2S"], ["Si"], mace_spec, settings=settings, static_calculator="chgnet"), settings=settings
+    )
     assert all(r["reused"] for r in again.relaxations)
     # A plain CHGNet screen is a different level of theory: its entries never meet these in one hull.
     from interchem.entries import build_entries
 
-    plain = {**record, "level_of_theory": "CHGNet 0.3.0 (MPtrj PBE/PBE+U, MP2020-corrected)", "structure": entry["structure"]}
+    plain = {
+        **record,
+        "level_of_theory": "CHGNet 0.3.0 (MPtrj PBE/PBE+U, MP2020-corrected)",
+        "structure": entry["structure"],
+    }
     with pytest.raises(ChemicalSystemError, match="mix levels of theory"):
         build_entries([{**record, "structure": entry["structure"]}, plain])
 
@@ -192,8 +213,21 @@ def test_mlip_relax_then_static_single_points(isolated_settings, mace_spec):
 def test_cli_quick_set_and_phase_listing(tmp_path, tiny_mace, monkeypatch):
     monkeypatch.setenv("INTERCHEM_CONFIG", str(tmp_path / "none.yaml"))
     runner = CliRunner()
-    result = runner.invoke(app, ["screen", "--quick", "-c", f"mace:model={tiny_mace}", "--steps", "3",
-                                 "-o", str(tmp_path / "out"), "-s", str(tmp_path / "store")])
+    result = runner.invoke(
+        app,
+        [
+            "screen",
+            "--quick",
+            "-c",
+            f"mace:model={tiny_mace}",
+            "--steps",
+            "3",
+            "-o",
+            str(tmp_path / "out"),
+            "-s",
+            str(tmp_path / "store"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["electrolytes"] == ["Li6PS5Cl"] and summary["anodes"] == ["Si", "LiSi", "Li15Si4"]

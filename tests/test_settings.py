@@ -25,7 +25,9 @@ def test_flag_value_names_the_setting_and_the_flag():
 
 def test_environment_value_names_the_variable(monkeypatch):
     monkeypatch.setenv("INTERCHEM_RELAX_FMAX", "abc")
-    with pytest.raises(SettingsError, match=r"relax_fmax = 'abc' \(from the environment variable INTERCHEM_RELAX_FMAX\)"):
+    with pytest.raises(
+        SettingsError, match=r"relax_fmax = 'abc' \(from the environment variable INTERCHEM_RELAX_FMAX\)"
+    ):
         get_settings()
 
 

@@ -108,7 +108,9 @@ def test_slab_geometry_stoichiometry_and_faces(name, miller):
         top_layer = [el for zz, el in top if zz > top[0][0] - 0.1]
         assert layer_formula(top_layer) == _scaled(term.layer_sequence[0])
         # and with face_on="bottom" the same face is at the bottom
-        b = make_slab(bulk, miller, term, min_thickness_A=9.0, vacuum_A=14.0, terminations=t, face_on="bottom").structure
+        b = make_slab(
+            bulk, miller, term, min_thickness_A=9.0, vacuum_A=14.0, terminations=t, face_on="bottom"
+        ).structure
         nb = np.cross(*b.lattice.matrix[:2])  # its own normal: the flipped frame points the other way
         zb = b.cart_coords @ (nb / np.linalg.norm(nb))
         bottom = sorted(zip(zb, (x.specie.symbol for x in b)))
@@ -162,7 +164,9 @@ def test_si_111_surface_energy_shuffle_below_glide_chgnet():
     slabs = [make_slab(bulk, (1, 1, 1), x, min_thickness_A=12.0, vacuum_A=14.0, terminations=t) for x in t.terminations]
     res = evaluate_many([bulk] + [s.structure for s in slabs], "chgnet")
     e_bulk = res[0]["energy_per_atom"]
-    gamma = {s.termination.broken_bonds_per_cell: surface_energy(r["energy"], len(s.structure), e_bulk, s.area_A2)
-             for s, r in zip(slabs, res[1:])}
+    gamma = {
+        s.termination.broken_bonds_per_cell: surface_energy(r["energy"], len(s.structure), e_bulk, s.area_A2)
+        for s, r in zip(slabs, res[1:])
+    }
     assert gamma[1] > 0.1
     assert gamma[3] > 1.5 * gamma[1]

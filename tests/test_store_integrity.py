@@ -15,7 +15,9 @@ def _fill(path, n=300):
     store = embedded_store(path)
     store.connect()
     # ~1 kB per document, so the file spans many SQLite pages and damage hits documents.
-    store.docs_store.update([{"uuid": f"u{i}", "index": 1, "output": {"x": i, "pad": "p" * 1000}} for i in range(n)], key="uuid")
+    store.docs_store.update(
+        [{"uuid": f"u{i}", "index": 1, "output": {"x": i, "pad": "p" * 1000}} for i in range(n)], key="uuid"
+    )
     store.close()
     return path / "interchem" / "jobs.collection"
 

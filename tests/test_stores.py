@@ -8,6 +8,7 @@ import logging
 import numpy as np
 import pytest
 from jobflow import Flow, job, run_locally
+from services import MONGO_PASSWORD
 
 from interchem.errors import StoreConfigError, StoreConnectionError
 from interchem.settings import get_settings
@@ -20,7 +21,6 @@ from interchem.store import (
     make_job_store,
     offload_large,
 )
-from services import MONGO_PASSWORD
 
 pytestmark = pytest.mark.integration
 
@@ -33,8 +33,12 @@ def _trajectory(n_frames: int, n_atoms: int, seed: int = 0):
     rng = np.random.default_rng(seed)
     base = Structure(Lattice.cubic(20.0), ["Si"] * n_atoms, rng.random((n_atoms, 3)))
     coords = rng.random((n_frames, n_atoms, 3))
-    return Trajectory(lattice=base.lattice, species=base.species, coords=coords,
-                      frame_properties=[{"energy": float(i)} for i in range(n_frames)])
+    return Trajectory(
+        lattice=base.lattice,
+        species=base.species,
+        coords=coords,
+        frame_properties=[{"energy": float(i)} for i in range(n_frames)],
+    )
 
 
 @job

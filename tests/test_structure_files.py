@@ -47,9 +47,13 @@ def p1_cif(name: str, a: float, sites: list[tuple[str, float, float, float, floa
     return CIF_HEADER.format(name=name, sg="P 1", number=1, a=a, ops="'x, y, z'") + body
 
 
-SI_DIAMOND_CIF = CIF_HEADER.format(name="Si", sg="F d -3 m", number=227, a=5.4307, ops="'x, y, z'").replace(
-    "loop_\n_symmetry_equiv_pos_as_xyz\n  'x, y, z'\n", ""  # symmetry from the H-M symbol, as many CIFs do
-) + "Si1 Si 0.0 0.0 0.0 1.0\n"
+SI_DIAMOND_CIF = (
+    CIF_HEADER.format(name="Si", sg="F d -3 m", number=227, a=5.4307, ops="'x, y, z'").replace(
+        "loop_\n_symmetry_equiv_pos_as_xyz\n  'x, y, z'\n",
+        "",  # symmetry from the H-M symbol, as many CIFs do
+    )
+    + "Si1 Si 0.0 0.0 0.0 1.0\n"
+)
 
 SI_POSCAR = """Si2 diamond primitive cell
 5.4307

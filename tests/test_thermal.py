@@ -19,8 +19,12 @@ def _entry(formula: str, dh: float, phase: str | None = None) -> ComputedEntry:
 
 def _li_p_s() -> list[ComputedEntry]:
     return [
-        _entry("Li", 0.0), _entry("P", 0.0), _entry("S", 0.0),
-        _entry("Li2S", -4.5), _entry("Li3P", -3.0), _entry("Li3PS4", -9.0, phase="LPS"),
+        _entry("Li", 0.0),
+        _entry("P", 0.0),
+        _entry("S", 0.0),
+        _entry("Li2S", -4.5),
+        _entry("Li3P", -3.0),
+        _entry("Li3PS4", -9.0, phase="LPS"),
     ]
 
 
@@ -74,13 +78,17 @@ def test_thermal_screen_end_to_end_with_reuse(isolated_settings, tiny_mace):
     plan = plan_screen(["LiCl"], ["Li"], spec, settings=settings)  # Li, LiCl, Cl2: three small cells
     run_screen(plan, settings=settings)
     events: list[tuple[str, str]] = []
-    thermal, summaries = run_thermal_screen(333.0, settings, spec, min_length=5.0, progress=lambda k, n: events.append((k, n)))
+    thermal, summaries = run_thermal_screen(
+        333.0, settings, spec, min_length=5.0, progress=lambda k, n: events.append((k, n))
+    )
     assert set(summaries) == set(plan.phases)
     assert set(thermal.f_vib_per_atom_eV) == set(plan.phases)
     (w,) = thermal.windows
     assert w.electrolyte == "LiCl" and w.reduction_V_T is not None
     assert not any(kind == "reused" for kind, _ in events)
     again_events: list[tuple[str, str]] = []
-    again, _ = run_thermal_screen(333.0, settings, spec, min_length=5.0, progress=lambda k, n: again_events.append((k, n)))
+    again, _ = run_thermal_screen(
+        333.0, settings, spec, min_length=5.0, progress=lambda k, n: again_events.append((k, n))
+    )
     assert sum(kind == "reused" for kind, _ in again_events) == len(plan.phases)
     assert again.windows[0].reduction_V_T == pytest.approx(w.reduction_V_T)

@@ -32,8 +32,14 @@ def test_average_voltage_integrates_the_staircase():
 def test_zhu_comparison_flags_a_window_outside_tolerance_and_matches_products():
     zhu = _load("zhu2015_windows")
     summary = {
-        "windows": {"Li6PS5Cl": {"reduction_V": 1.70, "oxidation_V": 2.60, "reduction_products": ["P", "Li2S", "LiCl"],
-                                 "oxidation_products": ["Li3PS4", "LiCl", "S-mp-77"]}},
+        "windows": {
+            "Li6PS5Cl": {
+                "reduction_V": 1.70,
+                "oxidation_V": 2.60,
+                "reduction_products": ["P", "Li2S", "LiCl"],
+                "oxidation_products": ["Li3PS4", "LiCl", "S-mp-77"],
+            }
+        },
         "reductions_vs_li": {"Li6PS5Cl": {"E_eV_per_atom": -0.90, "products": ["Li3P", "Li2S", "LiCl"]}},
     }
     rows = {r["quantity"]: r for r in zhu.compare(summary, "mlip")}

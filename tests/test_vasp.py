@@ -1,5 +1,5 @@
-"""VASP backend (interchem.calculators.vasp.inputs): atomate2's MP makers write MP's inputs; a recorded-style vasprun.xml
-becomes an MP2020-corrected entry; missing POTCARs and unknown elements fail before any work.
+"""VASP backend (interchem.calculators.vasp.inputs): atomate2's MP makers write MP's inputs; a recorded-style
+vasprun.xml becomes an MP2020-corrected entry; missing POTCARs and unknown elements fail before any work.
 
 Fast and offline: no VASP binary and no POTCAR library are used (inputs are written with POTCAR.spec).
 """

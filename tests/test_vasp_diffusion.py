@@ -20,13 +20,13 @@ import numpy as np
 import pytest
 from pymatgen.core import SETTINGS as PMG_SETTINGS
 from pymatgen.io.vasp import Incar, Kpoints, Poscar
-from interchem.calculators import CalculatorSpec
+from vasp_recorded import energy_xml, outcar, structure_xml, v, vasprun_head
 
+from interchem.calculators import CalculatorSpec
 from interchem.calculators.vasp import inputs as vasp
 from interchem.errors import DiffusionInputError, InterchemError, NoMobileSpeciesError
 from interchem.structures.library import resolve_phase
 from interchem.workflows.diffusion import DiffusionMaker, diffusion_point, diffusion_supercell
-from vasp_recorded import energy_xml, outcar, structure_xml, v, vasprun_head
 
 K_B = 8.617333262e-5
 WRITE_ONLY = "vasp:write_only=true"
@@ -41,7 +41,9 @@ def li2s():
 # Recorded-style VASP MD output
 
 
-def write_vasp_md_outputs(directory: Path, structure, frac_frames: np.ndarray, incar: dict, temperatures, energies) -> Path:
+def write_vasp_md_outputs(
+    directory: Path, structure, frac_frames: np.ndarray, incar: dict, temperatures, energies
+) -> Path:
     """The outputs of a VASP MD run (one frame per ionic step, positions wrapped into [0, 1) as VASP
     writes them): vasprun.xml, OSZICAR (T per step), OUTCAR, CONTCAR. ``incar`` is what the run used."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -50,8 +52,12 @@ def write_vasp_md_outputs(directory: Path, structure, frac_frames: np.ndarray, i
     ionic = {k: incar[k] for k in ("NSW", "IBRION", "ISIF", "POTIM") if k in incar}
     md = {k: incar[k] for k in ("TEBEG", "TEEND", "SMASS", "MDALGO") if k in incar}
     lines = vasprun_head(
-        "tests/test_vasp_diffusion.py", incar, symbols, structure_xml(lattice, frac_frames[0], "initialpos"),
-        divisions=(1, 1, 1), system="md",
+        "tests/test_vasp_diffusion.py",
+        incar,
+        symbols,
+        structure_xml(lattice, frac_frames[0], "initialpos"),
+        divisions=(1, 1, 1),
+        system="md",
         electronic={"PREC": "normal", "ENMAX": 520.0, "ISPIN": 1, "NELECT": 40.0, "NBANDS": 64, "NELM": 500},
         separators={"ionic": ionic, "ionic md": md},
     )
@@ -59,8 +65,17 @@ def write_vasp_md_outputs(directory: Path, structure, frac_frames: np.ndarray, i
     stress = ["   " + v(r) for r in np.eye(3) * 5.0]
     for frac, e in zip(frac_frames, energies):
         lines += [
-            " <calculation>", *structure_xml(lattice, frac), '  <varray name="forces">', *zeros, "  </varray>",
-            '  <varray name="stress">', *stress, "  </varray>", "  <energy>", *energy_xml(e), "  </energy>",
+            " <calculation>",
+            *structure_xml(lattice, frac),
+            '  <varray name="forces">',
+            *zeros,
+            "  </varray>",
+            '  <varray name="stress">',
+            *stress,
+            "  </varray>",
+            "  <energy>",
+            *energy_xml(e),
+            "  </energy>",
             " </calculation>",
         ]
     lines += [*structure_xml(lattice, frac_frames[-1], "finalpos"), "</modeling>"]
@@ -110,8 +125,21 @@ def _walk(structure, n_frames: int, step_A: dict[str, float], vibration_A: float
 
 def md_incar(temperature: float, nsw: int, potim: float) -> dict:
     """What atomate2's MDSetGenerator writes for NVT (the keys that matter here)."""
-    return {"PREC": "Normal", "ENCUT": 520.0, "IBRION": 0, "NSW": nsw, "POTIM": potim, "TEBEG": temperature,
-            "TEEND": temperature, "MDALGO": 2, "SMASS": 0.0, "ISIF": 2, "ISMEAR": 0, "SIGMA": 0.05, "ISYM": 0}
+    return {
+        "PREC": "Normal",
+        "ENCUT": 520.0,
+        "IBRION": 0,
+        "NSW": nsw,
+        "POTIM": potim,
+        "TEBEG": temperature,
+        "TEEND": temperature,
+        "MDALGO": 2,
+        "SMASS": 0.0,
+        "ISIF": 2,
+        "ISMEAR": 0,
+        "SIGMA": 0.05,
+        "ISYM": 0,
+    }
 
 
 def d_true_cm2_per_s(step_A: float, dt_fs: float) -> float:
@@ -146,8 +174,9 @@ def recorded_md(tmp_path_factory, li2s):
     rng = np.random.default_rng(12)
     temps = np.round(rng.normal(TEBEG + 25.0, 40.0, n), 1)  # OSZICAR T, mean about 825 K
     energies = -4.0 * len(cell) + rng.normal(0.0, 0.1, n)
-    directory = write_vasp_md_outputs(tmp_path_factory.mktemp("vasp-md") / "run", cell, frames,
-                                      md_incar(TEBEG, n, POTIM), temps, energies)
+    directory = write_vasp_md_outputs(
+        tmp_path_factory.mktemp("vasp-md") / "run", cell, frames, md_incar(TEBEG, n, POTIM), temps, energies
+    )
     old = PMG_SETTINGS.get("PMG_VASP_PSP_DIR")
     psp = tmp_path_factory.mktemp("psp")
     (psp / "POT_GGA_PAW_PBE").mkdir()
@@ -238,7 +267,9 @@ def test_without_oszicar_temperatures_the_kinetic_temperature_is_used(recorded_m
     v = rng.normal(scale=0.01, size=(len(cell), 3))  # Å/fs
     cart = cell.cart_coords[None] + v[None] * (POTIM * np.arange(40))[:, None, None]
     frac = (cart @ np.linalg.inv(cell.lattice.matrix)) % 1.0
-    traj = Trajectory(species=cell.species, coords=frac, lattice=cell.lattice.matrix, frame_properties=[{"energy": -1.0}] * 40)
+    traj = Trajectory(
+        species=cell.species, coords=frac, lattice=cell.lattice.matrix, frame_properties=[{"energy": -1.0}] * 40
+    )
     stored = jsanitize(recorded_md["task_doc"], strict=True, allow_bson=True, enum_values=True)
     stored["vasp_objects"] = {"trajectory": traj.as_dict()}
     masses = np.array([Element(s.species_string).atomic_mass for s in cell])
@@ -297,8 +328,9 @@ def _check_flow_shape(flow, maker_cls, steps: int, timestep: float):
 
 def test_write_only_flow_has_one_vasp_md_job_per_temperature(li2s):
     maker_cls = vasp.WriteOnlyVaspMaker
-    flow = DiffusionMaker(calculator=WRITE_ONLY, temperatures_K=TEMPS, steps=300, timestep_fs=2.0,
-                          equilibration_ps=0.1).make(li2s, phase="Li2S")
+    flow = DiffusionMaker(
+        calculator=WRITE_ONLY, temperatures_K=TEMPS, steps=300, timestep_fs=2.0, equilibration_ps=0.1
+    ).make(li2s, phase="Li2S")
     _check_flow_shape(flow, maker_cls, 300, 2.0)
 
 
@@ -306,8 +338,9 @@ def test_flow_with_potcars_is_atomate2_md_and_inputs_ask_for_what_parsing_needs(
     from atomate2.vasp.jobs.md import MDMaker
     from emmet.core.types.enums import StoreTrajectoryOption
 
-    flow = DiffusionMaker(calculator="vasp", temperatures_K=TEMPS, steps=400, timestep_fs=1.5,
-                          equilibration_ps=0.1).make(li2s, phase="Li2S")
+    flow = DiffusionMaker(
+        calculator="vasp", temperatures_K=TEMPS, steps=400, timestep_fs=1.5, equilibration_ps=0.1
+    ).make(li2s, phase="Li2S")
     md = _check_flow_shape(flow, MDMaker, 400, 1.5)
     maker = md[0].function.__self__
     # every ionic step kept as a trajectory (what vasp_md reads), routed to the data store by the job
@@ -322,14 +355,20 @@ def test_flow_with_potcars_is_atomate2_md_and_inputs_ask_for_what_parsing_needs(
     incar, kpoints = Incar.from_file(tmp_path / "INCAR"), Kpoints.from_file(tmp_path / "KPOINTS")
     poscar = Poscar.from_file(tmp_path / "POSCAR")
     assert incar["IBRION"] == 0 and incar["NSW"] == 400
-    assert incar["POTIM"] == pytest.approx(1.5) and incar["TEBEG"] == pytest.approx(600) and incar["TEEND"] == pytest.approx(600)
+    assert (
+        incar["POTIM"] == pytest.approx(1.5)
+        and incar["TEBEG"] == pytest.approx(600)
+        and incar["TEEND"] == pytest.approx(600)
+    )
     assert incar["MDALGO"] == 2 and incar["ISIF"] == 2  # fixed cell: the minimum-image unwrapping holds
     assert "ML_LMLFF" not in incar  # every step is an ab initio step written to vasprun.xml
     assert kpoints.kpts == [(1, 1, 1)] and sum(poscar.natoms) == 96
     assert sorted((tmp_path / "POTCAR.spec").read_text().split()) == ["Li_sv", "S"]
 
 
-def test_vasp_diffusion_flow_end_to_end_with_atomate2_md_jobs(li2s, fake_potcar_library, isolated_settings, tmp_path, monkeypatch):
+def test_vasp_diffusion_flow_end_to_end_with_atomate2_md_jobs(
+    li2s, fake_potcar_library, isolated_settings, tmp_path, monkeypatch
+):
     """The real atomate2 VASP MD jobs run (VASP replaced by atomate2's test double, which checks the
     written INCAR/KPOINTS/POSCAR/POTCAR.spec against a reference and copies recorded-style outputs in),
     their TaskDocs go through interchem's store (trajectory in the data store) into the diffusion points
@@ -358,11 +397,23 @@ def test_vasp_diffusion_flow_end_to_end_with_atomate2_md_jobs(li2s, fake_potcar_
         (ref / "inputs" / "POTCAR.spec").write_text("\n".join(potcars[e] for e in Poscar(cell).site_symbols) + "\n")
         rng = np.random.default_rng(100 + i)
         frames = random_walk_frames(cell, steps, {"Li": step}, 0.05, seed=200 + i)
-        write_vasp_md_outputs(ref / "outputs", cell, frames, md_incar(t, steps, dt),
-                              np.round(rng.normal(t, 0.05 * t, steps), 1), -4.0 * len(cell) + rng.normal(0, 0.1, steps))
+        write_vasp_md_outputs(
+            ref / "outputs",
+            cell,
+            frames,
+            md_incar(t, steps, dt),
+            np.round(rng.normal(t, 0.05 * t, steps), 1),
+            -4.0 * len(cell) + rng.normal(0, 0.1, steps),
+        )
         refs[f"VASP MD nvt {t:g} K"] = ref
-    flow = DiffusionMaker(calculator="vasp", temperatures_K=TEMPS, steps=steps, timestep_fs=dt, equilibration_ps=0.1,
-                          supercell_min_length=5.0).make(li2s, phase="Li2S")
+    flow = DiffusionMaker(
+        calculator="vasp",
+        temperatures_K=TEMPS,
+        steps=steps,
+        timestep_fs=dt,
+        equilibration_ps=0.1,
+        supercell_min_length=5.0,
+    ).make(li2s, phase="Li2S")
     fake = monkeypatch_vasp(monkeypatch, tmp_path / "refs")
     mock = next(fake)
     try:
@@ -381,7 +432,9 @@ def test_vasp_diffusion_flow_end_to_end_with_atomate2_md_jobs(li2s, fake_potcar_
         assert p["msd"]["time_step_fs"] == dt and p["md_key"].startswith("vasp:")
         assert abs(p["mean_temperature_K"] - p["temperature_K"]) < 0.02 * p["temperature_K"]
     assert not report["flagged"]
-    assert abs(report["activation_energy_eV"] - ea) < 3 * report["activation_energy_err_eV"], report["activation_energy_eV"]
+    assert abs(report["activation_energy_eV"] - ea) < 3 * report["activation_energy_err_eV"], report[
+        "activation_energy_eV"
+    ]
     assert report["calculator"]["name"] == "vasp"
     # the trajectories went to the data store, not inline into the job documents
     store = make_job_store(isolated_settings)
@@ -403,8 +456,14 @@ def test_vasp_diffusion_flow_end_to_end_with_atomate2_md_jobs(li2s, fake_potcar_
 def test_write_only_flow_run_stops_at_the_md_jobs_with_the_write_only_error(li2s, isolated_settings, tmp_path):
     from interchem.runner import run_flow
 
-    flow = DiffusionMaker(calculator=WRITE_ONLY, temperatures_K=TEMPS, steps=100, timestep_fs=2.0, equilibration_ps=0.05,
-                          supercell_min_length=5.0).make(li2s, phase="Li2S")
+    flow = DiffusionMaker(
+        calculator=WRITE_ONLY,
+        temperatures_K=TEMPS,
+        steps=100,
+        timestep_fs=2.0,
+        equilibration_ps=0.05,
+        supercell_min_length=5.0,
+    ).make(li2s, phase="Li2S")
     with pytest.raises(InterchemError, match="write_only=true: inputs written") as err:
         run_flow(flow, isolated_settings, work_dir=tmp_path / "jobs", what="interchem diffusion Li2S")
     assert "VASP MD nvt 600 K" in str(err.value)

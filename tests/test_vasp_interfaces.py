@@ -18,6 +18,7 @@ import pytest
 from jobflow import Job
 from pymatgen.core import Structure
 from pymatgen.io.vasp import Incar, Kpoints, Poscar
+from vasp_recorded import energy_xml, flow_jobs, job_maker, outcar, structure_xml, v, vasprun_head
 
 from interchem.analysis.interfaces import EV_PER_A2_TO_J_PER_M2, work_of_adhesion
 from interchem.calculators import CalculatorSpec
@@ -26,8 +27,8 @@ from interchem.calculators.vasp import interfaces as vi
 from interchem.errors import CalculatorSettingsError, InterchemError, InterfaceError
 from interchem.structures.interfaces import InterfaceBuilder, InterfaceLimits, set_gap, split_interface
 from interchem.structures.library import resolve_phase
-from interchem.workflows.interfaces import InterfaceMaker, InterfaceMDMaker, SlabMaker
-from vasp_recorded import energy_xml, flow_jobs, job_maker, outcar, structure_xml, v, vasprun_head
+from interchem.workflows.interface_md import InterfaceMDMaker
+from interchem.workflows.interfaces import InterfaceMaker, SlabMaker
 
 WRITE_ONLY = "vasp:write_only=true"
 GAPS = (2.0, 2.5, 3.0, 3.5)
@@ -43,9 +44,18 @@ def bulks():
 def cands(bulks):
     """Li(100)|LiCl(100): 6 atoms, the bottom Li layer fixed (selective_dynamics F F F)."""
     li, licl = bulks
-    c = InterfaceBuilder(li, licl, (1, 0, 0), (1, 0, 0), limits=InterfaceLimits(max_area=40, max_atoms=40, max_candidates=1, max_strain=0.06),
-                         anode_thickness_A=3.0, electrolyte_thickness_A=3.0, anode_termination=0, electrolyte_termination=0,
-                         fixed_bottom_layers=1).build()
+    c = InterfaceBuilder(
+        li,
+        licl,
+        (1, 0, 0),
+        (1, 0, 0),
+        limits=InterfaceLimits(max_area=40, max_atoms=40, max_candidates=1, max_strain=0.06),
+        anode_thickness_A=3.0,
+        electrolyte_thickness_A=3.0,
+        anode_termination=0,
+        electrolyte_termination=0,
+        fixed_bottom_layers=1,
+    ).build()
     assert len(c[0].structure) == 6
     assert sum(1 for f in c[0].structure.site_properties["selective_dynamics"] if not any(f)) == 1
     return c
@@ -68,12 +78,23 @@ def _normal_heights(structure: Structure) -> np.ndarray:
 
 def _names(label: str) -> list[str]:
     return [
-        "single point bulk Li", "bulk reference Li", "single point bulk LiCl", "bulk reference LiCl",
+        "single point bulk Li",
+        "bulk reference Li",
+        "single point bulk LiCl",
+        "bulk reference LiCl",
         *(f"single point {label} gap {g:g} A" for g in GAPS),
-        f"gap scan {label}", f"relax interface {label}", f"relaxed interface {label}", f"split interface {label}",
-        f"single point anode part {label}", f"relax anode part {label}", f"relaxed anode part {label}",
-        f"single point electrolyte part {label}", f"relax electrolyte part {label}", f"relaxed electrolyte part {label}",
-        f"adhesion {label}", "rank interfaces",
+        f"gap scan {label}",
+        f"relax interface {label}",
+        f"relaxed interface {label}",
+        f"split interface {label}",
+        f"single point anode part {label}",
+        f"relax anode part {label}",
+        f"relaxed anode part {label}",
+        f"single point electrolyte part {label}",
+        f"relax electrolyte part {label}",
+        f"relaxed electrolyte part {label}",
+        f"adhesion {label}",
+        "rank interfaces",
     ]
 
 
@@ -94,7 +115,9 @@ def test_interface_flow_is_vasp_single_points_relax_split_adhesion_rank(mode, ca
     # wiring: each job reads what it must
     points = [by[f"single point {label} gap {g:g} A"] for g in GAPS]
     assert all(_parents(p) == set() for p in points)
-    scan, relax, relaxed, split = (by[f"{k} {label}"] for k in ("gap scan", "relax interface", "relaxed interface", "split interface"))
+    scan, relax, relaxed, split = (
+        by[f"{k} {label}"] for k in ("gap scan", "relax interface", "relaxed interface", "split interface")
+    )
     assert _parents(scan) == {p.uuid for p in points}
     assert _parents(relax) == {scan.uuid}
     assert _parents(relaxed) == {relax.uuid, scan.uuid}
@@ -103,7 +126,9 @@ def test_interface_flow_is_vasp_single_points_relax_split_adhesion_rank(mode, ca
     assert all(_parents(p) == {split.uuid} for p in parts)
     # the relaxed parts are read back into RelaxedStructure documents, as the relaxed interface is
     readers = [by[f"relaxed {p} part {label}"] for p in ("anode", "electrolyte")]
-    assert [_parents(r) for r in readers] == [{by[f"relax {p} part {label}"].uuid, split.uuid} for p in ("anode", "electrolyte")]
+    assert [_parents(r) for r in readers] == [
+        {by[f"relax {p} part {label}"].uuid, split.uuid} for p in ("anode", "electrolyte")
+    ]
     adh = by[f"adhesion {label}"]
     refs = {by["bulk reference Li"].uuid, by["bulk reference LiCl"].uuid}
     single_points = {by[f"single point {p} part {label}"].uuid for p in ("anode", "electrolyte")}
@@ -127,7 +152,9 @@ def test_interface_flow_is_vasp_single_points_relax_split_adhesion_rank(mode, ca
 
 def test_slab_flow_with_vasp(bulks, fake_potcar_library):
     li = bulks[0]
-    flow = SlabMaker(calculator="vasp", min_thickness_A=6.0, vacuum_A=10.0, fixed_bottom_layers=1, steps=30).make(li, (1, 0, 0), phase="Li")
+    flow = SlabMaker(calculator="vasp", min_thickness_A=6.0, vacuum_A=10.0, fixed_bottom_layers=1, steps=30).make(
+        li, (1, 0, 0), phase="Li"
+    )
     jobs = flow_jobs(flow)
     names = [j.name for j in jobs]
     assert names[:2] == ["single point bulk Li", "bulk reference Li"]
@@ -146,7 +173,11 @@ def test_slab_flow_with_vasp(bulks, fake_potcar_library):
 
 def _write(maker, structure, directory: Path):
     vasp.write_inputs(maker, structure, directory, potcar_spec=True)
-    return Incar.from_file(directory / "INCAR"), Poscar.from_file(directory / "POSCAR"), Kpoints.from_file(directory / "KPOINTS")
+    return (
+        Incar.from_file(directory / "INCAR"),
+        Poscar.from_file(directory / "POSCAR"),
+        Kpoints.from_file(directory / "KPOINTS"),
+    )
 
 
 def test_interface_relax_inputs_isif2_selective_dynamics_and_mp_footing(cands, bulks, tmp_path, fake_potcar_library):
@@ -155,7 +186,12 @@ def test_interface_relax_inputs_isif2_selective_dynamics_and_mp_footing(cands, b
     start = vi.sort_like_vasp(cands[0].structure)
     best = set_gap(start, 2.5)
     incar, poscar, kpoints = _write(job_maker(relax), best, tmp_path / "relax")
-    assert incar["ISIF"] == 2 and incar["IBRION"] == 2 and incar["NSW"] == STEPS and incar["EDIFFG"] == pytest.approx(-FMAX)
+    assert (
+        incar["ISIF"] == 2
+        and incar["IBRION"] == 2
+        and incar["NSW"] == STEPS
+        and incar["EDIFFG"] == pytest.approx(-FMAX)
+    )
     assert incar["ENCUT"] == 520 and incar["ISMEAR"] == 0 and incar["SIGMA"] == pytest.approx(0.05)
     assert "LDIPOL" not in incar and "IDIPOL" not in incar
     assert (tmp_path / "relax" / "POTCAR.spec").read_text().split() == ["Li_sv", "Cl"]
@@ -231,21 +267,42 @@ def write_vasp_outputs(directory: Path, frames: list[Structure], energies: list[
     symbols = [s.species_string for s in s0]
     ionic = {k: incar[k] for k in ("NSW", "IBRION", "ISIF", "EDIFFG") if k in incar}
     lines = vasprun_head(
-        "tests/test_vasp_interfaces.py", incar, symbols, _structure_xml(s0, "initialpos"),
-        divisions=(2, 2, 1), system="interface",
+        "tests/test_vasp_interfaces.py",
+        incar,
+        symbols,
+        _structure_xml(s0, "initialpos"),
+        divisions=(2, 2, 1),
+        system="interface",
         electronic={"PREC": "accurate", "ENMAX": 520.0, "ISPIN": 1, "NELECT": 30.0, "NBANDS": 32, "NELM": 100},
         separators={"ionic": ionic},
     )
     zeros = ["   " + v((0.0, 0.0, 0.0)) for _ in symbols]
     for frame, e in zip(frames, energies):
         energy = energy_xml(e)
-        lines += [" <calculation>", "  <scstep>", "  <energy>", *energy, "  </energy>", "  </scstep>",  # final SCF step
-                  *_structure_xml(frame), '  <varray name="forces">', *zeros, "  </varray>",
-                  '  <varray name="stress">', *("   " + v(r) for r in np.eye(3)), "  </varray>", "  <energy>",
-                  *energy, "  </energy>", " </calculation>"]
+        lines += [
+            " <calculation>",
+            "  <scstep>",
+            "  <energy>",
+            *energy,
+            "  </energy>",
+            "  </scstep>",  # final SCF step
+            *_structure_xml(frame),
+            '  <varray name="forces">',
+            *zeros,
+            "  </varray>",
+            '  <varray name="stress">',
+            *("   " + v(r) for r in np.eye(3)),
+            "  </varray>",
+            "  <energy>",
+            *energy,
+            "  </energy>",
+            " </calculation>",
+        ]
     lines += [*_structure_xml(frames[-1], "finalpos"), "</modeling>"]
     (directory / "vasprun.xml").write_text("\n".join(lines) + "\n")
-    (directory / "OSZICAR").write_text("".join(f"{i:4d} F= {e:.8E} E0= {e:.8E}  d E =-0.1E-01\n" for i, e in enumerate(energies, 1)))
+    (directory / "OSZICAR").write_text(
+        "".join(f"{i:4d} F= {e:.8E} E0= {e:.8E}  d E =-0.1E-01\n" for i, e in enumerate(energies, 1))
+    )
     (directory / "OUTCAR").write_text(
         outcar(len(symbols), nkpts=4, nbands=32, ibrion=incar["IBRION"] if incar.get("NSW") else -1, elapsed=60.0)
     )
@@ -253,7 +310,9 @@ def write_vasp_outputs(directory: Path, frames: list[Structure], energies: list[
     return directory
 
 
-def _reference(root: Path, name: str, given: Structure, frames: list[Structure], energies: list[float], nsw: int) -> tuple[str, Path]:
+def _reference(
+    root: Path, name: str, given: Structure, frames: list[Structure], energies: list[float], nsw: int
+) -> tuple[str, Path]:
     """A reference folder for atomate2's test double: the inputs the job must write (INCAR keys, POSCAR,
     POTCAR.spec) and the outputs VASP would leave."""
     ref = root / name.replace(" ", "_").replace("|", "_").replace("[", "").replace("]", "")
@@ -281,7 +340,9 @@ def _moved(s: Structure, shift_A: float) -> Structure:
     return out
 
 
-def test_vasp_interface_flow_end_to_end_with_atomate2_jobs(cands, bulks, fake_potcar_library, isolated_settings, tmp_path, monkeypatch):
+def test_vasp_interface_flow_end_to_end_with_atomate2_jobs(
+    cands, bulks, fake_potcar_library, isolated_settings, tmp_path, monkeypatch
+):
     """atomate2's jobs run with its VASP test double (inputs checked against references: INCAR keys,
     POSCAR, POTCAR.spec); the energies put in come back as W_ad, W_sep, surface energies and the gap."""
     from atomate2.utils.testing.vasp import monkeypatch_vasp
@@ -301,22 +362,44 @@ def test_vasp_interface_flow_end_to_end_with_atomate2_jobs(cands, bulks, fake_po
     e_rigid = {"anode": -3.55, "electrolyte": -17.10}
     e_relax = {"anode": -3.62, "electrolyte": -17.18}
     root = tmp_path / "refs"
-    refs = dict([
-        _reference(root, "single point bulk Li", vi.sort_like_vasp(li), [vi.sort_like_vasp(li)], [e_li * len(li)], 0),
-        _reference(root, "single point bulk LiCl", vi.sort_like_vasp(licl), [vi.sort_like_vasp(licl)], [e_licl * len(licl)], 0),
-        *(_reference(root, f"single point {label} gap {g:g} A", set_gap(start, g), [set_gap(start, g)], [e], 0) for g, e in gap_energies.items()),
-        _reference(root, f"relax interface {label}", best, [best, _moved(best, -0.03), relaxed], e_ab, STEPS),
-    ])
+    refs = dict(
+        [
+            _reference(
+                root, "single point bulk Li", vi.sort_like_vasp(li), [vi.sort_like_vasp(li)], [e_li * len(li)], 0
+            ),
+            _reference(
+                root,
+                "single point bulk LiCl",
+                vi.sort_like_vasp(licl),
+                [vi.sort_like_vasp(licl)],
+                [e_licl * len(licl)],
+                0,
+            ),
+            *(
+                _reference(root, f"single point {label} gap {g:g} A", set_gap(start, g), [set_gap(start, g)], [e], 0)
+                for g, e in gap_energies.items()
+            ),
+            _reference(root, f"relax interface {label}", best, [best, _moved(best, -0.03), relaxed], e_ab, STEPS),
+        ]
+    )
     for part, s in (("anode", anode), ("electrolyte", electrolyte)):
-        refs.update([_reference(root, f"single point {part} part {label}", s, [s], [e_rigid[part]], 0),
-                     _reference(root, f"relax {part} part {label}", s, [s, _moved(s, 0.02)], [e_rigid[part], e_relax[part]], STEPS)])
+        refs.update(
+            [
+                _reference(root, f"single point {part} part {label}", s, [s], [e_rigid[part]], 0),
+                _reference(
+                    root, f"relax {part} part {label}", s, [s, _moved(s, 0.02)], [e_rigid[part], e_relax[part]], STEPS
+                ),
+            ]
+        )
     flow = InterfaceMaker(calculator="vasp", gaps_A=GAPS, fmax=FMAX, steps=STEPS).make(cands, li, licl)
     assert {j.name for j in flow_jobs(flow) if job_maker(j) is not None} == set(refs)
     fake = monkeypatch_vasp(monkeypatch, root)
     mock = next(fake)
     try:
-        check = {"incar_settings": ["ISIF", "IBRION", "NSW", "ISMEAR", "SIGMA", "ENCUT", "PREC", "EDIFFG"],
-                 "check_inputs": ["incar", "poscar", "potcar"]}
+        check = {
+            "incar_settings": ["ISIF", "IBRION", "NSW", "ISMEAR", "SIGMA", "ENCUT", "PREC", "EDIFFG"],
+            "check_inputs": ["incar", "poscar", "potcar"],
+        }
         mock(refs, {name: check for name in refs})
         out = run_flow(flow, isolated_settings, work_dir=tmp_path / "jobs", what="vasp interfaces")
     finally:
@@ -328,14 +411,18 @@ def test_vasp_interface_flow_end_to_end_with_atomate2_jobs(cands, bulks, fake_po
     assert r.area_A2 == pytest.approx(area)
     assert r.gap_scan["best_gap_A"] == 2.5 and r.gap_scan["energies_eV"] == [gap_energies[g] for g in GAPS]
     assert r.energy_interface_eV == pytest.approx(e_ab[-1]) and r.relax_steps == 3 and r.converged
-    assert r.energy_anode_eV == pytest.approx(e_relax["anode"]) and r.energy_electrolyte_rigid_eV == pytest.approx(e_rigid["electrolyte"])
+    assert r.energy_anode_eV == pytest.approx(e_relax["anode"]) and r.energy_electrolyte_rigid_eV == pytest.approx(
+        e_rigid["electrolyte"]
+    )
     w_ad = (e_relax["anode"] + e_relax["electrolyte"] - e_ab[-1]) / area * EV_PER_A2_TO_J_PER_M2
     w_sep = (e_rigid["anode"] + e_rigid["electrolyte"] - e_ab[-1]) / area * EV_PER_A2_TO_J_PER_M2
     assert r.work_of_adhesion_J_m2 == pytest.approx(w_ad) and r.work_of_separation_J_m2 == pytest.approx(w_sep)
     assert r.work_of_separation_J_m2 >= r.work_of_adhesion_J_m2 > 0
     gamma_a = (e_relax["anode"] - len(anode) * e_li) / (2 * area) * EV_PER_A2_TO_J_PER_M2
     gamma_b = (e_relax["electrolyte"] - len(electrolyte) * e_licl) / (2 * area) * EV_PER_A2_TO_J_PER_M2
-    assert r.surface_energy_anode_J_m2 == pytest.approx(gamma_a) and r.surface_energy_electrolyte_J_m2 == pytest.approx(gamma_b)
+    assert r.surface_energy_anode_J_m2 == pytest.approx(gamma_a) and r.surface_energy_electrolyte_J_m2 == pytest.approx(
+        gamma_b
+    )
     assert r.interface_energy_J_m2 == pytest.approx(gamma_a + gamma_b - w_ad)
     # the relaxed structure is VASP's, with the interface's site properties back on the right atoms
     assert np.allclose(r.structure.cart_coords, relaxed.cart_coords, atol=1e-5)
@@ -353,7 +440,11 @@ def test_vasp_relaxed_structure_refuses_another_atom_order(cands):
     doc = TaskDoc(output=OutputDoc(structure=unsorted, energy=-1.0))
     with pytest.raises(InterfaceError, match="another order"):
         vi.relaxed_from_task_doc(doc, start, {"name": "vasp", "settings": {"write_only": True}})
-    ok = vi.relaxed_from_task_doc(TaskDoc(output=OutputDoc(structure=start, energy=-2.5)), start, {"name": "vasp", "settings": {"write_only": True}})
+    ok = vi.relaxed_from_task_doc(
+        TaskDoc(output=OutputDoc(structure=start, energy=-2.5)),
+        start,
+        {"name": "vasp", "settings": {"write_only": True}},
+    )
     assert ok.energy_eV == -2.5 and ok.n_fixed == 1 and not ok.converged  # no state: not claimed converged
     assert work_of_adhesion(-1.0, -1.0, -2.5, 10.0) > 0
 
@@ -377,8 +468,19 @@ def _md_task_doc(tmp_path: Path, structure: Structure, n: int, potim: float, tem
         f = plain.copy()
         f.replace(li, "Li", plain[li].coords + (target - plain[li].coords) * k / (n - 1), coords_are_cartesian=True)
         frames.append(f)
-    incar = {"IBRION": 0, "NSW": n, "POTIM": potim, "TEBEG": temperature, "TEEND": temperature, "MDALGO": 2, "SMASS": 0.0,
-             "ISIF": 2, "ISMEAR": 0, "SIGMA": 0.05, "ENCUT": 520.0}
+    incar = {
+        "IBRION": 0,
+        "NSW": n,
+        "POTIM": potim,
+        "TEBEG": temperature,
+        "TEEND": temperature,
+        "MDALGO": 2,
+        "SMASS": 0.0,
+        "ISIF": 2,
+        "ISMEAR": 0,
+        "SIGMA": 0.05,
+        "ENCUT": 520.0,
+    }
     directory = write_vasp_outputs(tmp_path / "md", frames, list(-20.0 - 0.01 * np.arange(n)), incar)
     maker = vasp.make_md_maker("vasp", temperature=temperature, steps=n, timestep=potim)
     return get_vasp_task_document(directory, **maker.task_document_kwargs)
@@ -388,7 +490,7 @@ def test_interface_md_with_a_vasp_task_document(cands, tmp_path, fake_potcar_lib
     from monty.json import jsanitize
 
     from interchem.analysis.interfaces import cross_contacts
-    from interchem.workflows.interfaces import analyse_interface_md
+    from interchem.workflows.interface_md import analyse_interface_md
 
     flow = InterfaceMDMaker(calculator="vasp", temperature_K=500, steps=12).make(cands[0].structure, label="Li|LiCl")
     md_job, ana = flow.jobs
@@ -406,7 +508,9 @@ def test_interface_md_with_a_vasp_task_document(cands, tmp_path, fake_potcar_lib
         assert li_cl[-1] > li_cl[0]  # the anode Li ends next to the electrolyte's Cl
         assert res.trajectory_uuid == "md-uuid"
     with pytest.raises(InterfaceError, match="order"):
-        analyse_interface_md.original(doc, cands[0].structure, "Li|LiCl", "md-uuid", CalculatorSpec(name="vasp"))  # unsorted: refused
+        analyse_interface_md.original(
+            doc, cands[0].structure, "Li|LiCl", "md-uuid", CalculatorSpec(name="vasp")
+        )  # unsorted: refused
 
 
 # --------------------------------------------------------------------------------------------------
@@ -430,9 +534,33 @@ def test_cli_interface_with_write_only_vasp_stops_with_the_write_only_error(tmp_
     from interchem.cli import app
 
     out = tmp_path / "report"
-    args = ["interface", "Si", "Li6PS5Cl", "--miller-anode", "111", "--max-area", "200", "--max-atoms", "120",
-            "--anode-thickness", "3", "--electrolyte-thickness", "4", "--top", "1", "--steps", "5", "--md-steps", "0",
-            "-c", WRITE_ONLY, "-o", str(out), "-s", str(tmp_path / "store")]
+    args = [
+        "interface",
+        "Si",
+        "Li6PS5Cl",
+        "--miller-anode",
+        "111",
+        "--max-area",
+        "200",
+        "--max-atoms",
+        "120",
+        "--anode-thickness",
+        "3",
+        "--electrolyte-thickness",
+        "4",
+        "--top",
+        "1",
+        "--steps",
+        "5",
+        "--md-steps",
+        "0",
+        "-c",
+        WRITE_ONLY,
+        "-o",
+        str(out),
+        "-s",
+        str(tmp_path / "store"),
+    ]
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 2, res.output
     text = " ".join(res.output.split())
@@ -442,7 +570,8 @@ def test_cli_interface_with_write_only_vasp_stops_with_the_write_only_error(tmp_
     assert len(incars) == 2 + 5  # the bulk single points and the five gap single points wrote their inputs
     assert all(Incar.from_file(p)["NSW"] == 0 for p in incars)
     assert sorted({p.parent.joinpath("POTCAR.spec").read_text() for p in incars}) and not any(
-        (p.parent / "POTCAR").exists() for p in incars)
+        (p.parent / "POTCAR").exists() for p in incars
+    )
 
 
 def test_write_only_flow_run_stops_at_the_first_vasp_jobs(cands, bulks, isolated_settings, tmp_path):

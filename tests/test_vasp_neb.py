@@ -15,14 +15,15 @@ import numpy as np
 import pytest
 from jobflow import Flow, Job, run_locally
 from pymatgen.io.vasp import Incar, Kpoints, Poscar
+from vasp_recorded import flow_jobs, job_maker
 
 from interchem.calculators import CalculatorSpec
-from interchem.calculators.vasp import inputs as vasp, neb as vasp_neb
+from interchem.calculators.vasp import inputs as vasp
+from interchem.calculators.vasp import neb as vasp_neb
 from interchem.errors import CalculatorSettingsError, InterchemError
 from interchem.structures.hops import enumerate_li_hops
 from interchem.structures.library import resolve_phase
 from interchem.workflows.neb import BarrierMaker, NEBResult, NEBSettings, barrier_report
-from vasp_recorded import flow_jobs, job_maker
 
 WRITE_ONLY = CalculatorSpec(name="vasp", settings={"write_only": True})
 N_IMAGES = 3
@@ -111,7 +112,10 @@ def test_barrier_flow_is_endpoints_relaxes_interpolation_neb_collate_report(mode
     back_jobs = flow_jobs(back)
     assert [j.name for j in back_jobs] == names
     assert type(job_maker(back_jobs[4])).__name__ == neb_cls.__name__
-    assert job_maker(back_jobs[4]).input_set_generator.user_incar_settings == neb_maker.input_set_generator.user_incar_settings
+    assert (
+        job_maker(back_jobs[4]).input_set_generator.user_incar_settings
+        == neb_maker.input_set_generator.user_incar_settings
+    )
 
 
 def test_relax_endpoints_false_single_points_with_the_same_maker(li2s, fake_potcar_library):
@@ -202,7 +206,9 @@ def test_neb_inputs_written_by_atomate2_maker(tmp_path, li2s, images, endpoints,
     assert relax_kpoints.kpts == head_kpoints.kpts and head_kpoints.style == Kpoints.supported_modes.Gamma
 
     # write_neb_inputs writes the same files (used by the write-only job)
-    other = vasp_neb.write_neb_inputs(vasp_neb.make_neb_maker("vasp", N_IMAGES, 0.04, 120), images, tmp_path / "w", potcar_spec=True)
+    other = vasp_neb.write_neb_inputs(
+        vasp_neb.make_neb_maker("vasp", N_IMAGES, 0.04, 120), images, tmp_path / "w", potcar_spec=True
+    )
     assert Incar.from_file(other / "INCAR") == incar
 
 
@@ -213,11 +219,17 @@ def test_plain_band_without_climbing_image_needs_no_vtst(tmp_path, images):
 
 
 def test_user_incar_settings_reach_band_but_not_nsw(tmp_path, images):
-    spec = CalculatorSpec(name="vasp", settings={"write_only": True, "user_incar_settings": {"ENCUT": 600, "SIGMA": 0.1}})
-    incar = Incar.from_file(vasp_neb.write_neb_inputs(vasp_neb.make_neb_maker(spec, N_IMAGES), images, tmp_path) / "INCAR")
+    spec = CalculatorSpec(
+        name="vasp", settings={"write_only": True, "user_incar_settings": {"ENCUT": 600, "SIGMA": 0.1}}
+    )
+    incar = Incar.from_file(
+        vasp_neb.write_neb_inputs(vasp_neb.make_neb_maker(spec, N_IMAGES), images, tmp_path) / "INCAR"
+    )
     assert incar["ENCUT"] == 600 and incar["SIGMA"] == pytest.approx(0.1)
     with pytest.raises(CalculatorSettingsError, match="NSW"):
-        vasp_neb.make_neb_maker(CalculatorSpec(name="vasp", settings={"write_only": True, "user_incar_settings": {"NSW": 3}}), 3)
+        vasp_neb.make_neb_maker(
+            CalculatorSpec(name="vasp", settings={"write_only": True, "user_incar_settings": {"NSW": 3}}), 3
+        )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -276,7 +288,9 @@ def _neb_doc(images, energies, state: str = "successful"):
 
 def _collect(neb, ends, hop, label="Li2S vacancy hop 0", relax_endpoints=True):
     settings = NEBSettings(n_images=N_IMAGES).model_dump(mode="json")
-    return vasp_neb.collect_vasp_neb(neb, ends, hop, WRITE_ONLY.model_dump(mode="json"), settings, label, relax_endpoints)
+    return vasp_neb.collect_vasp_neb(
+        neb, ends, hop, WRITE_ONLY.model_dump(mode="json"), settings, label, relax_endpoints
+    )
 
 
 E0 = -395.0  # made-up total energies of the 95-atom supercell
@@ -319,7 +333,10 @@ def test_asymmetric_profile_barriers(images, hop):
     ],
 )
 def test_bad_profiles_are_flagged_with_a_reason(images, hop, neb_energies, neb_state, end_state, final_index, reason):
-    ends = [_endpoint_doc(images[0], E0, end_state), _endpoint_doc(images[final_index], E0 + (0.2 if final_index == -1 and reason.startswith("highest") else 0.0))]
+    ends = [
+        _endpoint_doc(images[0], E0, end_state),
+        _endpoint_doc(images[final_index], E0 + (0.2 if final_index == -1 and reason.startswith("highest") else 0.0)),
+    ]
     res = _collect(_neb_doc(images, [E0 + e for e in neb_energies], neb_state), ends, hop)
     assert res.flagged and reason in res.flag_reason
     assert res.converged == (neb_state == "successful")
@@ -330,13 +347,15 @@ def test_collate_job_and_barrier_report_take_vasp_results(tmp_path, li2s, images
     ends = [_endpoint_doc(images[0], E0), _endpoint_doc(images[-1], E0)]
     settings = NEBSettings(n_images=N_IMAGES).model_dump(mode="json")
     calc = WRITE_ONLY.model_dump(mode="json")
-    good = vasp_neb.collect_vasp_neb_job(_neb_doc(images, [E0 + 0.2, E0 + 0.3, E0 + 0.2]), ends, hop, calc, settings, "Li2S vacancy hop 0")
-    bad = vasp_neb.collect_vasp_neb_job(_neb_doc(images, [E0 + 0.2, E0 + 0.6, E0 + 0.2], "failed"), ends, hop, calc, settings, "Li2S vacancy hop 1")
+    good = vasp_neb.collect_vasp_neb_job(
+        _neb_doc(images, [E0 + 0.2, E0 + 0.3, E0 + 0.2]), ends, hop, calc, settings, "Li2S vacancy hop 0"
+    )
+    bad = vasp_neb.collect_vasp_neb_job(
+        _neb_doc(images, [E0 + 0.2, E0 + 0.6, E0 + 0.2], "failed"), ends, hop, calc, settings, "Li2S vacancy hop 1"
+    )
     hops = enumerate_li_hops(li2s, cutoff=4.5, mechanism="vacancy")[:2]
     assert len(hops) == 2
-    report = barrier_report(
-        "Li2S", li2s, {"vacancy": [h.model_dump() for h in hops]}, [good.output, bad.output], calc
-    )
+    report = barrier_report("Li2S", li2s, {"vacancy": [h.model_dump() for h in hops]}, [good.output, bad.output], calc)
     responses = run_locally(Flow([good, bad, report]), create_folders=False, log=False, ensure_success=True)
     out = responses[report.uuid][1].output
     assert out.level_of_theory == "VASP PBE(+U) (MP input set MPRelaxSet, POTCAR PBE)"

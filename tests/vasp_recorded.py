@@ -63,21 +63,34 @@ def items(values: dict, indent: str) -> list[str]:
     return lines
 
 
-def structure_xml(lattice: np.ndarray, frac: np.ndarray, name: str | None = None, volume: float | None = None) -> list[str]:
+def structure_xml(
+    lattice: np.ndarray, frac: np.ndarray, name: str | None = None, volume: float | None = None
+) -> list[str]:
     """A <structure> block; ``volume`` defaults to |det(lattice)|."""
     tag = f' name="{name}"' if name else ""
     volume = abs(np.linalg.det(lattice)) if volume is None else volume
     return [
-        f" <structure{tag}>", "  <crystal>", '   <varray name="basis">', *("    " + v(r) for r in lattice), "   </varray>",
-        f'   <i name="volume">{volume:.8f}</i>', "  </crystal>", '  <varray name="positions">',
-        *("   " + v(r) for r in frac), "  </varray>", " </structure>",
+        f" <structure{tag}>",
+        "  <crystal>",
+        '   <varray name="basis">',
+        *("    " + v(r) for r in lattice),
+        "   </varray>",
+        f'   <i name="volume">{volume:.8f}</i>',
+        "  </crystal>",
+        '  <varray name="positions">',
+        *("   " + v(r) for r in frac),
+        "  </varray>",
+        " </structure>",
     ]
 
 
 def energy_xml(e: float) -> list[str]:
     """The three energies of an ionic (or final SCF) step."""
-    return [f'   <i name="e_fr_energy">{e:16.8f}</i>', f'   <i name="e_wo_entrp">{e:16.8f}</i>',
-            f'   <i name="e_0_energy">{e:16.8f}</i>']
+    return [
+        f'   <i name="e_fr_energy">{e:16.8f}</i>',
+        f'   <i name="e_wo_entrp">{e:16.8f}</i>',
+        f'   <i name="e_0_energy">{e:16.8f}</i>',
+    ]
 
 
 def vasprun_head(
@@ -100,34 +113,84 @@ def vasprun_head(
     return [
         '<?xml version="1.0" encoding="ISO-8859-1"?>',
         f"<!-- RECORDED-STYLE FIXTURE WITH MADE-UP NUMBERS (interchem {source}) -->",
-        "<modeling>", " <generator>",
-        *items({"program": "vasp ", "version": "6.4.2 ", "subversion": "20Jul23 complex parallel",
-                "platform": "LinuxIFC", "date": "2026 11 21", "time": "12:00:00"}, "  "),
-        " </generator>", " <incar>", *items(incar, "  "), " </incar>",
-        " <kpoints>", '  <generation param="Gamma">', f'   <v type="int" name="divisions">{grid} </v>',
-        '   <v name="usershift">      0.00000000      0.00000000      0.00000000 </v>', "  </generation>",
-        '  <varray name="kpointlist">', "   <v>       0.00000000       0.00000000       0.00000000 </v>", "  </varray>",
-        '  <varray name="weights">', "   <v>       1.00000000 </v>", "  </varray>", " </kpoints>",
-        " <parameters>", '  <separator name="general">', *items({"SYSTEM": system}, "   "), "  </separator>",
-        '  <separator name="electronic">', *items(electronic, "   "),
-        '   <separator name="electronic smearing">', *items({"ISMEAR": 0, "SIGMA": 0.05}, "    "), "   </separator>",
-        '   <separator name="electronic exchange-correlation">',
-        *items({"LASPH": True, "GGA": "--", "LHFCALC": False, "LUSE_VDW": False}, "    "), "   </separator>",
-        '   <separator name="electronic projectors">', *items({"LDAU": False}, "    "), "   </separator>",
+        "<modeling>",
+        " <generator>",
+        *items(
+            {
+                "program": "vasp ",
+                "version": "6.4.2 ",
+                "subversion": "20Jul23 complex parallel",
+                "platform": "LinuxIFC",
+                "date": "2026 11 21",
+                "time": "12:00:00",
+            },
+            "  ",
+        ),
+        " </generator>",
+        " <incar>",
+        *items(incar, "  "),
+        " </incar>",
+        " <kpoints>",
+        '  <generation param="Gamma">',
+        f'   <v type="int" name="divisions">{grid} </v>',
+        '   <v name="usershift">      0.00000000      0.00000000      0.00000000 </v>',
+        "  </generation>",
+        '  <varray name="kpointlist">',
+        "   <v>       0.00000000       0.00000000       0.00000000 </v>",
+        "  </varray>",
+        '  <varray name="weights">',
+        "   <v>       1.00000000 </v>",
+        "  </varray>",
+        " </kpoints>",
+        " <parameters>",
+        '  <separator name="general">',
+        *items({"SYSTEM": system}, "   "),
         "  </separator>",
-        *(line for name, values in separators.items()
-          for line in (f'  <separator name="{name}">', *items(values, "   "), "  </separator>")),
+        '  <separator name="electronic">',
+        *items(electronic, "   "),
+        '   <separator name="electronic smearing">',
+        *items({"ISMEAR": 0, "SIGMA": 0.05}, "    "),
+        "   </separator>",
+        '   <separator name="electronic exchange-correlation">',
+        *items({"LASPH": True, "GGA": "--", "LHFCALC": False, "LUSE_VDW": False}, "    "),
+        "   </separator>",
+        '   <separator name="electronic projectors">',
+        *items({"LDAU": False}, "    "),
+        "   </separator>",
+        "  </separator>",
+        *(
+            line
+            for name, values in separators.items()
+            for line in (f'  <separator name="{name}">', *items(values, "   "), "  </separator>")
+        ),
         " </parameters>",
-        " <atominfo>", f"  <atoms>{len(symbols)}</atoms>", f"  <types>{len(types)}</types>",
-        '  <array name="atoms">', '   <dimension dim="1">ion</dimension>', '   <field type="string">element</field>',
-        '   <field type="int">atomtype</field>', "   <set>",
-        *(f"    <rc><c>{s:2s}</c><c>{types.index(s) + 1:4d}</c></rc>" for s in symbols), "   </set>", "  </array>",
-        '  <array name="atomtypes">', '   <dimension dim="1">type</dimension>', '   <field type="int">atomspertype</field>',
-        '   <field type="string">element</field>', "   <field>mass</field>", "   <field>valence</field>",
-        '   <field type="string">pseudopotential</field>', "   <set>",
-        *(f"    <rc><c>{symbols.count(t):4d}</c><c>{t:2s}</c><c>{MASSES[t]:16.8f}</c><c>3.0</c><c>  {POTCARS[t]}</c></rc>"
-          for t in types),
-        "   </set>", "  </array>", " </atominfo>",
+        " <atominfo>",
+        f"  <atoms>{len(symbols)}</atoms>",
+        f"  <types>{len(types)}</types>",
+        '  <array name="atoms">',
+        '   <dimension dim="1">ion</dimension>',
+        '   <field type="string">element</field>',
+        '   <field type="int">atomtype</field>',
+        "   <set>",
+        *(f"    <rc><c>{s:2s}</c><c>{types.index(s) + 1:4d}</c></rc>" for s in symbols),
+        "   </set>",
+        "  </array>",
+        '  <array name="atomtypes">',
+        '   <dimension dim="1">type</dimension>',
+        '   <field type="int">atomspertype</field>',
+        '   <field type="string">element</field>',
+        "   <field>mass</field>",
+        "   <field>valence</field>",
+        '   <field type="string">pseudopotential</field>',
+        "   <set>",
+        *(
+            f"    <rc><c>{symbols.count(t):4d}</c><c>{t:2s}</c><c>{MASSES[t]:16.8f}</c><c>3.0</c>"
+            f"<c>  {POTCARS[t]}</c></rc>"
+            for t in types
+        ),
+        "   </set>",
+        "  </array>",
+        " </atominfo>",
         *initial,
     ]
 

@@ -54,7 +54,9 @@ def compare(doc: dict) -> dict:
     return row
 
 
-def run(names: list[str], atoms: int | None, calculator: str, quick: bool, seed: int, steps: list[int] | None = None) -> list[dict]:
+def run(
+    names: list[str], atoms: int | None, calculator: str, quick: bool, seed: int, steps: list[int] | None = None
+) -> list[dict]:
     os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
     from jobflow import run_locally
 
@@ -73,8 +75,14 @@ def run(names: list[str], atoms: int | None, calculator: str, quick: bool, seed:
         store = embedded_store(Path(os.environ.get("INTERCHEM_STORE_PATH", "interchem-store")))
         Path("interchem-output/jobs").mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
-        responses = run_locally(flow, store=store, create_folders=True, root_dir=Path("interchem-output/jobs").resolve(),
-                                log=False, ensure_success=True)
+        responses = run_locally(
+            flow,
+            store=store,
+            create_folders=True,
+            root_dir=Path("interchem-output/jobs").resolve(),
+            log=False,
+            ensure_success=True,
+        )
         result = responses[flow.output.uuid][1].output
         print(f"{name}: {time.perf_counter() - t0:.0f} s")
         doc = result.model_dump(mode="json", exclude={"structure"})
@@ -93,7 +101,9 @@ def main() -> int:
     parser.add_argument("--calculator", default="chgnet")
     parser.add_argument("--quick", action="store_true", help="short schedule (300/500/200 steps) as in the tests")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--steps", type=int, nargs=3, metavar=("MELT", "QUENCH", "ANNEAL"), help="MD steps of the schedule")
+    parser.add_argument(
+        "--steps", type=int, nargs=3, metavar=("MELT", "QUENCH", "ANNEAL"), help="MD steps of the schedule"
+    )
     parser.add_argument("--strict", action="store_true")
     args = parser.parse_args()
     docs = [json.loads(p.read_text()) for p in args.result]
@@ -106,8 +116,10 @@ def main() -> int:
     for r in rows:
         pub = f"{r['published'][0]:.3f}-{r['published'][1]:.3f}" if r["published"] else "-"
         dev = f"{r['deviation_percent']:+7.2f}" if r["deviation_percent"] is not None else "      -"
-        print(f"{r['phase']:10s} {r.get('n_atoms', 0):5d} {r['computed_g_cm3']:9.3f} {pub:>12s} {dev} "
-              f"{r['tolerance_percent'] or 0:6.1f}  {'yes' if r['ok'] else ('-' if r['ok'] is None else 'NO')}")
+        print(
+            f"{r['phase']:10s} {r.get('n_atoms', 0):5d} {r['computed_g_cm3']:9.3f} {pub:>12s} {dev} "
+            f"{r['tolerance_percent'] or 0:6.1f}  {'yes' if r['ok'] else ('-' if r['ok'] is None else 'NO')}"
+        )
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
     name = (docs[0].get("calculator") or {}).get("name", args.calculator)

@@ -20,7 +20,8 @@ Deng et al., npj Comput. Mater. 11, 9 (2025)); a few-ps MD at 600-1000 K extrapo
 the Ea error exponentially (0.1 eV error in Ea is a factor ~50 at 300 K from 800 K); a single ordered
 cell misses the site disorder of the real material; the Haven ratio is taken as 1.
 
-    .venv/bin/python validation/electrolyte_conduction.py --phase Li6PS5Cl [--steps 5000] [--temperatures 600,700,800,900]
+    .venv/bin/python validation/electrolyte_conduction.py --phase Li6PS5Cl [--steps 5000]
+        [--temperatures 600,700,800,900]
 
 Writes validation/results/conduction_<phase>_<calculator>.json.
 """
@@ -55,13 +56,18 @@ def compare(phase: str, ea: float | None, sigma: float | None) -> list[dict]:
     for ref in PUBLISHED[phase]:
         d_ea = None if ea is None else ea - ref["Ea_eV"]
         d_log = None if not sigma else math.log10(sigma) - math.log10(ref["sigma_300K_S_per_cm"])
-        rows.append({
-            **ref, "computed_Ea_eV": ea, "computed_sigma_300K_S_per_cm": sigma,
-            "Ea_difference_eV": d_ea, "log10_sigma_difference": d_log,
-            "Ea_ok": d_ea is not None and abs(d_ea) <= EA_TOL_EV,
-            "sigma_ok": d_log is not None and abs(d_log) <= LOG10_SIGMA_TOL,
-            "tolerances": {"Ea_eV": EA_TOL_EV, "log10_sigma": LOG10_SIGMA_TOL},
-        })
+        rows.append(
+            {
+                **ref,
+                "computed_Ea_eV": ea,
+                "computed_sigma_300K_S_per_cm": sigma,
+                "Ea_difference_eV": d_ea,
+                "log10_sigma_difference": d_log,
+                "Ea_ok": d_ea is not None and abs(d_ea) <= EA_TOL_EV,
+                "sigma_ok": d_log is not None and abs(d_log) <= LOG10_SIGMA_TOL,
+                "tolerances": {"Ea_eV": EA_TOL_EV, "log10_sigma": LOG10_SIGMA_TOL},
+            }
+        )
     return rows
 
 
@@ -73,8 +79,11 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5000)
     parser.add_argument("--equilibration-ps", type=float, default=1.0)
     parser.add_argument("--supercell", type=float, default=9.5)
-    parser.add_argument("--primitive", action="store_true",
-                        help="start from the primitive cell (LLZO: 96 atoms, body-centred vectors of 11.2 A, instead of 192)")
+    parser.add_argument(
+        "--primitive",
+        action="store_true",
+        help="start from the primitive cell (LLZO: 96 atoms, body-centred vectors of 11.2 A, instead of 192)",
+    )
     args = parser.parse_args()
 
     from interchem.runner import run_flow
@@ -85,24 +94,47 @@ def main() -> None:
     name, structure = resolve_phase(args.phase, primitive=args.primitive)
     temps = tuple(float(t) for t in args.temperatures.split(","))
     flow = DiffusionMaker(
-        calculator=args.calculator, temperatures_K=temps, steps=args.steps, equilibration_ps=args.equilibration_ps,
+        calculator=args.calculator,
+        temperatures_K=temps,
+        steps=args.steps,
+        equilibration_ps=args.equilibration_ps,
         supercell_min_length=args.supercell,
     ).make(structure, phase=name)
-    settings = get_settings(store_path=Path("validation-store").resolve(), output_dir=Path("validation-output").resolve())
+    settings = get_settings(
+        store_path=Path("validation-store").resolve(), output_dir=Path("validation-output").resolve()
+    )
     t0 = time.perf_counter()
     report = run_flow(flow, settings, what=f"diffusion validation {name}")
     ea, sigma = report.get("activation_energy_eV"), report.get("sigma_300K_S_per_cm")
     out = {
-        "what": "Li conduction from MLIP-MD (NVT Langevin, block-averaged MSD, Nernst-Einstein, Arrhenius) vs published",
-        "phase": name, "calculator": args.calculator, "temperatures_K": list(temps), "steps": args.steps,
-        "timestep_fs": 2.0, "equilibration_ps": args.equilibration_ps, "n_atoms": len(structure), "primitive": args.primitive,
-        "rows": compare(args.phase, ea, sigma), "flagged": report.get("flagged"), "flag_reason": report.get("flag_reason"),
+        "what": (
+            "Li conduction from MLIP-MD (NVT Langevin, block-averaged MSD, Nernst-Einstein, Arrhenius) vs published"
+        ),
+        "phase": name,
+        "calculator": args.calculator,
+        "temperatures_K": list(temps),
+        "steps": args.steps,
+        "timestep_fs": 2.0,
+        "equilibration_ps": args.equilibration_ps,
+        "n_atoms": len(structure),
+        "primitive": args.primitive,
+        "rows": compare(args.phase, ea, sigma),
+        "flagged": report.get("flagged"),
+        "flag_reason": report.get("flag_reason"),
         "points": [
-            {"T_K": p["temperature_K"], "D_cm2_per_s": p["diffusion"]["D_cm2_per_s"], "D_err": p["diffusion"]["D_err_cm2_per_s"],
-             "sigma_S_per_cm": p["sigma_S_per_cm"], "flagged": p["diffusion"]["flagged"], "n_li": p["n_li"]}
+            {
+                "T_K": p["temperature_K"],
+                "D_cm2_per_s": p["diffusion"]["D_cm2_per_s"],
+                "D_err": p["diffusion"]["D_err_cm2_per_s"],
+                "sigma_S_per_cm": p["sigma_S_per_cm"],
+                "flagged": p["diffusion"]["flagged"],
+                "n_li": p["n_li"],
+            }
             for p in report["points"]
         ],
-        "Ea_eV": ea, "Ea_err_eV": report.get("activation_energy_err_eV"), "sigma_300K_S_per_cm": sigma,
+        "Ea_eV": ea,
+        "Ea_err_eV": report.get("activation_energy_err_eV"),
+        "sigma_300K_S_per_cm": sigma,
         "sigma_300K_interval": report.get("sigma_300K_interval_S_per_cm"),
         "wall_time_s": round(time.perf_counter() - t0, 1),
     }

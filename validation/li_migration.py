@@ -33,7 +33,10 @@ os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
 REFERENCE = {
     ("Li2PO2N", "vacancy"): (0.4, "Senevirathne et al., Solid State Ionics 233, 95 (2013)"),
     ("Li2PO2N", "interstitial"): (0.8, "Senevirathne et al., Solid State Ionics 233, 95 (2013)"),
-    ("Si", "interstitial"): (0.58, "Wan et al., J. Phys.: Condens. Matter 22, 415501 (2010); exp. 0.57-0.66 eV (Pell 1960)"),
+    ("Si", "interstitial"): (
+        0.58,
+        "Wan et al., J. Phys.: Condens. Matter 22, 415501 (2010); exp. 0.57-0.66 eV (Pell 1960)",
+    ),
 }
 TOLERANCE_EV = 0.15
 RESULTS = Path(__file__).parent / "results"
@@ -43,9 +46,15 @@ def compare(phase: str, mechanism: str, value: float | None, flagged: bool = Fal
     ref, source = REFERENCE[(phase, mechanism)]
     ok = value is not None and not flagged and abs(value - ref) <= TOLERANCE_EV
     return {
-        "phase": phase, "mechanism": mechanism, "computed_eV": value, "published_eV": ref,
-        "difference_eV": None if value is None else round(value - ref, 3), "tolerance_eV": TOLERANCE_EV,
-        "ok": ok, "flagged": flagged, "source": source,
+        "phase": phase,
+        "mechanism": mechanism,
+        "computed_eV": value,
+        "published_eV": ref,
+        "difference_eV": None if value is None else round(value - ref, 3),
+        "tolerance_eV": TOLERANCE_EV,
+        "ok": ok,
+        "flagged": flagged,
+        "source": source,
     }
 
 
@@ -59,15 +68,22 @@ def li_in_si(calculator: str, supercell: float) -> dict:
     hops = enumerate_li_hops(si, cutoff=2.5, mechanism="interstitial")
     td_td = next(h for h in hops if h.start_wyckoff == h.end_wyckoff == "8b")
     initial, final = build_neb_endpoints(si, td_td, supercell_min_length=supercell)
-    res = run_neb(initial, final, calculator, {"n_images": 5, "supercell_min_length": supercell}, label="Li in Si Td-Td")
-    return {"result": res.model_dump(exclude={"images"}), "row": compare("Si", "interstitial", res.barrier_eV, res.flagged)}
+    res = run_neb(
+        initial, final, calculator, {"n_images": 5, "supercell_min_length": supercell}, label="Li in Si Td-Td"
+    )
+    return {
+        "result": res.model_dump(exclude={"images"}),
+        "row": compare("Si", "interstitial", res.barrier_eV, res.flagged),
+    }
 
 
-def lipon(calculator: str, supercell: float, max_hops: int | None, mechanisms: tuple[str, ...] = ("vacancy", "interstitial")) -> dict:
+def lipon(
+    calculator: str, supercell: float, max_hops: int | None, mechanisms: tuple[str, ...] = ("vacancy", "interstitial")
+) -> dict:
     from jobflow import run_locally
 
-    from interchem.store import make_job_store
     from interchem.settings import get_settings
+    from interchem.store import make_job_store
     from interchem.structures.library import resolve_phase
     from interchem.workflows.neb import BarrierMaker
 
@@ -77,11 +93,22 @@ def lipon(calculator: str, supercell: float, max_hops: int | None, mechanisms: t
         # Interstitial: candidate sites are relaxed with the calculator and merged first (BarrierMaker's
         # relax_interstitial_sites), so the hops join distinct minima.
         flow = BarrierMaker(
-            calculator=calculator, mechanisms=(mech,), cutoff=4.0 if mech == "vacancy" else 3.2, max_hops=max_hops,
-            min_hop_A=1.5, neb_settings={"n_images": 5, "supercell_min_length": supercell},
+            calculator=calculator,
+            mechanisms=(mech,),
+            cutoff=4.0 if mech == "vacancy" else 3.2,
+            max_hops=max_hops,
+            min_hop_A=1.5,
+            neb_settings={"n_images": 5, "supercell_min_length": supercell},
         ).make(s, phase=name)
         settings = get_settings(store_path=Path("validation-store").resolve())
-        out = run_locally(flow, store=make_job_store(settings), create_folders=True, root_dir=Path("validation-jobs").resolve(), ensure_success=True, log=False)
+        out = run_locally(
+            flow,
+            store=make_job_store(settings),
+            create_folders=True,
+            root_dir=Path("validation-jobs").resolve(),
+            ensure_success=True,
+            log=False,
+        )
         report = out[flow.output.uuid][1].output
         reports[mech] = report.model_dump()
         rows.append(compare("Li2PO2N", mech, report.percolation_eV[mech]["1"]))
@@ -101,10 +128,14 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"li_migration_{args.calculator.split(':')[0]}.json"
     out = json.loads(path.read_text()) if path.exists() else {}
-    out.update({
-        "what": "Li migration barriers by CI-NEB vs published DFT",
-        "calculator": args.calculator, "quick": args.quick, "supercell_min_length_A": supercell,
-    })
+    out.update(
+        {
+            "what": "Li migration barriers by CI-NEB vs published DFT",
+            "calculator": args.calculator,
+            "quick": args.quick,
+            "supercell_min_length_A": supercell,
+        }
+    )
     out.setdefault("rows", [])
     out.setdefault("details", {})
 
@@ -112,13 +143,18 @@ def main() -> None:
         # Written after each system: a long run that is stopped keeps what it finished.
         done = {(r["phase"], r["mechanism"]) for r in rows}
         out["rows"] = [r for r in out["rows"] if (r["phase"], r["mechanism"]) not in done] + rows
-        out["details"][key] = {**out["details"].get(key, {}), **detail} if isinstance(detail, dict) and key != "Si" else detail
+        out["details"][key] = (
+            {**out["details"].get(key, {}), **detail} if isinstance(detail, dict) and key != "Si" else detail
+        )
         out["wall_time_s"] = round(time.perf_counter() - t0, 1)
         path.write_text(json.dumps(out, indent=2, default=str))
         for r in rows:
             value = None if r["computed_eV"] is None else round(r["computed_eV"], 3)
-            print(f"{r['phase']:8s} {r['mechanism']:12s} {value} eV vs {r['published_eV']} eV  "
-                  f"{'OK' if r['ok'] else 'OUTSIDE'} (+-{r['tolerance_eV']})", flush=True)
+            print(
+                f"{r['phase']:8s} {r['mechanism']:12s} {value} eV vs {r['published_eV']} eV  "
+                f"{'OK' if r['ok'] else 'OUTSIDE'} (+-{r['tolerance_eV']})",
+                flush=True,
+            )
 
     if args.only in (None, "Si"):
         si = li_in_si(args.calculator, supercell)

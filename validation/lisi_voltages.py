@@ -48,8 +48,17 @@ def compare(summary: dict) -> list[dict]:
     rows = []
     for x, label in ((12 / 7, "Li12Si7"), (7 / 3, "Li7Si3"), (13 / 4, "Li13Si4")):
         got, ref = average_voltage(computed, x), average_voltage(WEN_HUGGINS_1981, x)
-        rows.append({"x": round(x, 3), "phase": label, "computed_V": round(got, 3), "published_V": round(ref, 3),
-                     "difference_V": round(got - ref, 3), "tolerance_V": TOLERANCE_V, "ok": abs(got - ref) <= TOLERANCE_V})
+        rows.append(
+            {
+                "x": round(x, 3),
+                "phase": label,
+                "computed_V": round(got, 3),
+                "published_V": round(ref, 3),
+                "difference_V": round(got - ref, 3),
+                "tolerance_V": TOLERANCE_V,
+                "ok": abs(got - ref) <= TOLERANCE_V,
+            }
+        )
     return rows
 
 
@@ -63,11 +72,16 @@ def main() -> int:
     print(f"level of theory: {summary.get('level_of_theory')}")
     print(f"{'Si -> Li_xSi':14s} {'x':>5s} {'computed':>9s} {'Wen1981':>8s} {'diff':>7s} {'tol':>5s}  ok")
     for r in rows:
-        print(f"{r['phase']:14s} {r['x']:5.2f} {r['computed_V']:9.3f} {r['published_V']:8.3f} {r['difference_V']:+7.3f} {r['tolerance_V']:5.2f}  {'yes' if r['ok'] else 'NO'}")
+        print(
+            f"{r['phase']:14s} {r['x']:5.2f} {r['computed_V']:9.3f} {r['published_V']:8.3f} "
+            f"{r['difference_V']:+7.3f} {r['tolerance_V']:5.2f}  {'yes' if r['ok'] else 'NO'}"
+        )
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
     name = summary.get("calculator", {}).get("name", "unknown")
-    (out / f"lisi_voltages_{name}.json").write_text(json.dumps({"level_of_theory": summary.get("level_of_theory"), "rows": rows}, indent=2) + "\n")
+    (out / f"lisi_voltages_{name}.json").write_text(
+        json.dumps({"level_of_theory": summary.get("level_of_theory"), "rows": rows}, indent=2) + "\n"
+    )
     return 1 if args.strict and not all(r["ok"] for r in rows) else 0
 
 

@@ -27,8 +27,22 @@ os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
 
 RESULTS = Path(__file__).parent / "results"
 # Small cells first, so an interrupted run has covered the most phases.
-ORDER = ["Li2S", "LiCl", "Li3N", "Li2O", "Li3P", "Si", "LiSi", "Li3PS4", "Li6PS5Cl", "Li2PO2N",
-         "Li15Si4", "Li13Si4", "Li12Si7", "Li7La3Zr2O12"]
+ORDER = [
+    "Li2S",
+    "LiCl",
+    "Li3N",
+    "Li2O",
+    "Li3P",
+    "Si",
+    "LiSi",
+    "Li3PS4",
+    "Li6PS5Cl",
+    "Li2PO2N",
+    "Li15Si4",
+    "Li13Si4",
+    "Li12Si7",
+    "Li7La3Zr2O12",
+]
 
 
 def main() -> None:
@@ -43,7 +57,12 @@ def main() -> None:
     parser.add_argument("--supercell", type=float, default=8.0)
     parser.add_argument("--only", default=None, help="comma-separated phases")
     parser.add_argument("--rattle", type=float, default=0.0, help="NEB endpoint_rattle_A (split-site phases)")
-    parser.add_argument("--results", type=Path, default=None, help="results JSON (default validation/results/standard_barriers_<calc>.json)")
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=None,
+        help="results JSON (default validation/results/standard_barriers_<calc>.json)",
+    )
     args = parser.parse_args()
 
     from interchem.reports.kinetics import write_barrier_report
@@ -52,14 +71,24 @@ def main() -> None:
     from interchem.structures.library import resolve_phase
     from interchem.workflows.neb import BarrierMaker
 
-    settings = get_settings(store_path=Path("validation-store").resolve(), output_dir=Path("validation-output").resolve())
+    settings = get_settings(
+        store_path=Path("validation-store").resolve(), output_dir=Path("validation-output").resolve()
+    )
     path = args.results or RESULTS / f"standard_barriers_{args.calculator.split(':')[0]}.json"
     out = json.loads(path.read_text()) if path.exists() else {}
-    out.update({
-        "what": "CI-NEB Li barriers of the standard phases (vacancy; interstitial for Si) and percolation thresholds",
-        "calculator": args.calculator, "max_hops_per_mechanism": args.max_hops, "fmax_eV_per_A": args.fmax,
-        "n_images": args.images, "supercell_min_length_A": args.supercell, "cutoff_A": 4.0,
-    })
+    out.update(
+        {
+            "what": (
+                "CI-NEB Li barriers of the standard phases (vacancy; interstitial for Si) and percolation thresholds"
+            ),
+            "calculator": args.calculator,
+            "max_hops_per_mechanism": args.max_hops,
+            "fmax_eV_per_A": args.fmax,
+            "n_images": args.images,
+            "supercell_min_length_A": args.supercell,
+            "cutoff_A": 4.0,
+        }
+    )
     out.setdefault("phases", {})
     phases = args.only.split(",") if args.only else ORDER
     done_here: dict[str, dict] = {}
@@ -69,16 +98,39 @@ def main() -> None:
         mechs = ("vacancy",) if "Li" in {el.symbol for el in structure.composition} else ("interstitial",)
         try:
             flow = BarrierMaker(
-                calculator=args.calculator, mechanisms=mechs, cutoff=4.0, max_hops=args.max_hops,
-                neb_settings={"n_images": args.images, "fmax": args.fmax, "supercell_min_length": args.supercell,
-                              "endpoint_rattle_A": args.rattle},
+                calculator=args.calculator,
+                mechanisms=mechs,
+                cutoff=4.0,
+                max_hops=args.max_hops,
+                neb_settings={
+                    "n_images": args.images,
+                    "fmax": args.fmax,
+                    "supercell_min_length": args.supercell,
+                    "endpoint_rattle_A": args.rattle,
+                },
             ).make(structure, phase=name)
             report = run_flow(flow, settings, what=f"barriers {name}")
             write_barrier_report(report, Path("validation-output/barriers") / name)
             entry = {
-                "n_atoms_cell": len(structure), "endpoint_rattle_A": args.rattle,
-                "hops": [{k: h[k] for k in ("mechanism", "hop", "distance_A", "start_wyckoff", "end_wyckoff", "barrier_eV",
-                                             "converged", "flagged", "flag_reason")} for h in report["hops"]],
+                "n_atoms_cell": len(structure),
+                "endpoint_rattle_A": args.rattle,
+                "hops": [
+                    {
+                        k: h[k]
+                        for k in (
+                            "mechanism",
+                            "hop",
+                            "distance_A",
+                            "start_wyckoff",
+                            "end_wyckoff",
+                            "barrier_eV",
+                            "converged",
+                            "flagged",
+                            "flag_reason",
+                        )
+                    }
+                    for h in report["hops"]
+                ],
                 "percolation_eV": report["percolation_eV"],
                 "interstitial_minima": (report.get("interstitial_sites") or {}).get("minima"),
             }
@@ -94,8 +146,11 @@ def main() -> None:
         if "error" in entry:
             print(f"{name}: FAILED {entry['error']}", flush=True)
         else:
-            hops = ", ".join(f"{h['distance_A']:.2f} A: {'-' if h['barrier_eV'] is None else round(h['barrier_eV'], 3)}"
-                             + (" (flagged)" if h["flagged"] else "") for h in entry["hops"])
+            hops = ", ".join(
+                f"{h['distance_A']:.2f} A: {'-' if h['barrier_eV'] is None else round(h['barrier_eV'], 3)}"
+                + (" (flagged)" if h["flagged"] else "")
+                for h in entry["hops"]
+            )
             print(f"{name}: {hops}; percolation {entry['percolation_eV']} ({entry['wall_time_s']} s)", flush=True)
     print(path)
 

@@ -12,7 +12,8 @@ Without --summary it runs the screen for the three electrolytes (reusing the def
 
 Tolerances, and why: the windows are differences of formation energies of neighbouring phase
 equilibria. An MLIP's formation-energy error relative to PBE is ~30-50 meV/atom (CHGNet on the MPtrj
-test set: energy MAE ~30 meV/atom, Deng et al., Nat. Mach. Intell. 5, 1031 (2023)); a window edge involving a few Li per formula unit moves by roughly
+test set: energy MAE ~30 meV/atom, Deng et al., Nat. Mach. Intell. 5, 1031 (2023)); a window edge involving a few Li
+per formula unit moves by roughly
 (error x atoms per f.u.) / (Li per f.u.), i.e. a few tenths of a volt. We therefore claim +-0.35 V
 for CHGNet window edges and +-0.15 eV/atom for reduction energies versus PBE; a DFT calculator
 should meet +-0.05 V. Product sets are compared as sets of formulas.
@@ -69,25 +70,39 @@ def compare(summary: dict, level: str = "mlip") -> list[dict]:
             got = w[f"{side}_V"]
             prods = {_formula(p) for p in w[f"{side}_products"]}
             want = ref[f"{side}_products"]
-            rows.append({
-                "electrolyte": name, "quantity": f"{side} limit (V)", "computed": round(got, 3),
-                "published": ref["window"][i], "difference": round(got - ref["window"][i], 3), "tolerance": tol_v,
-                "ok": abs(got - ref["window"][i]) <= tol_v,
-                "products": sorted(prods), "published_products": sorted(want) if want else None,
-                "products_match": None if want is None else prods == want,
-            })
+            rows.append(
+                {
+                    "electrolyte": name,
+                    "quantity": f"{side} limit (V)",
+                    "computed": round(got, 3),
+                    "published": ref["window"][i],
+                    "difference": round(got - ref["window"][i], 3),
+                    "tolerance": tol_v,
+                    "ok": abs(got - ref["window"][i]) <= tol_v,
+                    "products": sorted(prods),
+                    "published_products": sorted(want) if want else None,
+                    "products_match": None if want is None else prods == want,
+                }
+            )
         red = summary.get("reductions_vs_li", {}).get(name)
         if red is not None:
             got = red["E_eV_per_atom"]  # per atom of the electrolyte, as Zhu et al.
             prods = {_formula(p) for p in red["products"]}
             want = ref["products_vs_Li"]
-            rows.append({
-                "electrolyte": name, "quantity": "E_rxn vs Li at 0 V (eV/atom)", "computed": round(got, 3),
-                "published": ref["E_vs_Li_eV_per_atom"], "difference": round(got - ref["E_vs_Li_eV_per_atom"], 3),
-                "tolerance": tol_e, "ok": abs(got - ref["E_vs_Li_eV_per_atom"]) <= tol_e,
-                "products": sorted(prods), "published_products": sorted(want) if want else None,
-                "products_match": None if want is None else prods == want,
-            })
+            rows.append(
+                {
+                    "electrolyte": name,
+                    "quantity": "E_rxn vs Li at 0 V (eV/atom)",
+                    "computed": round(got, 3),
+                    "published": ref["E_vs_Li_eV_per_atom"],
+                    "difference": round(got - ref["E_vs_Li_eV_per_atom"], 3),
+                    "tolerance": tol_e,
+                    "ok": abs(got - ref["E_vs_Li_eV_per_atom"]) <= tol_e,
+                    "products": sorted(prods),
+                    "published_products": sorted(want) if want else None,
+                    "products_match": None if want is None else prods == want,
+                }
+            )
     return rows
 
 
@@ -111,7 +126,10 @@ def main() -> int:
     level = "dft" if get_backend(spec).is_dft else "mlip"
     rows = compare(summary, level)
     print(f"level of theory: {summary.get('level_of_theory', spec.name)}; tolerance class: {level}")
-    print(f"{'electrolyte':14s} {'quantity':30s} {'computed':>9s} {'Zhu2015':>8s} {'diff':>7s} {'tol':>5s}  ok   products (computed | published)")
+    print(
+        f"{'electrolyte':14s} {'quantity':30s} {'computed':>9s} {'Zhu2015':>8s} {'diff':>7s} {'tol':>5s}  "
+        "ok   products (computed | published)"
+    )
     for r in rows:
         pub = ", ".join(r["published_products"]) if r["published_products"] else "n/a"
         print(
@@ -121,7 +139,9 @@ def main() -> int:
         )
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
-    (out / f"zhu2015_{spec.name}.json").write_text(json.dumps({"level_of_theory": summary.get("level_of_theory"), "rows": rows}, indent=2) + "\n")
+    (out / f"zhu2015_{spec.name}.json").write_text(
+        json.dumps({"level_of_theory": summary.get("level_of_theory"), "rows": rows}, indent=2) + "\n"
+    )
     return 1 if args.strict and not all(r["ok"] for r in rows) else 0
 
 

@@ -69,7 +69,5 @@ def build_entries(records: Iterable[dict]) -> list[ComputedStructureEntry]:
         raise ChemicalSystemError("no relaxed phases to build entries from")
     levels = {r["level_of_theory"] for r in records}
     if len(levels) > 1:
-        raise ChemicalSystemError(
-            "refusing to mix levels of theory in one phase diagram: " + "; ".join(sorted(levels))
-        )
+        raise ChemicalSystemError("refusing to mix levels of theory in one phase diagram: " + "; ".join(sorted(levels)))
     return [record_to_entry(r) for r in records]

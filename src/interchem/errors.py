@@ -55,9 +55,7 @@ class MissingCapabilityError(CalculatorSettingsError):
 class UnsupportedElementsError(InterchemError, ValueError):
     def __init__(self, calculator: str, elements: list[str], context: str = ""):
         where = f" (needed by {context})" if context else ""
-        super().__init__(
-            f"calculator {calculator!r} cannot treat element(s) {', '.join(sorted(elements))}{where}"
-        )
+        super().__init__(f"calculator {calculator!r} cannot treat element(s) {', '.join(sorted(elements))}{where}")
         self.calculator = calculator
         self.elements = sorted(elements)
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from interchem.calculators import CalculatorSpec, check_calculator, release_calculators
 from interchem.errors import InterchemError
@@ -77,7 +77,12 @@ def plan_screen(
     if static_spec is not None:
         check_calculator(static_spec, all_elements, context="the screen's phases (single points)")
     return ScreenPlan(
-        phases=phases, anodes=anodes, electrolytes=electrolytes, systems=systems, calculator=spec, static_calculator=static_spec
+        phases=phases,
+        anodes=anodes,
+        electrolytes=electrolytes,
+        systems=systems,
+        calculator=spec,
+        static_calculator=static_spec,
     )
 
 
@@ -116,7 +121,10 @@ def run_screen(
 ) -> ScreenResult:
     settings = settings or get_settings()
     maker = ScreenMaker(
-        calculator=plan.calculator, fmax=settings.relax_fmax, steps=settings.relax_steps, static_calculator=plan.static_calculator
+        calculator=plan.calculator,
+        fmax=settings.relax_fmax,
+        steps=settings.relax_steps,
+        static_calculator=plan.static_calculator,
     )
     flow = maker.make(plan.phases, plan.anodes, plan.electrolytes)
     return ScreenResult.model_validate(run_flow(flow, settings, progress, work_dir, what="the screen"))
@@ -280,7 +288,9 @@ def _read_outputs(store, output: Any) -> Any:
     return output
 
 
-def latest_screen_result(settings: Settings | None = None, calculator: str | CalculatorSpec | None = None) -> ScreenResult:
+def latest_screen_result(
+    settings: Settings | None = None, calculator: str | CalculatorSpec | None = None
+) -> ScreenResult:
     """The most recent screen stored with this calculator spec: queries answer from it, no recomputing."""
     from interchem.store import describe, make_job_store
 
@@ -338,8 +348,12 @@ def run_thermal_screen(
     return ThermalScreen.model_validate(out["thermal"]), summaries
 
 
-def thermal_screen_flow(temperature_K: float = 300.0, settings: Settings | None = None,
-                        calculator: str | CalculatorSpec | None = None, min_length: float = 12.0):
+def thermal_screen_flow(
+    temperature_K: float = 300.0,
+    settings: Settings | None = None,
+    calculator: str | CalculatorSpec | None = None,
+    min_length: float = 12.0,
+):
     """(flow, phase -> stored PhononSummary): the latest stored screen of ``calculator`` at ``temperature_K``,
     phonons only for the phases the store has none of."""
     from interchem.workflows.phonons import PhononsMaker

@@ -22,7 +22,14 @@ from pymatgen.core import Structure
 from pymatgen.core.trajectory import Trajectory
 
 __all__ = [
-    "Ensemble", "GapScan", "MDResult", "MDSettings", "NEBResult", "NEBSettings", "RelaxedStructure", "band_energetics",
+    "Ensemble",
+    "GapScan",
+    "MDResult",
+    "MDSettings",
+    "NEBResult",
+    "NEBSettings",
+    "RelaxedStructure",
+    "band_energetics",
     "task_field",
 ]
 
@@ -38,7 +45,9 @@ class MDSettings(BaseModel):
     temperature_K: float = Field(gt=0, description="thermostat target (start of a ramp)")
     end_temperature_K: float | None = Field(default=None, gt=0, description="linear ramp target at the last step")
     steps: int = Field(gt=0)
-    timestep_fs: float = Field(default=2.0, gt=0, le=5.0, description="2 fs is usual for Li with MLIPs; 1 fs for AIMD of hot melts")
+    timestep_fs: float = Field(
+        default=2.0, gt=0, le=5.0, description="2 fs is usual for Li with MLIPs; 1 fs for AIMD of hot melts"
+    )
     ensemble: Ensemble = "nvt-langevin"
     friction_per_fs: float = Field(default=0.01, gt=0, description="Langevin friction (1/fs)")
     taut_fs: float = Field(default=100.0, gt=0, description="Bussi / Berendsen thermostat time constant")
@@ -102,7 +111,9 @@ class NEBSettings(BaseModel):
     endpoint_fmax: float = Field(default=0.03, gt=0)
     endpoint_steps: int = Field(default=300, gt=0)
     endpoint_rattle_A: float = Field(
-        default=0.0, ge=0, le=0.2,
+        default=0.0,
+        ge=0,
+        le=0.2,
         description="seeded random displacement (A, rms), the same in both endpoints, before the endpoint "
         "relaxation: atoms held on a saddle by symmetry (split sites such as Li on 24g in an ordered "
         "argyrodite) relax off it; 0: none",
@@ -167,6 +178,7 @@ class GapScan(BaseModel):
     energies_eV: list[float]
     best_gap_A: float
     structure: Structure
+
     @classmethod
     def from_energies(cls, structure: Structure, gaps: Sequence[float], energies: Sequence[float]) -> GapScan:
         """The scan of ``structure`` (an interface) from single-point energies of ``set_gap(structure, g)``:
@@ -179,8 +191,12 @@ class GapScan(BaseModel):
             raise InterfaceError(f"{len(gaps)} gaps but {len(energies)} single-point energies")
         energies = [float(e) for e in energies]
         k = int(np.argmin(energies))
-        return cls(gaps_A=[float(g) for g in gaps], energies_eV=energies, best_gap_A=float(gaps[k]),
-                   structure=set_gap(structure, gaps[k]))
+        return cls(
+            gaps_A=[float(g) for g in gaps],
+            energies_eV=energies,
+            best_gap_A=float(gaps[k]),
+            structure=set_gap(structure, gaps[k]),
+        )
 
 
 def task_field(doc: Any, *path: str) -> Any:
@@ -215,7 +231,11 @@ def band_energetics(images: Sequence[Any]) -> tuple[dict[str, Any], list[str]]:
     if e.min() < min(e[0], e[-1]) - 0.05:
         flags.append(f"an intermediate image lies {min(e[0], e[-1]) - e.min():.2f} eV below both endpoints")
     fields = {
-        "energies_eV": e.tolist(), "forward_barrier_eV": forward, "backward_barrier_eV": forward - reaction,
-        "barrier_eV": forward - min(0.0, reaction), "reaction_energy_eV": reaction, "saddle_index": saddle,
+        "energies_eV": e.tolist(),
+        "forward_barrier_eV": forward,
+        "backward_barrier_eV": forward - reaction,
+        "barrier_eV": forward - min(0.0, reaction),
+        "reaction_energy_eV": reaction,
+        "saddle_index": saddle,
     }
     return fields, flags

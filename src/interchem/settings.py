@@ -59,18 +59,24 @@ class Settings(BaseSettings):
     relax_steps: int = Field(default=300, gt=0, description="maximum optimiser steps per relaxation")
     torch_threads: int | None = Field(default=None, description="torch intra-op threads (None: torch default)")
     # Scale-out (jobflow-remote + Slurm, FireWorks); see docs/cluster.md.
-    remote_project: str = Field(default="interchem", description="jobflow-remote project name used by `interchem submit`")
+    remote_project: str = Field(
+        default="interchem", description="jobflow-remote project name used by `interchem submit`"
+    )
     remote_projects_folder: Path | None = Field(
         default=None, description="where jobflow-remote project files live (None: jobflow-remote's ~/.jfremote)"
     )
-    store_timeout_ms: int = Field(default=3000, gt=0, description="how long the pre-submit store check waits for MongoDB")
+    store_timeout_ms: int = Field(
+        default=3000, gt=0, description="how long the pre-submit store check waits for MongoDB"
+    )
     checkpoint_dir: Path = Field(
         default=Path("~/.interchem/checkpoints"),
         description="MD checkpoints (keyed by a hash of the inputs); put it on a shared filesystem on clusters",
     )
 
     @classmethod
-    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):
+    def settings_customise_sources(
+        cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
+    ):
         return (init_settings, env_settings, _YamlSource(settings_cls), file_secret_settings)
 
     def resolved_mp_api_key(self) -> SecretStr | None:

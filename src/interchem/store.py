@@ -106,8 +106,14 @@ def offload_large(doc: dict, limit: int = OFFLOAD_BYTES) -> tuple[dict, list[dic
 
     def move(path: tuple, value: Any) -> None:
         ref = _blob_ref(value)
-        blobs.append({**{k: v for k, v in ref.items() if k != "store"}, "data": value,
-                      "job_uuid": doc.get("uuid"), "job_index": doc.get("index")})
+        blobs.append(
+            {
+                **{k: v for k, v in ref.items() if k != "store"},
+                "data": value,
+                "job_uuid": doc.get("uuid"),
+                "job_index": doc.get("index"),
+            }
+        )
         _set(doc, ("output", *path), ref)
 
     # 1. by rule: keys and classes that can be large, outermost first
@@ -198,10 +204,18 @@ class SettingsMongoStore(_SettingsURIMixin, _OffloadingDocsStore, MongoStore):
     """A maggma MongoStore (so jobflow-remote accepts it as its queue store) whose URI comes from the
     interchem settings; as a JobStore docs store it offloads large values to ``data_collection``."""
 
-    def __init__(self, collection_name: str, database: str = DEFAULT_DATABASE, data_collection: str = DATA_COLLECTION,
-                 mongoclient_kwargs: dict | None = None, **kwargs):
+    def __init__(
+        self,
+        collection_name: str,
+        database: str = DEFAULT_DATABASE,
+        data_collection: str = DATA_COLLECTION,
+        mongoclient_kwargs: dict | None = None,
+        **kwargs,
+    ):
         self.data_collection = data_collection
-        super().__init__(database=database, collection_name=collection_name, mongoclient_kwargs=mongoclient_kwargs, **kwargs)
+        super().__init__(
+            database=database, collection_name=collection_name, mongoclient_kwargs=mongoclient_kwargs, **kwargs
+        )
 
     def connect(self, force_reset: bool = False):
         self._connect_with_settings_uri(super().connect, force_reset)
@@ -218,8 +232,12 @@ class SettingsMongoStore(_SettingsURIMixin, _OffloadingDocsStore, MongoStore):
 class SettingsGridFSStore(_SettingsURIMixin, GridFSStore):
     """maggma's GridFSStore (no 16 MB limit per object) with the URI from the interchem settings."""
 
-    def __init__(self, collection_name: str, database: str = DEFAULT_DATABASE, mongoclient_kwargs: dict | None = None, **kwargs):
-        super().__init__(database=database, collection_name=collection_name, mongoclient_kwargs=mongoclient_kwargs, **kwargs)
+    def __init__(
+        self, collection_name: str, database: str = DEFAULT_DATABASE, mongoclient_kwargs: dict | None = None, **kwargs
+    ):
+        super().__init__(
+            database=database, collection_name=collection_name, mongoclient_kwargs=mongoclient_kwargs, **kwargs
+        )
 
     def connect(self, force_reset: bool = False):
         self._connect_with_settings_uri(super().connect, force_reset)
@@ -229,7 +247,9 @@ class OffloadingMontyStore(_OffloadingDocsStore, MontyStore):
     """The embedded store's document collection, with the same large-data rule as MongoDB."""
 
     def _data_store(self):
-        return MontyStore(DATA_COLLECTION, database_path=self.database_path, database_name=self.database_name, storage="sqlite")
+        return MontyStore(
+            DATA_COLLECTION, database_path=self.database_path, database_name=self.database_name, storage="sqlite"
+        )
 
 
 # --------------------------------------------------------------------------------------------------

@@ -400,8 +400,9 @@ def _checked_temperatures(temperatures_K: Sequence[float], n_values: int, errors
     return temps
 
 
-def _values_and_errors(temps: np.ndarray, D_or_sigma: Sequence[float | DiffusionResult],
-                       errors: Sequence[float] | None, kind: str) -> tuple[list[float], list[float | None]]:
+def _values_and_errors(
+    temps: np.ndarray, D_or_sigma: Sequence[float | DiffusionResult], errors: Sequence[float] | None, kind: str
+) -> tuple[list[float], list[float | None]]:
     """The values to fit and their absolute errors (None: unknown); refuses flagged or non-positive ones."""
     name = "D" if kind == "D" else "sigma"
     values, errs = [], []

@@ -96,14 +96,20 @@ def _neighbour_pairs(cart: np.ndarray, lattice: np.ndarray, rmax: float, pbc=(Tr
     from pymatgen.optimization.neighbors import find_points_in_spheres
 
     ci, pj, _, dist = find_points_in_spheres(
-        np.ascontiguousarray(cart, float), np.ascontiguousarray(cart, float), float(rmax),
-        np.array(pbc, dtype=np.int64), np.ascontiguousarray(lattice, float), 1e-8,
+        np.ascontiguousarray(cart, float),
+        np.ascontiguousarray(cart, float),
+        float(rmax),
+        np.array(pbc, dtype=np.int64),
+        np.ascontiguousarray(lattice, float),
+        1e-8,
     )
     keep = dist > 1e-6
     return ci[keep], pj[keep], dist[keep]
 
 
-def bonded_pairs(species: list[str], cart: np.ndarray, lattice: np.ndarray, cutoffs: dict[frozenset, float] | None = None):
+def bonded_pairs(
+    species: list[str], cart: np.ndarray, lattice: np.ndarray, cutoffs: dict[frozenset, float] | None = None
+):
     """Unique bonded pairs (i < j) of one frame, with each pair's own cut-off."""
     cutoffs = cutoffs or BOND_CUTOFFS_A
     rmax = max(cutoffs.values())
@@ -184,13 +190,23 @@ def _product_series(env_frames: list[dict], rules: dict[str, dict[str, Any]] | N
     names = sorted({r["name"] for r in (rules or PRODUCT_RULES).values()})
     initial = env_frames[0]
     product_counts = {n: [sum(1 for v in e.values() if v == n) for e in env_frames] for n in names}
-    new_counts = {n: [sum(1 for i, v in e.items() if v == n and initial.get(i) != n) for e in env_frames] for n in names}
+    new_counts = {
+        n: [sum(1 for i, v in e.items() if v == n and initial.get(i) != n) for e in env_frames] for n in names
+    }
     final_atoms = {n: sorted(i for i, v in env_frames[-1].items() if v == n and initial.get(i) != n) for n in names}
     return product_counts, new_counts, final_atoms
 
 
-def _li_profiles(frames_cart: np.ndarray, li: np.ndarray, anode: np.ndarray, nrm: np.ndarray, c_len: float,
-                 area: float, edges: np.ndarray, plane: float):
+def _li_profiles(
+    frames_cart: np.ndarray,
+    li: np.ndarray,
+    anode: np.ndarray,
+    nrm: np.ndarray,
+    c_len: float,
+    area: float,
+    edges: np.ndarray,
+    plane: float,
+):
     """Li number density along the normal per frame (all, and by side of origin) and the Li that crossed."""
     profile, profile_origin = [], {"anode": [], "electrolyte": []}
     crossed = {"anode": [], "electrolyte": []}
@@ -223,13 +239,16 @@ def analyse_reactivity(
     3, 3) with c along the interface normal (as built by ``interchem.structures.interfaces``);
     ``sides``: "anode"/"electrolyte" per atom (origin at the start of the run).
     """
+    # long: one pass over the MD frames accumulates every per-frame quantity (profiles, bonds, environments)
     frames_cart = np.asarray(frames_cart, float)
     lattices = np.asarray(lattices, float)
     n_frames, n_atoms, _ = frames_cart.shape
     if lattices.shape == (3, 3):
         lattices = np.repeat(lattices[None], n_frames, axis=0)
     if len(species) != n_atoms or len(sides) != n_atoms:
-        raise ValueError(f"species ({len(species)}) and sides ({len(sides)}) must match the {n_atoms} atoms of the frames")
+        raise ValueError(
+            f"species ({len(species)}) and sides ({len(sides)}) must match the {n_atoms} atoms of the frames"
+        )
     if len(times_fs) != n_frames:
         raise ValueError(f"{len(times_fs)} times for {n_frames} frames")
     sp = np.asarray(species)
@@ -271,10 +290,18 @@ def analyse_reactivity(
         "li_crossed_end": {k: v[-1] for k, v in crossed.items()},
     }
     return ReactivityAnalysis(
-        times_fs=[float(t) for t in times_fs], normal_axis_bins_A=centres.tolist(), li_profile=profile,
-        li_profile_by_origin=profile_origin, interface_position_A=float(plane), pair_counts=pair_counts,
-        cross_interface_counts=cross_counts, product_counts=product_counts, new_product_counts=new_counts,
-        li_crossed=crossed, product_atoms_final=final_atoms, summary=summary,
+        times_fs=[float(t) for t in times_fs],
+        normal_axis_bins_A=centres.tolist(),
+        li_profile=profile,
+        li_profile_by_origin=profile_origin,
+        interface_position_A=float(plane),
+        pair_counts=pair_counts,
+        cross_interface_counts=cross_counts,
+        product_counts=product_counts,
+        new_product_counts=new_counts,
+        li_crossed=crossed,
+        product_atoms_final=final_atoms,
+        summary=summary,
     )
 
 

@@ -63,8 +63,7 @@ def most_negative_kink(ir: InterfacialReactivity, names: dict[str, str], skip: s
     if energy > -NO_REACTION_TOL_EV_PER_ATOM:
         return 0.0, 0.0, []
     products = sorted(
-        {names.get(c.reduced_formula, c.reduced_formula) for c in rxn.products if rxn.get_coeff(c) > 1e-8}
-        - skip
+        {names.get(c.reduced_formula, c.reduced_formula) for c in rxn.products if rxn.get_coeff(c) > 1e-8} - skip
     )
     # kink positions come from geometry; drop float dust such as 6e-17
     return round(float(x), 10) + 0.0, float(energy), products
@@ -215,7 +214,13 @@ def reaction_energy_vs_li(
         raise ChemicalSystemError(f"could not reach Li-metal equilibrium for {electrolyte!r}")
     uptake = extra - li_left
     delta = pd.get_hull_energy(mixed) - e_own - extra * mu0
-    products = sorted({names.get(e.composition.reduced_formula, phase_name(e)) for e in decomp if e.composition.reduced_formula != ion})
+    products = sorted(
+        {
+            names.get(e.composition.reduced_formula, phase_name(e))
+            for e in decomp
+            if e.composition.reduced_formula != ion
+        }
+    )
     if uptake < 1e-8:  # nothing to reduce: stable against Li metal
         products = []
     _, e_mix, prods_mix = most_negative_kink(interfacial_reactivity(pd, li, b, use_hull_energy=False), names)
@@ -226,4 +231,3 @@ def reaction_energy_vs_li(
         E_eV_per_atom_of_mixture=e_mix,
         mixture_products=prods_mix,
     )
-

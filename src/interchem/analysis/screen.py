@@ -11,8 +11,12 @@ from pymatgen.entries import Entry
 
 from interchem.analysis._common import PhaseDiagramCache, phase_name
 from interchem.analysis.hull import HullRow, energies_above_hull, hull_table
-from interchem.analysis.reactions import InterfaceReaction, lithiation_reaction_map, reaction_energy_vs_li
-from interchem.analysis.reactions import ReductionVsLi
+from interchem.analysis.reactions import (
+    InterfaceReaction,
+    ReductionVsLi,
+    lithiation_reaction_map,
+    reaction_energy_vs_li,
+)
 from interchem.analysis.tielines import TieLine, shares_tie_line
 from interchem.analysis.voltage import VoltagePlateau, lithiation_voltage_profile
 from interchem.analysis.windows import StabilityWindow, stability_window
@@ -87,8 +91,9 @@ def _entries_with_references(entries: Sequence[Entry], warns: list[str]) -> list
     return [e for e in entries if set(e.composition.elements) <= have_refs]
 
 
-def _usable_anodes(cache: PhaseDiagramCache, anodes: Sequence[str], host: str, ion: str, have_profile: bool,
-                   warns: list[str]) -> list[str]:
+def _usable_anodes(
+    cache: PhaseDiagramCache, anodes: Sequence[str], host: str, ion: str, have_profile: bool, warns: list[str]
+) -> list[str]:
     """Names of the requested anodes that are Li metal or a Li_xSi phase on the hull (warnings for the rest)."""
     ans: list[str] = []
     for a in anodes:

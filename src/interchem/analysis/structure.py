@@ -169,7 +169,9 @@ def partial_rdfs(
     return out
 
 
-def first_peak_and_minimum(r: Sequence[float], g: Sequence[float], smooth: int = 5) -> tuple[float | None, float | None]:
+def first_peak_and_minimum(
+    r: Sequence[float], g: Sequence[float], smooth: int = 5
+) -> tuple[float | None, float | None]:
     """Position of the first peak of g(r) (first maximum above 1) and of the minimum after it.
 
     g is smoothed with a running mean of ``smooth`` bins first so that noise of a small cell does
@@ -296,10 +298,15 @@ def vrh_moduli(c_voigt: Sequence[Sequence[float]]) -> ElasticModuli:
         raise ElasticError(f"stiffness tensor is not positive definite (smallest eigenvalue {eig.min():.2f} GPa)")
     tensor = ElasticTensor.from_voigt(c)
     return ElasticModuli(
-        bulk_voigt=float(tensor.k_voigt), bulk_reuss=float(tensor.k_reuss), shear_voigt=float(tensor.g_voigt),
-        shear_reuss=float(tensor.g_reuss), bulk_vrh=float(tensor.k_vrh), shear_vrh=float(tensor.g_vrh),
+        bulk_voigt=float(tensor.k_voigt),
+        bulk_reuss=float(tensor.k_reuss),
+        shear_voigt=float(tensor.g_voigt),
+        shear_reuss=float(tensor.g_reuss),
+        bulk_vrh=float(tensor.k_vrh),
+        shear_vrh=float(tensor.g_vrh),
         youngs_vrh=float(tensor.y_mod) / 1e9,  # pymatgen returns y_mod in Pa for a tensor in GPa
-        poisson_vrh=float(tensor.homogeneous_poisson), min_eigenvalue=float(eig.min()),
+        poisson_vrh=float(tensor.homogeneous_poisson),
+        min_eigenvalue=float(eig.min()),
     )
 
 

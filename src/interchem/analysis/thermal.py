@@ -94,7 +94,9 @@ def screen_at_temperature(
     from interchem.analysis import screen_analysis
 
     base = screen_analysis(list(entries), anodes=anodes, electrolytes=electrolytes)
-    hot = screen_analysis(add_vibrational_free_energy(entries, f_vib_per_atom_eV, temperature_K), anodes=anodes, electrolytes=electrolytes)
+    hot = screen_analysis(
+        add_vibrational_free_energy(entries, f_vib_per_atom_eV, temperature_K), anodes=anodes, electrolytes=electrolytes
+    )
     s0, st = base.summary(), hot.summary()
     shifts = []
     for name in electrolytes:

@@ -35,9 +35,7 @@ class TieLine(BaseModel):
     note: str = ""
 
 
-def shares_tie_line(
-    entries: Sequence[Entry], a: str, b: str, *, cache: PhaseDiagramCache | None = None
-) -> TieLine:
+def shares_tie_line(entries: Sequence[Entry], a: str, b: str, *, cache: PhaseDiagramCache | None = None) -> TieLine:
     """Whether phases ``a`` and ``b`` share a tie-line on the hull of their combined elements.
 
     A phase above the hull is in equilibrium with nothing, so it has no tie-line (``direct`` False, note says

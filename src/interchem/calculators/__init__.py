@@ -9,6 +9,10 @@ package imports all of them, so a spec names any of them; nothing above this pac
 it runs.
 """
 
+from interchem.calculators import cp2k as _cp2k  # noqa: F401  (registers cp2k)
+from interchem.calculators import mlip as _mlip  # noqa: F401  (registers chgnet, mace, sevennet, emt)
+from interchem.calculators import vasp as _vasp  # noqa: F401  (registers vasp)
+from interchem.calculators.mlip import build_tiny_mace
 from interchem.calculators.registry import (
     CAPABILITIES,
     CalculatorBackend,
@@ -24,15 +28,11 @@ from interchem.calculators.registry import (
     get_backend,
     register,
     registered_backends,
-    release_calculators,
     relax_maker,
+    release_calculators,
     set_default_makers,
     static_maker,
 )
-from interchem.calculators import mlip as _mlip  # noqa: F401  (registers chgnet, mace, sevennet, emt)
-from interchem.calculators import cp2k as _cp2k  # noqa: F401  (registers cp2k)
-from interchem.calculators import vasp as _vasp  # noqa: F401  (registers vasp)
-from interchem.calculators.mlip import build_tiny_mace
 
 __all__ = [
     "CAPABILITIES",

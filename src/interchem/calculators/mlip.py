@@ -81,7 +81,9 @@ register(
         name="chgnet",
         description="CHGNet universal potential (weights in the chgnet wheel; MPtrj PBE/PBE+U)",
         energy_convention=lambda spec: "mp2020_corrected",
-        level_of_theory=lambda spec: f"CHGNet {spec.settings.get('model', '0.3.0')} (MPtrj PBE/PBE+U, MP2020-corrected)",
+        level_of_theory=lambda spec: (
+            f"CHGNet {spec.settings.get('model', '0.3.0')} (MPtrj PBE/PBE+U, MP2020-corrected)"
+        ),
         supported_elements=_chgnet_elements,
         make_ase_calculator=_make_chgnet,
         validate=_validate_chgnet,
@@ -192,7 +194,9 @@ def _validate_sevennet(spec: CalculatorSpec) -> None:
         )
     model = str(spec.settings.get("model", "7net-0"))
     if model.lower() not in {m.lower() for m in SEVENNET_MODELS}:
-        raise CalculatorSettingsError(f"sevennet model {model!r} is not one shipped in the sevenn wheel: {', '.join(SEVENNET_MODELS)}")
+        raise CalculatorSettingsError(
+            f"sevennet model {model!r} is not one shipped in the sevenn wheel: {', '.join(SEVENNET_MODELS)}"
+        )
 
 
 def _make_sevennet(spec: CalculatorSpec):

@@ -66,8 +66,18 @@ logger = logging.getLogger(__name__)
 EnergyConvention = Literal["mp2020_corrected", "gga_raw", "none"]
 
 CAPABILITIES = frozenset(
-    {"relax", "static", "single_points", "positions_relax", "md", "neb", "phonons", "elastic", "interstitial_sites",
-     "melt_quench"}
+    {
+        "relax",
+        "static",
+        "single_points",
+        "positions_relax",
+        "md",
+        "neb",
+        "phonons",
+        "elastic",
+        "interstitial_sites",
+        "melt_quench",
+    }
 )
 # What interchem's ASE route gives every backend with an ASE calculator.
 ASE_CAPABILITIES = CAPABILITIES
@@ -339,7 +349,9 @@ def ase_calculator(spec: CalculatorSpec | dict | str | None = None, cached: bool
     spec = CalculatorSpec.parse(spec)
     backend = check_calculator(spec)
     if backend.make_ase_calculator is None:
-        raise CalculatorSettingsError(f"calculator {spec.name!r} runs through its own atomate2 makers, not an ASE calculator")
+        raise CalculatorSettingsError(
+            f"calculator {spec.name!r} runs through its own atomate2 makers, not an ASE calculator"
+        )
     if not cached:
         return backend.make_ase_calculator(spec)
     return cached_ase_calculator(spec)
@@ -395,7 +407,9 @@ def static_maker(spec: CalculatorSpec):
     )
 
 
-def evaluate_many(structures: Iterable[Any], spec: CalculatorSpec | dict | str | None = None, batch_size: int = 16) -> list[dict[str, Any]]:
+def evaluate_many(
+    structures: Iterable[Any], spec: CalculatorSpec | dict | str | None = None, batch_size: int = 16
+) -> list[dict[str, Any]]:
     """Single points (energy, forces, stress) of many structures with one calculator.
 
     ``structures``: pymatgen ``Structure`` or ASE ``Atoms`` objects (mixed is fine). Every element of
@@ -451,7 +465,9 @@ def _evaluate_one_ase(spec: CalculatorSpec, item: Any) -> dict[str, Any]:
     atoms.calc = calc
     energy = float(atoms.get_potential_energy())
     forces = np.array(atoms.get_forces(), dtype=float)
-    stress = np.array(atoms.get_stress(), dtype=float) if "stress" in getattr(calc, "implemented_properties", ()) else None
+    stress = (
+        np.array(atoms.get_stress(), dtype=float) if "stress" in getattr(calc, "implemented_properties", ()) else None
+    )
     atoms.calc = None
     return {"energy": energy, "energy_per_atom": energy / len(atoms), "forces": forces, "stress": stress}
 

@@ -31,16 +31,27 @@ def run_flow(flow, settings, label: str) -> Any:
 
 @app.command()
 def amorphous(
-    target: Annotated[str, typer.Argument(help="preset (a-Si, a-LiPON) or composition (Li2.9PO3.3N0.46, a-Li3.75Si, Li15Si4)")],
-    atoms: Annotated[Optional[int], typer.Option("--atoms", "-n", help="atoms in the cell (default: 64; a-LiPON 100)")] = None,
-    density: Annotated[Optional[float], typer.Option(help="start density of the random packing (g/cm3); default from a crystalline relative")] = None,
+    target: Annotated[
+        str, typer.Argument(help="preset (a-Si, a-LiPON) or composition (Li2.9PO3.3N0.46, a-Li3.75Si, Li15Si4)")
+    ],
+    atoms: Annotated[
+        Optional[int], typer.Option("--atoms", "-n", help="atoms in the cell (default: 64; a-LiPON 100)")
+    ] = None,
+    density: Annotated[
+        Optional[float],
+        typer.Option(help="start density of the random packing (g/cm3); default from a crystalline relative"),
+    ] = None,
     calculator: CalculatorOption = None,
-    melt_temperature: Annotated[Optional[float], typer.Option("--melt-temperature", help="K (default: a-Si 3000, Li_xSi 2000, LiPON 2500)")] = None,
+    melt_temperature: Annotated[
+        Optional[float], typer.Option("--melt-temperature", help="K (default: a-Si 3000, Li_xSi 2000, LiPON 2500)")
+    ] = None,
     melt_steps: Annotated[int, typer.Option(help="NVT melt steps (1 fs)")] = 3000,
     quench_steps: Annotated[int, typer.Option(help="NPT quench steps (1 fs), linear ramp to 300 K")] = 5000,
     anneal_steps: Annotated[int, typer.Option(help="NPT anneal steps at 300 K (2 fs)")] = 2000,
     seed: Annotated[int, typer.Option(help="random packing and thermostat seed")] = 0,
-    max_composition_error: Annotated[float, typer.Option(help="largest relative error of an element's amount in the integer cell")] = 0.1,
+    max_composition_error: Annotated[
+        float, typer.Option(help="largest relative error of an element's amount in the integer cell")
+    ] = 0.1,
     output: OutputOption = None,
     store: StoreOption = None,
 ) -> None:
@@ -53,9 +64,16 @@ def amorphous(
     try:
         settings = get_settings(store_path=store, output_dir=output)
         spec = parse_calculator(calculator, settings.calculator)
-        t = amorphous_target(target, n_atoms=atoms, density=density, melt_temperature_K=melt_temperature,
-                             max_relative_error=max_composition_error)
-        maker = MeltQuenchMaker(calculator=spec, melt_steps=melt_steps, quench_steps=quench_steps, anneal_steps=anneal_steps)
+        t = amorphous_target(
+            target,
+            n_atoms=atoms,
+            density=density,
+            melt_temperature_K=melt_temperature,
+            max_relative_error=max_composition_error,
+        )
+        maker = MeltQuenchMaker(
+            calculator=spec, melt_steps=melt_steps, quench_steps=quench_steps, anneal_steps=anneal_steps
+        )
         flow = maker.make(t, seed=seed)
     except (InterchemError, ValueError) as exc:  # ValueError: pydantic rejects MD settings
         fail(exc)
@@ -80,8 +98,11 @@ def amorphous(
         table.add_row(
             f"{result.density:.3f}" if first else "",
             (f"{ref[0]:.2f}-{ref[1]:.2f}" if ref else "-") if first else "",
-            (f"{result.density_deviation_percent:+.1f} %" if result.density_deviation_percent is not None else "-") if first else "",
-            pair, "-" if rdf.first_peak_A is None else f"{rdf.first_peak_A:.2f}",
+            (f"{result.density_deviation_percent:+.1f} %" if result.density_deviation_percent is not None else "-")
+            if first
+            else "",
+            pair,
+            "-" if rdf.first_peak_A is None else f"{rdf.first_peak_A:.2f}",
             "-" if rdf.coordination is None else f"{rdf.coordination:.2f}",
         )
         first = False
@@ -94,12 +115,26 @@ def amorphous(
 @app.command()
 def lithiation(
     calculator: CalculatorOption = None,
-    phase: Annotated[Optional[list[str]], typer.Option("--phase", "-p", help="crystalline Li_xSi card; repeatable (default: all)")] = None,
-    amorphous_: Annotated[bool, typer.Option("--amorphous/--no-amorphous", help="melt-quench amorphous Li_xSi too")] = True,
-    x: Annotated[Optional[list[float]], typer.Option("--x", help="x of amorphous Li_xSi; repeatable (default 0, 1, 2, 3.75)")] = None,
+    phase: Annotated[
+        Optional[list[str]], typer.Option("--phase", "-p", help="crystalline Li_xSi card; repeatable (default: all)")
+    ] = None,
+    amorphous_: Annotated[
+        bool, typer.Option("--amorphous/--no-amorphous", help="melt-quench amorphous Li_xSi too")
+    ] = True,
+    x: Annotated[
+        Optional[list[float]], typer.Option("--x", help="x of amorphous Li_xSi; repeatable (default 0, 1, 2, 3.75)")
+    ] = None,
     n_si: Annotated[int, typer.Option(help="Si atoms per amorphous cell")] = 16,
-    elastic: Annotated[bool, typer.Option("--elastic/--no-elastic", help="elastic moduli through atomate2's elastic flow")] = True,
-    elastic_phase: Annotated[Optional[list[str]], typer.Option("--elastic-phase", help="phases for the elastic flow; repeatable (default: crystalline cells of <= 64 atoms)")] = None,
+    elastic: Annotated[
+        bool, typer.Option("--elastic/--no-elastic", help="elastic moduli through atomate2's elastic flow")
+    ] = True,
+    elastic_phase: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--elastic-phase",
+            help="phases for the elastic flow; repeatable (default: crystalline cells of <= 64 atoms)",
+        ),
+    ] = None,
     melt_steps: Annotated[int, typer.Option()] = 3000,
     quench_steps: Annotated[int, typer.Option()] = 5000,
     anneal_steps: Annotated[int, typer.Option()] = 2000,
@@ -108,6 +143,7 @@ def lithiation(
     store: StoreOption = None,
 ) -> None:
     """Volume per Si and expansion against x (crystalline + amorphous Li_xSi), elastic moduli (VRH)."""
+    # long: a command: option checks, the Maker, the progress display and the printed table in order
     from interchem.reports.amorphous import write_lithiation_report
     from interchem.settings import get_settings
     from interchem.structures.lithiation import crystalline_series
@@ -122,19 +158,32 @@ def lithiation(
         names = list(phase) if phase else [n for n, _, _ in series]
         if elastic:
             small = {n for n, _, s in series if len(s) <= 64}
-            elastic_list = list(elastic_phase) if elastic_phase else [n for n in (["Si", *names] if "Si" not in names else names) if n in small]
+            elastic_list = (
+                list(elastic_phase)
+                if elastic_phase
+                else [n for n in (["Si", *names] if "Si" not in names else names) if n in small]
+            )
         else:
             elastic_list = []
         maker = LithiationMaker(
-            calculator=spec, crystalline=names, amorphous_x=xs, n_si=n_si, elastic=elastic_list,
-            relax_fmax=settings.relax_fmax, relax_steps=settings.relax_steps, seed=seed,
-            melt_quench=MeltQuenchMaker(calculator=spec, melt_steps=melt_steps, quench_steps=quench_steps, anneal_steps=anneal_steps),
+            calculator=spec,
+            crystalline=names,
+            amorphous_x=xs,
+            n_si=n_si,
+            elastic=elastic_list,
+            relax_fmax=settings.relax_fmax,
+            relax_steps=settings.relax_steps,
+            seed=seed,
+            melt_quench=MeltQuenchMaker(
+                calculator=spec, melt_steps=melt_steps, quench_steps=quench_steps, anneal_steps=anneal_steps
+            ),
         )
         flow = maker.make()
     except (InterchemError, ValueError) as exc:
         fail(exc)
     console.print(
-        f"[bold]interchem lithiation[/]: crystalline {', '.join(names)}; amorphous x = {', '.join(f'{v:g}' for v in xs) or 'none'}; "
+        f"[bold]interchem lithiation[/]: crystalline {', '.join(names)}; "
+        f"amorphous x = {', '.join(f'{v:g}' for v in xs) or 'none'}; "
         f"elastic {', '.join(elastic_list) or 'none'}; calculator [cyan]{spec.label()}[/]"
     )
     start = time.perf_counter()
@@ -148,9 +197,13 @@ def lithiation(
         table.add_column(col)
     for p in result.phases:
         m = p.moduli
-        table.add_row(p.phase, f"{p.x:.2f}", f"{p.volume_per_si_A3:.2f}",
-                      "-" if p.experimental_volume_per_si_A3 is None else f"{p.experimental_volume_per_si_A3:.2f}",
-                      f"{p.expansion_percent:.0f}", *(("-", "-", "-") if m is None else
-                      (f"{m.bulk_vrh:.1f}", f"{m.shear_vrh:.1f}", f"{m.youngs_vrh:.1f}")))
+        table.add_row(
+            p.phase,
+            f"{p.x:.2f}",
+            f"{p.volume_per_si_A3:.2f}",
+            "-" if p.experimental_volume_per_si_A3 is None else f"{p.experimental_volume_per_si_A3:.2f}",
+            f"{p.expansion_percent:.0f}",
+            *(("-", "-", "-") if m is None else (f"{m.bulk_vrh:.1f}", f"{m.shear_vrh:.1f}", f"{m.youngs_vrh:.1f}")),
+        )
     out.print(table)
     console.print(f"done in {time.perf_counter() - start:.0f} s; report: {report}")

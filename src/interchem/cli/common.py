@@ -12,26 +12,51 @@ from rich.console import Console
 
 from interchem.errors import InterchemError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="interchem: atomistic workflows for Si / Li_xSi anodes against solid electrolytes.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="interchem: atomistic workflows for Si / Li_xSi anodes against solid electrolytes.",
+)
 console = Console(stderr=True)
 out = Console()
 
-CALCULATOR_HELP = ("calculator spec: chgnet (default), sevennet, mace:model=PATH, cp2k, vasp, emt "
-                   "(NAME or NAME:key=value,...; `interchem calculators` lists them)")
+CALCULATOR_HELP = (
+    "calculator spec: chgnet (default), sevennet, mace:model=PATH, cp2k, vasp, emt "
+    "(NAME or NAME:key=value,...; `interchem calculators` lists them)"
+)
 CalculatorOption = Annotated[Optional[str], typer.Option("--calculator", "-c", help=CALCULATOR_HELP)]
-StaticCalculatorOption = Annotated[Optional[str], typer.Option(
-    "--static-calculator", help="single points on the relaxed geometries with this calculator (e.g. MLIP relax, DFT static)")]
-StoreOption = Annotated[Optional[Path], typer.Option("--store", "-s", help="embedded store folder (reused across runs)")]
+StaticCalculatorOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--static-calculator",
+        help="single points on the relaxed geometries with this calculator (e.g. MLIP relax, DFT static)",
+    ),
+]
+StoreOption = Annotated[
+    Optional[Path], typer.Option("--store", "-s", help="embedded store folder (reused across runs)")
+]
 OutputOption = Annotated[Optional[Path], typer.Option("--output", "-o", help="report folder")]
 QuickOption = Annotated[bool, typer.Option("--quick", help="small set: Li6PS5Cl vs Si, LiSi, Li15Si4")]
 FmaxOption = Annotated[Optional[float], typer.Option("--fmax", help="force threshold of relaxations (eV/A)")]
 StepsOption = Annotated[Optional[int], typer.Option("--steps", help="maximum optimiser steps per relaxation")]
-ElectrolyteOption = Annotated[Optional[list[str]], typer.Option(
-    "--electrolyte", "-e", help="electrolyte phase name, alias (LLZO, LiPON) or structure file; repeatable")]
-AnodeOption = Annotated[Optional[list[str]], typer.Option(
-    "--anode", "-a", help="anode phase (Si, LiSi, Li15Si4, ... or a file); repeatable; default: the whole Li_xSi series")]
-PhaseOption = Annotated[Optional[list[str]], typer.Option(
-    "--phase", "-p", help="extra phase or structure file to include in the hull; repeatable")]
+ElectrolyteOption = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--electrolyte", "-e", help="electrolyte phase name, alias (LLZO, LiPON) or structure file; repeatable"
+    ),
+]
+AnodeOption = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--anode",
+        "-a",
+        help="anode phase (Si, LiSi, Li15Si4, ... or a file); repeatable; default: the whole Li_xSi series",
+    ),
+]
+PhaseOption = Annotated[
+    Optional[list[str]],
+    typer.Option("--phase", "-p", help="extra phase or structure file to include in the hull; repeatable"),
+]
 
 
 def fail(exc: Exception) -> NoReturn:
@@ -50,14 +75,14 @@ def parse_calculator(text: str | None, default: str):
 
 
 def parse_miller(text: str) -> tuple[int, int, int]:
-    """"100", "1,1,1", "1 -1 0", "1-10" or "(111)" -> (h, k, l)."""
+    """ "100", "1,1,1", "1 -1 0", "1-10" or "(111)" -> (h, k, l)."""
     from interchem.workflows.pipelines import miller_index
 
     return miller_index(text)
 
 
 def parse_temperatures(text: str) -> list[float]:
-    """"600,700,800" -> [600.0, 700.0, 800.0] (K, each >= 0)."""
+    """ "600,700,800" -> [600.0, 700.0, 800.0] (K, each >= 0)."""
     try:
         values = [float(x) for x in text.replace(" ", "").split(",") if x]
     except ValueError:

@@ -29,23 +29,43 @@ from interchem.errors import InterchemError
 @app.command()
 def interface(
     anode: Annotated[str, typer.Argument(help="anode phase (Si, LiSi, Li15Si4, ...) or structure file")],
-    electrolyte: Annotated[str, typer.Argument(help="electrolyte phase (Li6PS5Cl, LLZO, LiPON, ...) or structure file")],
-    miller_anode: Annotated[str, typer.Option("--miller-anode", help="anode Miller index (conventional cell), e.g. 100 or 1,1,1")] = "100",
+    electrolyte: Annotated[
+        str, typer.Argument(help="electrolyte phase (Li6PS5Cl, LLZO, LiPON, ...) or structure file")
+    ],
+    miller_anode: Annotated[
+        str, typer.Option("--miller-anode", help="anode Miller index (conventional cell), e.g. 100 or 1,1,1")
+    ] = "100",
     miller_electrolyte: Annotated[str, typer.Option("--miller-electrolyte", help="electrolyte Miller index")] = "100",
     max_area: Annotated[float, typer.Option("--max-area", help="largest matched interface area (A^2)")] = 400.0,
-    max_strain: Annotated[float, typer.Option("--max-strain", help="largest principal strain of the electrolyte (fraction)")] = 0.05,
+    max_strain: Annotated[
+        float, typer.Option("--max-strain", help="largest principal strain of the electrolyte (fraction)")
+    ] = 0.05,
     max_atoms: Annotated[int, typer.Option("--max-atoms", help="largest interface cell (atoms)")] = 400,
     anode_thickness: Annotated[float, typer.Option("--anode-thickness", help="minimum anode slab thickness (A)")] = 6.0,
-    electrolyte_thickness: Annotated[float, typer.Option("--electrolyte-thickness", help="minimum electrolyte slab thickness (A)")] = 6.0,
-    model: Annotated[str, typer.Option("--model", help="vacuum (one interface) or periodic (two interfaces)")] = "vacuum",
-    termination_anode: Annotated[Optional[str], typer.Option("--termination-anode", help="termination index or label (default: all)")] = None,
+    electrolyte_thickness: Annotated[
+        float, typer.Option("--electrolyte-thickness", help="minimum electrolyte slab thickness (A)")
+    ] = 6.0,
+    model: Annotated[
+        str, typer.Option("--model", help="vacuum (one interface) or periodic (two interfaces)")
+    ] = "vacuum",
+    termination_anode: Annotated[
+        Optional[str], typer.Option("--termination-anode", help="termination index or label (default: all)")
+    ] = None,
     termination_electrolyte: Annotated[Optional[str], typer.Option("--termination-electrolyte")] = None,
-    amorphous: Annotated[Optional[str], typer.Option("--amorphous", help="'anode' or 'electrolyte': that partner is an amorphous block (file) cut to the other's cell")] = None,
+    amorphous: Annotated[
+        Optional[str],
+        typer.Option(
+            "--amorphous",
+            help="'anode' or 'electrolyte': that partner is an amorphous block (file) cut to the other's cell",
+        ),
+    ] = None,
     calculator: CalculatorOption = None,
     top: Annotated[int, typer.Option("--top", help="relax and report the N best candidates")] = 2,
     fmax: Annotated[float, typer.Option("--fmax", help="force threshold of relaxations (eV/A)")] = 0.05,
     steps: Annotated[int, typer.Option("--steps", help="maximum optimiser steps per relaxation")] = 200,
-    md_temperature: Annotated[float, typer.Option("--md-temperature", help="NVT temperature of the interface MD (K)")] = 600.0,
+    md_temperature: Annotated[
+        float, typer.Option("--md-temperature", help="NVT temperature of the interface MD (K)")
+    ] = 600.0,
     md_steps: Annotated[int, typer.Option("--md-steps", help="MD steps on the best interface (0: no MD)")] = 200,
     output: OutputOption = None,
     store: StoreOption = None,
@@ -62,14 +82,27 @@ def interface(
         spec = parse_calculator(calculator, settings.calculator)
         a_name, a_bulk = resolve_phase(anode)
         e_name, e_bulk = resolve_phase(electrolyte)
-        check_calculator(spec, {el.symbol for s in (a_bulk, e_bulk) for el in s.composition.elements}, context=f"{a_name}|{e_name}")
+        check_calculator(
+            spec, {el.symbol for s in (a_bulk, e_bulk) for el in s.composition.elements}, context=f"{a_name}|{e_name}"
+        )
         if md_steps < 0:
             raise InterchemError(f"--md-steps must be >= 0, not {md_steps}")
         maker = InterfacePipelineMaker.with_calculator(
-            spec, fmax=fmax, steps=steps, md_temperature_K=md_temperature, md_steps=md_steps,
-            miller_anode=parse_miller(miller_anode), miller_electrolyte=parse_miller(miller_electrolyte),
-            max_area=max_area, max_strain=max_strain, max_atoms=max_atoms, anode_thickness_A=anode_thickness,
-            electrolyte_thickness_A=electrolyte_thickness, model=model, amorphous=amorphous, top=top,
+            spec,
+            fmax=fmax,
+            steps=steps,
+            md_temperature_K=md_temperature,
+            md_steps=md_steps,
+            miller_anode=parse_miller(miller_anode),
+            miller_electrolyte=parse_miller(miller_electrolyte),
+            max_area=max_area,
+            max_strain=max_strain,
+            max_atoms=max_atoms,
+            anode_thickness_A=anode_thickness,
+            electrolyte_thickness_A=electrolyte_thickness,
+            model=model,
+            amorphous=amorphous,
+            top=top,
             termination_anode=parse_termination(termination_anode),
             termination_electrolyte=parse_termination(termination_electrolyte),
         )
@@ -79,8 +112,10 @@ def interface(
         fail(exc)
     _print_candidates(candidates, top, f"{a_name}|{e_name}", time.perf_counter() - start)
     folder = Path(output) if output else Path(settings.output_dir) / f"interface-{a_name}-{e_name}"
-    console.print(f"relaxing {min(top, len(candidates))} candidate(s) with [cyan]{spec.label()}[/], store {settings.store_path}"
-                  + (f"; then MD at {md_temperature:.0f} K, {md_steps} steps on the best" if md_steps else ""))
+    console.print(
+        f"relaxing {min(top, len(candidates))} candidate(s) with [cyan]{spec.label()}[/], store {settings.store_path}"
+        + (f"; then MD at {md_temperature:.0f} K, {md_steps} steps on the best" if md_steps else "")
+    )
     try:
         summary, md_results = _run_pipeline(maker, a_bulk, e_bulk, candidates, settings, folder / "jobs")
     except InterchemError as exc:
@@ -91,11 +126,14 @@ def interface(
 
 def _run_pipeline(maker, anode, electrolyte, candidates, settings, work_dir: Path):
     from interchem.runner import run_flow
-    from interchem.workflows.interfaces import InterfaceMDResult, InterfaceSummary
+    from interchem.workflows.interface_md import InterfaceMDResult
+    from interchem.workflows.interfaces import InterfaceSummary
 
     flow = maker.make(anode, electrolyte, candidates=candidates)
     output = run_flow(flow, settings, work_dir=work_dir, what="the interface flow")
-    return InterfaceSummary.model_validate(output["summary"]), [InterfaceMDResult.model_validate(m) for m in output["md"] or []]
+    return InterfaceSummary.model_validate(output["summary"]), [
+        InterfaceMDResult.model_validate(m) for m in output["md"] or []
+    ]
 
 
 def _print_candidates(candidates, top: int, system: str, build_s: float) -> None:
@@ -105,7 +143,9 @@ def _print_candidates(candidates, top: int, system: str, build_s: float) -> None
     for col in ("rank", "interface", "atoms", "area (A^2)", "strain (%)"):
         table.add_column(col)
     for r in [describe_candidate(c) for c in candidates][: max(top, 5)]:
-        table.add_row(str(r["rank"]), r["label"], str(r["n_atoms"]), f"{r['area_A2']:.1f}", f"{r['strain_percent']:.2f}")
+        table.add_row(
+            str(r["rank"]), r["label"], str(r["n_atoms"]), f"{r['area_A2']:.1f}", f"{r['strain_percent']:.2f}"
+        )
     out.print(table)
 
 
@@ -114,18 +154,27 @@ def _print_results(summary, md_results) -> None:
     for col in ("interface", "gap (A)", "W_sep (J/m^2)", "W_ad (J/m^2)", "gamma_int (J/m^2)"):
         table.add_column(col)
     for r in summary.results:
-        table.add_row(r.label, f"{r.gap_scan['best_gap_A']:.2f}", f"{r.work_of_separation_J_m2:.3f}",
-                      f"{r.work_of_adhesion_J_m2:.3f}", f"{r.interface_energy_J_m2:.3f}")
+        table.add_row(
+            r.label,
+            f"{r.gap_scan['best_gap_A']:.2f}",
+            f"{r.work_of_separation_J_m2:.3f}",
+            f"{r.work_of_adhesion_J_m2:.3f}",
+            f"{r.interface_energy_J_m2:.3f}",
+        )
     out.print(table)
     for md in md_results:
         s = md.reactivity.summary
-        console.print(f"MD {md.label}: bonds across the interface {s['cross_interface_bonds_start']} -> "
-                      f"{s['cross_interface_bonds_end']}; new product-like {s['new_product_like_end']}")
+        console.print(
+            f"MD {md.label}: bonds across the interface {s['cross_interface_bonds_start']} -> "
+            f"{s['cross_interface_bonds_end']}; new product-like {s['new_product_like_end']}"
+        )
 
 
 def _write_report(summary, md_results, chosen, folder: Path, wall: float) -> None:
     from interchem.reports.interfaces import write_interface_report
     from interchem.structures.interfaces import describe_candidate
 
-    report = write_interface_report(summary, folder, [describe_candidate(c) for c in chosen], md_results, wall_time_s=wall)
+    report = write_interface_report(
+        summary, folder, [describe_candidate(c) for c in chosen], md_results, wall_time_s=wall
+    )
     console.print(f"report: {report}  ({wall:.0f} s)")

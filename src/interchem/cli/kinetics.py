@@ -36,24 +36,44 @@ def _run(flow, settings, what: str):
     from interchem.runner import run_flow
 
     t0 = time.perf_counter()
-    console.print(f"[bold]{what}[/]: {len(flow.jobs)} jobs, store {settings.store_path if not settings.store_uri else 'MongoDB'}")
-    result = run_flow(flow, settings, progress=lambda kind, name: console.print(f"  {kind} {name}") if kind != "starting" else None, what=what)
+    console.print(
+        f"[bold]{what}[/]: {len(flow.jobs)} jobs, store {settings.store_path if not settings.store_uri else 'MongoDB'}"
+    )
+    result = run_flow(
+        flow,
+        settings,
+        progress=lambda kind, name: console.print(f"  {kind} {name}") if kind != "starting" else None,
+        what=what,
+    )
     return result, time.perf_counter() - t0
 
 
 @app.command()
 def barriers(
     phases: Annotated[Optional[list[str]], typer.Argument(help="phase names, aliases or structure files")] = None,
-    standard: Annotated[bool, typer.Option("--standard", help="the electrolytes, Li_xSi phases and interphase products (14 phases)")] = False,
+    standard: Annotated[
+        bool, typer.Option("--standard", help="the electrolytes, Li_xSi phases and interphase products (14 phases)")
+    ] = False,
     mechanism: Annotated[str, typer.Option(help="vacancy, interstitial or both")] = "vacancy",
     cutoff: Annotated[float, typer.Option(help="longest hop considered (A)")] = 4.0,
     max_hops: Annotated[Optional[int], typer.Option(help="only the N shortest distinct hops per mechanism")] = None,
     images: Annotated[int, typer.Option(help="intermediate NEB images")] = 5,
     fmax: Annotated[float, typer.Option(help="NEB force threshold (eV/A)")] = 0.05,
     supercell: Annotated[float, typer.Option(help="minimum supercell length (A)")] = 8.0,
-    relax_sites: Annotated[bool, typer.Option("--relax-sites/--geometric-sites", help="interstitial: relax the candidate sites with the calculator and hop between distinct minima (default), or use the geometric candidates")] = True,
-    rattle: Annotated[float, typer.Option(help="endpoint_rattle_A: same seeded displacement of both NEB endpoints (split sites)")] = 0.0,
-    across: Annotated[Optional[str], typer.Option(help="electrolyte: instead, the Li hop across the best PHASE|ELECTROLYTE interface")] = None,
+    relax_sites: Annotated[
+        bool,
+        typer.Option(
+            "--relax-sites/--geometric-sites",
+            help="interstitial: relax the candidate sites with the calculator and hop between distinct minima "
+            "(default), or use the geometric candidates",
+        ),
+    ] = True,
+    rattle: Annotated[
+        float, typer.Option(help="endpoint_rattle_A: same seeded displacement of both NEB endpoints (split sites)")
+    ] = 0.0,
+    across: Annotated[
+        Optional[str], typer.Option(help="electrolyte: instead, the Li hop across the best PHASE|ELECTROLYTE interface")
+    ] = None,
     max_atoms: Annotated[int, typer.Option(help="--across: largest interface cell (atoms)")] = 400,
     calculator: CalculatorOption = None,
     output: OutputOption = None,
@@ -73,7 +93,9 @@ def barriers(
         return
     neb = {"n_images": images, "fmax": fmax, "supercell_min_length": supercell, "endpoint_rattle_A": rattle}
     try:
-        targets, flow, settings = _barrier_flow(names, mechanism, cutoff, max_hops, relax_sites, neb, calculator, output, store)
+        targets, flow, settings = _barrier_flow(
+            names, mechanism, cutoff, max_hops, relax_sites, neb, calculator, output, store
+        )
         reports, wall = _run(flow, settings, f"interchem barriers {' '.join(targets)}")
         paths = [write_barrier_report(rep, out_dir) for rep, out_dir in zip(reports, targets.values(), strict=True)]
     except InterchemError as exc:
@@ -89,11 +111,19 @@ def _barrier_flow(names, mechanism, cutoff, max_hops, relax_sites, neb_settings,
 
     structures, targets = {}, {}
     for phase in names:
-        settings, name, structure, spec, out_dir = _prepare(phase, calculator, output if len(names) == 1 else None, store, "barriers")
+        settings, name, structure, spec, out_dir = _prepare(
+            phase, calculator, output if len(names) == 1 else None, store, "barriers"
+        )
         structures[name] = structure
         targets[name] = Path(output) / name if output and len(names) > 1 else out_dir
-    maker = StandardBarriersMaker(calculator=spec, mechanism=mechanism, cutoff=cutoff, max_hops=max_hops,
-                                  relax_interstitial_sites=relax_sites, neb_settings=neb_settings)
+    maker = StandardBarriersMaker(
+        calculator=spec,
+        mechanism=mechanism,
+        cutoff=cutoff,
+        max_hops=max_hops,
+        relax_interstitial_sites=relax_sites,
+        neb_settings=neb_settings,
+    )
     return targets, maker.make(structures), settings
 
 
@@ -101,12 +131,19 @@ def _print_barriers(name: str, report: dict) -> None:
     out.print(f"[bold]{name}[/]")
     for h in report["hops"]:
         flag = f"  [yellow]flagged: {h['flag_reason']}[/]" if h["flagged"] else ""
-        out.print(f"  {h['mechanism']:12s} hop {h['hop']}  {h['distance_A']:.3f} A  barrier {h['barrier_eV']:.3f} eV{flag}")
+        out.print(
+            f"  {h['mechanism']:12s} hop {h['hop']}  {h['distance_A']:.3f} A  barrier {h['barrier_eV']:.3f} eV{flag}"
+        )
     for mech, th in report["percolation_eV"].items():
-        out.print(f"  percolation ({mech}): " + ", ".join(f"{d}D {'-' if v is None else f'{v:.3f} eV'}" for d, v in th.items()))
+        out.print(
+            f"  percolation ({mech}): "
+            + ", ".join(f"{d}D {'-' if v is None else f'{v:.3f} eV'}" for d, v in th.items())
+        )
 
 
-def _interface_barrier(anode: str, electrolyte: str, images: int, fmax: float, calculator, output, store, max_atoms: int = 400) -> None:
+def _interface_barrier(
+    anode: str, electrolyte: str, images: int, fmax: float, calculator, output, store, max_atoms: int = 400
+) -> None:
     import json
 
     from interchem.structures.library import resolve_phase
@@ -121,13 +158,17 @@ def _interface_barrier(anode: str, electrolyte: str, images: int, fmax: float, c
         result, wall = _run(flow, settings, f"interchem barriers {flow.name}")
         out_dir = Path(output) if output else Path(settings.output_dir) / f"barriers-{a_name}-{e_name}-interface"
         out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / "interface_hop.json").write_text(json.dumps({k: v for k, v in result.items() if k != "images"}, indent=2, default=str))
+        (out_dir / "interface_hop.json").write_text(
+            json.dumps({k: v for k, v in result.items() if k != "images"}, indent=2, default=str)
+        )
         best.structure.to(filename=str(out_dir / "interface.cif"))
     except InterchemError as exc:
         fail(exc)
     flag = f"  [yellow]flagged: {result['flag_reason']}[/]" if result["flagged"] else ""
-    out.print(f"{flow.name}: {result['hop']['distance_A']:.2f} A, barrier {result['barrier_eV']:.3f} eV, "
-              f"reaction energy {result['reaction_energy_eV']:.3f} eV{flag}")
+    out.print(
+        f"{flow.name}: {result['hop']['distance_A']:.2f} A, barrier {result['barrier_eV']:.3f} eV, "
+        f"reaction energy {result['reaction_energy_eV']:.3f} eV{flag}"
+    )
     console.print(f"written: {out_dir} ({wall:.0f} s)")
 
 
@@ -151,8 +192,13 @@ def diffusion(
     try:
         settings, name, structure, spec, out_dir = _prepare(phase, calculator, output, store, "diffusion")
         flow = DiffusionMaker(
-            calculator=spec, temperatures_K=tuple(parse_temperatures(temperatures)), steps=steps, timestep_fs=timestep,
-            equilibration_ps=equilibration, supercell_min_length=supercell, seed=seed,
+            calculator=spec,
+            temperatures_K=tuple(parse_temperatures(temperatures)),
+            steps=steps,
+            timestep_fs=timestep,
+            equilibration_ps=equilibration,
+            supercell_min_length=supercell,
+            seed=seed,
         ).make(structure, phase=name)
         report, wall = _run(flow, settings, f"interchem diffusion {name}")
         path = write_diffusion_report(report, out_dir)

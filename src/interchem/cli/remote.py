@@ -32,12 +32,25 @@ from interchem.errors import InterchemError
 def _resources(resources_file, nodes, ntasks, cpus_per_task, walltime, partition, account, qos, mem, module, pre_run):
     from interchem.remote.resources import load_resources
 
-    return load_resources(resources_file, nodes=nodes, ntasks=ntasks, cpus_per_task=cpus_per_task, walltime=walltime,
-                          partition=partition, account=account, qos=qos, mem=mem, modules=module or None, pre_run=pre_run)
+    return load_resources(
+        resources_file,
+        nodes=nodes,
+        ntasks=ntasks,
+        cpus_per_task=cpus_per_task,
+        walltime=walltime,
+        partition=partition,
+        account=account,
+        qos=qos,
+        mem=mem,
+        modules=module or None,
+        pre_run=pre_run,
+    )
 
 
 _R = {
-    "resources_file": typer.Option("--resources", "-r", help="YAML file of resources (see fireworks_config/resources.example.yaml)"),
+    "resources_file": typer.Option(
+        "--resources", "-r", help="YAML file of resources (see fireworks_config/resources.example.yaml)"
+    ),
     "nodes": typer.Option("--nodes", help="SLURM nodes"),
     "ntasks": typer.Option("--ntasks", help="SLURM tasks (MPI ranks)"),
     "cpus_per_task": typer.Option("--cpus-per-task", help="threads per task"),
@@ -53,13 +66,19 @@ _R = {
 
 @app.command("remote-project")
 def remote_project(
-    name: Annotated[Optional[str], typer.Option("--name", help="project name (default: settings remote_project, 'interchem')")] = None,
+    name: Annotated[
+        Optional[str], typer.Option("--name", help="project name (default: settings remote_project, 'interchem')")
+    ] = None,
     worker: Annotated[str, typer.Option("--worker", help="worker name")] = "slurm",
-    ssh_host: Annotated[Optional[str], typer.Option("--ssh-host", help="cluster login node: SLURM over SSH instead of this host")] = None,
+    ssh_host: Annotated[
+        Optional[str], typer.Option("--ssh-host", help="cluster login node: SLURM over SSH instead of this host")
+    ] = None,
     ssh_user: Annotated[Optional[str], typer.Option("--ssh-user")] = None,
     ssh_key: Annotated[Optional[str], typer.Option("--ssh-key", help="private key file")] = None,
     work_dir: Annotated[Optional[str], typer.Option("--work-dir", help="where jobs run on the worker")] = None,
-    runner_delay: Annotated[float, typer.Option("--runner-delay", help="seconds between runner checks (jobflow-remote default 30)")] = 30.0,
+    runner_delay: Annotated[
+        float, typer.Option("--runner-delay", help="seconds between runner checks (jobflow-remote default 30)")
+    ] = 30.0,
     resources_file: Annotated[Optional[Path], _R["resources_file"]] = None,
     nodes: Annotated[Optional[int], _R["nodes"]] = None,
     ntasks: Annotated[Optional[int], _R["ntasks"]] = None,
@@ -79,9 +98,20 @@ def remote_project(
 
     try:
         settings = get_settings(remote_project=name)
-        res = _resources(resources_file, nodes, ntasks, cpus_per_task, walltime, partition, account, qos, mem, module, pre_run)
-        data = render_project(settings, worker=worker, work_dir=work_dir, resources=res, pre_run=res.pre_run,
-                              runner_delay=runner_delay, ssh_host=ssh_host, ssh_user=ssh_user, ssh_key=ssh_key)
+        res = _resources(
+            resources_file, nodes, ntasks, cpus_per_task, walltime, partition, account, qos, mem, module, pre_run
+        )
+        data = render_project(
+            settings,
+            worker=worker,
+            work_dir=work_dir,
+            resources=res,
+            pre_run=res.pre_run,
+            runner_delay=runner_delay,
+            ssh_host=ssh_host,
+            ssh_user=ssh_user,
+            ssh_key=ssh_key,
+        )
         path = write_project(data, settings)
     except InterchemError as exc:
         fail(exc)
@@ -89,27 +119,59 @@ def remote_project(
     console.print(f"next: jf -p {data['name']} admin reset   (once)   then   jf -p {data['name']} runner start")
 
 
-FLOW_HELP = ("a pipeline: screen, interface ANODE ELECTROLYTE, interface-hop ANODE ELECTROLYTE, barriers [PHASE...], "
-             "thermal; or a Maker as package.module:Class; or a YAML/JSON flow spec file")
+FLOW_HELP = (
+    "a pipeline: screen, interface ANODE ELECTROLYTE, interface-hop ANODE ELECTROLYTE, barriers [PHASE...], "
+    "thermal; or a Maker as package.module:Class; or a YAML/JSON flow spec file"
+)
 FlowArgument = Annotated[str, typer.Argument(help=FLOW_HELP)]
-PipelinePhases = Annotated[Optional[list[str]], typer.Argument(help="phases of the pipeline (interface: ANODE ELECTROLYTE)")]
-MakerArgOption = Annotated[Optional[list[str]], typer.Option(
-    "--maker-arg", help="KEY=VALUE (YAML value) for the Maker / pipeline settings, e.g. md_steps=100; repeatable")]
-MakeArgOption = Annotated[Optional[list[str]], typer.Option(
-    "--make-arg", help="(module:Class) KEY=VALUE for make(); {phase: X} / {file: P} give structures")]
+PipelinePhases = Annotated[
+    Optional[list[str]], typer.Argument(help="phases of the pipeline (interface: ANODE ELECTROLYTE)")
+]
+MakerArgOption = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--maker-arg", help="KEY=VALUE (YAML value) for the Maker / pipeline settings, e.g. md_steps=100; repeatable"
+    ),
+]
+MakeArgOption = Annotated[
+    Optional[list[str]],
+    typer.Option("--make-arg", help="(module:Class) KEY=VALUE for make(); {phase: X} / {file: P} give structures"),
+]
 
 
-def _flow_request(flow, phases, electrolyte, anode, phase, calculator, static_calculator, quick, fmax, steps,
-                  maker_arg, make_arg, name):
+def _flow_request(
+    flow,
+    phases,
+    electrolyte,
+    anode,
+    phase,
+    calculator,
+    static_calculator,
+    quick,
+    fmax,
+    steps,
+    maker_arg,
+    make_arg,
+    name,
+):
     from interchem.remote.flows import FlowRequest
     from interchem.settings import get_settings
 
     default = get_settings().calculator
     return FlowRequest(
-        target=flow, phases=list(phases or []), electrolytes=electrolyte, anodes=anode, extra_phases=list(phase or []),
+        target=flow,
+        phases=list(phases or []),
+        electrolytes=electrolyte,
+        anodes=anode,
+        extra_phases=list(phase or []),
         calculator=parse_calculator(calculator, default) if calculator else None,
         static_calculator=parse_calculator(static_calculator, default) if static_calculator else None,
-        quick=quick, maker_kwargs=_kv(maker_arg), make_kwargs=_kv(make_arg), name=name, fmax=fmax, steps=steps,
+        quick=quick,
+        maker_kwargs=_kv(maker_arg),
+        make_kwargs=_kv(make_arg),
+        name=name,
+        fmax=fmax,
+        steps=steps,
     )
 
 
@@ -127,10 +189,18 @@ def submit(
     steps: StepsOption = None,
     maker_arg: MakerArgOption = None,
     make_arg: MakeArgOption = None,
-    name: Annotated[Optional[str], typer.Option("--name", "-n", help="flow name recorded with every result (for `results --flow`)")] = None,
-    project: Annotated[Optional[str], typer.Option("--project", help="jobflow-remote project (default: settings remote_project)")] = None,
-    worker: Annotated[Optional[str], typer.Option("--worker", help="worker of the project (default: its first)")] = None,
-    no_reuse: Annotated[bool, typer.Option("--no-reuse", help="recompute even when identical results are stored")] = False,
+    name: Annotated[
+        Optional[str], typer.Option("--name", "-n", help="flow name recorded with every result (for `results --flow`)")
+    ] = None,
+    project: Annotated[
+        Optional[str], typer.Option("--project", help="jobflow-remote project (default: settings remote_project)")
+    ] = None,
+    worker: Annotated[
+        Optional[str], typer.Option("--worker", help="worker of the project (default: its first)")
+    ] = None,
+    no_reuse: Annotated[
+        bool, typer.Option("--no-reuse", help="recompute even when identical results are stored")
+    ] = False,
     resources_file: Annotated[Optional[Path], _R["resources_file"]] = None,
     nodes: Annotated[Optional[int], _R["nodes"]] = None,
     ntasks: Annotated[Optional[int], _R["ntasks"]] = None,
@@ -156,26 +226,48 @@ def submit(
 
     try:
         settings = get_settings(relax_fmax=fmax, relax_steps=steps, remote_project=project)
-        res = _resources(resources_file, nodes, ntasks, cpus_per_task, walltime, partition, account, qos, mem, module, pre_run)
-        request = _flow_request(flow, phases, electrolyte, anode, phase, calculator, static_calculator, quick, fmax, steps,
-                                maker_arg, make_arg, name)
+        res = _resources(
+            resources_file, nodes, ntasks, cpus_per_task, walltime, partition, account, qos, mem, module, pre_run
+        )
+        request = _flow_request(
+            flow,
+            phases,
+            electrolyte,
+            anode,
+            phase,
+            calculator,
+            static_calculator,
+            quick,
+            fmax,
+            steps,
+            maker_arg,
+            make_arg,
+            name,
+        )
         told: dict = {}
 
         def build():  # called by submit with the results store at hand: stored results are resolved here
             jf_flow, told["summary"], told["name"] = build_flow(request, settings)
             return jf_flow
 
-        result = do_submit(build, lambda: told["name"], settings=settings, worker=worker, resources=res,
-                           reuse=not no_reuse)
+        result = do_submit(
+            build, lambda: told["name"], settings=settings, worker=worker, resources=res, reuse=not no_reuse
+        )
     except (InterchemError, yaml.YAMLError) as exc:
         fail(exc)
     p = result.preflight
     console.print(f"[bold]interchem submit[/] {told['summary']}")
-    console.print(f"  checks passed: {p.store}; project {p.project}, worker {p.worker}"
-                  + (f", partition {p.partition}" if p.partition else "") + f"; packages {', '.join(p.packages)}")
+    console.print(
+        f"  checks passed: {p.store}; project {p.project}, worker {p.worker}"
+        + (f", partition {p.partition}" if p.partition else "")
+        + f"; packages {', '.join(p.packages)}"
+    )
     if result.reused:
         console.print(f"  reused from the store ({len(result.reused)}): {', '.join(result.reused)}")
-    out.print(f"submitted flow {result.flow_name!r} ({result.flow_uuid}): {result.n_jobs} jobs, db ids {', '.join(result.db_ids)}")
+    out.print(
+        f"submitted flow {result.flow_name!r} ({result.flow_uuid}): {result.n_jobs} jobs, "
+        f"db ids {', '.join(result.db_ids)}"
+    )
     console.print(f"follow with: jf -p {p.project} job list   |   results: interchem results --flow {result.flow_name}")
 
 
@@ -195,16 +287,38 @@ def _kv(items: list[str] | None) -> dict:
 
 @app.command()
 def results(
-    chemsys: Annotated[Optional[str], typer.Option("--chemsys", help="e.g. Li-Si: results within these elements")] = None,
+    chemsys: Annotated[
+        Optional[str], typer.Option("--chemsys", help="e.g. Li-Si: results within these elements")
+    ] = None,
     phase: Annotated[Optional[str], typer.Option("--phase", "-p", help="phase name or reduced formula")] = None,
-    calculator: Annotated[Optional[str], typer.Option("--calculator", "-c", help="calculator spec or bare name")] = None,
-    prop: Annotated[Optional[str], typer.Option("--property", help="only results with this property; shown as the value column")] = None,
-    flow: Annotated[Optional[str], typer.Option("--flow", "-f", help="flow name given at submission, or flow uuid")] = None,
-    include_reused: Annotated[bool, typer.Option("--include-reused", help="also list records that reused a stored calculation")] = False,
-    json_out: Annotated[Optional[Path], typer.Option("--json", help="export the rows as JSON to this file ('-': stdout)")] = None,
-    csv_out: Annotated[Optional[Path], typer.Option("--csv", help="export the rows as CSV to this file ('-': stdout)")] = None,
-    report_dir: Annotated[Optional[Path], typer.Option("--report", help="re-draw the reports of the latest matching stored screen and kinetics results here")] = None,
-    store: Annotated[Optional[Path], typer.Option("--store", "-s", help="embedded store folder (ignored when INTERCHEM_STORE_URI is set)")] = None,
+    calculator: Annotated[
+        Optional[str], typer.Option("--calculator", "-c", help="calculator spec or bare name")
+    ] = None,
+    prop: Annotated[
+        Optional[str], typer.Option("--property", help="only results with this property; shown as the value column")
+    ] = None,
+    flow: Annotated[
+        Optional[str], typer.Option("--flow", "-f", help="flow name given at submission, or flow uuid")
+    ] = None,
+    include_reused: Annotated[
+        bool, typer.Option("--include-reused", help="also list records that reused a stored calculation")
+    ] = False,
+    json_out: Annotated[
+        Optional[Path], typer.Option("--json", help="export the rows as JSON to this file ('-': stdout)")
+    ] = None,
+    csv_out: Annotated[
+        Optional[Path], typer.Option("--csv", help="export the rows as CSV to this file ('-': stdout)")
+    ] = None,
+    report_dir: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--report", help="re-draw the reports of the latest matching stored screen and kinetics results here"
+        ),
+    ] = None,
+    store: Annotated[
+        Optional[Path],
+        typer.Option("--store", "-s", help="embedded store folder (ignored when INTERCHEM_STORE_URI is set)"),
+    ] = None,
     limit: Annotated[int, typer.Option("--limit", help="maximum rows")] = 10_000,
 ) -> None:
     """Query stored results (embedded store or MongoDB): filter, print a table, export JSON/CSV, re-draw reports."""
@@ -215,8 +329,16 @@ def results(
     try:
         settings = get_settings(store_path=store)
         where = check_store(settings, timeout_ms=settings.store_timeout_ms)
-        rows = query_results(settings, chemsys=chemsys, phase=phase, calculator=calculator, prop=prop, flow=flow,
-                             include_reused=include_reused, limit=limit)
+        rows = query_results(
+            settings,
+            chemsys=chemsys,
+            phase=phase,
+            calculator=calculator,
+            prop=prop,
+            flow=flow,
+            include_reused=include_reused,
+            limit=limit,
+        )
         reports = redraw_reports(report_dir, settings, flow=flow, calculator=calculator) if report_dir else []
     except InterchemError as exc:
         fail(exc)
@@ -225,8 +347,15 @@ def results(
     for col in ("flow", "job", "phase", "formula", "chemsys", "calculator", *cols):
         table.add_column(col)
     for r in rows:
-        table.add_row(r.flow[:24], r.name[:28], r.phase or "", r.formula or "", r.chemsys or "", (r.calculator or "")[:40],
-                      *[("" if r.properties.get(c) is None else f"{r.properties[c]:.6g}") for c in cols])
+        table.add_row(
+            r.flow[:24],
+            r.name[:28],
+            r.phase or "",
+            r.formula or "",
+            r.chemsys or "",
+            (r.calculator or "")[:40],
+            *[("" if r.properties.get(c) is None else f"{r.properties[c]:.6g}") for c in cols],
+        )
     for target, fmt in ((json_out, "json"), (csv_out, "csv")):
         if target is None:
             continue
@@ -256,9 +385,15 @@ def fireworks(
     maker_arg: MakerArgOption = None,
     make_arg: MakeArgOption = None,
     name: Annotated[Optional[str], typer.Option("--name", "-n", help="workflow name (default: the flow's)")] = None,
-    config_dir: Annotated[Optional[Path], typer.Option("--write-config", help="write my_launchpad/my_fworker/my_qadapter.yaml here")] = None,
-    add: Annotated[bool, typer.Option("--add/--no-add", help="add the workflow to the LaunchPad (MongoDB store settings)")] = True,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="also write the FireWorks workflow as JSON")] = None,
+    config_dir: Annotated[
+        Optional[Path], typer.Option("--write-config", help="write my_launchpad/my_fworker/my_qadapter.yaml here")
+    ] = None,
+    add: Annotated[
+        bool, typer.Option("--add/--no-add", help="add the workflow to the LaunchPad (MongoDB store settings)")
+    ] = True,
+    output: Annotated[
+        Optional[Path], typer.Option("--output", "-o", help="also write the FireWorks workflow as JSON")
+    ] = None,
 ) -> None:
     """Convert an interchem flow (the same targets and options as `submit`) to a FireWorks workflow
     (jobflow's flow_to_workflow) and add it to the LaunchPad on the MongoDB store; run it with
@@ -271,8 +406,21 @@ def fireworks(
 
     try:
         settings = get_settings(relax_fmax=fmax, relax_steps=steps)
-        request = _flow_request(flow, phases, electrolyte, anode, phase, calculator, static_calculator, quick, fmax, steps,
-                                maker_arg, make_arg, name)
+        request = _flow_request(
+            flow,
+            phases,
+            electrolyte,
+            anode,
+            phase,
+            calculator,
+            static_calculator,
+            quick,
+            fmax,
+            steps,
+            maker_arg,
+            make_arg,
+            name,
+        )
         jf_flow, summary, _ = build_flow(request, settings)
         if name:
             jf_flow.name = name
@@ -286,5 +434,7 @@ def fireworks(
     except (InterchemError, yaml.YAMLError) as exc:
         fail(exc)
     console.print(f"[bold]interchem fireworks[/] {summary}")
-    out.print(f"FireWorks workflow {wf.name!r}: {len(wf.fws)} fireworks"
-              + (f", added (fw ids {min(fw_ids.values())}-{max(fw_ids.values())})" if fw_ids else ""))
+    out.print(
+        f"FireWorks workflow {wf.name!r}: {len(wf.fws)} fireworks"
+        + (f", added (fw ids {min(fw_ids.values())}-{max(fw_ids.values())})" if fw_ids else "")
+    )

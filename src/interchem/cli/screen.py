@@ -43,7 +43,15 @@ def screen(
     quick: QuickOption = False,
     fmax: FmaxOption = None,
     steps: StepsOption = None,
-    temperature: Annotated[Optional[float], typer.Option("--temperature", "-T", help="also give windows and reactions at this temperature (K): phonons of every phase, F_vib(T) added, shown next to 0 K")] = None,
+    temperature: Annotated[
+        Optional[float],
+        typer.Option(
+            "--temperature",
+            "-T",
+            help="also give windows and reactions at this temperature (K): phonons of every phase, "
+            "F_vib(T) added, shown next to 0 K",
+        ),
+    ] = None,
 ) -> None:
     """Thermodynamic screen: relax all phases, then hull, windows, voltages, reactions, tie-lines."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -61,8 +69,14 @@ def screen(
         if quick:
             electrolyte, anode = quick_presets(electrolyte, anode)
         static = parse_calculator(static_calculator, "") if static_calculator else None
-        plan = plan_screen(electrolyte, anode, parse_calculator(calculator, settings.calculator), extra_phases=phase or [],
-                           settings=settings, static_calculator=static)
+        plan = plan_screen(
+            electrolyte,
+            anode,
+            parse_calculator(calculator, settings.calculator),
+            extra_phases=phase or [],
+            settings=settings,
+            static_calculator=static,
+        )
     except InterchemError as exc:
         fail(exc)
     console.print(
@@ -72,7 +86,9 @@ def screen(
     for system, names in plan.systems.items():
         console.print(f"  {system}: {', '.join(names)}")
     start = time.perf_counter()
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as bar:
         # One record per phase and level: relaxation, and the single point when a static level is set.
         task = bar.add_task("relaxing", total=len(plan.phases) * (2 if plan.static_calculator else 1))
         try:
@@ -93,21 +109,44 @@ def _thermal_screen(temperature: float, settings, calculator) -> None:
     from interchem.reports.common import write_json
     from interchem.runner import run_thermal_screen
 
-    console.print(f"[bold]phonons[/] of every phase for the screen at {temperature:g} K (reused from the store when done before)")
+    console.print(
+        f"[bold]phonons[/] of every phase for the screen at {temperature:g} K (reused from the store when done before)"
+    )
     try:
         thermal, summaries = run_thermal_screen(
-            temperature, settings, calculator, progress=lambda kind, name: console.print(f"  {kind} {name}") if name.startswith(("phonon summary", "phonons")) and kind != "starting" else None
+            temperature,
+            settings,
+            calculator,
+            progress=lambda kind, name: (
+                console.print(f"  {kind} {name}")
+                if name.startswith(("phonon summary", "phonons")) and kind != "starting"
+                else None
+            ),
         )
     except InterchemError as exc:
         fail(exc)
     table = Table(title=f"Stability windows at 0 K and {temperature:g} K (V vs Li/Li+; harmonic F_vib)")
-    for col in ("electrolyte", "reduction 0 K", f"reduction {temperature:g} K", "oxidation 0 K", f"oxidation {temperature:g} K"):
+    for col in (
+        "electrolyte",
+        "reduction 0 K",
+        f"reduction {temperature:g} K",
+        "oxidation 0 K",
+        f"oxidation {temperature:g} K",
+    ):
         table.add_column(col)
     for w in thermal.windows:
-        table.add_row(w.electrolyte, _num(w.reduction_V_0K), _num(w.reduction_V_T), _num(w.oxidation_V_0K, none="inf"), _num(w.oxidation_V_T, none="inf"))
+        table.add_row(
+            w.electrolyte,
+            _num(w.reduction_V_0K),
+            _num(w.reduction_V_T),
+            _num(w.oxidation_V_0K, none="inf"),
+            _num(w.oxidation_V_T, none="inf"),
+        )
     out.print(table)
     if thermal.phases_with_imaginary_modes:
-        console.print(f"[yellow]imaginary modes (harmonic F_vib unreliable):[/] {', '.join(thermal.phases_with_imaginary_modes)}")
+        console.print(
+            f"[yellow]imaginary modes (harmonic F_vib unreliable):[/] {', '.join(thermal.phases_with_imaginary_modes)}"
+        )
     path = write_json(thermal.model_dump(mode="json"), Path(settings.output_dir) / f"thermal_{temperature:g}K.json")
     console.print(f"thermal screen: {path}")
 
@@ -136,13 +175,25 @@ def _print_summary(result) -> None:
     for col in ("electrolyte", "reduction", "oxidation", "products at reduction", "products at oxidation"):
         table.add_column(col)
     for name, w in summary.get("windows", {}).items():
-        table.add_row(name, _num(w["reduction_V"], none="-inf"), _num(w["oxidation_V"], none="inf"), ", ".join(w["reduction_products"]), ", ".join(w["oxidation_products"]))
+        table.add_row(
+            name,
+            _num(w["reduction_V"], none="-inf"),
+            _num(w["oxidation_V"], none="inf"),
+            ", ".join(w["reduction_products"]),
+            ", ".join(w["oxidation_products"]),
+        )
     out.print(table)
     table = Table(title="Most negative anode|electrolyte reaction energies")
     for col in ("anode", "x_Li", "electrolyte", "E_rxn (meV/atom)", "products"):
         table.add_column(col)
     for r in summary.get("reactions", []):
-        table.add_row(r["anode"], _num(r["x_Li"], none="Li metal"), r["electrolyte"], _num(r["E_rxn_meV_per_atom"], ".0f"), ", ".join(r["products"]))
+        table.add_row(
+            r["anode"],
+            _num(r["x_Li"], none="Li metal"),
+            r["electrolyte"],
+            _num(r["E_rxn_meV_per_atom"], ".0f"),
+            ", ".join(r["products"]),
+        )
     out.print(table)
 
 
@@ -195,7 +246,9 @@ def report(
 
 
 @app.command()
-def phases(chemsys: Annotated[Optional[str], typer.Option(help="e.g. Li-Si: only phases within these elements")] = None) -> None:
+def phases(
+    chemsys: Annotated[Optional[str], typer.Option(help="e.g. Li-Si: only phases within these elements")] = None,
+) -> None:
     """List the phase library (crystallographic cards) with sources."""
     from interchem.structures.library import card_phases_in, cards
 
@@ -205,7 +258,12 @@ def phases(chemsys: Annotated[Optional[str], typer.Option(help="e.g. Li-Si: only
         table.add_column(col)
     for n in names:
         c = cards()[n]
-        table.add_row(n, f"{c.space_group.symbol} ({c.space_group.number})", "yes" if c.ordered_approximant else "", c.source.citation[:70])
+        table.add_row(
+            n,
+            f"{c.space_group.symbol} ({c.space_group.number})",
+            "yes" if c.ordered_approximant else "",
+            c.source.citation[:70],
+        )
     out.print(table)
 
 

@@ -13,7 +13,9 @@ from interchem.errors import InterchemError
 store_app = typer.Typer(help="Check or repair the embedded on-disk store.", no_args_is_help=True)
 app.add_typer(store_app, name="store")
 
-StoreArg = Annotated[Optional[Path], typer.Option("--store", "-s", help="embedded store folder (default: the settings' store_path)")]
+StoreArg = Annotated[
+    Optional[Path], typer.Option("--store", "-s", help="embedded store folder (default: the settings' store_path)")
+]
 
 
 def _store_path(store: Path | None) -> Path:
@@ -56,4 +58,7 @@ def repair(store: StoreArg = None) -> None:
     if not report:
         out.print(f"store at {path}: nothing to repair")
     for r in report:
-        out.print(f"repaired {r['file']}: kept {r['kept']} documents, lost {r['lost']}; damaged file kept as {r['moved_to']}", soft_wrap=True)
+        out.print(
+            f"repaired {r['file']}: kept {r['kept']} documents, lost {r['lost']}; damaged file kept as {r['moved_to']}",
+            soft_wrap=True,
+        )

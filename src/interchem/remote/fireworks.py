@@ -44,7 +44,9 @@ def to_workflow(flow, settings: Settings | None = None):
     settings = settings or get_settings()
     # In the workflow the store is serialised: use the form that holds no URI (resolved by each rlaunch
     # from its own settings / environment).
-    store = mongo_job_store(settings, explicit_uri=False) if settings.store_uri is not None else make_job_store(settings)
+    store = (
+        mongo_job_store(settings, explicit_uri=False) if settings.store_uri is not None else make_job_store(settings)
+    )
     return flow_to_workflow(flow, store=store)
 
 
@@ -55,8 +57,15 @@ def add_to_launchpad(wf, settings: Settings | None = None) -> dict:
     return lp.add_wf(wf)
 
 
-def write_config(directory: str | Path, settings: Settings | None = None, nodes: int = 1, ntasks: int = 1,
-                 cpus_per_task: int = 1, walltime: str = "01:00:00", partition: str = "debug") -> list[Path]:
+def write_config(
+    directory: str | Path,
+    settings: Settings | None = None,
+    nodes: int = 1,
+    ntasks: int = 1,
+    cpus_per_task: int = 1,
+    walltime: str = "01:00:00",
+    partition: str = "debug",
+) -> list[Path]:
     """Fill the FireWorks templates of ``fireworks_config/`` into ``directory``."""
     from interchem.remote.project import TEMPLATES
     from interchem.store import database_from_uri
@@ -66,9 +75,16 @@ def write_config(directory: str | Path, settings: Settings | None = None, nodes:
     d = Path(directory).expanduser().resolve()
     d.mkdir(parents=True, exist_ok=True)
     values = {
-        "uri": uri, "database": database_from_uri(uri), "fworker": str(d / "my_fworker.yaml"),
-        "launchpad": str(d / "my_launchpad.yaml"), "nodes": nodes, "ntasks": ntasks, "cpus_per_task": cpus_per_task,
-        "walltime": walltime, "partition": partition, "logdir": str(d / "logs"),
+        "uri": uri,
+        "database": database_from_uri(uri),
+        "fworker": str(d / "my_fworker.yaml"),
+        "launchpad": str(d / "my_launchpad.yaml"),
+        "nodes": nodes,
+        "ntasks": ntasks,
+        "cpus_per_task": cpus_per_task,
+        "walltime": walltime,
+        "partition": partition,
+        "logdir": str(d / "logs"),
         "pre_run": f"export PATH={Path(sys.executable).parent}:$PATH",
     }
     paths = []

@@ -89,8 +89,14 @@ def _screen_request(req: FlowRequest, calculator, settings):
     # "none": no phases of that kind (default: the whole Li_xSi series / the default electrolytes)
     electrolytes = [] if electrolytes == ["none"] else electrolytes
     anodes = [] if anodes == ["none"] else anodes
-    flow, plan = screen_flow(electrolytes, anodes, calculator, extra_phases=req.extra_phases, settings=settings,
-                             static_calculator=req.static_calculator or req.maker_kwargs.get("static_calculator"))
+    flow, plan = screen_flow(
+        electrolytes,
+        anodes,
+        calculator,
+        extra_phases=req.extra_phases,
+        settings=settings,
+        static_calculator=req.static_calculator or req.maker_kwargs.get("static_calculator"),
+    )
     return flow, f"screen: {len(plan.phases)} phases, calculator {plan.calculator.label()}"
 
 
@@ -150,7 +156,8 @@ def import_target(path: str):
     module_name, sep, attr = path.partition(":")
     if not sep or not module_name or not attr:
         raise SubmissionError(
-            f"flow {path!r} is neither a pipeline ({', '.join(PIPELINES)}) nor 'package.module:Attribute'")
+            f"flow {path!r} is neither a pipeline ({', '.join(PIPELINES)}) nor 'package.module:Attribute'"
+        )
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
@@ -181,7 +188,9 @@ def flow_from_target(target: str, maker_kwargs: dict | None = None, make_kwargs:
             names = {f.name for f in dataclasses.fields(obj)} if dataclasses.is_dataclass(obj) else set()
             unknown = set(maker_kwargs) - names if names else set()
             if unknown:
-                raise SubmissionError(f"{target} has no setting(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(names))}")
+                raise SubmissionError(
+                    f"{target} has no setting(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(names))}"
+                )
             flow = obj(**maker_kwargs).make(**make_kwargs)
         elif isinstance(obj, Maker):
             flow = (dataclasses.replace(obj, **maker_kwargs) if maker_kwargs else obj).make(**make_kwargs)
@@ -205,21 +214,35 @@ def load_spec(path: str | Path) -> dict[str, Any]:
         raise SubmissionError(f"flow spec {str(p)!r} must be a mapping with a 'flow' key (a pipeline or module:attr)")
     unknown = set(data) - {"flow", "maker", "make", "name"}
     if unknown:
-        raise SubmissionError(f"flow spec {str(p)!r}: unknown key(s) {', '.join(sorted(unknown))} (flow, maker, make, name)")
+        raise SubmissionError(
+            f"flow spec {str(p)!r}: unknown key(s) {', '.join(sorted(unknown))} (flow, maker, make, name)"
+        )
     return data
 
 
-def screen_flow(electrolytes=None, anodes=None, calculator=None, extra_phases=(), settings=None, static_calculator=None):
+def screen_flow(
+    electrolytes=None, anodes=None, calculator=None, extra_phases=(), settings=None, static_calculator=None
+):
     """The screen flow, planned as ``interchem screen`` plans it."""
     from interchem.runner import plan_screen
     from interchem.settings import get_settings
     from interchem.workflows.thermo import ScreenMaker
 
     settings = settings or get_settings()
-    plan = plan_screen(electrolytes, anodes, calculator, extra_phases=extra_phases, settings=settings,
-                       static_calculator=static_calculator)
-    maker = ScreenMaker(calculator=plan.calculator, fmax=settings.relax_fmax, steps=settings.relax_steps,
-                        static_calculator=plan.static_calculator)
+    plan = plan_screen(
+        electrolytes,
+        anodes,
+        calculator,
+        extra_phases=extra_phases,
+        settings=settings,
+        static_calculator=static_calculator,
+    )
+    maker = ScreenMaker(
+        calculator=plan.calculator,
+        fmax=settings.relax_fmax,
+        steps=settings.relax_steps,
+        static_calculator=plan.static_calculator,
+    )
     return maker.make(plan.phases, plan.anodes, plan.electrolytes), plan
 
 
@@ -234,7 +257,11 @@ def calculators_in(flow) -> list:
 
     def walk(obj):
         if isinstance(obj, dict):
-            if obj.get("name") in names and isinstance(obj.get("settings"), dict) and set(obj) <= {"name", "settings", "@module", "@class", "@version"}:
+            if (
+                obj.get("name") in names
+                and isinstance(obj.get("settings"), dict)
+                and set(obj) <= {"name", "settings", "@module", "@class", "@version"}
+            ):
                 spec = CalculatorSpec(name=obj["name"], settings=obj["settings"])
                 found[spec.model_dump_json()] = spec
             for v in obj.values():
@@ -245,5 +272,13 @@ def calculators_in(flow) -> list:
 
     jobs = [flow] if not hasattr(flow, "iterflow") else [j for j, _ in flow.iterflow()]
     for j in jobs:
-        walk(jsanitize([j.function_args, j.function_kwargs, getattr(j, "maker", None)], strict=False, allow_bson=False, enum_values=True, recursive_msonable=True))
+        walk(
+            jsanitize(
+                [j.function_args, j.function_kwargs, getattr(j, "maker", None)],
+                strict=False,
+                allow_bson=False,
+                enum_values=True,
+                recursive_msonable=True,
+            )
+        )
     return list(found.values())

@@ -48,7 +48,9 @@ def check_partition(host, partition: str | None) -> str:
     names = [p.rstrip("*") for p in partitions]
     if partition is None:
         if default is None:
-            raise SchedulerError(f"no default SLURM partition: pass --partition (available: {', '.join(names) or 'none'})")
+            raise SchedulerError(
+                f"no default SLURM partition: pass --partition (available: {', '.join(names) or 'none'})"
+            )
         return default
     if partition not in names:
         raise SchedulerError(f"SLURM partition {partition!r} does not exist (available: {', '.join(names) or 'none'})")
@@ -64,7 +66,7 @@ def check_packages(host, pre_run: str | None, packages: list[str]) -> None:
     line = next((x for x in out.splitlines() if x.startswith("MISSING:")), None)
     if rc != 0 or line is None:
         raise WorkerDependencyError(f"the worker's Python could not be run (exit {rc}): {err[-300:] or out[-300:]}")
-    missing = [m for m in line[len("MISSING:"):].split(",") if m]
+    missing = [m for m in line[len("MISSING:") :].split(",") if m]
     if missing:
         raise WorkerDependencyError(
             f"the worker's Python lacks {', '.join(missing)} (needed by the flow's calculators / to run jobs); "
@@ -72,8 +74,14 @@ def check_packages(host, pre_run: str | None, packages: list[str]) -> None:
         )
 
 
-def preflight(flow, settings: Settings, project_name: str | None = None, worker_name: str | None = None,
-              resources=None, check_scheduler: bool = True) -> PreflightReport:
+def preflight(
+    flow,
+    settings: Settings,
+    project_name: str | None = None,
+    worker_name: str | None = None,
+    resources=None,
+    check_scheduler: bool = True,
+) -> PreflightReport:
     from interchem.calculators import get_backend
     from interchem.remote.flows import calculators_in
     from interchem.remote.project import load_project
@@ -88,7 +96,9 @@ def preflight(flow, settings: Settings, project_name: str | None = None, worker_
     project = load_project(project_name, settings)
     worker_name = worker_name or next(iter(project.workers), None)
     if worker_name not in project.workers:
-        raise SubmissionError(f"worker {worker_name!r} is not in project {project.name!r} (workers: {', '.join(project.workers)})")
+        raise SubmissionError(
+            f"worker {worker_name!r} is not in project {project.name!r} (workers: {', '.join(project.workers)})"
+        )
     database = database_from_uri(settings.store_uri.get_secret_value())
     project_db = (project.jobstore.get("docs_store") or {}).get("database")
     if project_db and project_db != database:

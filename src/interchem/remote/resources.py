@@ -39,7 +39,12 @@ class Resources(BaseModel):
 
     def qtk_resources(self, job_name: str | None = None) -> dict[str, Any]:
         """Keys of qtoolkit's SLURM template (``#SBATCH --partition`` ...)."""
-        out: dict[str, Any] = {"nodes": self.nodes, "ntasks": self.ntasks, "cpus_per_task": self.cpus_per_task, "time": self.walltime}
+        out: dict[str, Any] = {
+            "nodes": self.nodes,
+            "ntasks": self.ntasks,
+            "cpus_per_task": self.cpus_per_task,
+            "time": self.walltime,
+        }
         for key in ("partition", "account", "qos", "mem"):
             if getattr(self, key):
                 out[key] = getattr(self, key)
@@ -53,8 +58,9 @@ class Resources(BaseModel):
     def exec_config(self):
         from jobflow_remote.config.base import ExecutionConfig
 
-        return ExecutionConfig(modules=self.modules or None, pre_run=self.pre_run,
-                               export={"OMP_NUM_THREADS": str(self.cpus_per_task)})
+        return ExecutionConfig(
+            modules=self.modules or None, pre_run=self.pre_run, export={"OMP_NUM_THREADS": str(self.cpus_per_task)}
+        )
 
 
 def load_resources(path: str | Path | None = None, **overrides: Any) -> Resources:

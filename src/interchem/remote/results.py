@@ -26,8 +26,20 @@ from typing import Any
 from interchem.errors import InterchemError
 from interchem.settings import Settings, get_settings
 
-_META_FIELDS = {"phase", "formula", "calc_key", "calculator", "level_of_theory", "energy_convention", "reused",
-                "structure", "provenance", "versions", "geometry_calculator", "geometry_calc_key"}
+_META_FIELDS = {
+    "phase",
+    "formula",
+    "calc_key",
+    "calculator",
+    "level_of_theory",
+    "energy_convention",
+    "reused",
+    "structure",
+    "provenance",
+    "versions",
+    "geometry_calculator",
+    "geometry_calc_key",
+}
 
 
 @dataclass
@@ -45,8 +57,21 @@ class ResultRow:
     properties: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in ("uuid", "name", "flow", "phase", "formula", "chemsys", "calculator",
-                                               "level_of_theory", "reused", "completed_at")} | {"properties": self.properties}
+        return {
+            k: getattr(self, k)
+            for k in (
+                "uuid",
+                "name",
+                "flow",
+                "phase",
+                "formula",
+                "chemsys",
+                "calculator",
+                "level_of_theory",
+                "reused",
+                "completed_at",
+            )
+        } | {"properties": self.properties}
 
 
 def _elements(formula: str | None) -> list[str]:
@@ -122,9 +147,16 @@ def _calc_matches(row: ResultRow, calculator: str) -> bool:
     return row.calculator == CalculatorSpec.parse(calculator).label()
 
 
-def query_results(settings: Settings | None = None, chemsys: str | None = None, phase: str | None = None,
-                  calculator: str | None = None, prop: str | None = None, flow: str | None = None,
-                  include_reused: bool = False, limit: int = 10_000) -> list[ResultRow]:
+def query_results(
+    settings: Settings | None = None,
+    chemsys: str | None = None,
+    phase: str | None = None,
+    calculator: str | None = None,
+    prop: str | None = None,
+    flow: str | None = None,
+    include_reused: bool = False,
+    limit: int = 10_000,
+) -> list[ResultRow]:
     """Rows of stored results matching every given filter (see module docstring), newest first.
 
     Reused records (a flow that found the calculation in the store) are hidden unless include_reused:
@@ -141,8 +173,15 @@ def query_results(settings: Settings | None = None, chemsys: str | None = None, 
     store = make_job_store(settings)
     store.connect()
     try:
-        docs = list(store.query(criteria, properties=["uuid", "name", "output", "metadata", "hosts", "completed_at"],
-                                sort={"completed_at": -1}, limit=limit, load=False))
+        docs = list(
+            store.query(
+                criteria,
+                properties=["uuid", "name", "output", "metadata", "hosts", "completed_at"],
+                sort={"completed_at": -1},
+                limit=limit,
+                load=False,
+            )
+        )
     finally:
         store.close()
     wanted = set(chemsys.split("-")) if chemsys else None
@@ -186,12 +225,17 @@ def export(rows: list[ResultRow], fmt: str, prop: str | None = None) -> str:
         fixed = ["uuid", "name", "flow", "phase", "formula", "chemsys", "calculator", "reused"]
         w.writerow(fixed + props)
         for r in rows:
-            w.writerow([getattr(r, f) if getattr(r, f) is not None else "" for f in fixed] + [r.properties.get(p, "") for p in props])
+            w.writerow(
+                [getattr(r, f) if getattr(r, f) is not None else "" for f in fixed]
+                + [r.properties.get(p, "") for p in props]
+            )
         return buf.getvalue()
     raise InterchemError(f"export format {fmt!r} is not json or csv")
 
 
-def stored_screens(settings: Settings | None = None, flow: str | None = None, calculator: str | None = None) -> list[tuple[dict, Any]]:
+def stored_screens(
+    settings: Settings | None = None, flow: str | None = None, calculator: str | None = None
+) -> list[tuple[dict, Any]]:
     """(job doc, ScreenResult) of stored screens matching the filters, newest first."""
     from interchem.store import make_job_store
     from interchem.workflows.thermo import ScreenResult
@@ -203,12 +247,20 @@ def stored_screens(settings: Settings | None = None, flow: str | None = None, ca
     store = make_job_store(settings)
     store.connect()
     try:
-        docs = list(store.query(criteria, properties=["uuid", "metadata", "hosts", "completed_at", "output.calculator"],
-                                sort={"completed_at": -1}, load=False))
+        docs = list(
+            store.query(
+                criteria,
+                properties=["uuid", "metadata", "hosts", "completed_at", "output.calculator"],
+                sort={"completed_at": -1},
+                load=False,
+            )
+        )
         out = []
         for doc in docs:
             label = _calc_label((doc.get("output") or {}).get("calculator"))
-            if calculator and not _calc_matches(ResultRow("", "", "", None, None, None, label, None, None, None), calculator):
+            if calculator and not _calc_matches(
+                ResultRow("", "", "", None, None, None, label, None, None, None), calculator
+            ):
                 continue
             out.append((doc, ScreenResult.model_validate(store.get_output(doc["uuid"], which="last", load=True))))
     finally:
@@ -216,8 +268,13 @@ def stored_screens(settings: Settings | None = None, flow: str | None = None, ca
     return out
 
 
-def redraw_reports(output_dir: str | Path, settings: Settings | None = None, flow: str | None = None,
-                   calculator: str | None = None, latest_only: bool = True) -> list[Path]:
+def redraw_reports(
+    output_dir: str | Path,
+    settings: Settings | None = None,
+    flow: str | None = None,
+    calculator: str | None = None,
+    latest_only: bool = True,
+) -> list[Path]:
     """Write the report of each matching stored screen (the latest only by default) from stored results."""
     from interchem.reports.screen import write_report
 
@@ -228,7 +285,11 @@ def redraw_reports(output_dir: str | Path, settings: Settings | None = None, flo
     screens = screens[:1] if latest_only else screens
     paths = []
     for _i, (doc, result) in enumerate(screens):
-        target = Path(output_dir) if latest_only else Path(output_dir) / (doc.get("metadata", {}).get("interchem_flow") or doc["uuid"][:8])
+        target = (
+            Path(output_dir)
+            if latest_only
+            else Path(output_dir) / (doc.get("metadata", {}).get("interchem_flow") or doc["uuid"][:8])
+        )
         paths.append(write_report(result, target))
     paths += _redraw_kinetics(kinetics, Path(output_dir), settings)
     return paths
@@ -238,7 +299,9 @@ def redraw_reports(output_dir: str | Path, settings: Settings | None = None, flo
 _KINETICS_JOBS = {"barrier report": "barriers", "diffusion report": "diffusion", "phonon summary": "phonons"}
 
 
-def stored_kinetics_reports(settings: Settings | None = None, calculator: str | None = None) -> list[tuple[str, str, dict]]:
+def stored_kinetics_reports(
+    settings: Settings | None = None, calculator: str | None = None
+) -> list[tuple[str, str, dict]]:
     """(kind, phase, output) of the newest stored barrier/diffusion/phonon report per phase."""
     from interchem.store import make_job_store
 
@@ -248,12 +311,18 @@ def stored_kinetics_reports(settings: Settings | None = None, calculator: str | 
     found: dict[tuple[str, str], dict] = {}
     try:
         for prefix, kind in _KINETICS_JOBS.items():
-            docs = store.query({"name": {"$regex": f"^{prefix} "}}, properties=["uuid", "name", "output.calculator"],
-                               sort={"completed_at": -1}, load=False)
+            docs = store.query(
+                {"name": {"$regex": f"^{prefix} "}},
+                properties=["uuid", "name", "output.calculator"],
+                sort={"completed_at": -1},
+                load=False,
+            )
             for doc in docs:
-                phase = doc["name"][len(prefix) + 1:]
+                phase = doc["name"][len(prefix) + 1 :]
                 label = _calc_label((doc.get("output") or {}).get("calculator"))
-                if calculator and not _calc_matches(ResultRow("", "", "", None, None, None, label, None, None, None), calculator):
+                if calculator and not _calc_matches(
+                    ResultRow("", "", "", None, None, None, label, None, None, None), calculator
+                ):
                     continue
                 if (kind, phase) not in found:
                     found[(kind, phase)] = store.get_output(doc["uuid"], which="last", load=True)
@@ -274,7 +343,9 @@ def _redraw_kinetics(reports: list[tuple[str, str, dict]], output_dir: Path, set
             paths.append(write_diffusion_report(output, target))
         else:
             doc = None
-            uuid = output.get("phonon_doc_uuid") if isinstance(output, dict) else getattr(output, "phonon_doc_uuid", None)
+            uuid = (
+                output.get("phonon_doc_uuid") if isinstance(output, dict) else getattr(output, "phonon_doc_uuid", None)
+            )
             if uuid:
                 from interchem.store import make_job_store
 

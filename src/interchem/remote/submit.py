@@ -42,18 +42,26 @@ class Submission:
     preflight: Any = None
 
 
-def submit(flow, name, settings: Settings | None = None, project: str | None = None, worker: str | None = None,
-           resources=None, check_scheduler: bool = True, reuse: bool = True) -> Submission:
+def submit(
+    flow,
+    name,
+    settings: Settings | None = None,
+    project: str | None = None,
+    worker: str | None = None,
+    resources=None,
+    check_scheduler: bool = True,
+    reuse: bool = True,
+) -> Submission:
     """Build (with reuse), preflight, tag (metadata ``interchem_flow``), submit. Nothing is submitted if a
     check fails. ``flow``: a function returning the Flow or Job (built with stored results resolved, see
     the module docstring), or a Flow or Job already built (then nothing is reused). ``name``: the flow's
     name, or a function giving it once the flow is built (a spec file names its flow)."""
+    from jobflow import Flow, Job
+
     from interchem.remote.preflight import preflight
     from interchem.remote.project import use_projects_folder
     from interchem.remote.resources import Resources
     from interchem.store import make_job_store
-
-    from jobflow import Flow, Job
 
     settings = settings or get_settings()
     reused: list[str] = []
@@ -85,8 +93,13 @@ def submit(flow, name, settings: Settings | None = None, project: str | None = N
     from jobflow_remote import submit_flow
 
     try:
-        ids = submit_flow(flow, worker=report.worker, project=report.project, exec_config=resources.exec_config(),
-                          resources=resources.qtk_resources(job_name=f"interchem-{name}"))
+        ids = submit_flow(
+            flow,
+            worker=report.worker,
+            project=report.project,
+            exec_config=resources.exec_config(),
+            resources=resources.qtk_resources(job_name=f"interchem-{name}"),
+        )
     except Exception as exc:  # jobflow-remote ConfigError etc.
         raise SubmissionError(f"jobflow-remote refused the flow: {type(exc).__name__}: {exc}") from None
     n = len(list(flow.iterflow())) if hasattr(flow, "iterflow") else 1

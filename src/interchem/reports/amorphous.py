@@ -40,7 +40,9 @@ def write_amorphous_report(result: AmorphousResult | dict, output_dir: str | Pat
     stem = _safe(result.label)
     files = write_structure(result.structure, out / stem, plain=False)
     figure = _plot_rdf(result, out / f"{stem}_rdf.png")
-    write_json(result.model_dump(mode="json", exclude={"structure"}), out / f"{stem}.json", indent=1, trailing_newline=True)
+    write_json(
+        result.model_dump(mode="json", exclude={"structure"}), out / f"{stem}.json", indent=1, trailing_newline=True
+    )
     t = result.target
     ref = result.reference_density
     lines = [
@@ -60,19 +62,24 @@ def write_amorphous_report(result: AmorphousResult | dict, output_dir: str | Pat
         lines.append(f"| published | {ref[0]:.3f}–{ref[1]:.3f} g/cm³ ({result.reference_source}) |")
         lines.append(f"| deviation from published (mid) | {result.density_deviation_percent:+.1f} % |")
     if not result.density_sane:
-        lines.append(f"| **warning** | density outside the sane window {t['density_bounds'][0]:.2f}–{t['density_bounds'][1]:.2f} g/cm³ |")
+        lines.append(
+            f"| **warning** | density outside the sane window "
+            f"{t['density_bounds'][0]:.2f}–{t['density_bounds'][1]:.2f} g/cm³ |"
+        )
     lines += [
         "",
         "Melt-quench schedule: "
         + "; ".join(
             f"{k}: {v['steps']} steps × {v['timestep_fs']} fs, {v['ensemble']}, "
-            f"{v['temperature_K']:.0f}{'→' + format(v['end_temperature_K'], '.0f') if v.get('end_temperature_K') else ''} K "
+            f"{v['temperature_K']:.0f}"
+            f"{'→' + format(v['end_temperature_K'], '.0f') if v.get('end_temperature_K') else ''} K "
             f"(mean {result.mean_temperatures_K.get(k, float('nan')):.0f} K)"
             for k, v in result.schedule.items()
         )
         + f"; then cell + positions relaxation (converged: {result.relax_converged}).",
         "",
-        "| pair | first peak 300 K (Å) | first minimum (Å) | coordination 300 K | first peak 0 K (Å) | coordination 0 K |",
+        "| pair | first peak 300 K (Å) | first minimum (Å) | coordination 300 K | "
+        "first peak 0 K (Å) | coordination 0 K |",
         "|---|---|---|---|---|---|",
     ]
     for pair, rdf in sorted(result.rdf_300K.items()):
@@ -96,7 +103,13 @@ def _plot_volumes(result: LithiationResult, path: Path) -> Path:
     am = [p for p in result.phases if p.amorphous]
     ax.plot([p.x for p in cr], [p.volume_per_si_A3 for p in cr], "o", label="crystalline (calc.)")
     exp = [p for p in cr if p.experimental_volume_per_si_A3]
-    ax.plot([p.x for p in exp], [p.experimental_volume_per_si_A3 for p in exp], "k+", ms=9, label="crystalline (exp. structures)")
+    ax.plot(
+        [p.x for p in exp],
+        [p.experimental_volume_per_si_A3 for p in exp],
+        "k+",
+        ms=9,
+        label="crystalline (exp. structures)",
+    )
     if am:
         ax.plot([p.x for p in am], [p.volume_per_si_A3 for p in am], "s", label="amorphous (calc.)")
     if result.experimental_line:
@@ -120,8 +133,13 @@ def _plot_moduli(result: LithiationResult, path: Path) -> Path | None:
         for amorphous, fill in ((False, "full"), (True, "none")):
             sel = [p for p in pts if p.amorphous == amorphous]
             if sel:
-                ax.plot([p.x for p in sel], [getattr(p.moduli, attr) for p in sel], marker, fillstyle=fill,
-                        label=f"{label} ({'amorphous' if amorphous else 'crystalline'})")
+                ax.plot(
+                    [p.x for p in sel],
+                    [getattr(p.moduli, attr) for p in sel],
+                    marker,
+                    fillstyle=fill,
+                    label=f"{label} ({'amorphous' if amorphous else 'crystalline'})",
+                )
     ax.set_xlabel("x in LiₓSi")
     ax.set_ylabel("modulus, Voigt-Reuss-Hill (GPa)")
     ax.legend(fontsize=7)
@@ -139,27 +157,36 @@ def write_lithiation_report(result: LithiationResult | dict, output_dir: str | P
             write_structure(p.structure, out / "structures" / _safe(p.phase), plain=False)
     vol = _plot_volumes(result, out / "volume_vs_x.png")
     mod = _plot_moduli(result, out / "moduli_vs_x.png")
-    write_json(result.model_dump(mode="json", exclude={"phases": {"__all__": {"structure"}}}), out / "lithiation.json", indent=1,
-               trailing_newline=True)
+    write_json(
+        result.model_dump(mode="json", exclude={"phases": {"__all__": {"structure"}}}),
+        out / "lithiation.json",
+        indent=1,
+        trailing_newline=True,
+    )
     lines = [
         "# Mechanics of lithiation (Li_xSi)",
         "",
         f"Calculator: {result.level_of_theory}. Expansion relative to the calculator's relaxed c-Si "
         f"({result.reference_volume_per_si_A3:.2f} Å³/Si).",
         "",
-        "| phase | x | atoms | V/Si (Å³) | V/Si exp. (Å³) | expansion (%) | ρ (g/cm³) | B (GPa) | G (GPa) | E (GPa) | ν |",
+        "| phase | x | atoms | V/Si (Å³) | V/Si exp. (Å³) | expansion (%) | "
+        "ρ (g/cm³) | B (GPa) | G (GPa) | E (GPa) | ν |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for p in result.phases:
         m = p.moduli
         lines.append(
-            f"| {p.phase} | {p.x:.2f} | {p.n_atoms} | {p.volume_per_si_A3:.2f} | {_f(p.experimental_volume_per_si_A3)} | "
+            f"| {p.phase} | {p.x:.2f} | {p.n_atoms} | {p.volume_per_si_A3:.2f} | "
+            f"{_f(p.experimental_volume_per_si_A3)} | "
             f"{p.expansion_percent:.0f} | {p.density:.3f} | {_f(m.bulk_vrh if m else None, '.1f')} | "
             f"{_f(m.shear_vrh if m else None, '.1f')} | {_f(m.youngs_vrh if m else None, '.1f')} | "
             f"{_f(m.poisson_vrh if m else None, '.3f')} |" + (f" {p.elastic_note}" if p.elastic_note else "")
         )
-    for name, line in (("crystalline (calc.)", result.crystalline_line), ("amorphous (calc.)", result.amorphous_line),
-                       ("crystalline (exp. structures)", result.experimental_line)):
+    for name, line in (
+        ("crystalline (calc.)", result.crystalline_line),
+        ("amorphous (calc.)", result.amorphous_line),
+        ("crystalline (exp. structures)", result.experimental_line),
+    ):
         if line:
             lines.append(f"\nVolume per Si, {name}: {line[0]:.2f} + {line[1]:.2f} x Å³.")
     lines += ["", f"![volume per Si]({vol.name})"]

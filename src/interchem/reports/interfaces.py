@@ -55,7 +55,9 @@ def plot_reactivity(md: Any, path: Path) -> Path:
     ax.set_ylabel("atoms that became product-like")
     ax.set_title("product-like environments (new since t=0)")
     ax.legend(fontsize=8)
-    fig.suptitle(f"{_get(md, 'label')}: NVT {_get(md, 'temperature_K'):.0f} K, {_get(md, 'level_of_theory')}", fontsize=10)
+    fig.suptitle(
+        f"{_get(md, 'label')}: NVT {_get(md, 'temperature_K'):.0f} K, {_get(md, 'level_of_theory')}", fontsize=10
+    )
     fig.tight_layout()
     save_figure(fig, path, dpi=110)
     return path
@@ -77,8 +79,13 @@ def plot_gap_scans(results: list, path: Path) -> Path:
 
 
 def write_interface_report(
-    summary: Any, output_dir: Path, candidates: list[dict], md_results: list | None = None, wall_time_s: float | None = None
+    summary: Any,
+    output_dir: Path,
+    candidates: list[dict],
+    md_results: list | None = None,
+    wall_time_s: float | None = None,
 ) -> Path:
+    # long: the writer reads top to bottom as the markdown it writes, section by section
     out = Path(output_dir)
     figs = out / "figures"
     structs = out / "structures"
@@ -89,15 +96,28 @@ def write_interface_report(
     lines.append(f"Calculator: `{json.dumps(_get(summary, 'calculator'))}` ({_get(summary, 'level_of_theory')})")
     if wall_time_s is not None:
         lines.append(f"Wall time: {wall_time_s:.0f} s")
-    lines += ["", "## Candidates (lattice match)", "", "| rank | interface | atoms | area (A^2) | strain (%) | von Mises (%) |", "|---|---|---|---|---|---|"]
-    for c in candidates:
-        lines.append(f"| {c['rank']} | {c['label']} | {c['n_atoms']} | {c['area_A2']:.1f} | {c['strain_percent']:.2f} | {c['von_mises_percent']:.2f} |")
     lines += [
-        "", "## Adhesion (relaxed, ranked by interface energy)", "",
+        "",
+        "## Candidates (lattice match)",
+        "",
+        "| rank | interface | atoms | area (A^2) | strain (%) | von Mises (%) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for c in candidates:
+        lines.append(
+            f"| {c['rank']} | {c['label']} | {c['n_atoms']} | {c['area_A2']:.1f} | "
+            f"{c['strain_percent']:.2f} | {c['von_mises_percent']:.2f} |"
+        )
+    lines += [
+        "",
+        "## Adhesion (relaxed, ranked by interface energy)",
+        "",
         "W_sep: rigid separation of the relaxed interface; W_ad: separated partners relaxed; "
         "gamma: face-averaged surface energies of the separated partners (the electrolyte's includes its strain); "
-        "gamma_int = gamma_A + gamma_B - W_ad.", "",
-        "| # | interface | gap (A) | W_sep (J/m^2) | W_ad (J/m^2) | gamma_A | gamma_B | gamma_int (J/m^2) | relaxed | files |",
+        "gamma_int = gamma_A + gamma_B - W_ad.",
+        "",
+        "| # | interface | gap (A) | W_sep (J/m^2) | W_ad (J/m^2) | gamma_A | gamma_B | "
+        "gamma_int (J/m^2) | relaxed | files |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     summary_rows = []
@@ -107,18 +127,31 @@ def write_interface_report(
         write_structure(_get(r, "anode_structure"), structs / f"interface_{k}_anode")
         write_structure(_get(r, "electrolyte_structure"), structs / f"interface_{k}_electrolyte")
         lines.append(
-            f"| {k} | {_get(r, 'label')} | {_get(r, 'gap_scan')['best_gap_A']:.2f} | {_get(r, 'work_of_separation_J_m2'):.3f} | "
+            f"| {k} | {_get(r, 'label')} | {_get(r, 'gap_scan')['best_gap_A']:.2f} | "
+            f"{_get(r, 'work_of_separation_J_m2'):.3f} | "
             f"{_get(r, 'work_of_adhesion_J_m2'):.3f} | {_get(r, 'surface_energy_anode_J_m2'):.3f} | "
             f"{_get(r, 'surface_energy_electrolyte_J_m2'):.3f} | {_get(r, 'interface_energy_J_m2'):.3f} | "
             f"{'yes' if _get(r, 'converged') else 'no'} ({_get(r, 'relax_steps')} steps) | "
             f"{', '.join(f.relative_to(out).as_posix() for f in files)} |"
         )
-        summary_rows.append({
-            key: _get(r, key) for key in (
-                "label", "n_atoms", "area_A2", "strain", "work_of_separation_J_m2", "work_of_adhesion_J_m2",
-                "surface_energy_anode_J_m2", "surface_energy_electrolyte_J_m2", "interface_energy_J_m2", "converged",
-            )
-        } | {"gap_A": _get(r, "gap_scan")["best_gap_A"]})
+        summary_rows.append(
+            {
+                key: _get(r, key)
+                for key in (
+                    "label",
+                    "n_atoms",
+                    "area_A2",
+                    "strain",
+                    "work_of_separation_J_m2",
+                    "work_of_adhesion_J_m2",
+                    "surface_energy_anode_J_m2",
+                    "surface_energy_electrolyte_J_m2",
+                    "interface_energy_J_m2",
+                    "converged",
+                )
+            }
+            | {"gap_A": _get(r, "gap_scan")["best_gap_A"]}
+        )
     if results:
         scan = plot_gap_scans(results, figs / "gap_scan.png")
         lines += ["", f"![gap scan]({scan.relative_to(out).as_posix()})"]
@@ -126,10 +159,17 @@ def write_interface_report(
     lines += md_lines
     path = out / "report.md"
     path.write_text("\n".join(lines) + "\n")
-    write_json({
-        "calculator": _get(summary, "calculator"), "level_of_theory": _get(summary, "level_of_theory"),
-        "candidates": candidates, "interfaces": summary_rows, "md": md_rows, "wall_time_s": wall_time_s,
-    }, out / "summary.json")
+    write_json(
+        {
+            "calculator": _get(summary, "calculator"),
+            "level_of_theory": _get(summary, "level_of_theory"),
+            "candidates": candidates,
+            "interfaces": summary_rows,
+            "md": md_rows,
+            "wall_time_s": wall_time_s,
+        },
+        out / "summary.json",
+    )
     return path
 
 
@@ -142,14 +182,20 @@ def _md_sections(md_results: list, out: Path, figs: Path) -> tuple[list[str], li
         r = r if isinstance(r, dict) else r.model_dump()
         s = r["summary"]
         lines += [
-            "", f"## MD reactivity: {_get(md, 'label')}", "",
+            "",
+            f"## MD reactivity: {_get(md, 'label')}",
+            "",
             f"NVT {_get(md, 'temperature_K'):.0f} K, {_get(md, 'steps')} steps x {_get(md, 'timestep_fs')} fs, "
-            f"{_get(md, 'n_atoms')} atoms; trajectory in the data store (job {_get(md, 'trajectory_uuid')}).", "",
+            f"{_get(md, 'n_atoms')} atoms; trajectory in the data store (job {_get(md, 'trajectory_uuid')}).",
+            "",
             f"- bonds across the interface: {s['cross_interface_bonds_start']} -> {s['cross_interface_bonds_end']}",
-            "- per pair, first -> last frame: " + ", ".join(
-                f"{key} {v[0]}->{v[-1]}" for key, v in r["cross_interface_counts"].items()) if r["cross_interface_counts"] else "- no bonds across the interface",
+            "- per pair, first -> last frame: "
+            + ", ".join(f"{key} {v[0]}->{v[-1]}" for key, v in r["cross_interface_counts"].items())
+            if r["cross_interface_counts"]
+            else "- no bonds across the interface",
             f"- atoms that became product-like: {s['new_product_like_end']}",
-            f"- Li past the initial interface plane (by origin): {s['li_crossed_end']}", "",
+            f"- Li past the initial interface plane (by origin): {s['li_crossed_end']}",
+            "",
             f"![MD reactivity]({fig.relative_to(out).as_posix()})",
         ]
         md_rows.append({"label": _get(md, "label"), "summary": s})

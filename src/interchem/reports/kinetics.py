@@ -33,8 +33,13 @@ def write_barrier_report(report: BarrierReport | dict, out_dir: str | Path) -> P
     fig, ax = plt.subplots(figsize=(6, 4))
     for path in report.neb_paths:
         x = np.asarray(path["reaction_coordinate_A"])
-        ax.plot(x, path["energies_eV"], "o-", ls="--" if path["flagged"] else "-",
-                label=path["label"].replace(f"{report.phase} ", "") + (" (flagged)" if path["flagged"] else ""))
+        ax.plot(
+            x,
+            path["energies_eV"],
+            "o-",
+            ls="--" if path["flagged"] else "-",
+            label=path["label"].replace(f"{report.phase} ", "") + (" (flagged)" if path["flagged"] else ""),
+        )
     ax.set_xlabel("reaction coordinate (Å)")
     ax.set_ylabel("E − E(initial) (eV)")
     ax.set_title(f"Li hops in {report.phase} ({_calc_label(report.calculator)})")
@@ -52,7 +57,8 @@ def write_barrier_report(report: BarrierReport | dict, out_dir: str | Path) -> P
     for h in report.hops:
         lines.append(
             f"| {h['mechanism']} | {h['hop']} | {h['distance_A']:.3f} | {h['start_wyckoff']} → {h['end_wyckoff']} | "
-            f"{h['multiplicity']} | {h['barrier_eV']:.3f} | {'yes' if h['converged'] else 'no'} | {h['flag_reason'] or ''} |"
+            f"{h['multiplicity']} | {h['barrier_eV']:.3f} | {'yes' if h['converged'] else 'no'} | "
+            f"{h['flag_reason'] or ''} |"
         )
     lines += ["", "Percolation (lowest barrier that connects the cell; flagged hops never open a path):", ""]
     for mech, th in report.percolation_eV.items():
@@ -60,11 +66,19 @@ def write_barrier_report(report: BarrierReport | dict, out_dir: str | Path) -> P
         lines.append(f"- {mech}: {txt}")
     sites = report.interstitial_sites
     if sites:
-        lines += ["", "Interstitial sites, relaxed with the calculator (candidates that relaxed into one minimum are merged):", "",
-                  "| minimum | frac. coords | sites/cell | E − E_min (eV) | from candidate orbits |", "|---|---|---|---|---|"]
+        lines += [
+            "",
+            "Interstitial sites, relaxed with the calculator (candidates that relaxed into one minimum are merged):",
+            "",
+            "| minimum | frac. coords | sites/cell | E − E_min (eV) | from candidate orbits |",
+            "|---|---|---|---|---|",
+        ]
         for k, m in enumerate(sites["minima"]):
             xyz = ", ".join(f"{x:.3f}" for x in m["frac"])
-            lines.append(f"| {k} | ({xyz}) | {m['multiplicity']} | {m['relative_energy_eV']:.3f} | {', '.join(map(str, m['from_candidate_orbits']))} |")
+            lines.append(
+                f"| {k} | ({xyz}) | {m['multiplicity']} | {m['relative_energy_eV']:.3f} | "
+                f"{', '.join(map(str, m['from_candidate_orbits']))} |"
+            )
     lines += ["", "![NEB profiles](figures/neb_profiles.png)", ""]
     (out / "barriers.md").write_text("\n".join(lines))
     return out / "barriers.md"
@@ -84,7 +98,8 @@ def write_diffusion_report(report: DiffusionReport | dict, out_dir: str | Path) 
     lines = [
         f"# Li diffusion: {report.phase}",
         "",
-        f"Calculator: `{_calc_label(report.calculator)}` ({report.level_of_theory}); Nernst-Einstein with Haven ratio {report.haven_ratio}.",
+        f"Calculator: `{_calc_label(report.calculator)}` ({report.level_of_theory}); "
+        f"Nernst-Einstein with Haven ratio {report.haven_ratio}.",
         "D from the Li MSD by block averaging (8 independent blocks; error = standard error of the block estimates).",
         "",
         "| T (K) | <T> (K) | production (ps) | D (cm²/s) | σ (S/cm) | note |",
@@ -114,7 +129,11 @@ def write_diffusion_report(report: DiffusionReport | dict, out_dir: str | Path) 
 def _plot_msd(report: DiffusionReport, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(6, 4))
     for p in report.points:
-        ax.plot(p.msd.time_ps, p.msd.msd_A2, label=f"{p.temperature_K:.0f} K" + (" (no diffusion)" if p.diffusion.flagged else ""))
+        ax.plot(
+            p.msd.time_ps,
+            p.msd.msd_A2,
+            label=f"{p.temperature_K:.0f} K" + (" (no diffusion)" if p.diffusion.flagged else ""),
+        )
     ax.set_xlabel("lag time (ps)")
     ax.set_ylabel("Li MSD (Å²)")
     ax.legend(fontsize=8)
@@ -133,11 +152,21 @@ def _plot_arrhenius(report: DiffusionReport, path: Path) -> None:
         if report.arrhenius_sigma is not None:
             a = report.arrhenius_sigma
             x = np.linspace(min(inv.min(), 1000 / 300), inv.max(), 50)
-            ax.plot(x, a.prefactor * np.exp(-a.activation_energy_eV * (x / 1000.0) / KB_EV), "-",
-                    label=f"Ea = {a.activation_energy_eV:.3f} ± {a.activation_energy_err_eV:.3f} eV")
+            ax.plot(
+                x,
+                a.prefactor * np.exp(-a.activation_energy_eV * (x / 1000.0) / KB_EV),
+                "-",
+                label=f"Ea = {a.activation_energy_eV:.3f} ± {a.activation_energy_err_eV:.3f} eV",
+            )
             lo, hi = report.sigma_300K_interval_S_per_cm
-            ax.errorbar([1000 / 300], [a.value_300K * 300], yerr=[[a.value_300K * 300 - lo * 300], [hi * 300 - a.value_300K * 300]],
-                        fmt="s", capsize=3, label=f"300 K: {a.value_300K:.2e} S/cm")
+            ax.errorbar(
+                [1000 / 300],
+                [a.value_300K * 300],
+                yerr=[[a.value_300K * 300 - lo * 300], [hi * 300 - a.value_300K * 300]],
+                fmt="s",
+                capsize=3,
+                label=f"300 K: {a.value_300K:.2e} S/cm",
+            )
         ax.set_yscale("log")
     ax.set_xlabel("1000 / T (1/K)")
     ax.set_ylabel("σT (S K / cm)")
@@ -166,7 +195,11 @@ def write_phonon_report(summary: PhononSummary | dict, out_dir: str | Path, phon
         f"Calculator: `{_calc_label(summary.calculator)}` ({summary.level_of_theory}); atomate2 phonon flow (phonopy).",
         "",
         f"Lowest frequency {summary.min_frequency_THz:.3f} THz: "
-        + ("**imaginary modes: dynamically unstable at this level of theory**" if summary.has_imaginary_modes else "no imaginary modes (dynamically stable)")
+        + (
+            "**imaginary modes: dynamically unstable at this level of theory**"
+            if summary.has_imaginary_modes
+            else "no imaginary modes (dynamically stable)"
+        )
         + f" (tolerance {summary.imaginary_tolerance_THz} THz).",
         "",
         "| T (K) | F_vib (eV/atom) |",

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
-
-from functools import partial
 
 import numpy as np
 
@@ -27,7 +26,20 @@ def summary_dict(result: ScreenResult) -> dict[str, Any]:
     summary["anodes"] = result.anodes
     summary["electrolytes"] = result.electrolytes
     summary["relaxations"] = [
-        {k: r.get(k) for k in ("phase", "formula", "n_atoms", "energy_per_atom_eV", "volume_change_percent", "converged", "n_steps", "reused", "calc_key")}
+        {
+            k: r.get(k)
+            for k in (
+                "phase",
+                "formula",
+                "n_atoms",
+                "energy_per_atom_eV",
+                "volume_change_percent",
+                "converged",
+                "n_steps",
+                "reused",
+                "calc_key",
+            )
+        }
         for r in result.relaxations
     ]
     return summary
@@ -66,7 +78,15 @@ def _plot_hull(analysis: dict, path: Path) -> Path | None:
     if lisi:
         from pymatgen.core import Composition
 
-        pts = sorted((Composition(r["formula"]).get_atomic_fraction("Li"), r["formation_energy_eV_per_atom"], r["phase"], r["stable"]) for r in lisi)
+        pts = sorted(
+            (
+                Composition(r["formula"]).get_atomic_fraction("Li"),
+                r["formation_energy_eV_per_atom"],
+                r["phase"],
+                r["stable"],
+            )
+            for r in lisi
+        )
         stable = [p for p in pts if p[3]]
         ax.plot([p[0] for p in stable], [p[1] for p in stable], "-o", color="tab:blue", label="hull")
         unstable = [p for p in pts if not p[3]]
@@ -134,7 +154,14 @@ def _plot_voltage(analysis: dict, path: Path) -> Path | None:
     for p in plateaus:
         xs += [p["x_from"], p["x_to"]]
         vs += [p["voltage_V"], p["voltage_V"]]
-        ax.annotate(f"{p['phase_from']}→{p['phase_to']}", ((p["x_from"] + p["x_to"]) / 2, p["voltage_V"]), textcoords="offset points", xytext=(0, 5), ha="center", fontsize=7)
+        ax.annotate(
+            f"{p['phase_from']}→{p['phase_to']}",
+            ((p["x_from"] + p["x_to"]) / 2, p["voltage_V"]),
+            textcoords="offset points",
+            xytext=(0, 5),
+            ha="center",
+            fontsize=7,
+        )
     ax.plot(xs, vs, "-", color="tab:blue", lw=2)
     ax.set_xlabel("x in Li$_x$Si")
     ax.set_ylabel("voltage vs Li/Li$^+$ (V)")
@@ -157,7 +184,13 @@ def _plot_reaction_map(analysis: dict, path: Path) -> Path | None:
     for r in reactions:
         grid[anodes.index(r["anode"]), electrolytes.index(r["electrolyte"])] = r["E_rxn_meV_per_atom"]
     fig, ax = plt.subplots(figsize=(2.2 + 2.2 * len(electrolytes), 1.2 + 0.55 * len(anodes)))
-    im = ax.imshow(grid, cmap="RdBu", vmin=-max(1.0, np.nanmax(np.abs(grid))), vmax=max(1.0, np.nanmax(np.abs(grid))), aspect="auto")
+    im = ax.imshow(
+        grid,
+        cmap="RdBu",
+        vmin=-max(1.0, np.nanmax(np.abs(grid))),
+        vmax=max(1.0, np.nanmax(np.abs(grid))),
+        aspect="auto",
+    )
     for i in range(len(anodes)):
         for j in range(len(electrolytes)):
             if not np.isnan(grid[i, j]):
@@ -197,7 +230,8 @@ def _header_and_windows(result: ScreenResult, a: dict, figures: dict[str, Path])
         f"- calculator: `{json.dumps(result.calculator)}` — {result.level_of_theory}",
         f"- anodes: {', '.join(result.anodes)}",
         f"- electrolytes: {', '.join(result.electrolytes)}",
-        f"- phases relaxed: {len(result.relaxations)} ({sum(1 for r in result.relaxations if r.get('reused'))} reused from the store)",
+        f"- phases relaxed: {len(result.relaxations)} "
+        f"({sum(1 for r in result.relaxations if r.get('reused'))} reused from the store)",
         f"- versions: {', '.join(f'{k} {v}' for k, v in result.versions.items())}",
         "",
         "Energies are 0 K, on the Materials Project MP2020 scale (see the docs on energy conventions). "
@@ -208,12 +242,14 @@ def _header_and_windows(result: ScreenResult, a: dict, figures: dict[str, Path])
         "Computed from the Li grand-potential phase diagram; an electrolyte above the hull is placed on it "
         "first (Zhu, He & Mo, ACS AMI 2015).",
         "",
-        "| electrolyte | E above hull (meV/atom) | reduction (V) | oxidation (V) | products at reduction | products at oxidation |",
+        "| electrolyte | E above hull (meV/atom) | reduction (V) | oxidation (V) | "
+        "products at reduction | products at oxidation |",
         "|---|---|---|---|---|---|",
     ]
     for name, w in a.get("windows", {}).items():
         lines.append(
-            f"| {name} | {_num(w.get('e_above_hull_eV_per_atom'), '.0f', 1000)} | {_num(w['reduction_V'], none='−∞')} | {_num(w['oxidation_V'])} | "
+            f"| {name} | {_num(w.get('e_above_hull_eV_per_atom'), '.0f', 1000)} | "
+            f"{_num(w['reduction_V'], none='−∞')} | {_num(w['oxidation_V'])} | "
             f"{_fmt_products(w['reduction_products'])} | {_fmt_products(w['oxidation_products'])} |"
         )
     if "windows" in figures:
@@ -229,7 +265,9 @@ def _header_and_windows(result: ScreenResult, a: dict, figures: dict[str, Path])
         lines.append("")
     lines += ["## Li–Si voltage profile", "", "| x from | x to | voltage (V) | two-phase region |", "|---|---|---|---|"]
     for p in a.get("voltage_profile", []):
-        lines.append(f"| {p['x_from']:.2f} | {p['x_to']:.2f} | {p['voltage_V']:.3f} | {p['phase_from']} + {p['phase_to']} |")
+        lines.append(
+            f"| {p['x_from']:.2f} | {p['x_to']:.2f} | {p['voltage_V']:.3f} | {p['phase_from']} + {p['phase_to']} |"
+        )
     if "voltage" in figures:
         lines += ["", f"![voltage profile]({figures['voltage']})"]
     return lines
@@ -244,34 +282,60 @@ def _reactions_and_tie_lines(a: dict, figures: dict[str, Path]) -> list[str]:
         "atomic fraction of the anode; E_mutual: the same with each reactant at its hull energy (Richards "
         "et al. 2016); open Li: the reaction with Li exchanged at the anode's own potential.",
         "",
-        "| anode | x_Li | electrolyte | E_rxn (meV/atom) | ratio | products | E_mutual (meV/atom) | V_anode (V) | E_rxn open Li (meV/atom) | products open Li |",
+        "| anode | x_Li | electrolyte | E_rxn (meV/atom) | ratio | products | E_mutual (meV/atom) | "
+        "V_anode (V) | E_rxn open Li (meV/atom) | products open Li |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in a.get("reactions", []):
         v = r.get("open_li_voltage_V")
         eo = r.get("E_rxn_open_Li_meV_per_atom")
         lines.append(
-            f"| {r['anode']} | {_num(r['x_Li'], none='Li metal')} | {r['electrolyte']} | {_num(r['E_rxn_meV_per_atom'], '.0f')} | "
-            f"{_num(r['mixing_ratio'])} | {_fmt_products(r['products'])} | {_num(r.get('E_mutual_meV_per_atom'), '.0f', none='—')} | "
-            f"{'—' if v is None else f'{v:.2f}'} | {'—' if eo is None else f'{eo:.0f}'} | {_fmt_products(r.get('open_li_products', []))} |"
+            f"| {r['anode']} | {_num(r['x_Li'], none='Li metal')} | {r['electrolyte']} | "
+            f"{_num(r['E_rxn_meV_per_atom'], '.0f')} | "
+            f"{_num(r['mixing_ratio'])} | {_fmt_products(r['products'])} | "
+            f"{_num(r.get('E_mutual_meV_per_atom'), '.0f', none='—')} | "
+            f"{'—' if v is None else f'{v:.2f}'} | {'—' if eo is None else f'{eo:.0f}'} | "
+            f"{_fmt_products(r.get('open_li_products', []))} |"
         )
     if "reactions" in figures:
         lines += ["", f"![reaction map]({figures['reactions']})"]
     reductions = a.get("reductions_vs_li", {})
     if reductions:
-        lines += ["", "### Reduction by Li metal at 0 V", "", "| electrolyte | E (eV/atom) | products |", "|---|---|---|"]
+        lines += [
+            "",
+            "### Reduction by Li metal at 0 V",
+            "",
+            "| electrolyte | E (eV/atom) | products |",
+            "|---|---|---|",
+        ]
         for name, r in reductions.items():
-            lines.append(f"| {name} | {_num(r.get('E_eV_per_atom'), '.3f', none='—')} | {_fmt_products(r.get('products', []))} |")
+            lines.append(
+                f"| {name} | {_num(r.get('E_eV_per_atom'), '.3f', none='—')} | {_fmt_products(r.get('products', []))} |"
+            )
     tie_lines = a.get("tie_lines", [])
     if tie_lines:
-        lines += ["", "## Tie-lines (interlayer rule: an interlayer must share a tie-line with Li metal)", "", "| A | B | direct tie-line | forms instead |", "|---|---|---|---|"]
+        lines += [
+            "",
+            "## Tie-lines (interlayer rule: an interlayer must share a tie-line with Li metal)",
+            "",
+            "| A | B | direct tie-line | forms instead |",
+            "|---|---|---|---|",
+        ]
         for t in tie_lines:
-            lines.append(f"| {t['a']} | {t['b']} | {'yes' if t['direct'] else 'no'} | {_fmt_products(t.get('products', []))} |")
+            lines.append(
+                f"| {t['a']} | {t['b']} | {'yes' if t['direct'] else 'no'} | {_fmt_products(t.get('products', []))} |"
+            )
     return lines
 
 
 def _hull_and_relaxations(result: ScreenResult, a: dict, figures: dict[str, Path]) -> list[str]:
-    lines = ["", "## Hull: energy above hull of every phase", "", "| phase | chemsys | E_f (eV/atom) | E above hull (meV/atom) | decomposes to |", "|---|---|---|---|---|"]
+    lines = [
+        "",
+        "## Hull: energy above hull of every phase",
+        "",
+        "| phase | chemsys | E_f (eV/atom) | E above hull (meV/atom) | decomposes to |",
+        "|---|---|---|---|---|",
+    ]
     for row in sorted(a.get("hull", []), key=lambda r: (r["chemsys"], r["phase"])):
         lines.append(
             f"| {row['phase']} | {row['chemsys']} | {_num(row['formation_energy_eV_per_atom'], '.3f')} | "
@@ -279,10 +343,17 @@ def _hull_and_relaxations(result: ScreenResult, a: dict, figures: dict[str, Path
         )
     if "hull" in figures:
         lines += ["", f"![hull]({figures['hull']})"]
-    lines += ["", "## Relaxations", "", "| phase | atoms | E (eV/atom) | ΔV (%) | converged | steps | reused |", "|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "## Relaxations",
+        "",
+        "| phase | atoms | E (eV/atom) | ΔV (%) | converged | steps | reused |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in result.relaxations:
         lines.append(
-            f"| {r['phase']} | {r['n_atoms']} | {_num(r['energy_per_atom_eV'], '.4f')} | {_num(r['volume_change_percent'], '+.1f')} | "
+            f"| {r['phase']} | {r['n_atoms']} | {_num(r['energy_per_atom_eV'], '.4f')} | "
+            f"{_num(r['volume_change_percent'], '+.1f')} | "
             f"{r.get('converged')} | {r.get('n_steps')} | {'yes' if r.get('reused') else 'no'} |"
         )
     return lines

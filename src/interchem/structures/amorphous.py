@@ -58,8 +58,7 @@ class AmorphousRecipe:
 # relaxed ion-implanted a-Si is 1.8 +- 0.1 % less dense than c-Si (2.329 g/cm^3) -> 2.285-2.290.
 A_SI_DENSITY = (2.285, 2.290)
 A_SI_SOURCE = (
-    "J. S. Custer et al., Appl. Phys. Lett. 64, 437 (1994): a-Si 1.8 +- 0.1 % less dense than c-Si "
-    "(2.329 g/cm3)"
+    "J. S. Custer et al., Appl. Phys. Lett. 64, 437 (1994): a-Si 1.8 +- 0.1 % less dense than c-Si (2.329 g/cm3)"
 )
 # LiPON films: the densities quoted for RF-sputtered LiPON lie between ~2.3 and ~2.5 g/cm^3 (e.g. the
 # films of Bates et al. above; the AIMD models of Lacivita, Artrith, Ceder, Chem. Mater. 30, 7077
@@ -72,14 +71,24 @@ LIPON_SOURCE = (
 
 PRESETS: dict[str, AmorphousRecipe] = {
     "a-si": AmorphousRecipe(
-        name="a-Si", composition="Si", n_atoms=64, melt_temperature_K=3000.0,
-        start_density=2.329, start_density_source="c-Si (Si card)",
-        reference_density=A_SI_DENSITY, reference_source=A_SI_SOURCE,
+        name="a-Si",
+        composition="Si",
+        n_atoms=64,
+        melt_temperature_K=3000.0,
+        start_density=2.329,
+        start_density_source="c-Si (Si card)",
+        reference_density=A_SI_DENSITY,
+        reference_source=A_SI_SOURCE,
     ),
     "a-lipon": AmorphousRecipe(
-        name="a-LiPON", composition=LIPON_COMPOSITION, n_atoms=100, melt_temperature_K=2500.0,
-        start_density=2.44, start_density_source="gamma-Li3PO4 (Li3PO4-gamma card)",
-        reference_density=LIPON_DENSITY, reference_source=LIPON_SOURCE,
+        name="a-LiPON",
+        composition=LIPON_COMPOSITION,
+        n_atoms=100,
+        melt_temperature_K=2500.0,
+        start_density=2.44,
+        start_density_source="gamma-Li3PO4 (Li3PO4-gamma card)",
+        reference_density=LIPON_DENSITY,
+        reference_source=LIPON_SOURCE,
     ),
 }
 ANIONS = frozenset({"H", "B", "C", "N", "O", "F", "P", "S", "Cl", "Se", "Br", "I"})
@@ -133,7 +142,9 @@ def parse_composition(text: str) -> Composition:
     return comp
 
 
-def integer_cell(composition: Composition, n_atoms: int, max_relative_error: float = 0.1) -> tuple[dict[str, int], float, dict[str, float]]:
+def integer_cell(
+    composition: Composition, n_atoms: int, max_relative_error: float = 0.1
+) -> tuple[dict[str, int], float, dict[str, float]]:
     """Integer atom counts summing to ``n_atoms`` closest to ``composition`` (largest remainder).
 
     Returns (counts, max atom-fraction error, per-element relative amount error). Raises
@@ -141,9 +152,7 @@ def integer_cell(composition: Composition, n_atoms: int, max_relative_error: flo
     ``max_relative_error``.
     """
     if n_atoms < len(composition):
-        raise TooFewAtomsError(
-            f"{n_atoms} atoms cannot hold the {len(composition)} elements of {composition.formula}"
-        )
+        raise TooFewAtomsError(f"{n_atoms} atoms cannot hold the {len(composition)} elements of {composition.formula}")
     fractions = {el.symbol: composition.get_atomic_fraction(el) for el in composition}
     exact = {el: f * n_atoms for el, f in fractions.items()}
     counts = {el: int(np.floor(v)) for el, v in exact.items()}
@@ -300,7 +309,11 @@ def random_packing(target: AmorphousTarget, seed: int = 0, max_attempts: int = 2
     a = volume_A3 ** (1.0 / 3.0)
     lattice = Lattice.cubic(a)
     rng = np.random.default_rng(seed)
-    species = [el for el, c in sorted(target.counts.items(), key=lambda kv: -(Element(kv[0]).atomic_radius or 1.0)) for _ in range(c)]
+    species = [
+        el
+        for el, c in sorted(target.counts.items(), key=lambda kv: -(Element(kv[0]).atomic_radius or 1.0))
+        for _ in range(c)
+    ]
     elements = sorted(target.counts)
     dmin = {(p, q): min_distance_for(p, q) for p in elements for q in elements}
     placed_frac: list[np.ndarray] = []
@@ -385,25 +398,36 @@ def _target_prism(block: Structure, ab: np.ndarray, thickness_A: float, replicat
     need = fc.max(axis=0) - fc.min(axis=0)
     # the block's widths perpendicular to its faces vs the prism's extent: smaller -> replicas needed
     if not replicate and np.any(need > 1.0 + 1e-6):
-        widths = block.volume / np.array([np.linalg.norm(np.cross(*block.lattice.matrix[[1, 2]])),
-                                          np.linalg.norm(np.cross(*block.lattice.matrix[[2, 0]])),
-                                          np.linalg.norm(np.cross(*block.lattice.matrix[[0, 1]]))])
+        widths = block.volume / np.array(
+            [
+                np.linalg.norm(np.cross(*block.lattice.matrix[[1, 2]])),
+                np.linalg.norm(np.cross(*block.lattice.matrix[[2, 0]])),
+                np.linalg.norm(np.cross(*block.lattice.matrix[[0, 1]])),
+            ]
+        )
         raise AmorphousBlockError(
             f"amorphous block {phase} ({', '.join(f'{w:.1f}' for w in widths)} A between faces) is too small for the "
             f"{np.linalg.norm(ab[0]):.1f} x {np.linalg.norm(ab[1]):.1f} A cell x {thickness_A:.1f} A (needs "
-            f"{', '.join(f'{x:.2f}' for x in need)} block periods); replicate it first (replicate=True or make_supercell)"
+            f"{', '.join(f'{x:.2f}' for x in need)} block periods); "
+            "replicate it first (replicate=True or make_supercell)"
         )
     return prism, fc, need
 
 
-def _remove_seam_overlaps(out: Structure, ab: np.ndarray, n: np.ndarray, thickness_A: float, cart: np.ndarray,
-                          min_distance_A: float) -> int:
+def _remove_seam_overlaps(
+    out: Structure, ab: np.ndarray, n: np.ndarray, thickness_A: float, cart: np.ndarray, min_distance_A: float
+) -> int:
     """Remove (in place) one atom of each pair closer than ``min_distance_A``; returns how many went.
     Seam overlaps exist only across the in-plane boundaries: look for them in a cell with room along the
     normal (the slab's top and bottom are free surfaces, not a periodic seam), greedily removing the atom
     with most close contacts first."""
-    probe = Structure(Lattice([ab[0], ab[1], (thickness_A + 10.0) * n]), out.species, cart + 5.0 * n,
-                      coords_are_cartesian=True, to_unit_cell=True)
+    probe = Structure(
+        Lattice([ab[0], ab[1], (thickness_A + 10.0) * n]),
+        out.species,
+        cart + 5.0 * n,
+        coords_are_cartesian=True,
+        to_unit_cell=True,
+    )
     removed_idx: list[int] = []
     dm = probe.distance_matrix
     np.fill_diagonal(dm, np.inf)
@@ -461,7 +485,9 @@ def cut_amorphous_block(
     out = Structure(cell, [species[i] for i in idx], cart, coords_are_cartesian=True, to_unit_cell=True)
     removed = _remove_seam_overlaps(out, ab, n, thickness_A, cart, min_distance_A)
     out.properties = {
-        "phase": phase, "kind": "amorphous slab", "seam_removed": removed,
+        "phase": phase,
+        "kind": "amorphous slab",
+        "seam_removed": removed,
         "block_formula": block.composition.reduced_formula,
         "replicas": [int(x) for x in np.ceil(need)],
         "provenance": (block.properties or {}).get("provenance", {}),

@@ -122,7 +122,9 @@ class PhaseCard(BaseModel):
         card_elems = {s.element for s in self.sites}
         formula_elems = {el.symbol for el in Composition(self.formula).elements}
         if card_elems != formula_elems:
-            raise ValueError(f"card {self.name}: site elements {sorted(card_elems)} != formula elements {sorted(formula_elems)}")
+            raise ValueError(
+                f"card {self.name}: site elements {sorted(card_elems)} != formula elements {sorted(formula_elems)}"
+            )
         return self
 
     @cached_property
@@ -200,7 +202,9 @@ def check_structure(structure: Structure, label: str = "structure", min_distance
                 f"{dm[i, j]:.2f} A (< {min_distance} A)"
             )
     if structure.volume / len(structure) < 2.0:
-        raise StructureValidationError(f"{label}: volume per atom {structure.volume / len(structure):.2f} A^3 is unphysically small")
+        raise StructureValidationError(
+            f"{label}: volume per atom {structure.volume / len(structure):.2f} A^3 is unphysically small"
+        )
 
 
 def load_card(path: Path) -> PhaseCard:

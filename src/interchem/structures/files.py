@@ -105,7 +105,10 @@ def load_structure_file(path: str | Path, require_ordered: bool = True) -> Struc
 def _describe_disorder(structure: Structure) -> str:
     partial = [i for i, site in enumerate(structure) if not site.is_ordered]
     first = structure[partial[0]]
-    return f"{len(partial)} site(s), e.g. site {partial[0]} = {first.species.formula} at {first.frac_coords.round(4).tolist()}"
+    return (
+        f"{len(partial)} site(s), e.g. site {partial[0]} = {first.species.formula} "
+        f"at {first.frac_coords.round(4).tolist()}"
+    )
 
 
 def _check_disordered(structure: Structure, label: str) -> None:

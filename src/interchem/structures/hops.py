@@ -84,7 +84,7 @@ class Hop(BaseModel):
     barrier_eV: float | None = None
 
 
-def _frac_ops(structure: Structure, symprec: float) -> list[tuple[np.ndarray, np.ndarray]]:
+def symmetry_operations_frac(structure: Structure, symprec: float) -> list[tuple[np.ndarray, np.ndarray]]:
     sga = SpacegroupAnalyzer(structure, symprec=symprec)
     return [
         (np.rint(op.rotation_matrix).astype(int), np.asarray(op.translation_vector, float))
@@ -173,6 +173,7 @@ def _build_hops(frac, lattice, ops, cutoff, symprec, species, mechanism, wyckoff
         )
     hops = []
     for members in classes:
+
         def order(n: int) -> tuple:
             i, j, L, _ = directed[n]
             return (i, j, sum(map(abs, L)), L)
@@ -180,7 +181,7 @@ def _build_hops(frac, lattice, ops, cutoff, symprec, species, mechanism, wyckoff
         rep = min(members, key=order)
         i, j, L, _ = directed[rep]
         undirected = sorted(
-            {min((a, b, l), (b, a, (-l[0], -l[1], -l[2]))) for a, b, l, _ in (directed[n] for n in members)}
+            {min((a, b, img), (b, a, (-img[0], -img[1], -img[2]))) for a, b, img, _ in (directed[n] for n in members)}
         )
         hops.append(
             Hop(
@@ -236,10 +237,10 @@ def find_interstitial_sites(
             is_max &= field >= np.roll(field, tuple(s - 1 for s in shift), axis=(0, 1, 2)) - 1e-9
     idx = np.flatnonzero(is_max.reshape(-1))
     idx = idx[np.argsort(-dmin[idx])]
-    ops = _frac_ops(structure, symprec)
+    ops = symmetry_operations_frac(structure, symprec)
 
     def close(a: np.ndarray, b: np.ndarray) -> bool:
-        return _within(lattice, a, b, merge_tol_A)
+        return periodic_within(lattice, a, b, merge_tol_A)
 
     sites: list[np.ndarray] = []
     orbit_ids: list[int] = []
@@ -259,7 +260,7 @@ def find_interstitial_sites(
     return (out, np.array(orbit_ids, dtype=int)) if return_orbits else out
 
 
-def _within(lattice: Lattice, a: np.ndarray, b: np.ndarray, tol: float) -> bool:
+def periodic_within(lattice: Lattice, a: np.ndarray, b: np.ndarray, tol: float) -> bool:
     """Is fractional point ``a`` within ``tol`` (A, periodic) of any of the points ``b``?"""
     b = np.asarray(b).reshape(-1, 3)
     return bool(np.min(lattice.get_all_distances(np.asarray(a)[None, :], b)) < tol) if len(b) else False
@@ -285,7 +286,7 @@ def symmetry_orbit(p: np.ndarray, lattice: Lattice, ops, tol: float) -> list[np.
     orbit: list[np.ndarray] = []
     for rot, trans in ops:
         q = (rot @ np.asarray(p, float) + trans) % 1.0
-        if not orbit or not _within(lattice, q, np.array(orbit), tol):
+        if not orbit or not periodic_within(lattice, q, np.array(orbit), tol):
             orbit.append(q)
     return orbit
 
@@ -330,7 +331,7 @@ def enumerate_li_hops(
     if cutoff <= 0:
         raise HopError(f"hop cutoff must be positive, got {cutoff!r} A")
     li = [k for k, site in enumerate(structure) if species in {el.symbol for el in site.species.elements}]
-    ops = _frac_ops(structure, symprec)
+    ops = symmetry_operations_frac(structure, symprec)
     if mechanism == "vacancy":
         if not li:
             raise NoMobileSpeciesError(phase, species)
@@ -344,7 +345,7 @@ def enumerate_li_hops(
                 update={
                     "start_index": remap(h.start_index),
                     "end_index": remap(h.end_index),
-                    "members": [(remap(a), remap(b), l) for a, b, l in h.members],
+                    "members": [(remap(a), remap(b), img) for a, b, img in h.members],
                 }
             )
             for h in hops
@@ -359,7 +360,7 @@ def enumerate_li_hops(
     return _build_hops(sites, structure.lattice, ops, cutoff, symprec, species, mechanism, wy, phase)
 
 
-def _supercell_scaling(structure: Structure, min_length: float) -> tuple[int, int, int]:
+def supercell_scaling(structure: Structure, min_length: float) -> tuple[int, int, int]:
     a, b, c = (max(1, math.ceil(min_length / length - 1e-9)) for length in structure.lattice.abc)
     return a, b, c
 
@@ -376,7 +377,7 @@ def build_neb_endpoints(
     both (``properties["neb_moving_index"]``), and its final position is the initial one minus the hop
     vector, so a straight/IDPP interpolation follows the hop itself rather than another image.
     """
-    scaling = _supercell_scaling(structure, supercell_min_length)
+    scaling = supercell_scaling(structure, supercell_min_length)
     n = np.array(scaling, float)
     sc = structure.copy()
     sc.make_supercell(np.diag(scaling))
@@ -391,6 +392,7 @@ def build_neb_endpoints(
         final.append(hop.species, start + hop_frac)  # = end, unwrapped along the hop
         k = len(sc)
     else:
+
         def locate(p: np.ndarray) -> int:
             d = sc.lattice.get_all_distances(p[None, :], sc.frac_coords)[0]
             k = int(np.argmin(d))
@@ -513,7 +515,9 @@ def interface_li_hop_endpoints(
     d = structure.lattice.get_all_distances(structure.frac_coords[anode], structure.frac_coords[elyte])
     a, e = np.unravel_index(np.argmin(d), d.shape)
     if d[a, e] > max_distance_A:
-        raise NoHopsError(f"closest {species} pair across the interface is {d[a, e]:.2f} A apart (> {max_distance_A} A)")
+        raise NoHopsError(
+            f"closest {species} pair across the interface is {d[a, e]:.2f} A apart (> {max_distance_A} A)"
+        )
     i, j = int(anode[a]), int(elyte[e])
     _, image = structure.lattice.get_distance_and_image(structure.frac_coords[i], structure.frac_coords[j])
     target = structure.frac_coords[j] + image  # the electrolyte site, unwrapped next to the anode Li
@@ -523,8 +527,12 @@ def interface_li_hop_endpoints(
     final = initial.copy()
     final.replace(k, final[k].species, coords=target, properties=final[k].properties)
     info = {
-        "moving_index": k, "distance_A": float(d[a, e]), "anode_li_index": i, "electrolyte_li_index": j,
-        "start_frac": structure.frac_coords[i].tolist(), "end_frac": (target % 1.0).tolist(),
+        "moving_index": k,
+        "distance_A": float(d[a, e]),
+        "anode_li_index": i,
+        "electrolyte_li_index": j,
+        "start_frac": structure.frac_coords[i].tolist(),
+        "end_frac": (target % 1.0).tolist(),
     }
     for st in (initial, final):
         st.properties = {**(structure.properties or {}), "neb_moving_index": k, "interface_hop": info}

@@ -42,6 +42,7 @@ from interchem.structures.surfaces import (
 
 SIDES = ("anode", "electrolyte")  # interface_side values, bottom (substrate) first
 
+
 class InterfaceCandidate(BaseModel):
     """One lattice-matched anode|electrolyte interface (substrate: anode, film: electrolyte)."""
 
@@ -66,7 +67,9 @@ class InterfaceCandidate(BaseModel):
     gap_A: float
     anode_thickness_A: float
     electrolyte_thickness_A: float
-    film_supercell_vectors: list[list[float]] = Field(description="unstrained electrolyte in-plane supercell vectors (A)")
+    film_supercell_vectors: list[list[float]] = Field(
+        description="unstrained electrolyte in-plane supercell vectors (A)"
+    )
     substrate_supercell_vectors: list[list[float]]
     anode_transformation: list[list[int]]
     electrolyte_transformation: list[list[int]]
@@ -85,7 +88,9 @@ def _m(miller) -> str:
 
 
 def in_plane_strain(
-    film_vectors: np.ndarray, substrate_vectors: np.ndarray, film_normal: np.ndarray | None = None,
+    film_vectors: np.ndarray,
+    substrate_vectors: np.ndarray,
+    film_normal: np.ndarray | None = None,
     substrate_normal: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float, float]:
     """Principal stretches - 1 (Biot strain), von Mises strain and det of the 2D deformation that takes
@@ -135,8 +140,13 @@ def _lattice_matches(substrate: Structure, film: Structure, lim: InterfaceLimits
     sub_v = substrate.lattice.matrix[:2]
     film_v = film.lattice.matrix[:2]
     n_sub, n_film = surface_normal(substrate), surface_normal(film)
-    zsl = ZSLGenerator(max_area_ratio_tol=0.09, max_area=lim.max_area, max_length_tol=lim.max_strain,
-                       max_angle_tol=lim.max_angle_tol, bidirectional=True)
+    zsl = ZSLGenerator(
+        max_area_ratio_tol=0.09,
+        max_area=lim.max_area,
+        max_length_tol=lim.max_strain,
+        max_angle_tol=lim.max_angle_tol,
+        bidirectional=True,
+    )
     matches = []
     seen = set()
     for match in zsl(film_v, sub_v):
@@ -200,23 +210,43 @@ class InterfaceBuilder:
 
     def terminations(self) -> tuple[Terminations, Terminations]:
         ta = find_terminations(self.anode, self.anode_miller, phase=self.anode_name, cross_check=False)
-        te = find_terminations(self.electrolyte, self.electrolyte_miller, phase=self.electrolyte_name, cross_check=False)
+        te = find_terminations(
+            self.electrolyte, self.electrolyte_miller, phase=self.electrolyte_name, cross_check=False
+        )
         return ta, te
 
     def build(self) -> list[InterfaceCandidate]:
         ta, te = self.terminations()
         a_terms = [ta.get(self.anode_termination)] if self.anode_termination is not None else ta.terminations
-        e_terms = [te.get(self.electrolyte_termination)] if self.electrolyte_termination is not None else te.terminations
+        e_terms = (
+            [te.get(self.electrolyte_termination)] if self.electrolyte_termination is not None else te.terminations
+        )
         lim = self.limits
         # one slab per termination: the anode face on top, the electrolyte face at the bottom
         a_slabs = [
-            make_slab(self.anode, self.anode_miller, t, self.anode_thickness_A, 10.0, self.fixed_bottom_layers,
-                      terminations=ta, phase=self.anode_name)
+            make_slab(
+                self.anode,
+                self.anode_miller,
+                t,
+                self.anode_thickness_A,
+                10.0,
+                self.fixed_bottom_layers,
+                terminations=ta,
+                phase=self.anode_name,
+            )
             for t in a_terms
         ]
         e_slabs = [
-            make_slab(self.electrolyte, self.electrolyte_miller, t, self.electrolyte_thickness_A, 10.0,
-                      terminations=te, phase=self.electrolyte_name, face_on="bottom")
+            make_slab(
+                self.electrolyte,
+                self.electrolyte_miller,
+                t,
+                self.electrolyte_thickness_A,
+                10.0,
+                terminations=te,
+                phase=self.electrolyte_name,
+                face_on="bottom",
+            )
             for t in e_terms
         ]
         matches = _lattice_matches(a_slabs[0].structure, e_slabs[0].structure, lim)
@@ -225,7 +255,9 @@ class InterfaceBuilder:
         too_many = 0
         for fs, ss, mf, ms, stretches, vm in matches:
             for sa, se in itertools.product(a_slabs, e_slabs):
-                n_atoms = len(sa.structure) * abs(round(np.linalg.det(ms))) + len(se.structure) * abs(round(np.linalg.det(mf)))
+                n_atoms = len(sa.structure) * abs(round(np.linalg.det(ms))) + len(se.structure) * abs(
+                    round(np.linalg.det(mf))
+                )
                 if n_atoms > lim.max_atoms:
                     too_many += 1
                     continue
@@ -249,7 +281,10 @@ class InterfaceBuilder:
         periodic = self.model == "periodic"
         structure = stack_slabs(sub, film, self.gap_A, self.gap_A if periodic else self.vacuum_A)
         structure.properties = {
-            "kind": "interface", "anode": self.anode_name, "electrolyte": self.electrolyte_name, "model": self.model,
+            "kind": "interface",
+            "anode": self.anode_name,
+            "electrolyte": self.electrolyte_name,
+            "model": self.model,
         }
         check_structure(structure, label=f"{self.anode_name}|{self.electrolyte_name} interface")
         a_s, b_s = sub.lattice.matrix[:2]
@@ -257,15 +292,29 @@ class InterfaceBuilder:
         imax = int(np.argmax(np.abs(stretches)))
         t_s, t_f = _thickness(sub), _thickness(film)
         return InterfaceCandidate(
-            anode=self.anode_name, electrolyte=self.electrolyte_name, anode_miller=tuple(self.anode_miller),
-            electrolyte_miller=tuple(self.electrolyte_miller), anode_termination=sa.termination.label,
-            electrolyte_termination=se.termination.label, structure=structure, model=self.model,
-            n_interfaces=2 if periodic else 1, area_A2=area, strain=float(stretches[imax]),
-            max_abs_strain=float(np.max(np.abs(stretches))), von_mises_strain=vm, n_atoms=len(structure),
-            n_anode=len(sub), n_electrolyte=len(film), gap_A=self.gap_A, anode_thickness_A=t_s,
-            electrolyte_thickness_A=t_f, film_supercell_vectors=film.lattice.matrix[:2].tolist(),
+            anode=self.anode_name,
+            electrolyte=self.electrolyte_name,
+            anode_miller=tuple(self.anode_miller),
+            electrolyte_miller=tuple(self.electrolyte_miller),
+            anode_termination=sa.termination.label,
+            electrolyte_termination=se.termination.label,
+            structure=structure,
+            model=self.model,
+            n_interfaces=2 if periodic else 1,
+            area_A2=area,
+            strain=float(stretches[imax]),
+            max_abs_strain=float(np.max(np.abs(stretches))),
+            von_mises_strain=vm,
+            n_atoms=len(structure),
+            n_anode=len(sub),
+            n_electrolyte=len(film),
+            gap_A=self.gap_A,
+            anode_thickness_A=t_s,
+            electrolyte_thickness_A=t_f,
+            film_supercell_vectors=film.lattice.matrix[:2].tolist(),
             substrate_supercell_vectors=[a_s.tolist(), b_s.tolist()],
-            anode_transformation=np.asarray(ms).tolist(), electrolyte_transformation=np.asarray(mf).tolist(),
+            anode_transformation=np.asarray(ms).tolist(),
+            electrolyte_transformation=np.asarray(mf).tolist(),
         )
 
 
@@ -274,13 +323,18 @@ def deduplicate(candidates: list[InterfaceCandidate]) -> list[InterfaceCandidate
     first (lower strain) of each group is kept."""
     from pymatgen.analysis.structure_matcher import StructureMatcher
 
-    matcher = StructureMatcher(ltol=0.1, stol=0.2, angle_tol=3, primitive_cell=False, scale=False, attempt_supercell=False)
+    matcher = StructureMatcher(
+        ltol=0.1, stol=0.2, angle_tol=3, primitive_cell=False, scale=False, attempt_supercell=False
+    )
     kept: list[InterfaceCandidate] = []
     for cand in sorted(candidates, key=lambda c: (c.max_abs_strain, c.n_atoms)):
         same = [
-            k for k in kept
-            if k.n_atoms == cand.n_atoms and abs(k.area_A2 - cand.area_A2) < 0.5
-            and k.anode_termination == cand.anode_termination and k.electrolyte_termination == cand.electrolyte_termination
+            k
+            for k in kept
+            if k.n_atoms == cand.n_atoms
+            and abs(k.area_A2 - cand.area_A2) < 0.5
+            and k.anode_termination == cand.anode_termination
+            and k.electrolyte_termination == cand.electrolyte_termination
         ]
         if any(matcher.fit(k.structure, cand.structure) for k in same):
             continue
@@ -356,8 +410,14 @@ def as_interface(structure: Structure) -> Interface:
     props = dict(structure.site_properties)
     props["interface_label"] = ["substrate" if a else "film" for a in anode]
     props["stack_index"] = list(range(len(structure)))
-    return Interface(type(lattice).from_parameters(*lattice.abc, *lattice.angles), structure.species_and_occu,
-                     structure.frac_coords, site_properties=props, gap=gap, vacuum_over_film=vacuum)
+    return Interface(
+        type(lattice).from_parameters(*lattice.abc, *lattice.angles),
+        structure.species_and_occu,
+        structure.frac_coords,
+        site_properties=props,
+        gap=gap,
+        vacuum_over_film=vacuum,
+    )
 
 
 def set_gap(structure: Structure, gap_A: float, vacuum_A: float | None = None) -> Structure:
@@ -435,23 +495,38 @@ def amorphous_interface(
     amorph = cut_amorphous_block(block, ab, amorphous_thickness_A, phase=amorphous_name)
     bottom, top = (cs, amorph) if crystal_role == "anode" else (amorph, cs)
     structure = stack_slabs(bottom, top, gap_A, vacuum_A)
-    anode_name, elec_name = (crystal_name, amorphous_name) if crystal_role == "anode" else (amorphous_name, crystal_name)
+    anode_name, elec_name = (
+        (crystal_name, amorphous_name) if crystal_role == "anode" else (amorphous_name, crystal_name)
+    )
     structure.properties = {"kind": "interface", "anode": anode_name, "electrolyte": elec_name, "model": "vacuum"}
     check_structure(structure, label=f"{anode_name}|{elec_name} interface")
     n_a = len(bottom)
     vec = ab.tolist()
     crystal_is_anode = crystal_role == "anode"
     return InterfaceCandidate(
-        anode=anode_name, electrolyte=elec_name,
+        anode=anode_name,
+        electrolyte=elec_name,
         anode_miller=tuple(miller) if crystal_is_anode else (0, 0, 0),
         electrolyte_miller=(0, 0, 0) if crystal_is_anode else tuple(miller),
         anode_termination=slab.termination.label if crystal_is_anode else "amorphous",
         electrolyte_termination="amorphous" if crystal_is_anode else slab.termination.label,
-        structure=structure, model="vacuum", n_interfaces=1, area_A2=float(np.linalg.norm(np.cross(*ab))),
-        strain=0.0, max_abs_strain=0.0, von_mises_strain=0.0, n_atoms=len(structure), n_anode=n_a,
-        n_electrolyte=len(structure) - n_a, gap_A=gap_A, anode_thickness_A=0.0, electrolyte_thickness_A=0.0,
-        film_supercell_vectors=vec, substrate_supercell_vectors=vec,
-        anode_transformation=[[supercell[0], 0], [0, supercell[1]]], electrolyte_transformation=[[1, 0], [0, 1]],
+        structure=structure,
+        model="vacuum",
+        n_interfaces=1,
+        area_A2=float(np.linalg.norm(np.cross(*ab))),
+        strain=0.0,
+        max_abs_strain=0.0,
+        von_mises_strain=0.0,
+        n_atoms=len(structure),
+        n_anode=n_a,
+        n_electrolyte=len(structure) - n_a,
+        gap_A=gap_A,
+        anode_thickness_A=0.0,
+        electrolyte_thickness_A=0.0,
+        film_supercell_vectors=vec,
+        substrate_supercell_vectors=vec,
+        anode_transformation=[[supercell[0], 0], [0, supercell[1]]],
+        electrolyte_transformation=[[1, 0], [0, 1]],
     )
 
 
@@ -462,7 +537,12 @@ def side_composition(structure: Structure, side: str) -> Composition:
 
 def describe_candidate(c: InterfaceCandidate) -> dict[str, Any]:
     return {
-        "rank": c.rank, "label": c.label(), "n_atoms": c.n_atoms, "area_A2": round(c.area_A2, 2),
-        "strain_percent": round(100 * c.strain, 2), "von_mises_percent": round(100 * c.von_mises_strain, 2),
-        "model": c.model, "interface_energy_J_m2": c.interface_energy_J_m2,
+        "rank": c.rank,
+        "label": c.label(),
+        "n_atoms": c.n_atoms,
+        "area_A2": round(c.area_A2, 2),
+        "strain_percent": round(100 * c.strain, 2),
+        "von_mises_percent": round(100 * c.von_mises_strain, 2),
+        "model": c.model,
+        "interface_energy_J_m2": c.interface_energy_J_m2,
     }

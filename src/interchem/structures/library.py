@@ -46,7 +46,9 @@ def phase_names() -> list[str]:
 
 def is_structure_file(name: str) -> bool:
     p = Path(name)
-    return p.suffix.lower() in {".cif", ".vasp", ".json", ".xyz", ".extxyz"} or p.name.upper().startswith(("POSCAR", "CONTCAR"))
+    return p.suffix.lower() in {".cif", ".vasp", ".json", ".xyz", ".extxyz"} or p.name.upper().startswith(
+        ("POSCAR", "CONTCAR")
+    )
 
 
 def resolve_phase(name: str, mp_source=None, primitive: bool = True) -> tuple[str, Structure]:

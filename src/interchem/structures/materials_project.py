@@ -99,7 +99,8 @@ def _check_elements(elements: Iterable[str]) -> list[str]:
         raise ChemicalSystemError(f"not element symbols: {', '.join(map(repr, bad))} (chemical system {unique})")
     if len(unique) > MAX_ELEMENTS:
         raise ChemicalSystemError(
-            f"chemical system {'-'.join(unique)} has {len(unique)} elements; the Materials Project query allows at most {MAX_ELEMENTS}"
+            f"chemical system {'-'.join(unique)} has {len(unique)} elements; "
+            f"the Materials Project query allows at most {MAX_ELEMENTS}"
         )
     return unique
 
@@ -236,7 +237,9 @@ class MaterialsProjectSource:
             docs = self._summary_search(f"lookup of {material_id}", material_ids=[material_id])
             docs = [d for d in docs if _field(d, "formula_pretty") == reduced]
             if not docs:
-                raise _unknown_phase(name, f"the Materials Project has no material {material_id} with formula {reduced}")
+                raise _unknown_phase(
+                    name, f"the Materials Project has no material {material_id} with formula {reduced}"
+                )
             return self._structure_from_doc(docs[0], name)
 
         docs = self._summary_search(f"lookup of {reduced}", formula=reduced)
@@ -244,7 +247,9 @@ class MaterialsProjectSource:
         docs = [d for d in docs if _field(d, "formula_pretty") == reduced]
         if not docs:
             raise _unknown_phase(name, f"the Materials Project has no material with reduced formula {reduced}")
-        names = name_polymorphs([(str(_field(d, "material_id")), reduced, _field(d, "energy_above_hull")) for d in docs])
+        names = name_polymorphs(
+            [(str(_field(d, "material_id")), reduced, _field(d, "energy_above_hull")) for d in docs]
+        )
         ground = next(d for d in docs if names[str(_field(d, "material_id"))] == reduced)
         return self._structure_from_doc(ground, reduced)
 
@@ -278,7 +283,9 @@ class MaterialsProjectSource:
                 rester.get_entries_in_chemsys(unique, additional_criteria={"thermo_types": [self.thermo_type]}) or []
             )
         if not entries:
-            raise ChemicalSystemError(f"the Materials Project returned no {self.thermo_type} entries for {'-'.join(unique)}")
+            raise ChemicalSystemError(
+                f"the Materials Project returned no {self.thermo_type} entries for {'-'.join(unique)}"
+            )
 
         hull = _e_above_hull(entries)
         ids = [_material_id_of_entry(e) for e in entries]
@@ -291,7 +298,9 @@ class MaterialsProjectSource:
             if name in seen:  # the same material twice (should not happen for one thermo type): keep unique
                 name = f"{entry.composition.reduced_formula}-{entry.entry_id}"
             seen.add(name)
-            prov = self._provenance(mid, hull.get(id(entry)), entry_id=str(entry.entry_id), thermo_type=self.thermo_type)
+            prov = self._provenance(
+                mid, hull.get(id(entry)), entry_id=str(entry.entry_id), thermo_type=self.thermo_type
+            )
             entry.data["phase"] = name
             entry.data["provenance"] = prov
             entry.structure.properties = {**(entry.structure.properties or {}), "phase": name, "provenance": prov}

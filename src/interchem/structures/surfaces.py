@@ -156,8 +156,13 @@ def _candidate_cuts(cell: Structure, heights: np.ndarray, bonds: dict[tuple[str,
     n_protected = [_protected_crossings(cell, c, bonds) if bonds else 0 for c in cuts]
     fewest = min(n_protected)
     keep = [i for i, k in enumerate(n_protected) if k == fewest]
-    return _Cuts(heights=[cuts[i] for i in keep], gaps=[gaps[i] for i in keep], below=keep,
-                 rejected=nl - len(keep), fewest_protected=fewest)
+    return _Cuts(
+        heights=[cuts[i] for i in keep],
+        gaps=[gaps[i] for i in keep],
+        below=keep,
+        rejected=nl - len(keep),
+        fewest_protected=fewest,
+    )
 
 
 def _face_orbits(cell: Structure, cuts: list[float], layer_tol: float) -> tuple[list[list[int]], list[list[int]]]:
@@ -191,7 +196,10 @@ def _face_orbits(cell: Structure, cuts: list[float], layer_tol: float) -> tuple[
 def _face_note(fewest: int, protected_bonds: dict, polar: bool | None, symmetric: bool) -> str:
     note = ""
     if fewest:
-        note = f"every cut of this plane breaks {fewest} protected polyanion bond(s) per cell ({sorted(protected_bonds)}); "
+        note = (
+            f"every cut of this plane breaks {fewest} protected polyanion bond(s) per cell "
+            f"({sorted(protected_bonds)}); "
+        )
     if polar:
         note += (
             "polar: the stoichiometric slab has a dipole along the normal (Tasker type 3); no stoichiometric "
@@ -211,6 +219,7 @@ def find_terminations(
     cross_check: bool = True,
 ) -> Terminations:
     """Every symmetry-distinct termination of ``bulk`` for ``miller`` (conventional-cell indices)."""
+    # long: enumerates cuts, groups equivalent ones and labels them in one pass over the same layer data
     phase = phase or phase_label(bulk)
     miller = tuple(int(x) for x in miller)  # type: ignore[assignment]
     protected_bonds = PROTECTED_BONDS if protected_bonds is None else protected_bonds
@@ -240,25 +249,46 @@ def find_terminations(
         c = cuts.heights[i]
         polar = _slab_polar(cell, c / d, charges)
         terms.append(
-            dict(shift=float(c / d if top else (1.0 - c / d) % 1.0), flipped=not top, layer_sequence=seq,
-                 symmetric=symmetric, polar=polar, broken=broken[i], gap=float(cuts.gaps[i]),
-                 note=_face_note(cuts.fewest_protected, protected_bonds, polar, symmetric),
-                 root=orbit_of[rep], other_root=orbit_of[rep ^ 1])
+            dict(
+                shift=float(c / d if top else (1.0 - c / d) % 1.0),
+                flipped=not top,
+                layer_sequence=seq,
+                symmetric=symmetric,
+                polar=polar,
+                broken=broken[i],
+                gap=float(cuts.gaps[i]),
+                note=_face_note(cuts.fewest_protected, protected_bonds, polar, symmetric),
+                root=orbit_of[rep],
+                other_root=orbit_of[rep ^ 1],
+            )
         )
     terms.sort(key=lambda t: (t["broken"], -t["gap"], t["layer_sequence"], t["flipped"]))
     labels = _labels(terms)
     label_of_root = {t["root"]: labels[k] for k, t in enumerate(terms)}
     out = [
         Termination(
-            index=k, label=labels[k], shift=t["shift"], flipped=t["flipped"], layer_sequence=t["layer_sequence"],
-            symmetric=t["symmetric"], polar=t["polar"], broken_bonds_per_cell=t["broken"], gap_A=round(t["gap"], 4),
-            note=t["note"], opposite_label=label_of_root[t["other_root"]],  # the slab's bottom when this face is on top
+            index=k,
+            label=labels[k],
+            shift=t["shift"],
+            flipped=t["flipped"],
+            layer_sequence=t["layer_sequence"],
+            symmetric=t["symmetric"],
+            polar=t["polar"],
+            broken_bonds_per_cell=t["broken"],
+            gap_A=round(t["gap"], 4),
+            note=t["note"],
+            opposite_label=label_of_root[t["other_root"]],  # the slab's bottom when this face is on top
         )
         for k, t in enumerate(terms)
     ]
     result = Terminations(
-        phase=phase, miller=miller, n_cuts=len(cut_orbits), terminations=out, rejected_cuts=cuts.rejected,
-        d_spacing_A=d, surface_area_A2=float(cell.lattice.volume / d),
+        phase=phase,
+        miller=miller,
+        n_cuts=len(cut_orbits),
+        terminations=out,
+        rejected_cuts=cuts.rejected,
+        d_spacing_A=d,
+        surface_area_A2=float(cell.lattice.volume / d),
     )
     if cross_check:
         result.n_slabgenerator = slabgenerator_count(bulk, miller, protected_bonds)
@@ -302,8 +332,16 @@ def _slab_polar(cell: Structure, shift: float, charges: dict[str, float] | None,
         return None
     cut = slab_from_cut(cell, shift, n_cells, vacuum=10.0)
     cut.add_oxidation_state_by_element({el: charges.get(el, 0.0) for el in cut.symbol_set})
-    slab = Slab(cut.lattice, cut.species, cut.frac_coords, miller_index=(0, 0, 1), oriented_unit_cell=cell,
-                shift=shift, scale_factor=np.eye(3), reorient_lattice=False)
+    slab = Slab(
+        cut.lattice,
+        cut.species,
+        cut.frac_coords,
+        miller_index=(0, 0, 1),
+        oriented_unit_cell=cell,
+        shift=shift,
+        scale_factor=np.eye(3),
+        reorient_lattice=False,
+    )
     return slab.is_polar()
 
 
@@ -312,11 +350,11 @@ def slabgenerator_count(bulk: Structure, miller: Miller, protected_bonds: dict |
     from pymatgen.core.surface import SlabGenerator
 
     conv, _ = conventional_and_primitive(bulk)
-    gen = SlabGenerator(conv, miller, min_slab_size=8.0, min_vacuum_size=10.0, primitive=True, lll_reduce=False, center_slab=True)
+    gen = SlabGenerator(
+        conv, miller, min_slab_size=8.0, min_vacuum_size=10.0, primitive=True, lll_reduce=False, center_slab=True
+    )
     bonds = {k: v for k, v in (protected_bonds or {}).items() if all(e in conv.composition for e in k)} or None
     return len(gen.get_slabs(bonds=bonds, ftol=LAYER_TOL_A, symmetrize=False))
-
-
 
 
 class SlabInfo(BaseModel):
@@ -384,17 +422,27 @@ def make_slab(
     props: dict[str, list] = {}
     if fixed_bottom_layers:
         fixed = _bottom_layer_sites(slab, fixed_bottom_layers)
-        props["selective_dynamics"] = [[not (i in fixed)] * 3 for i in range(len(slab))]
+        props["selective_dynamics"] = [[i not in fixed] * 3 for i in range(len(slab))]
     for k, v in props.items():
         slab.add_site_property(k, v)
     slab.properties = {
-        "phase": phase, "miller": list(miller), "termination": term.label, "kind": "slab",
+        "phase": phase,
+        "miller": list(miller),
+        "termination": term.label,
+        "kind": "slab",
         "provenance": (bulk.properties or {}).get("provenance", {}),
     }
     check_structure(slab, label=f"{phase} {tuple(miller)} slab")
     return SlabInfo(
-        phase=phase, miller=tuple(miller), termination=term, structure=slab, n_cells=n_cells, n_layers=n_layers,
-        n_fixed_layers=fixed_bottom_layers, thickness_A=n_cells * d, vacuum_A=vacuum_A,
+        phase=phase,
+        miller=tuple(miller),
+        termination=term,
+        structure=slab,
+        n_cells=n_cells,
+        n_layers=n_layers,
+        n_fixed_layers=fixed_bottom_layers,
+        thickness_A=n_cells * d,
+        vacuum_A=vacuum_A,
         area_A2=float(slab.lattice.volume / slab.lattice.c),
         bulk_formula_units=len(slab) / bulk.composition.num_atoms,
     )
@@ -413,5 +461,3 @@ def _bottom_layer_sites(slab: Structure, n_layers: int, tol: float = LAYER_TOL_A
         fixed.add(int(i))
         last = z[i]
     return fixed
-
-

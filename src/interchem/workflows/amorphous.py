@@ -107,18 +107,39 @@ class MeltQuenchMaker(Maker):
 
     def _settings(self, seed: int) -> dict[str, dict[str, Any]]:
         common = {"seed": seed, "sample_interval": self.sample_interval, "checkpoint_interval": 200}
-        npt = {"ensemble": "npt-berendsen", "pressure_GPa": self.pressure_GPa, "taup_fs": self.taup_fs,
-               "compressibility_per_GPa": self.compressibility_per_GPa}
+        npt = {
+            "ensemble": "npt-berendsen",
+            "pressure_GPa": self.pressure_GPa,
+            "taup_fs": self.taup_fs,
+            "compressibility_per_GPa": self.compressibility_per_GPa,
+        }
         return {
-            "melt": {**common, "ensemble": "nvt-langevin", "friction_per_fs": 0.02, "timestep_fs": self.melt_timestep_fs,
-                     "steps": self.melt_steps},
+            "melt": {
+                **common,
+                "ensemble": "nvt-langevin",
+                "friction_per_fs": 0.02,
+                "timestep_fs": self.melt_timestep_fs,
+                "steps": self.melt_steps,
+            },
             # Berendsen's velocity scaling lags a ramp by (rate x taut): with ASE's default 100 fs a
             # 500-step test quench from 3000 K ended at 970 K instead of 300 K; 20 fs keeps the lag
             # at ~100 K there and ~10 K for the default 5000-step quench.
-            "quench": {**common, **npt, "taut_fs": 20.0, "timestep_fs": self.melt_timestep_fs, "steps": self.quench_steps,
-                       "end_temperature_K": self.anneal_temperature_K},
-            "anneal": {**common, **npt, "taut_fs": 50.0, "timestep_fs": self.anneal_timestep_fs, "steps": self.anneal_steps,
-                       "temperature_K": self.anneal_temperature_K},
+            "quench": {
+                **common,
+                **npt,
+                "taut_fs": 20.0,
+                "timestep_fs": self.melt_timestep_fs,
+                "steps": self.quench_steps,
+                "end_temperature_K": self.anneal_temperature_K,
+            },
+            "anneal": {
+                **common,
+                **npt,
+                "taut_fs": 50.0,
+                "timestep_fs": self.anneal_timestep_fs,
+                "steps": self.anneal_steps,
+                "temperature_K": self.anneal_temperature_K,
+            },
         }
 
     def schedule(self, target: AmorphousTarget, seed: int = 0) -> dict[str, dict[str, Any]]:
@@ -143,7 +164,9 @@ class MeltQuenchMaker(Maker):
         quench.name = f"quench {target.label}"
         anneal = md_job(quench.output.final_structure, calc, schedule["anneal"], label=f"{target.label} anneal")
         anneal.name = f"anneal {target.label} {self.anneal_temperature_K:.0f} K"
-        relax = relax_maker(spec, fmax=self.relax_fmax, steps=self.relax_steps, relax_cell=True).make(anneal.output.final_structure)
+        relax = relax_maker(spec, fmax=self.relax_fmax, steps=self.relax_steps, relax_cell=True).make(
+            anneal.output.final_structure
+        )
         relax.name = f"relax {target.label}"
         analyse = analyse_melt_quench(
             target.model_dump(mode="json"),
@@ -185,10 +208,32 @@ def analyse_melt_quench(
     relax_doc: Any,
     rdf_r_max: float = 6.0,
 ) -> AmorphousResult:
-    return amorphous_result(target, calculator, schedule, initial, mean_temperatures, wall_times, quenched, anneal_trajectory, relax_doc, rdf_r_max)
+    return amorphous_result(
+        target,
+        calculator,
+        schedule,
+        initial,
+        mean_temperatures,
+        wall_times,
+        quenched,
+        anneal_trajectory,
+        relax_doc,
+        rdf_r_max,
+    )
 
 
-def amorphous_result(target, calculator, schedule, initial, mean_temperatures, wall_times, quenched, anneal_trajectory, relax_doc, rdf_r_max=6.0) -> AmorphousResult:
+def amorphous_result(
+    target,
+    calculator,
+    schedule,
+    initial,
+    mean_temperatures,
+    wall_times,
+    quenched,
+    anneal_trajectory,
+    relax_doc,
+    rdf_r_max=6.0,
+) -> AmorphousResult:
     """Assemble the result document (plain function: the job above and tests call it)."""
     target = AmorphousTarget.model_validate(target)
     spec = calculator if isinstance(calculator, CalculatorSpec) else CalculatorSpec.model_validate(calculator)

@@ -27,7 +27,6 @@ from interchem.errors import DiffusionInputError
 logger = logging.getLogger(__name__)
 
 
-
 class DiffusionPoint(BaseModel):
     temperature_K: float
     mean_temperature_K: float
@@ -59,8 +58,12 @@ class DiffusionReport(BaseModel):
 
 
 def diffusion_point(
-    md_result, species: str = "Li", equilibration_ps: float = 0.0, n_blocks: int = diff.DEFAULT_N_BLOCKS,
-    haven_ratio: float = 1.0, calculator: CalculatorSpec | None = None,
+    md_result,
+    species: str = "Li",
+    equilibration_ps: float = 0.0,
+    n_blocks: int = diff.DEFAULT_N_BLOCKS,
+    haven_ratio: float = 1.0,
+    calculator: CalculatorSpec | None = None,
 ) -> DiffusionPoint:
     """Li MSD, D and sigma of one MD result, discarding equilibration: an ``MDResult`` or its dict, or the
     output of the MD job of ``calculator``'s makers (read by their ``read_md``: e.g. atomate2's VASP task
@@ -91,7 +94,9 @@ def diffusion_point(
     volume = float(abs(np.linalg.det(lat[keep].mean(axis=0))))
     sigma = err = None
     if not d.flagged:
-        sigma, err = diff.nernst_einstein_conductivity(d, int(mask.sum()), volume, res.settings["temperature_K"], haven_ratio=haven_ratio)
+        sigma, err = diff.nernst_einstein_conductivity(
+            d, int(mask.sum()), volume, res.settings["temperature_K"], haven_ratio=haven_ratio
+        )
     return DiffusionPoint(
         temperature_K=res.settings["temperature_K"],
         mean_temperature_K=res.mean_temperature_K,
@@ -110,21 +115,33 @@ def diffusion_point(
 def diffusion_point_job(
     md_result: Any, species: str, equilibration_ps: float, haven_ratio: float, calculator: CalculatorSpec | None = None
 ) -> DiffusionPoint:
-    return diffusion_point(md_result, species=species, equilibration_ps=equilibration_ps, haven_ratio=haven_ratio,
-                           calculator=calculator)
+    return diffusion_point(
+        md_result, species=species, equilibration_ps=equilibration_ps, haven_ratio=haven_ratio, calculator=calculator
+    )
 
 
 def diffusion_report(
-    phase: str, formula: str, points: list[DiffusionPoint | dict], calculator: CalculatorSpec | dict,
+    phase: str,
+    formula: str,
+    points: list[DiffusionPoint | dict],
+    calculator: CalculatorSpec | dict,
     haven_ratio: float = 1.0,
 ) -> DiffusionReport:
     """Arrhenius analysis over the unflagged temperatures; flagged (with the reason) when fewer than 3
     temperatures show diffusion. Never extrapolates from points that saw no diffusion."""
     spec = calculator if isinstance(calculator, CalculatorSpec) else CalculatorSpec.model_validate(calculator)
-    pts = sorted((p if isinstance(p, DiffusionPoint) else DiffusionPoint.model_validate(p) for p in points), key=lambda p: p.temperature_K)
+    pts = sorted(
+        (p if isinstance(p, DiffusionPoint) else DiffusionPoint.model_validate(p) for p in points),
+        key=lambda p: p.temperature_K,
+    )
     good = [p for p in pts if not p.diffusion.flagged]
     report = DiffusionReport(
-        phase=phase, formula=formula, calculator=spec.model_dump(mode="json"), level_of_theory=get_backend(spec).level_of_theory(spec), points=pts, haven_ratio=haven_ratio
+        phase=phase,
+        formula=formula,
+        calculator=spec.model_dump(mode="json"),
+        level_of_theory=get_backend(spec).level_of_theory(spec),
+        points=pts,
+        haven_ratio=haven_ratio,
     )
     if len(good) < 3:
         missing = [f"{p.temperature_K:.0f} K ({p.diffusion.flag_reason})" for p in pts if p.diffusion.flagged]
@@ -200,7 +217,8 @@ class DiffusionMaker(Maker):
             raise NoMobileSpeciesError(structure.composition.reduced_formula, self.species)
         if self.equilibration_ps * 1000 >= self.steps * self.timestep_fs:
             raise DiffusionInputError(
-                f"equilibration ({self.equilibration_ps} ps) is not shorter than the run ({self.steps * self.timestep_fs / 1000} ps)"
+                f"equilibration ({self.equilibration_ps} ps) is not shorter than the run "
+                f"({self.steps * self.timestep_fs / 1000} ps)"
             )
 
     def make(self, structure: Structure, phase: str | None = None) -> Flow:
@@ -217,7 +235,12 @@ class DiffusionMaker(Maker):
                 calculator=spec,
                 temperature_K=float(t),
                 steps=self.steps,
-                md_settings={"timestep_fs": self.timestep_fs, "sample_interval": self.sample_interval, "seed": self.seed, **self.md_settings},
+                md_settings={
+                    "timestep_fs": self.timestep_fs,
+                    "sample_interval": self.sample_interval,
+                    "seed": self.seed,
+                    **self.md_settings,
+                },
             ).make(cell, label=phase)
             point = diffusion_point_job(md.output, self.species, self.equilibration_ps, self.haven_ratio, spec)
             point.name = f"diffusion {phase} {t:.0f} K"

@@ -31,8 +31,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from pymatgen.core import Structure
 
 from interchem.analysis.interfaces import (
-    ReactivityAnalysis,
-    analyse_reactivity,
     interface_energy,
     surface_energy,
     work_of_adhesion,
@@ -61,7 +59,9 @@ def _elements(structure: Structure) -> set[str]:
     return {el.symbol for el in structure.composition.elements}
 
 
-def relax_atoms(structure: Structure, spec: CalculatorSpec, fmax: float, steps: int, label: str = "") -> RelaxedStructure:
+def relax_atoms(
+    structure: Structure, spec: CalculatorSpec, fmax: float, steps: int, label: str = ""
+) -> RelaxedStructure:
     """Positions-only BFGS with the bottom layers held by ``FixAtoms`` (from ``selective_dynamics``)."""
     from ase.constraints import FixAtoms
     from ase.optimize import BFGS
@@ -90,9 +90,16 @@ def relax_atoms(structure: Structure, spec: CalculatorSpec, fmax: float, steps: 
         final.add_site_property(key, values)
     final.properties = dict(structure.properties or {})
     return RelaxedStructure(
-        label=label, structure=final, energy_eV=energy, initial_energy_eV=e0, converged=converged,
-        n_steps=int(opt.nsteps), n_fixed=len(fixed), calculator=spec.model_dump(mode="json"),
-        level_of_theory=backend.level_of_theory(spec), wall_time_s=wall,
+        label=label,
+        structure=final,
+        energy_eV=energy,
+        initial_energy_eV=e0,
+        converged=converged,
+        n_steps=int(opt.nsteps),
+        n_fixed=len(fixed),
+        calculator=spec.model_dump(mode="json"),
+        level_of_theory=backend.level_of_theory(spec),
+        wall_time_s=wall,
     )
 
 
@@ -106,8 +113,12 @@ def relax_positions(
 @job(name="bulk reference")
 def bulk_reference(energies: list[float], structure: Structure, label: str = "") -> dict[str, Any]:
     """Energy per atom of the bulk cell the slabs were cut from (its single point, same lattice)."""
-    return {"label": label, "energy_per_atom_eV": float(energies[0]) / len(structure), "n_atoms": len(structure),
-            "formula": structure.composition.reduced_formula}
+    return {
+        "label": label,
+        "energy_per_atom_eV": float(energies[0]) / len(structure),
+        "n_atoms": len(structure),
+        "formula": structure.composition.reduced_formula,
+    }
 
 
 def bulk_reference_jobs(makers: CalculatorMakers, bulk: Structure, label: str) -> tuple[list, Any]:
@@ -160,11 +171,19 @@ def surface_energy_job(relaxed: RelaxedStructure, bulk: dict, slab_info: dict) -
     # Fixed bottom layers: only the top face relaxes, the bottom keeps the bulk-terminated energy.
     # The face-averaged value is reported; with no fixed layers it is exact for symmetric slabs.
     return SlabEnergy(
-        **slab_info, n_atoms=len(s), area_A2=area, energy_eV=relaxed.energy_eV, bulk_energy_per_atom_eV=e_bulk,
+        **slab_info,
+        n_atoms=len(s),
+        area_A2=area,
+        energy_eV=relaxed.energy_eV,
+        bulk_energy_per_atom_eV=e_bulk,
         surface_energy_J_m2=surface_energy(relaxed.energy_eV, len(s), e_bulk, area),
         unrelaxed_surface_energy_J_m2=surface_energy(relaxed.initial_energy_eV, len(s), e_bulk, area),
-        converged=relaxed.converged, n_steps=relaxed.n_steps, n_fixed=relaxed.n_fixed, structure=s,
-        calculator=relaxed.calculator, level_of_theory=relaxed.level_of_theory,
+        converged=relaxed.converged,
+        n_steps=relaxed.n_steps,
+        n_fixed=relaxed.n_fixed,
+        structure=s,
+        calculator=relaxed.calculator,
+        level_of_theory=relaxed.level_of_theory,
     )
 
 
@@ -185,7 +204,9 @@ class SlabMaker(Maker):
     def __post_init__(self):
         self.calculator = resolve_calculator(self.calculator)
 
-    def make(self, bulk: Structure, miller: Miller, phase: str | None = None, terminations: list[int | str] | None = None) -> Flow:
+    def make(
+        self, bulk: Structure, miller: Miller, phase: str | None = None, terminations: list[int | str] | None = None
+    ) -> Flow:
         phase = phase or (bulk.properties or {}).get("phase") or bulk.composition.reduced_formula
         check_calculator(self.calculator, _elements(bulk), context=f"{phase} slabs")
         makers = interface_makers(self.calculator)
@@ -193,7 +214,16 @@ class SlabMaker(Maker):
         terms = find_terminations(bulk, miller, phase=phase, cross_check=False)
         chosen = [terms.get(t) for t in terminations] if terminations else terms.terminations
         slabs = [
-            make_slab(bulk, miller, t, self.min_thickness_A, self.vacuum_A, self.fixed_bottom_layers, terminations=terms, phase=phase)
+            make_slab(
+                bulk,
+                miller,
+                t,
+                self.min_thickness_A,
+                self.vacuum_A,
+                self.fixed_bottom_layers,
+                terminations=terms,
+                phase=phase,
+            )
             for t in chosen
         ]
         jobs, ref = bulk_reference_jobs(makers, bulk, phase)
@@ -202,12 +232,20 @@ class SlabMaker(Maker):
             t = slab.termination
             tag = f"{phase}{tuple(miller)} {t.label}"
             relax_jobs, relaxed = makers.positions_relax(
-                makers.input_order(slab.structure), self.fmax, self.steps, label=f"{phase} {t.label}",
+                makers.input_order(slab.structure),
+                self.fmax,
+                self.steps,
+                label=f"{phase} {t.label}",
                 name=f"relax slab {tag}",
             )
             info = {
-                "phase": phase, "miller": tuple(miller), "termination": t.label, "opposite_termination": t.opposite_label,
-                "symmetric": t.symmetric, "polar": t.polar, "note": t.note,
+                "phase": phase,
+                "miller": tuple(miller),
+                "termination": t.label,
+                "opposite_termination": t.opposite_label,
+                "symmetric": t.symmetric,
+                "polar": t.polar,
+                "note": t.note,
             }
             gamma = surface_energy_job(relaxed, ref, info)
             gamma.name = f"surface energy {tag}"
@@ -268,8 +306,14 @@ class InterfaceResult(BaseModel):
 
 
 def interface_result(
-    relaxed: RelaxedStructure, scan: GapScan, candidate: dict, anode_bulk: dict, electrolyte_bulk: dict, spec: CalculatorSpec,
-    rigid_energies: tuple[float, float], separated: tuple[float, float, Structure, Structure],
+    relaxed: RelaxedStructure,
+    scan: GapScan,
+    candidate: dict,
+    anode_bulk: dict,
+    electrolyte_bulk: dict,
+    spec: CalculatorSpec,
+    rigid_energies: tuple[float, float],
+    separated: tuple[float, float, Structure, Structure],
 ) -> InterfaceResult:
     """The ``InterfaceResult`` of one candidate from the energies of its relaxed interface, of the two
     partners split off rigidly (W_sep) and of the partners as finally separated (relaxed or rigid: W_ad,
@@ -284,22 +328,47 @@ def interface_result(
     gamma_a = surface_energy(e_a, len(sa), anode_bulk["energy_per_atom_eV"], area)
     gamma_b = surface_energy(e_b, len(sb), electrolyte_bulk["energy_per_atom_eV"], area)
     return InterfaceResult(
-        label=candidate["label"], anode=candidate["anode"], electrolyte=candidate["electrolyte"], model=candidate["model"],
-        n_interfaces=n_int, area_A2=area, strain=candidate["strain"], von_mises_strain=candidate["von_mises_strain"],
-        n_atoms=len(s), gap_scan={"gaps_A": scan.gaps_A, "energies_eV": scan.energies_eV, "best_gap_A": scan.best_gap_A},
-        energy_interface_eV=relaxed.energy_eV, energy_anode_eV=e_a, energy_electrolyte_eV=e_b,
-        energy_anode_rigid_eV=e_a_rigid, energy_electrolyte_rigid_eV=e_b_rigid,
-        work_of_separation_J_m2=w_sep, work_of_adhesion_J_m2=w_ad, surface_energy_anode_J_m2=gamma_a,
-        surface_energy_electrolyte_J_m2=gamma_b, interface_energy_J_m2=interface_energy(gamma_a, gamma_b, w_ad),
-        converged=relaxed.converged, relax_steps=relaxed.n_steps, structure=s, anode_structure=sa, electrolyte_structure=sb,
-        calculator=spec.model_dump(mode="json"), level_of_theory=relaxed.level_of_theory, candidate=candidate,
+        label=candidate["label"],
+        anode=candidate["anode"],
+        electrolyte=candidate["electrolyte"],
+        model=candidate["model"],
+        n_interfaces=n_int,
+        area_A2=area,
+        strain=candidate["strain"],
+        von_mises_strain=candidate["von_mises_strain"],
+        n_atoms=len(s),
+        gap_scan={"gaps_A": scan.gaps_A, "energies_eV": scan.energies_eV, "best_gap_A": scan.best_gap_A},
+        energy_interface_eV=relaxed.energy_eV,
+        energy_anode_eV=e_a,
+        energy_electrolyte_eV=e_b,
+        energy_anode_rigid_eV=e_a_rigid,
+        energy_electrolyte_rigid_eV=e_b_rigid,
+        work_of_separation_J_m2=w_sep,
+        work_of_adhesion_J_m2=w_ad,
+        surface_energy_anode_J_m2=gamma_a,
+        surface_energy_electrolyte_J_m2=gamma_b,
+        interface_energy_J_m2=interface_energy(gamma_a, gamma_b, w_ad),
+        converged=relaxed.converged,
+        relax_steps=relaxed.n_steps,
+        structure=s,
+        anode_structure=sa,
+        electrolyte_structure=sb,
+        calculator=spec.model_dump(mode="json"),
+        level_of_theory=relaxed.level_of_theory,
+        candidate=candidate,
     )
 
 
 @job(name="adhesion")
 def adhesion_job(
-    relaxed: RelaxedStructure, scan: GapScan, candidate: dict, anode_bulk: dict, electrolyte_bulk: dict,
-    calculator: CalculatorSpec, rigid_energies: list[float], separated: list[RelaxedStructure] | None = None,
+    relaxed: RelaxedStructure,
+    scan: GapScan,
+    candidate: dict,
+    anode_bulk: dict,
+    electrolyte_bulk: dict,
+    calculator: CalculatorSpec,
+    rigid_energies: list[float],
+    separated: list[RelaxedStructure] | None = None,
     parts: list[Structure] | None = None,
 ) -> InterfaceResult:
     """W_ad = (E_A + E_B - E_AB) / (n A): the relaxed interface split into its two partners (``parts``),
@@ -327,8 +396,12 @@ def rank_interfaces(results: list, calculator: CalculatorSpec) -> InterfaceSumma
     res = [r if isinstance(r, InterfaceResult) else InterfaceResult.model_validate(r) for r in results]
     res.sort(key=lambda r: (r.interface_energy_J_m2, abs(r.strain), r.area_A2))
     backend = get_backend(calculator)
-    return InterfaceSummary(results=res, calculator=calculator.model_dump(mode="json"),
-                            level_of_theory=backend.level_of_theory(calculator), versions=backend.versions())
+    return InterfaceSummary(
+        results=res,
+        calculator=calculator.model_dump(mode="json"),
+        level_of_theory=backend.level_of_theory(calculator),
+        versions=backend.versions(),
+    )
 
 
 def candidate_meta(c: InterfaceCandidate) -> dict[str, Any]:
@@ -375,7 +448,9 @@ class InterfaceMaker(Maker):
         ranked = rank_interfaces(results, makers.spec)
         return Flow([*jobs, ranked], output=ranked.output, name=self.name)
 
-    def candidate_jobs(self, makers: CalculatorMakers, c: InterfaceCandidate, ref_a: Any, ref_e: Any) -> tuple[list, Any]:
+    def candidate_jobs(
+        self, makers: CalculatorMakers, c: InterfaceCandidate, ref_a: Any, ref_e: Any
+    ) -> tuple[list, Any]:
         """Gap scan -> relaxation -> split -> single points (+ relaxations) of the parts -> adhesion."""
         meta = candidate_meta(c)
         label = meta["label"]
@@ -386,96 +461,28 @@ class InterfaceMaker(Maker):
         )
         scan = gap_scan(start, gaps, energies)
         scan.name = f"gap scan {label}"
-        relax_jobs, relaxed = makers.positions_relax(scan.output.structure, self.fmax, self.steps, label=label,
-                                                     name=f"relax interface {label}")
+        relax_jobs, relaxed = makers.positions_relax(
+            scan.output.structure, self.fmax, self.steps, label=label, name=f"relax interface {label}"
+        )
         split = split_job(relaxed)
         split.name = f"split interface {label}"
         parts = [split.output[0], split.output[1]]
         sides = ("anode", "electrolyte")
-        rigid_jobs, rigid = makers.single_points(parts, [f"single point {p} part {label}" for p in sides], f"{label} parts")
+        rigid_jobs, rigid = makers.single_points(
+            parts, [f"single point {p} part {label}" for p in sides], f"{label} parts"
+        )
         separated_jobs, separated = [], None
         if self.relax_separated:
             separated = []
             for part, side in zip(parts, sides):
-                part_jobs, out = makers.positions_relax(part, self.fmax, self.steps, label=f"{side} part",
-                                                        name=f"relax {side} part {label}")
+                part_jobs, out = makers.positions_relax(
+                    part, self.fmax, self.steps, label=f"{side} part", name=f"relax {side} part {label}"
+                )
                 separated_jobs += part_jobs
                 separated.append(out)
         # The parts themselves are only read when they are not relaxed (W_ad from the rigid parts).
-        adh = adhesion_job(relaxed, scan.output, meta, ref_a, ref_e, makers.spec, rigid, separated,
-                           None if separated else parts)
+        adh = adhesion_job(
+            relaxed, scan.output, meta, ref_a, ref_e, makers.spec, rigid, separated, None if separated else parts
+        )
         adh.name = f"adhesion {label}"
         return [*point_jobs, scan, *relax_jobs, split, *rigid_jobs, *separated_jobs, adh], adh.output
-
-
-# --------------------------------------------------------------------------------------------------
-# Interface MD
-
-
-class InterfaceMDResult(BaseModel):
-    label: str
-    md_key: str
-    temperature_K: float
-    steps: int
-    timestep_fs: float
-    n_atoms: int
-    calculator: dict[str, Any]
-    level_of_theory: str
-    reactivity: ReactivityAnalysis
-    trajectory_uuid: str = Field(description="uuid of the MD job: its trajectory is in the data store")
-
-
-@job(name="interface reactivity")
-def analyse_interface_md(
-    md_output: Any, structure: Structure, label: str, md_uuid: str, calculator: CalculatorSpec
-) -> InterfaceMDResult:
-    """Reactivity time series from the MD job's trajectory (loaded from the data store by jobflow), read
-    by the calculator's makers (``read_md``: interchem's ``MDResult`` or atomate2's VASP task document)."""
-    from interchem.workflows.md import cartesian_frames
-
-    md = calculator_makers(calculator).read_md(md_output, label=label)
-    if [s.specie.symbol for s in structure] != [getattr(sp, "symbol", str(sp)) for sp in md.trajectory.species]:
-        raise InterfaceError("the MD trajectory does not hold the interface's atoms in its order")
-    frames, lattices = cartesian_frames(md.trajectory)
-    dt = float(md.settings["timestep_fs"])
-    times = [p["step"] * dt for p in md.trajectory.frame_properties]
-    sides = structure.site_properties["interface_side"]
-    analysis = analyse_reactivity([s.specie.symbol for s in structure], frames, lattices, sides, times)
-    return InterfaceMDResult(
-        label=label, md_key=md.md_key, temperature_K=float(md.settings["temperature_K"]), steps=md.steps_done,
-        timestep_fs=dt, n_atoms=md.n_atoms, calculator=md.calculator, level_of_theory=md.level_of_theory,
-        reactivity=analysis, trajectory_uuid=md_uuid,
-    )
-
-
-@dataclass
-class InterfaceMDMaker(Maker):
-    """NVT MD of an interface (``interchem.workflows.md.MDMaker``: restartable, trajectory to the data
-    store) followed by the reactivity analysis: Li profile along the normal, bonds per element pair
-    (and across the interface), product-like environments (Li2S-, Li3P-, LiCl-, Li2O-like) per frame."""
-
-    name: str = "interface md"
-    calculator: CalculatorSpec = field(default_factory=CalculatorSpec)  # a string is parsed once, here
-    temperature_K: float = 600.0
-    steps: int = 2000
-    md_settings: dict[str, Any] = field(default_factory=lambda: {"sample_interval": 10})
-
-    def __post_init__(self):
-        self.calculator = resolve_calculator(self.calculator)
-
-    def make(self, structure: Structure, label: str = "") -> Flow:
-        from interchem.workflows.md import MDMaker
-
-        if "interface_side" not in structure.site_properties:
-            raise InterfaceError("interface MD needs a structure with the 'interface_side' site property (an interface built here)")
-        label = label or f"{(structure.properties or {}).get('anode', '?')}|{(structure.properties or {}).get('electrolyte', '?')}"
-        # The code's atom order (VASP sorts by electronegativity; site properties follow), so that the
-        # trajectory's atom order is the order of 'interface_side'.
-        structure = calculator_makers(self.calculator, "md").input_order(structure)
-        plain = structure.copy()
-        for key in list(plain.site_properties):
-            plain.remove_site_property(key)
-        md = MDMaker(calculator=self.calculator, temperature_K=self.temperature_K, steps=self.steps, md_settings=self.md_settings).make(plain, label=label)
-        ana = analyse_interface_md(md.output, structure, label, md.uuid, self.calculator)
-        ana.name = f"interface reactivity {label}"
-        return Flow([md, ana], output=ana.output, name=f"{self.name} {label}")

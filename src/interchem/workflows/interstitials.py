@@ -8,7 +8,8 @@ hops are then missing), while a candidate on a saddle (the hexagonal site in Si)
 Here one Li is put at a representative of each candidate orbit in a fixed supercell and relaxed at fixed
 cell with the calculator, after a small seeded rattle of the Li; the curvature of the Li's own force-
 constant block is then checked, and a Li left on a saddle (held there by symmetry: the hexagonal site of
-Si) is pushed along the negative-curvature direction and relaxed again. Relaxed positions are taken relative to the host (its mean drift removed) and
+Si) is pushed along the negative-curvature direction and relaxed again. Relaxed positions are taken relative to the
+host (its mean drift removed) and
 folded into the unit cell; going up in energy, a relaxed site within ``merge_tol_A`` of a symmetry image
 of an already kept site is merged into it; a kept site is snapped onto its special position and expanded
 into its full orbit. The result lists every candidate (where it went, its energy) and the full site list
@@ -31,11 +32,11 @@ from pymatgen.core import Structure
 from interchem.calculators import CalculatorSpec, ase_calculator, check_calculator
 from interchem.errors import HopError
 from interchem.structures.hops import (
-    _frac_ops,
-    _supercell_scaling,
-    _within,
     find_interstitial_sites,
+    periodic_within,
     snap_to_special_position,
+    supercell_scaling,
+    symmetry_operations_frac,
     symmetry_orbit,
 )
 
@@ -127,15 +128,17 @@ def relax_interstitial_sites(
 
     spec = CalculatorSpec.parse(calculator)
     settings = InterstitialSettings.model_validate(settings or {})
-    backend = check_calculator(spec, {el.symbol for el in structure.composition} | {species}, context="interstitial sites")
+    backend = check_calculator(
+        spec, {el.symbol for el in structure.composition} | {species}, context="interstitial sites"
+    )
     if backend.make_ase_calculator is None:
         raise HopError(f"calculator {spec.name!r} has no ASE calculator to relax interstitial sites with")
     sites, orbit_of = find_interstitial_sites(structure, symprec=settings.symprec, return_orbits=True)
     if not len(sites):
         raise HopError(f"no interstitial candidates in {structure.composition.reduced_formula}")
     lattice = structure.lattice
-    ops = _frac_ops(structure, settings.symprec)
-    scaling = _supercell_scaling(structure, settings.supercell_min_length)
+    ops = symmetry_operations_frac(structure, settings.symprec)
+    scaling = supercell_scaling(structure, settings.supercell_min_length)
     host = structure.copy()
     host.make_supercell(np.diag(scaling))
     n = np.array(scaling, float)
@@ -161,11 +164,18 @@ def relax_interstitial_sites(
         disp = frac_disp @ atoms.cell.array
         li_move = disp[-1] - disp[:-1].mean(axis=0)
         relaxed = (p + lattice.get_fractional_coords(li_move)) % 1.0
-        candidates.append(InterstitialCandidate(
-            orbit=orbit, multiplicity=len(members), start_frac=p.tolist(), relaxed_frac=relaxed.tolist(),
-            displacement_A=float(np.linalg.norm(li_move)), energy_eV=energy, converged=converged,
-            saddle_escapes=unstable,
-        ))
+        candidates.append(
+            InterstitialCandidate(
+                orbit=orbit,
+                multiplicity=len(members),
+                start_frac=p.tolist(),
+                relaxed_frac=relaxed.tolist(),
+                displacement_A=float(np.linalg.norm(li_move)),
+                energy_eV=energy,
+                converged=converged,
+                saddle_escapes=unstable,
+            )
+        )
 
     e_min = min(c.energy_eV for c in candidates)
     minima: list[dict[str, Any]] = []
@@ -173,15 +183,22 @@ def relax_interstitial_sites(
     for c in sorted(candidates, key=lambda c: c.energy_eV):
         c.relative_energy_eV = c.energy_eV - e_min
         r = np.array(c.relaxed_frac)
-        home = next((k for k, orb in enumerate(orbits) if _within(lattice, r, np.array(orb), settings.merge_tol_A)), None)
+        home = next(
+            (k for k, orb in enumerate(orbits) if periodic_within(lattice, r, np.array(orb), settings.merge_tol_A)),
+            None,
+        )
         if home is None:
             snapped = snap_to_special_position(r, lattice, ops, settings.merge_tol_A)
             orbits.append(symmetry_orbit(snapped, lattice, ops, settings.merge_tol_A))
             home = len(orbits) - 1
-            minima.append({
-                "frac": snapped.tolist(), "relative_energy_eV": c.relative_energy_eV, "multiplicity": len(orbits[-1]),
-                "from_candidate_orbits": [c.orbit],
-            })
+            minima.append(
+                {
+                    "frac": snapped.tolist(),
+                    "relative_energy_eV": c.relative_energy_eV,
+                    "multiplicity": len(orbits[-1]),
+                    "from_candidate_orbits": [c.orbit],
+                }
+            )
         else:
             minima[home]["from_candidate_orbits"].append(c.orbit)
         c.kept_as = home
@@ -199,5 +216,7 @@ def relax_interstitial_sites(
 
 
 @job(name="interstitial sites")
-def interstitial_sites_job(structure: Structure, calculator: dict, settings: dict, species: str = "Li") -> InterstitialSites:
+def interstitial_sites_job(
+    structure: Structure, calculator: dict, settings: dict, species: str = "Li"
+) -> InterstitialSites:
     return relax_interstitial_sites(structure, calculator, settings, species=species)

@@ -47,6 +47,7 @@ logger = logging.getLogger(__name__)
 # Bump when a stored trajectory's meaning changes. 2: the key is ``common.cache_key`` (one rounding rule).
 MD_PROTOCOL = "md-2"
 
+
 class MDError(InterchemError):
     """MD settings or state that cannot give a meaningful run."""
 
@@ -226,7 +227,9 @@ def run_md(
         frames = _Frames.from_arrays(state)
         logger.info("Resumed MD from checkpoint - step %d of %d (%s)", start, settings.steps, path.name)
     else:
-        t_init = settings.initial_temperature_K if settings.initial_temperature_K is not None else settings.temperature_K
+        t_init = (
+            settings.initial_temperature_K if settings.initial_temperature_K is not None else settings.temperature_K
+        )
         MaxwellBoltzmannDistribution(atoms, temperature_K=t_init, rng=np.random.default_rng(settings.seed + 7919))
         Stationary(atoms)
 

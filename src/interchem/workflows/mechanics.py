@@ -46,7 +46,9 @@ from interchem.workflows.thermo import RelaxPhaseMaker
 FF = {"@module": "interchem.calculators", "@callable": "ase_calculator"}
 
 
-def elastic_maker(spec: CalculatorSpec, fmax: float = 0.005, steps: int = 500, fix_symmetry: bool = True, sym_reduce: bool = True):
+def elastic_maker(
+    spec: CalculatorSpec, fmax: float = 0.005, steps: int = 500, fix_symmetry: bool = True, sym_reduce: bool = True
+):
     """atomate2's force-field ElasticMaker driving our calculator registry.
 
     The relax makers are atomate2 ``ForceFieldRelaxMaker`` with ``force_field_name`` pointing at
@@ -167,8 +169,14 @@ class LithiationMaker(Maker):
             j = relaxer.make(by_name[name][1], phase=name)
             jobs.append(j)
             structures[name] = j.output.structure
-            records.append({"phase": name, "amorphous": False, "structure": j.output.structure,
-                            "experimental_volume_per_si_A3": volume_per_host(by_name[name][1])})
+            records.append(
+                {
+                    "phase": name,
+                    "amorphous": False,
+                    "structure": j.output.structure,
+                    "experimental_volume_per_si_A3": volume_per_host(by_name[name][1]),
+                }
+            )
         mq = self.melt_quench or MeltQuenchMaker(calculator=spec)
         mq.calculator = spec
         for target in targets:
@@ -204,7 +212,11 @@ def lithiation_result(
     for r in records:
         s = r["structure"]
         s = Structure.from_dict(s) if isinstance(s, dict) else s
-        points.append(VolumePoint(phase=r["phase"], x=li_per_host(s), volume_per_si_A3=volume_per_host(s), amorphous=r["amorphous"]))
+        points.append(
+            VolumePoint(
+                phase=r["phase"], x=li_per_host(s), volume_per_si_A3=volume_per_host(s), amorphous=r["amorphous"]
+            )
+        )
         extra.append((s, r.get("experimental_volume_per_si_A3")))
     si = [p for p in points if p.phase == "Si" and not p.amorphous]
     if not si:
@@ -213,8 +225,14 @@ def lithiation_result(
     phases = []
     for p, (s, v_exp) in zip(points, extra):
         pm = PhaseMechanics(
-            phase=p.phase, x=p.x, amorphous=p.amorphous, n_atoms=len(s), volume_per_si_A3=p.volume_per_si_A3,
-            expansion_percent=p.expansion_percent, density=density_g_cm3(s), experimental_volume_per_si_A3=v_exp,
+            phase=p.phase,
+            x=p.x,
+            amorphous=p.amorphous,
+            n_atoms=len(s),
+            volume_per_si_A3=p.volume_per_si_A3,
+            expansion_percent=p.expansion_percent,
+            density=density_g_cm3(s),
+            experimental_volume_per_si_A3=v_exp,
             structure=s,
         )
         doc = elastic.get(p.phase)

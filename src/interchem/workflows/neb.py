@@ -46,8 +46,6 @@ from interchem.workflows.common import resolve_calculator
 logger = logging.getLogger(__name__)
 
 
-
-
 MAX_BATCH_ATOMS = 240
 SMALL_IMAGE_ATOMS = 24
 
@@ -173,11 +171,17 @@ def run_neb(
         # does not describe the hop (seen in Li12Si7 and Li13Si4 with CHGNet: ~0.7 A apart for 2.4-2.6 A hops).
         apart = float(np.linalg.norm(ends[1].positions - ends[0].positions))
         if apart < 0.5 * hop.distance_A:
-            flags.append(f"the relaxed endpoints are only {apart:.2f} A apart for a {hop.distance_A:.2f} A hop "
-                         "(the atom relaxed towards the other site in both: split vacancy or shared minimum)")
+            flags.append(
+                f"the relaxed endpoints are only {apart:.2f} A apart for a {hop.distance_A:.2f} A hop "
+                "(the atom relaxed towards the other site in both: split vacancy or shared minimum)"
+            )
 
     images = [ends[0]] + [ends[0].copy() for _ in range(settings.n_images)] + [ends[1]]
-    batched = settings.batched if settings.batched is not None else (backend.evaluate_batch is not None and len(initial) <= SMALL_IMAGE_ATOMS)
+    batched = (
+        settings.batched
+        if settings.batched is not None
+        else (backend.evaluate_batch is not None and len(initial) <= SMALL_IMAGE_ATOMS)
+    )
     movable = images[1:-1]
     if batched:
         batch = _ImageBatch(movable, spec)
@@ -262,8 +266,12 @@ class BarrierReport(BaseModel):
 
 @job(name="barrier report")
 def barrier_report(
-    phase: str, structure: Structure, hops_by_mechanism: dict[str, list[dict]], results: list[dict | NEBResult | list],
-    calculator: dict, interstitial_sites: Any = None,
+    phase: str,
+    structure: Structure,
+    hops_by_mechanism: dict[str, list[dict]],
+    results: list[dict | NEBResult | list],
+    calculator: dict,
+    interstitial_sites: Any = None,
 ) -> BarrierReport:
     spec = CalculatorSpec.model_validate(calculator)
     backend = get_backend(spec)
@@ -307,10 +315,17 @@ def barrier_report(
         percolation_eV=perc,
         flagged_hops=sum(r["flagged"] for r in rows),
         neb_paths=[
-            {"label": r.label, "reaction_coordinate_A": r.reaction_coordinate_A, "energies_eV": r.energies_eV, "flagged": r.flagged}
+            {
+                "label": r.label,
+                "reaction_coordinate_A": r.reaction_coordinate_A,
+                "energies_eV": r.energies_eV,
+                "flagged": r.flagged,
+            }
             for r in results
         ],
-        interstitial_sites=None if interstitial_sites is None else (
+        interstitial_sites=None
+        if interstitial_sites is None
+        else (
             interstitial_sites if isinstance(interstitial_sites, dict) else interstitial_sites.model_dump(mode="json")
         ),
     )
@@ -359,17 +374,31 @@ class BarrierMaker(Maker):
         phase = phase or structure.composition.reduced_formula
         jobs, results, hops_by_mech, sites_out = [], [], {}, None
         for mech in self.mechanisms:
-            if mech == "interstitial" and self.relax_interstitial_sites and "interstitial_sites" in get_backend(spec).can():
+            if (
+                mech == "interstitial"
+                and self.relax_interstitial_sites
+                and "interstitial_sites" in get_backend(spec).can()
+            ):
                 # The hops depend on where the candidates relax to: enumerated at run time (a dynamic job).
                 from interchem.workflows.interstitials import interstitial_sites_job
 
                 sites = interstitial_sites_job(
-                    structure, spec.model_dump(mode="json"), {"supercell_min_length": settings.supercell_min_length}, self.species
+                    structure,
+                    spec.model_dump(mode="json"),
+                    {"supercell_min_length": settings.supercell_min_length},
+                    self.species,
                 )
                 sites.name = f"interstitial sites {phase}"
                 hop_nebs = interstitial_barriers_job(
-                    structure, sites.output, phase, self.species, self.cutoff, self.min_hop_A, self.max_hops,
-                    spec.model_dump(mode="json"), settings.model_dump(mode="json"),
+                    structure,
+                    sites.output,
+                    phase,
+                    self.species,
+                    self.cutoff,
+                    self.min_hop_A,
+                    self.max_hops,
+                    spec.model_dump(mode="json"),
+                    settings.model_dump(mode="json"),
                 )
                 hop_nebs.name = f"interstitial hops {phase}"
                 jobs += [sites, hop_nebs]
@@ -377,20 +406,31 @@ class BarrierMaker(Maker):
                 results.append(hop_nebs.output["results"])
                 sites_out = sites.output
                 continue
-            hops = _select_hops(enumerate_li_hops(structure, species=self.species, cutoff=self.cutoff, mechanism=mech),
-                                mech, phase, self.species, self.cutoff, self.min_hop_A, self.max_hops)
+            hops = _select_hops(
+                enumerate_li_hops(structure, species=self.species, cutoff=self.cutoff, mechanism=mech),
+                mech,
+                phase,
+                self.species,
+                self.cutoff,
+                self.min_hop_A,
+                self.max_hops,
+            )
             hops_by_mech[mech] = [h.model_dump() for h in hops]
             for i, hop in enumerate(hops):
                 label = f"{phase} {mech} hop {i}"
                 j = makers.neb(structure, hop.model_dump(), settings, label)
                 jobs.append(j)
                 results.append(j.output)
-        report = barrier_report(phase, structure, hops_by_mech, results, spec.model_dump(mode="json"), interstitial_sites=sites_out)
+        report = barrier_report(
+            phase, structure, hops_by_mech, results, spec.model_dump(mode="json"), interstitial_sites=sites_out
+        )
         report.name = f"barrier report {phase}"
         return Flow([*jobs, report], output=report.output, name=f"{self.name} {phase}")
 
 
-def _select_hops(hops: list[Hop], mech: str, phase: str, species: str, cutoff: float, min_hop_A: float, max_hops: int | None) -> list[Hop]:
+def _select_hops(
+    hops: list[Hop], mech: str, phase: str, species: str, cutoff: float, min_hop_A: float, max_hops: int | None
+) -> list[Hop]:
     hops = [h for h in hops if h.distance_A >= min_hop_A]
     if not hops:
         raise HopError(f"no {mech} hops of {species} between {min_hop_A} and {cutoff} A in {phase}")
@@ -399,8 +439,15 @@ def _select_hops(hops: list[Hop], mech: str, phase: str, species: str, cutoff: f
 
 @job(name="interstitial hops")
 def interstitial_barriers_job(
-    structure: Structure, sites: Any, phase: str, species: str, cutoff: float, min_hop_A: float,
-    max_hops: int | None, calculator: dict, settings: dict,
+    structure: Structure,
+    sites: Any,
+    phase: str,
+    species: str,
+    cutoff: float,
+    min_hop_A: float,
+    max_hops: int | None,
+    calculator: dict,
+    settings: dict,
 ):
     """Hops between the relaxed interstitial minima, one NEB job each (added to the running flow)."""
     from jobflow import Response
@@ -408,11 +455,15 @@ def interstitial_barriers_job(
     from interchem.workflows.interstitials import InterstitialSites
 
     sites = sites if isinstance(sites, InterstitialSites) else InterstitialSites.model_validate(sites)
-    hops = enumerate_li_hops(structure, species=species, cutoff=cutoff, mechanism="interstitial", interstitial_sites=sites.sites)
+    hops = enumerate_li_hops(
+        structure, species=species, cutoff=cutoff, mechanism="interstitial", interstitial_sites=sites.sites
+    )
     hops = _select_hops(hops, "interstitial", phase, species, cutoff, min_hop_A, max_hops)
     nebs = []
     for i, hop in enumerate(hops):
         j = neb_job(structure, hop.model_dump(), calculator, settings, f"{phase} interstitial hop {i}")
         j.name = f"neb {phase} interstitial hop {i}"
         nebs.append(j)
-    return Response(replace=Flow(nebs, output={"hops": [h.model_dump() for h in hops], "results": [j.output for j in nebs]}))
+    return Response(
+        replace=Flow(nebs, output={"hops": [h.model_dump() for h in hops], "results": [j.output for j in nebs]})
+    )

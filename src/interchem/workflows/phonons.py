@@ -93,7 +93,11 @@ def _min_frequency(doc: Any) -> float:
 
 @job(name="phonon summary")
 def phonon_summary(
-    phase: str, calculator: CalculatorSpec, phonon_doc: Any, phonon_doc_uuid: str | None = None, phonon_key: str | None = None
+    phase: str,
+    calculator: CalculatorSpec,
+    phonon_doc: Any,
+    phonon_doc_uuid: str | None = None,
+    phonon_key: str | None = None,
 ) -> PhononSummary:
     spec = calculator
     structure = task_field(phonon_doc, "structure")
@@ -147,8 +151,14 @@ class PhononsMaker(Maker):
     def key(self, structure: Structure) -> str:
         """Cache key of the phonons of ``structure`` (``common.cache_key``): callers look it up in the
         store (``common.find_stored(store, key, field="phonon_key")``) before making the flow."""
-        settings = {"min_length": self.min_length, "displacement": self.displacement, "relax": self.relax,
-                    "relax_fmax": self.relax_fmax, "t_max_K": self.t_max_K, "t_step_K": self.t_step_K}
+        settings = {
+            "min_length": self.min_length,
+            "displacement": self.displacement,
+            "relax": self.relax,
+            "relax_fmax": self.relax_fmax,
+            "t_max_K": self.t_max_K,
+            "t_step_K": self.t_step_K,
+        }
         return cache_key(self.calculator, structure, settings, PHONON_PROTOCOL)
 
     def make(self, structure: Structure, phase: str | None = None, phonon_key: str | None = None) -> Flow:
@@ -167,8 +177,12 @@ class PhononsMaker(Maker):
         static = ForceFieldStaticMaker(force_field_name=ff, calculator_kwargs=kwargs, store_trajectory="no")
         relax = (
             ForceFieldRelaxMaker(
-                force_field_name=ff, calculator_kwargs=kwargs, relax_kwargs={"fmax": self.relax_fmax},
-                optimizer_kwargs={"optimizer": "BFGS"}, steps=1000, store_trajectory="no",
+                force_field_name=ff,
+                calculator_kwargs=kwargs,
+                relax_kwargs={"fmax": self.relax_fmax},
+                optimizer_kwargs={"optimizer": "BFGS"},
+                steps=1000,
+                store_trajectory="no",
             )
             if self.relax
             else None
@@ -182,7 +196,11 @@ class PhononsMaker(Maker):
             phonon_displacement_maker=static,
             born_maker=None,
             store_force_constants=False,
-            generate_frequencies_eigenvectors_kwargs={"tmin": 0, "tmax": self.t_max_K + self.t_step_K, "tstep": self.t_step_K},
+            generate_frequencies_eigenvectors_kwargs={
+                "tmin": 0,
+                "tmax": self.t_max_K + self.t_step_K,
+                "tstep": self.t_step_K,
+            },
         ).make(structure)
         summary = phonon_summary(phase, spec, flow.output, phonon_doc_uuid=flow.output.uuid, phonon_key=phonon_key)
         summary.name = f"phonon summary {phase}"

@@ -21,7 +21,8 @@ from pymatgen.core import Structure
 from interchem.calculators import CalculatorSpec, check_calculator
 from interchem.errors import InterchemError
 from interchem.structures.interfaces import InterfaceCandidate, InterfaceLimits
-from interchem.workflows.interfaces import InterfaceMaker, InterfaceMDMaker, InterfaceSummary
+from interchem.workflows.interface_md import InterfaceMDMaker
+from interchem.workflows.interfaces import InterfaceMaker, InterfaceSummary
 from interchem.workflows.neb import BarrierMaker
 from interchem.workflows.phonons import PhononsMaker, PhononSummary
 
@@ -251,9 +252,7 @@ class InterfaceHopMaker(Maker):
         spec = CalculatorSpec.parse(self.calculator)
         check_calculator(spec, {el.symbol for el in best.structure.composition}, context="interface NEB")
         label = f"{best.anode}|{best.electrolyte} interface hop"
-        neb = interface_neb_job(
-            best.structure, spec, {"n_images": self.n_images, "fmax": self.fmax}, label
-        )
+        neb = interface_neb_job(best.structure, spec, {"n_images": self.n_images, "fmax": self.fmax}, label)
         return Flow([neb], output=neb.output, name=label)
 
 

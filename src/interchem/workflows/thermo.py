@@ -92,13 +92,17 @@ def relax_or_reuse(structure: Structure, phase: str, calculator: CalculatorSpec,
         return RelaxedPhase.model_validate({**stored, "reused": True})
     relax = relax_maker(spec, fmax=fmax, steps=steps).make(structure)
     relax.name = f"relax {phase}"
-    record = record_relaxation(phase=phase, key=key, calculator=calculator, initial_structure=structure, task_doc=relax.output)
+    record = record_relaxation(
+        phase=phase, key=key, calculator=calculator, initial_structure=structure, task_doc=relax.output
+    )
     record.name = f"record {phase}"
     return Response(replace=Flow([relax, record], output=record.output, name=f"relax {phase}"))
 
 
 @job(name="record relaxation")
-def record_relaxation(phase: str, key: str, calculator: CalculatorSpec, initial_structure: Structure, task_doc: Any) -> RelaxedPhase:
+def record_relaxation(
+    phase: str, key: str, calculator: CalculatorSpec, initial_structure: Structure, task_doc: Any
+) -> RelaxedPhase:
     spec = calculator
     backend = get_backend(spec)
     final_structure = task_field(task_doc, "output", "structure")
@@ -227,7 +231,9 @@ class ScreenResult(BaseModel):
 
 
 @job(name="analyse screen")
-def analyse_screen(relaxations: list, anodes: list[str], electrolytes: list[str], calculator: CalculatorSpec) -> ScreenResult:
+def analyse_screen(
+    relaxations: list, anodes: list[str], electrolytes: list[str], calculator: CalculatorSpec
+) -> ScreenResult:
     from interchem.analysis import screen_analysis
     from interchem.entries import build_entries
 
@@ -305,7 +311,9 @@ class ScreenMaker(Maker):
         if self.static_calculator is None:
             return jobs, stored if stored is not None else jobs[0].output
         if stored is not None:
-            static = find_stored(reuse_store(self.reuse_from), static_key(stored.structure, self.static_calculator, stored.calc_key))
+            static = find_stored(
+                reuse_store(self.reuse_from), static_key(stored.structure, self.static_calculator, stored.calc_key)
+            )
             if static is not None:
                 note_reused(f"{phase} (single point)")
                 return jobs, RelaxedPhase.model_validate({**static, "reused": True})

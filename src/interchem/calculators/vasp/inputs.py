@@ -53,9 +53,32 @@ ALLOWED_SETTINGS = frozenset(
 _WORKFLOW_INCAR_KEYS = frozenset({"NSW", "EDIFFG"})
 # INCAR keys that change cost, output or parallelisation but not the energy: left out of the level of theory.
 _NON_ENERGY_INCAR_KEYS = frozenset(
-    {"NCORE", "NPAR", "KPAR", "NSIM", "LPLANE", "LSCALU", "LWAVE", "LCHARG", "LAECHG", "LORBIT", "LVTOT",
-     "LVHAR", "LELF", "NELM", "NELMIN", "NWRITE", "ISTART", "ICHARG", "ALGO", "LREAL", "KBLOCK", "NBLOCK",
-     "MAXMIX", "LDAUPRINT"}
+    {
+        "NCORE",
+        "NPAR",
+        "KPAR",
+        "NSIM",
+        "LPLANE",
+        "LSCALU",
+        "LWAVE",
+        "LCHARG",
+        "LAECHG",
+        "LORBIT",
+        "LVTOT",
+        "LVHAR",
+        "LELF",
+        "NELM",
+        "NELMIN",
+        "NWRITE",
+        "ISTART",
+        "ICHARG",
+        "ALGO",
+        "LREAL",
+        "KBLOCK",
+        "NBLOCK",
+        "MAXMIX",
+        "LDAUPRINT",
+    }
 )
 
 
@@ -390,19 +413,17 @@ def __getattr__(name: str) -> Any:
 
 
 # Registered by ``calculators.vasp`` together with its makers (``makers.VaspMakers``).
-BACKEND = (
-    CalculatorBackend(
-        name="vasp",
-        description="VASP via atomate2's MP makers (MPRelaxSet/MPStaticSet PBE(+U); POTCARs, VASP on the worker)",
-        energy_convention=lambda spec: "gga_raw",
-        level_of_theory=level_of_theory,
-        supported_elements=supported_elements,
-        make_ase_calculator=None,
-        validate=validate,
-        packages=("custodian", "emmet-core"),
-        allowed_settings=ALLOWED_SETTINGS,
-        is_dft=True,
-        make_relax_maker=make_relax_maker,
-        make_static_maker=make_static_maker,
-    )
+BACKEND = CalculatorBackend(
+    name="vasp",
+    description="VASP via atomate2's MP makers (MPRelaxSet/MPStaticSet PBE(+U); POTCARs, VASP on the worker)",
+    energy_convention=lambda spec: "gga_raw",
+    level_of_theory=level_of_theory,
+    supported_elements=supported_elements,
+    make_ase_calculator=None,
+    validate=validate,
+    packages=("custodian", "emmet-core"),
+    allowed_settings=ALLOWED_SETTINGS,
+    is_dft=True,
+    make_relax_maker=make_relax_maker,
+    make_static_maker=make_static_maker,
 )

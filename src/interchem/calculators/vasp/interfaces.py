@@ -138,9 +138,15 @@ def relaxed_from_task_doc(
     sd = initial.site_properties.get("selective_dynamics") or []
     elapsed = task_field(task_field(task_doc, "run_stats") or {}, "overall", "elapsed_time")
     return RelaxedStructure(
-        label=label, structure=out, energy_eV=energy, initial_energy_eV=float(first) if first is not None else math.nan,
-        converged=state == "successful", n_steps=len(steps), n_fixed=sum(1 for f in sd if not any(f)),
-        calculator=spec.model_dump(mode="json"), level_of_theory=get_backend(spec).level_of_theory(spec),
+        label=label,
+        structure=out,
+        energy_eV=energy,
+        initial_energy_eV=float(first) if first is not None else math.nan,
+        converged=state == "successful",
+        n_steps=len(steps),
+        n_fixed=sum(1 for f in sd if not any(f)),
+        calculator=spec.model_dump(mode="json"),
+        level_of_theory=get_backend(spec).level_of_theory(spec),
         wall_time_s=float(elapsed) if elapsed is not None else 0.0,
     )
 

@@ -54,8 +54,12 @@ class VaspMakers(CalculatorMakers):
 
         # The job keeps atomate2's name ("VASP MD nvt 600 K"): recorded VASP runs are found by it.
         return make_md_maker(
-            self.spec, temperature=settings.temperature_K, steps=settings.steps, timestep=settings.timestep_fs,
-            ensemble=_ENSEMBLES[settings.ensemble], end_temperature=settings.end_temperature_K,
+            self.spec,
+            temperature=settings.temperature_K,
+            steps=settings.steps,
+            timestep=settings.timestep_fs,
+            ensemble=_ENSEMBLES[settings.ensemble],
+            end_temperature=settings.end_temperature_K,
         ).make(structure)
 
     def read_md(self, output: Any, label: str = ""):

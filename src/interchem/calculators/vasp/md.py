@@ -36,7 +36,6 @@ _AMU_A2_PER_FS2_TO_EV = 103.642691
 _K_B_EV_PER_K = 8.617333262e-5
 
 
-
 def is_vasp_md_output(obj: Any) -> bool:
     """True for an emmet ``TaskDoc`` (or its dict, as jobflow passes or stores it); interchem's own
     ``MDResult`` (dict with ``md_key``) is not one."""
@@ -217,19 +216,29 @@ def vasp_md_result(task_doc: Any, label: str = ""):
     task_id = task_field(task_doc, "task_id")
     ident = str(dir_name or task_id or "")
     if not ident:
-        ident = hashlib.sha256(np.ascontiguousarray(frac[:2]).tobytes() + repr(sorted(incar.items())).encode()).hexdigest()
+        ident = hashlib.sha256(
+            np.ascontiguousarray(frac[:2]).tobytes() + repr(sorted(incar.items())).encode()
+        ).hexdigest()
     final = task_field(task_doc, "output", "structure")
     if final is not None and not isinstance(final, Structure):
         final = Structure.from_dict(dict(final))
     if final is None:
         final = Structure(lattices[-1], species, frac[-1])
     run_stats = task_field(task_doc, "run_stats") or {}
-    elapsed = task_field(run_stats.get("overall") or run_stats.get("standard"), "elapsed_time") if isinstance(run_stats, Mapping) else None
+    elapsed = (
+        task_field(run_stats.get("overall") or run_stats.get("standard"), "elapsed_time")
+        if isinstance(run_stats, Mapping)
+        else None
+    )
     wall = float(elapsed) if elapsed is not None else 0.0
     run_type = task_field(task_doc, "run_type") or _first_calc(task_doc, "run_type")
     run_type = getattr(run_type, "value", run_type)
-    ensemble = {1: "nve (Andersen)" if not _float(incar, "ANDERSEN_PROB") else "nvt (Andersen)", 2: "nvt (Nose-Hoover)",
-                3: "langevin", 5: "nvt (CSVR)"}.get(int(incar.get("MDALGO") or 0), f"MDALGO={incar.get('MDALGO', 0)}")
+    ensemble = {
+        1: "nve (Andersen)" if not _float(incar, "ANDERSEN_PROB") else "nvt (Andersen)",
+        2: "nvt (Nose-Hoover)",
+        3: "langevin",
+        5: "nvt (CSVR)",
+    }.get(int(incar.get("MDALGO") or 0), f"MDALGO={incar.get('MDALGO', 0)}")
     settings = {
         "temperature_K": tebeg,
         "end_temperature_K": teend if teend is not None and teend > 0 and teend != tebeg else None,
@@ -238,7 +247,11 @@ def vasp_md_result(task_doc: Any, label: str = ""):
         "sample_interval": 1,
         "ensemble": f"vasp {ensemble}, ISIF={incar.get('ISIF', 2)}",
         "source": "vasp",
-        "incar": {k: incar[k] for k in ("IBRION", "NSW", "POTIM", "TEBEG", "TEEND", "MDALGO", "SMASS", "ISIF", "ENCUT") if k in incar},
+        "incar": {
+            k: incar[k]
+            for k in ("IBRION", "NSW", "POTIM", "TEBEG", "TEEND", "MDALGO", "SMASS", "ISIF", "ENCUT")
+            if k in incar
+        },
     }
     return MDResult(
         md_key=f"vasp:{ident}",

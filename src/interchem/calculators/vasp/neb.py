@@ -81,7 +81,8 @@ def neb_incar(spec: CalculatorSpec, fmax: float, steps: int) -> dict[str, Any]:
     ``NEB_ELECTRONIC_INCAR`` (PREC Accurate as the endpoint relaxations), ISYM 0 (images have lower
     symmetry than the endpoints; symmetrised forces could hold the moving atom). SPRING stays VASP's
     -5 eV/A^2: NEBSettings.spring_constant is ASE's k (0.1 eV/A^2 by default) and is not carried over
-    (pymatgen also writes SPRING as an integer, so -0.1 would become 0, i.e. no nudging). The spec's ``user_incar_settings`` are applied last (they may not set NSW / EDIFFG).
+    (pymatgen also writes SPRING as an integer, so -0.1 would become 0, i.e. no nudging). The spec's
+    ``user_incar_settings`` are applied last (they may not set NSW / EDIFFG).
     """
     incar: dict[str, Any] = {**NEB_ELECTRONIC_INCAR, "ISYM": 0}
     incar.update(user_incar(spec))
@@ -138,7 +139,9 @@ def _dict_kpoints(spec: CalculatorSpec) -> dict[str, Any]:
     return dict_setting(spec, "user_kpoints_settings")
 
 
-def write_neb_inputs(maker: Any, images: list[Structure], directory: str | Path, potcar_spec: bool | None = None) -> Path:
+def write_neb_inputs(
+    maker: Any, images: list[Structure], directory: str | Path, potcar_spec: bool | None = None
+) -> Path:
     """Write what the NEB job writes before running VASP: the head INCAR/KPOINTS/POSCAR/POTCAR (or
     POTCAR.spec) from ``images[0]`` and one folder per image (00 .. NN) with its POSCAR and a copy of
     the KPOINTS (atomate2's ``kpoints_kludge`` for VASP 6). ``potcar_spec`` defaults to True when no
@@ -151,7 +154,9 @@ def write_neb_inputs(maker: Any, images: list[Structure], directory: str | Path,
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     maker.input_set_generator.num_images = len(images) - 2
-    write_vasp_input_set(images[0], maker.input_set_generator, directory=directory, potcar_spec=potcar_spec, clean_prev=False)
+    write_vasp_input_set(
+        images[0], maker.input_set_generator, directory=directory, potcar_spec=potcar_spec, clean_prev=False
+    )
     kpoints = Kpoints.from_file(directory / "KPOINTS") if (directory / "KPOINTS").exists() else None
     for i, image in enumerate(images):
         folder = directory / f"{i:02d}"
@@ -389,15 +394,22 @@ def interpolate_job(initial: Any, final: Any, n_images: int) -> list[Structure]:
 
 @job(name="collect vasp neb", data=["images"])
 def collect_vasp_neb_job(
-    neb: Any, endpoints: list, hop: dict | None, calculator: dict, settings: dict, label: str, relax_endpoints: bool = True
+    neb: Any,
+    endpoints: list,
+    hop: dict | None,
+    calculator: dict,
+    settings: dict,
+    label: str,
+    relax_endpoints: bool = True,
 ) -> NEBResult:
     return collect_vasp_neb(neb, endpoints, hop, calculator, settings, label, relax_endpoints)
 
 
-def vasp_neb_flow(structure: Structure, hop: dict, spec: CalculatorSpec | str | dict, settings: NEBSettings | dict, label: str) -> Flow:
+def vasp_neb_flow(
+    structure: Structure, hop: dict, spec: CalculatorSpec | str | dict, settings: NEBSettings | dict, label: str
+) -> Flow:
     """One hop: endpoints -> two fixed-cell VASP relaxations -> IDPP images -> VASP NEB -> ``NEBResult``."""
     from jobflow import Flow
-
 
     spec = CalculatorSpec.parse(spec)
     settings = NEBSettings.model_validate(settings)
@@ -405,7 +417,9 @@ def vasp_neb_flow(structure: Structure, hop: dict, spec: CalculatorSpec | str | 
     ends = endpoints_job(structure, hop, settings.supercell_min_length)
     ends.name = f"neb endpoints {label}"
     if settings.relax_endpoints:
-        relax = make_relax_maker(_endpoint_spec(spec), fmax=settings.endpoint_fmax, steps=settings.endpoint_steps, relax_cell=False)
+        relax = make_relax_maker(
+            _endpoint_spec(spec), fmax=settings.endpoint_fmax, steps=settings.endpoint_steps, relax_cell=False
+        )
     else:  # NSW 0: a single point with the relaxation's settings
         relax = make_relax_maker(_endpoint_spec(spec), fmax=settings.endpoint_fmax, steps=0, relax_cell=False)
     if hasattr(relax, "stop_children_kwargs"):  # an unrelaxed endpoint is flagged by the collate job
