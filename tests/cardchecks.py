@@ -1,8 +1,8 @@
-"""Shared checks for the phase-card test files (tests/test_cards_*.py).
+"""Shared checks for the phase-card table (tests/test_cards.py).
 
-Not a test module: the test files hold the facts of each card (expected atom counts, shortest bond,
-space group, reference structures and volume windows, with the reasons for each tolerance) and call
-the assertion helpers here, so that every card set is checked the same way.
+Not a test module: the table holds the facts of each card (expected atom counts, shortest bond,
+space group, reference structures and volume windows, with the reasons for each tolerance) and calls
+the assertion helpers here, so that every card is checked the same way.
 
 pytest rewrites asserts only in test modules and conftest, not here, so every assert below carries
 its own message (the values involved) to keep failures as readable as they were in the test files.
@@ -14,7 +14,7 @@ Imported as ``from cardchecks import ...``: tests/ has no __init__.py, so pytest
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -25,23 +25,25 @@ from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
 from interchem.structures.cards import CARD_DIR, PhaseCard, load_card
 
+# The shared reference data lies next to the repository: <repository>/../shared/reference (tests/ is
+# parents[0], the repository parents[1]). CI checks it out there; elsewhere the comparisons skip.
 REFERENCE_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference" / "structures"
 
 # spglib tolerance for the space-group check; every card file has always used 0.1.
 SYMPREC = 0.1
 
 # The same settings for every card-vs-reference comparison. scale=True: the volume is checked
-# separately, against a window justified per comparison in each test file.
+# separately, against a window justified per comparison in tests/test_cards.py.
 MATCHER = StructureMatcher(ltol=0.2, stol=0.3, angle_tol=5, primitive_cell=True, scale=True, attempt_supercell=True)
 
 
-@lru_cache(maxsize=None)
+@cache
 def card(name: str) -> PhaseCard:
     """The phase card CARD_DIR/<name>.yaml, loaded once per test session."""
     return load_card(CARD_DIR / f"{name}.yaml")
 
 
-@lru_cache(maxsize=None)
+@cache
 def built(name: str) -> Structure:
     """The conventional cell of the card, built once per test session (callers must not modify it)."""
     return card(name).build()
@@ -51,7 +53,10 @@ def reference(stem: str) -> Structure:
     """Reference structure <stem>.json from the shared data; skips the test when it is not checked out."""
     path = REFERENCE_DIR / f"{stem}.json"
     if not path.exists():
-        pytest.skip(f"reference structure {path} is absent (shared reference data not checked out)")
+        pytest.skip(
+            f"reference structure {stem}.json not found in {REFERENCE_DIR}: the shared reference data "
+            "(<repository>/../shared/reference) is not checked out here (CI has it)"
+        )
     with open(path) as fh:
         return Structure.from_dict(json.load(fh))
 
