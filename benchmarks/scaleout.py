@@ -13,7 +13,7 @@ server (mongoeco, SQLite engine, SCRAM auth) and a single-node Slurm (munged, sl
   JobStore's ``docs_store.update`` (as jobs write them), then read back one by one (``query_one`` by
   uuid) and all at once (``query``), on (a) MongoDB through the mongoeco server and (b) the embedded
   store (MontyStore on SQLite). Rates in documents per second. mongoeco slows down with collection
-  size (see /work/shared/notes/environment.md), so keep ``--docs`` a few hundred.
+  size (see ../shared/notes/environment.md beside the repository), so keep ``--docs`` a few hundred.
 
     .venv/bin/python benchmarks/scaleout.py [--repeat 3] [--batch 4] [--delay 1] [--docs 300]
 

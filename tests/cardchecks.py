@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 import pytest
+from paths import REFERENCE
 from pymatgen.analysis.structure_matcher import StructureMatcher
 from pymatgen.core import Composition, Structure
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
@@ -27,7 +27,7 @@ from interchem.structures.cards import CARD_DIR, PhaseCard, load_card
 
 # The shared reference data lies next to the repository: <repository>/../shared/reference (tests/ is
 # parents[0], the repository parents[1]). CI checks it out there; elsewhere the comparisons skip.
-REFERENCE_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference" / "structures"
+REFERENCE_DIR = REFERENCE / "structures"
 
 # spglib tolerance for the space-group check; every card file has always used 0.1.
 SYMPREC = 0.1

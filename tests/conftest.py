@@ -7,13 +7,12 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from paths import REFERENCE
 from pymatgen.core import SETTINGS as PMG_SETTINGS
 
 os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
 # MD checkpoints of the tests never land in the user's ~/.interchem.
 os.environ.setdefault("INTERCHEM_CHECKPOINT_DIR", tempfile.mkdtemp(prefix="interchem-test-checkpoints-"))
-
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 
 
 @pytest.fixture(scope="session")

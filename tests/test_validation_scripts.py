@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
-from pathlib import Path
 
 import pytest
-
-VALIDATION = Path(__file__).resolve().parents[1] / "validation"
+from paths import VALIDATION
 
 
 def _load(name: str):

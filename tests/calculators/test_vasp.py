@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from paths import FIXTURES as TEST_FIXTURES
 from pymatgen.core import SETTINGS as PMG_SETTINGS
 from pymatgen.io.vasp import Incar, Kpoints, Poscar, Vasprun
 
@@ -31,7 +32,7 @@ from interchem.errors import (
 )
 from interchem.structures.library import cards
 
-FIXTURES = Path(__file__).parent / "fixtures" / "vasp"
+FIXTURES = TEST_FIXTURES / "vasp"
 WRITE_ONLY = CalculatorSpec(name="vasp", settings={"write_only": True})
 
 

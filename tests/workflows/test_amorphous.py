@@ -6,10 +6,10 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
+from paths import VALIDATION
 from pymatgen.core import Composition, Lattice, Structure
 from typer.testing import CliRunner
 
@@ -29,8 +29,6 @@ from interchem.structures.amorphous import (
     parse_composition,
     random_packing,
 )
-
-VALIDATION = Path(__file__).resolve().parents[1] / "validation"
 
 
 def _load_validation(name: str):

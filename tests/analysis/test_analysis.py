@@ -17,9 +17,9 @@ from __future__ import annotations
 import json
 import math
 import warnings
-from pathlib import Path
 
 import pytest
+from paths import REFERENCE
 from pymatgen.core import Composition
 from pymatgen.entries.computed_entries import ComputedEntry
 
@@ -42,7 +42,6 @@ from interchem.analysis import (
 )
 from interchem.errors import ChemicalSystemError, UnknownPhaseError
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 MP_SUBSET = REFERENCE / "energies" / "mp_computed_entries_subset_from_pymatgen_calc_compounds.json"
 
 MU = {"Li": -2.0, "Si": -5.0, "P": -5.0, "S": -4.0}

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
+from paths import TESTS
 from services import MONGO_PASSWORD, guard
 from typer.testing import CliRunner
 
@@ -109,7 +110,7 @@ def remote(mongo_server, slurm_cluster, tmp_path_factory, tiny_mace):
         "INTERCHEM_CHECKPOINT_DIR": str(
             base / "checkpoints"
         ),  # MD checkpoints (runner env -> Slurm jobs)  # rich: no line wrapping in CLI output the tests read
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")])),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")])),
     }
     for k, v in env_updates.items():
         mp.setenv(k, v)

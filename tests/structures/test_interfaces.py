@@ -4,10 +4,10 @@ strain, limits, de-duplication, periodic/vacuum models, gap handling, amorphous 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
+from paths import FIXTURES
 from pymatgen.analysis.structure_matcher import StructureMatcher
 from pymatgen.core import Composition, Lattice, Structure
 
@@ -242,7 +242,7 @@ def test_insane_amorphous_density_is_refused():
 # Recorded with the hand-written stacking, set_gap and split_interface that pymatgen's Interface replaced
 # (interchem e4b5108): the same atoms, in the same order, in the same cell (lattice parameters: the new cell
 # is pymatgen's frame, a rotation of the old one), the same gap, the same parts in the same order.
-RECORDED = Path(__file__).parent / "fixtures" / "interfaces_before_pymatgen_interface.json"
+RECORDED = FIXTURES / "interfaces_before_pymatgen_interface.json"
 RECORDED_CASES = {
     "Li(100)|LiCl(100)": (
         "Li",

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
+from paths import VALIDATION
 from typer.testing import CliRunner
 
 from interchem.analysis.structure import (
@@ -27,8 +27,6 @@ from interchem.errors import (
 )
 from interchem.structures.amorphous import amorphous_series_targets
 from interchem.structures.lithiation import crystalline_series, crystalline_volume_line
-
-VALIDATION = Path(__file__).resolve().parents[1] / "validation"
 
 # Single-crystal Si at room temperature (McSkimin & Andreatch 1964, as tabulated by Hopcroft, Nix &
 # Kenny, J. Microelectromech. Syst. 19, 229 (2010)).

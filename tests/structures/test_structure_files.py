@@ -1,6 +1,7 @@
 """load_structure_file: formats, provenance and every failure mode, on small files written here.
 
-A few tests also read trusted files from /work/shared/reference (never copied into src/).
+A few tests also read trusted files from the reference data beside the repository (../shared/reference,
+never copied into src/).
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ import warnings
 from pathlib import Path
 
 import pytest
+from paths import REFERENCE
 from pymatgen.analysis.structure_matcher import StructureMatcher
 from pymatgen.core import Lattice, Structure
 
 from interchem.errors import StructureFileError, StructureValidationError
 from interchem.structures.files import load_structure_file
 
-REFERENCE = Path("/work/shared/reference")
 needs_reference = pytest.mark.skipif(not REFERENCE.is_dir(), reason="shared reference data not present")
 
 CIF_HEADER = """data_{name}

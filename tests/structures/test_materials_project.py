@@ -8,12 +8,12 @@ from __future__ import annotations
 import copy
 import json
 import socket
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import requests
 from mp_api.client.core.exceptions import MPRestError
+from paths import FIXTURES as TEST_FIXTURES
 from pydantic import SecretStr
 from pymatgen.analysis.structure_matcher import StructureMatcher
 from pymatgen.core import Composition, Structure
@@ -22,7 +22,7 @@ from pymatgen.entries.computed_entries import ComputedStructureEntry
 from interchem.errors import ChemicalSystemError, MaterialsProjectError, MissingAPIKeyError, UnknownPhaseError
 from interchem.structures.materials_project import MaterialsProjectSource, all_subsystems
 
-FIXTURES = Path(__file__).parent / "fixtures" / "mp"
+FIXTURES = TEST_FIXTURES / "mp"
 KEY = "FAKEkey0123456789abcdefghijklmno"  # 32 characters, like a real key; never valid
 assert len(KEY) == 32
 
