@@ -61,7 +61,7 @@ def test_garbled_block_is_detected(tmp_path):
 
 
 def test_missing_store_is_an_error_when_it_must_exist(tmp_path):
-    with pytest.raises(StoreMissingError, match="there is no store at .*--create"):
+    with pytest.raises(StoreMissingError, match="there is no store at .*check the store path"):
         embedded_store(tmp_path / "typo", must_exist=True)
     assert not (tmp_path / "typo").exists()
     embedded_store(tmp_path / "new")  # creating is the default for commands that compute
@@ -82,3 +82,21 @@ def test_store_check_and_repair_commands(tmp_path):
     fixed = runner.invoke(app, ["store", "repair", "-s", str(tmp_path / "s")])
     assert fixed.exit_code == 0 and "kept" in fixed.stdout
     assert runner.invoke(app, ["store", "check", "-s", str(tmp_path / "s")]).exit_code == 0
+
+
+def test_read_only_commands_never_create_a_store(tmp_path, monkeypatch):
+    """`results`, `tieline` and `report` on a mistyped store path say so and leave nothing behind
+    (they used to create an empty store and report "0 stored results")."""
+    from typer.testing import CliRunner
+
+    from interchem.cli import app
+
+    monkeypatch.setenv("INTERCHEM_CONFIG", str(tmp_path / "no-config.yaml"))
+    monkeypatch.delenv("INTERCHEM_STORE_URI", raising=False)
+    typo = tmp_path / "interchem-stroe"
+    runner = CliRunner()
+    for args in (["results"], ["tieline", "Li2S", "Li"], ["report", "-o", str(tmp_path / "out")]):
+        result = runner.invoke(app, [*args, "-s", str(typo)])
+        assert result.exit_code == 2, (args, result.output)
+        assert "there is no store at" in result.output, (args, result.output)
+        assert not typo.exists(), args

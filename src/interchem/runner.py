@@ -296,7 +296,7 @@ def latest_screen_result(
 
     settings = settings or get_settings()
     spec = CalculatorSpec.parse(calculator or settings.calculator)
-    store = make_job_store(settings)
+    store = make_job_store(settings, must_exist=True)  # a query never creates an empty store
     store.connect()
     try:
         docs = list(

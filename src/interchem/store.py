@@ -367,7 +367,8 @@ def embedded_store(path: str | Path, must_exist: bool = False) -> JobStore:
         raise InterchemError(f"store path {str(path)!r} exists and is not a folder")
     if not path.exists() and must_exist:
         raise StoreMissingError(
-            f"there is no store at {path}: check the path, or add --create to start a new store there"
+            f"there is no store at {path}: check the store path (-s or INTERCHEM_STORE_PATH); "
+            "a computing command such as `interchem screen` creates it"
         )
     corrupt = corrupt_store_files(path)
     if corrupt:

@@ -175,7 +175,7 @@ register(
 )
 
 # --------------------------------------------------------------------------------------------------
-# SevenNet: the pretrained SevenNet-0 models, weights inside the sevenn wheel (MIT), offline. Optional
+# SevenNet: the pretrained SevenNet-0 models, weights inside the sevenn wheel (GPL-3.0), offline. Optional
 # extra ``interchem[sevennet]`` pinned to sevenn 0.10.4: later releases require e3nn >= 0.5, which
 # breaks mace-torch (it pins e3nn 0.4.4); 0.10.4 co-installs with it. SevenNet-0 is trained on raw
 # MPtrj PBE/PBE+U energies: measured here, Li2S / Li2O / LiCl come out 0.15 / 0.19 / 0.29 eV/atom above

@@ -170,7 +170,7 @@ def query_results(
         criteria["$or"] = [{"metadata.interchem_flow": flow}, {"hosts": flow}]
     if prop:
         criteria[f"output.{prop}"] = {"$exists": True}
-    store = make_job_store(settings)
+    store = make_job_store(settings, must_exist=True)  # a query never creates an empty store
     store.connect()
     try:
         docs = list(
@@ -244,7 +244,7 @@ def stored_screens(
     criteria: dict[str, Any] = {"name": "analyse screen"}
     if flow:
         criteria["$or"] = [{"metadata.interchem_flow": flow}, {"hosts": flow}]
-    store = make_job_store(settings)
+    store = make_job_store(settings, must_exist=True)
     store.connect()
     try:
         docs = list(
@@ -306,7 +306,7 @@ def stored_kinetics_reports(
     from interchem.store import make_job_store
 
     settings = settings or get_settings()
-    store = make_job_store(settings)
+    store = make_job_store(settings, must_exist=True)
     store.connect()
     found: dict[tuple[str, str], dict] = {}
     try:
@@ -349,7 +349,7 @@ def _redraw_kinetics(reports: list[tuple[str, str, dict]], output_dir: Path, set
             if uuid:
                 from interchem.store import make_job_store
 
-                store = make_job_store(settings or get_settings())
+                store = make_job_store(settings or get_settings(), must_exist=True)
                 store.connect()
                 try:
                     doc = store.get_output(uuid, which="last", load=True)
