@@ -402,32 +402,21 @@ def start_slurm(workdir: Path) -> SlurmCluster:
     cluster = SlurmCluster(conf=conf, logs=logs, munge_dir=munge_dir)
     env = cluster.env()
     out = (logs / "daemons.out").open("w")
-    cluster.processes.append(
-        subprocess.Popen(
-            ["/usr/sbin/slurmctld", "-D", "-c", "-i", "-f", str(conf)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+
+    def daemon(*cmd: str) -> None:  # in its own session (Ctrl-C in pytest does not hit it), guarded
+        cluster.processes.append(
+            subprocess.Popen(list(cmd), env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         )
-    )
-    guard(cluster.processes[-1].pid)
+        guard(cluster.processes[-1].pid)
+
+    daemon("/usr/sbin/slurmctld", "-D", "-c", "-i", "-f", str(conf))
     _wait(
         lambda: cluster.run("scontrol", "ping", check=False).stdout.count("UP") > 0,
         20,
         "slurmctld",
         logs / "slurmctld.log",
     )
-    cluster.processes.append(
-        subprocess.Popen(
-            ["/usr/sbin/slurmd", "-D", "-N", "localhost", "-f", str(conf)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    )
-    guard(cluster.processes[-1].pid)
+    daemon("/usr/sbin/slurmd", "-D", "-N", "localhost", "-f", str(conf))
     _wait(
         lambda: "idle" in cluster.run("sinfo", "-h", "-o", "%T", check=False).stdout, 30, "slurmd", logs / "slurmd.log"
     )

@@ -43,7 +43,9 @@ readers that turn their output into the same documents.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import hashlib
+import io
 import json
 import logging
 import threading
@@ -312,7 +314,11 @@ def _cached_calculator(spec_json: str, thread_id: int) -> Any:
         spec = CalculatorSpec.model_validate_json(spec_json)
         if len(_CACHE) >= _CACHE_SIZE:
             _close(_CACHE.pop(next(iter(_CACHE))))
-        _CACHE[key] = get_backend(spec).make_ase_calculator(spec)
+        # Model banners ("CHGNet v0.3.0 initialized ...") go to the log, not to stdout where results go.
+        with contextlib.redirect_stdout(io.StringIO()) as banner:
+            _CACHE[key] = get_backend(spec).make_ase_calculator(spec)
+        if banner.getvalue().strip():
+            logger.info("%s: %s", spec.name, " | ".join(banner.getvalue().split("\n")).strip(" |"))
     return _CACHE[key]
 
 

@@ -4,6 +4,8 @@ one error handler."""
 
 from __future__ import annotations
 
+import logging
+import warnings
 from pathlib import Path
 from typing import Annotated, NoReturn, Optional
 
@@ -16,9 +18,66 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     help="interchem: atomistic workflows for Si / Li_xSi anodes against solid electrolytes.",
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 console = Console(stderr=True)
 out = Console()
+SHOW_TRACEBACK = {"on": False}  # set by --traceback for this invocation
+
+
+class LibraryWarnings:
+    """Warnings of the libraries underneath (jobflow, torch, scipy, ...) are collected, not printed, and
+    summarised in one line when the command ends; ``-v`` shows them as they come. interchem's own
+    warnings are always shown."""
+
+    def __init__(self) -> None:
+        self.hidden: dict[str, int] = {}
+        self._show = warnings.showwarning
+
+    def showwarning(self, message, category, filename, lineno, file=None, line=None):
+        if "/interchem/" in str(filename):
+            return self._show(message, category, filename, lineno, file, line)
+        key = f"{category.__name__}: {str(message).splitlines()[0][:80]}"
+        self.hidden[key] = self.hidden.get(key, 0) + 1
+        return None
+
+    def summary(self) -> None:
+        warnings.showwarning = self._show
+        if self.hidden:
+            n = sum(self.hidden.values())
+            console.print(f"[dim]{n} library warning(s) hidden; -v shows them[/]")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        import interchem
+
+        libs = ", ".join(f"{p} {version(p)}" for p in ("pymatgen", "atomate2", "jobflow", "ase", "torch"))
+        out.print(f"interchem {interchem.__version__} ({libs})")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="show library warnings, banners and logs")] = False,
+    traceback: Annotated[bool, typer.Option("--traceback", help="on an error, print the Python traceback")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="versions of interchem and its stack")
+    ] = False,
+) -> None:
+    """interchem: atomistic workflows for Si / Li_xSi anodes against solid electrolytes."""
+    SHOW_TRACEBACK["on"] = traceback
+    if verbose:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+        logging.getLogger("interchem").setLevel(logging.INFO)
+        return
+    collected = LibraryWarnings()
+    warnings.showwarning = collected.showwarning
+    ctx.call_on_close(collected.summary)
+
 
 CALCULATOR_HELP = (
     "calculator spec: chgnet (default), sevennet, mace:model=PATH, cp2k, vasp, emt "
@@ -60,7 +119,10 @@ PhaseOption = Annotated[
 
 
 def fail(exc: Exception) -> NoReturn:
-    """The one error handler: the message in red on stderr, exit code 2."""
+    """The one error handler: the message in red on stderr (with ``--traceback`` the full traceback
+    first), exit code 2."""
+    if SHOW_TRACEBACK["on"]:
+        console.print_exception()
     console.print(f"[bold red]error:[/] {exc}")
     raise typer.Exit(code=2)
 
