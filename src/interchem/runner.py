@@ -6,6 +6,7 @@ only then is the store opened and the flow run, so bad input leaves nothing in t
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -153,7 +154,12 @@ def run_flow(
     work_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
     local = LocalRun(store, work_dir, progress)
-    if not local.run(flow):
+    try:
+        finished = local.run(flow)
+    finally:
+        with contextlib.suppress(OSError):  # only when empty: no folder left behind for jobs that wrote nothing
+            work_dir.rmdir()
+    if not finished:
         raise InterchemError(f"{what} did not finish: {'; '.join(local.failures) or 'a job stopped the flow'}")
     store.connect()
     try:
@@ -195,6 +201,8 @@ class LocalRun:
             job_dir = self._job_dir()
             with chdir(job_dir):
                 response = self._run_job(job, parents)
+            if not any(job_dir.iterdir()):  # a job that wrote no file leaves no empty folder behind
+                job_dir.rmdir()
             if response is not None:
                 response.job_dir = job_dir
             ok = ok and response is not None
