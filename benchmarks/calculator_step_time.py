@@ -94,6 +94,7 @@ def main() -> None:
             "tiny MACE": CalculatorSpec(name="mace", settings={"model": str(mace_path)}),
             "CHGNet 0.3.0": CalculatorSpec(name="chgnet"),
             "SevenNet-0": CalculatorSpec(name="sevennet"),
+            "SevenNet-l3i5": CalculatorSpec(name="sevennet", settings={"model": "7net-l3i5"}),
             "CP2K SZV, 1 OMP thread": CalculatorSpec(
                 name="cp2k", settings={"basis": "SZV-MOLOPT-SR-GTH", "omp_threads": 1}
             ),
@@ -112,7 +113,7 @@ def main() -> None:
                     continue
                 if args.mlip_only and label.startswith("CP2K"):
                     continue
-                if label == "SevenNet-0" and importlib.util.find_spec("sevenn") is None:
+                if label.startswith("SevenNet") and importlib.util.find_spec("sevenn") is None:
                     continue  # optional extra not installed
                 record = time_calculator(spec, atoms, args.repeat)
                 record["level_of_theory"] = get_backend(spec).level_of_theory(spec)
