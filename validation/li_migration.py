@@ -126,7 +126,9 @@ def main() -> None:
     supercell = 7.0 if args.quick else 9.0
     t0 = time.perf_counter()
     RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"li_migration_{args.calculator.split(':')[0]}.json"
+    # one file per model: chgnet, sevennet-7net-0, sevennet-7net-l3i5, ...
+    tag = args.calculator.replace(":model=", "-").split(":")[0].replace("/", "_")
+    path = RESULTS / f"li_migration_{tag}.json"
     out = json.loads(path.read_text()) if path.exists() else {}
     out.update(
         {
