@@ -56,6 +56,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from interchem.calculators.tracked import TrackedBFGS
 from interchem.errors import (
     CalculatorSettingsError,
     MissingCapabilityError,
@@ -390,7 +391,7 @@ def relax_maker(spec: CalculatorSpec, fmax: float = 0.05, steps: int = 300, rela
         relax_kwargs={"fmax": fmax},
         # BFGS on the Frechet cell filter needs ~2x fewer steps than atomate2's default FIRE on these
         # cells for the same final energy (measured with CHGNet on 10 oxide/nitride cards).
-        optimizer_kwargs={"optimizer": "BFGS"},
+        optimizer_kwargs={"optimizer": TrackedBFGS},
         # Only the final structure matters for the hull; the trajectory would bloat the store.
         store_trajectory="no",
         ionic_step_data=("energy",),
