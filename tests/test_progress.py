@@ -107,3 +107,67 @@ def test_tracker_logs_a_line_per_ten_percent_and_sinks_see_every_step(tmp_path, 
     assert len(lines) == 12 and lines[-1].startswith("md test: md step 100/100 (100 %), done")
     assert last_line(tmp_path) is None  # not inside a job: no progress file anywhere
     assert not list(tmp_path.iterdir())
+
+
+def test_atomate2_relaxation_reports_its_optimiser_steps(isolated_settings, tmp_path):
+    from interchem.calculators import CalculatorSpec, relax_maker
+
+    si = resolve_phase("Si", primitive=False)[1]
+    si.perturb(0.1, min_distance=0.05)  # a few steps of work for the optimiser
+    job = relax_maker(CalculatorSpec.parse("chgnet"), fmax=0.05, steps=50).make(si)
+    events: list[ProgressEvent] = []
+    run_flow(job, isolated_settings, work_dir=tmp_path / "jobs", steps=events.append)
+    relax = _steps_of(events, "relax")
+    *running, last = relax
+    assert len(running) >= 3 and [e.step for e in running] == sorted({e.step for e in running})
+    assert {e.job for e in relax} == {job.name} and running[0].total == 50
+    assert last.done and last.step == last.total == running[-1].step < 50  # converged early: the bar ends full
+
+
+def test_jobs_of_a_replaced_flow_count_as_steps_of_the_job_that_made_them(isolated_settings, tmp_path):
+    from jobflow import Flow, Response, job
+
+    @job
+    def square(x: int) -> int:
+        return x * x
+
+    @job
+    def fan_out(n: int):  # as atomate2's run_phonon_displacements: one job per displaced cell
+        jobs = [square(i) for i in range(n)]
+        return Response(replace=Flow(jobs, output=[j.output for j in jobs]))
+
+    parent = fan_out(3)
+    parent.name = "fan out"
+    events: list[ProgressEvent] = []
+    assert run_flow(parent, isolated_settings, work_dir=tmp_path / "jobs", steps=events.append) == [0, 1, 4]
+    # 3 jobs and jobflow's own store_inputs job that holds the replaced flow's output
+    assert [(e.job, e.kind, e.step, e.total, e.done) for e in events] == [
+        ("fan out", "jobs", 1, 4, False),
+        ("fan out", "jobs", 2, 4, False),
+        ("fan out", "jobs", 3, 4, False),
+        ("fan out", "jobs", 4, 4, False),
+        ("fan out", "jobs", 4, 4, True),
+    ]
+
+
+def test_step_bars_show_only_work_longer_than_the_threshold():
+    from io import StringIO
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from interchem.runner import StepBars
+
+    console = Console(file=StringIO(), width=100)
+    with Progress(console=console) as bars:
+        display = StepBars(bars, min_seconds=10.0)
+        display(ProgressEvent("quick", "relax", 3, 10, elapsed_s=2.0, eta_s=4.0))
+        assert not bars.tasks  # under 10 s: no bar
+        display(ProgressEvent("md LiCl 600 K", "md", 50, 1000, elapsed_s=11.0, eta_s=209.0))
+        display(ProgressEvent("md LiCl 600 K", "md", 60, 1000, elapsed_s=13.0, eta_s=200.0))
+        (task,) = bars.tasks
+        assert task.completed == 60 and task.total == 1000 and "md LiCl 600 K" in task.description
+        display(ProgressEvent("md LiCl 600 K", "md", 1000, 1000, elapsed_s=200.0, eta_s=0.0, done=True))
+        assert not bars.tasks  # done: the bar goes
+        display(ProgressEvent("md LiCl 600 K", "note", 0, 0, 0.0, message="resuming MD from step 50 of 1000"))
+    assert "md LiCl 600 K: resuming MD from step 50 of 1000" in console.file.getvalue()
