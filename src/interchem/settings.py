@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     store_timeout_ms: int = Field(
         default=3000, gt=0, description="how long the pre-submit store check waits for MongoDB"
     )
+    trusted_models: list[Path] = Field(
+        default_factory=list,
+        description="model files (MACE) you trust to unpickle in full: loading a pickle can run code it holds; "
+        "others load with torch's weights_only or are refused (or mark one spec: mace:model=PATH,trusted=true)",
+    )
     checkpoint_dir: Path | None = Field(
         default=None,
         description="MD checkpoints (keyed by a hash of the inputs). None: local runs use checkpoints/ beside "

@@ -82,6 +82,8 @@ CAPABILITIES = frozenset(
         "melt_quench",
     }
 )
+# Spec settings that say how to load, not what to compute: left out of ``CalculatorSpec.key``.
+NOT_IN_KEY = frozenset({"trusted"})
 # What interchem's ASE route gives every backend with an ASE calculator.
 ASE_CAPABILITIES = CAPABILITIES
 
@@ -112,8 +114,11 @@ class CalculatorSpec(BaseModel):
         return cls(name=name.strip().lower(), settings=settings)
 
     def key(self) -> str:
-        """Stable hash of the spec (part of the cache key of every stored calculation)."""
-        payload = json.dumps(self.model_dump(mode="json"), sort_keys=True, default=str)
+        """Stable hash of the spec (part of the cache key of every stored calculation). ``trusted`` (how a
+        model file may be loaded) does not change results, so it is not part of the key."""
+        dump = self.model_dump(mode="json")
+        dump["settings"] = {k: v for k, v in dump["settings"].items() if k not in NOT_IN_KEY}
+        payload = json.dumps(dump, sort_keys=True, default=str)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
     def as_dict(self) -> dict[str, Any]:
