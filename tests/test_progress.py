@@ -85,6 +85,13 @@ def test_resumed_md_job_says_so_in_its_log_and_to_the_runner(isolated_settings, 
     _assert_counts_up_to_total(md, 8)
     logs = list(work.glob(f"job_*/{LOG_FILE}"))  # the job's own log, in its folder (a remote job's run dir)
     assert len(logs) == 1 and expected in logs[0].read_text()
+    # `interchem status` shows it (the way to look at a job running elsewhere, e.g. a jobflow-remote run dir)
+    from typer.testing import CliRunner
+
+    from interchem.cli import app
+
+    shown = CliRunner().invoke(app, ["status", str(work)])
+    assert shown.exit_code == 0 and "resuming MD from step 4 of 8" in shown.output
 
 
 def test_md_outside_the_runner_checkpoints_in_the_working_folder(tmp_path, monkeypatch, default_checkpoints):

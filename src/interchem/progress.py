@@ -201,3 +201,17 @@ def last_line(folder: str | Path) -> str | None:
     except OSError:
         return None
     return lines[-1] if lines else None
+
+
+def job_progress(root: str | Path, include_done: bool = False) -> list[tuple[Path, str, float]]:
+    """(job folder, last progress line, seconds since it was written) of every job folder under ``root``
+    with a progress log, newest first; finished loops (last line says ``done``) only with ``include_done``.
+    Works on local job folders and on jobflow-remote run folders alike (a mounted or local work_dir)."""
+    found = []
+    now = time.time()
+    for path in Path(root).expanduser().glob(f"**/{LOG_FILE}"):
+        line = last_line(path.parent)
+        if line is None or (not include_done and "), done, " in line):
+            continue
+        found.append((path.parent, line, max(0.0, now - path.stat().st_mtime)))
+    return sorted(found, key=lambda item: item[2])
