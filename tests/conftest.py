@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -10,7 +11,6 @@ import pytest
 from paths import REFERENCE
 from pymatgen.core import SETTINGS as PMG_SETTINGS
 
-os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
 # MD checkpoints of the tests never land in the user's ~/.interchem.
 os.environ.setdefault("INTERCHEM_CHECKPOINT_DIR", tempfile.mkdtemp(prefix="interchem-test-checkpoints-"))
 
@@ -27,7 +27,10 @@ def tiny_mace(tmp_path_factory) -> Path:
     from interchem.calculators import build_tiny_mace
 
     elements = ["Li", "Si", "P", "S", "Cl", "O", "N", "La", "Zr"]
-    return build_tiny_mace(tmp_path_factory.mktemp("mace") / "tiny.model", elements, seed=1)
+    path = build_tiny_mace(tmp_path_factory.mktemp("mace") / "tiny.model", elements, seed=1)
+    # Made here, so trusted (a pickled model): every test process and the Slurm / FireWorks workers they start.
+    os.environ["INTERCHEM_TRUSTED_MODELS"] = json.dumps([str(path)])
+    return path
 
 
 @pytest.fixture(autouse=True)

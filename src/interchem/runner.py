@@ -7,7 +7,6 @@ only then is the store opened and the flow run, so bad input leaves nothing in t
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 
 from interchem.calculators import CalculatorSpec, check_calculator, release_calculators
 from interchem.errors import InterchemError
+from interchem.progress import ProgressEvent, Tracker, sink
 from interchem.settings import Settings, get_settings
 from interchem.structures import library
 from interchem.workflows.thermo import ScreenMaker, ScreenResult
@@ -119,6 +119,7 @@ def run_screen(
     settings: Settings | None = None,
     progress: Callable[[str, str], None] | None = None,
     work_dir: str | Path | None = None,
+    steps: Callable[[ProgressEvent], None] | None = None,
 ) -> ScreenResult:
     settings = settings or get_settings()
     maker = ScreenMaker(
@@ -128,7 +129,7 @@ def run_screen(
         static_calculator=plan.static_calculator,
     )
     flow = maker.make(plan.phases, plan.anodes, plan.electrolytes)
-    return ScreenResult.model_validate(run_flow(flow, settings, progress, work_dir, what="the screen"))
+    return ScreenResult.model_validate(run_flow(flow, settings, progress, work_dir, what="the screen", steps=steps))
 
 
 def run_flow(
@@ -137,12 +138,17 @@ def run_flow(
     progress: Callable[[str, str], None] | None = None,
     work_dir: str | Path | None = None,
     what: str = "the flow",
+    steps: Callable[[ProgressEvent], None] | None = None,
 ) -> Any:
     """Run any interchem flow locally on the settings' store and return its output, loaded from the
     store (so big data store fields come back too). ``progress(event, job name)`` is called with
-    ``starting``, ``finished`` or ``reused`` (a job whose output says it reused a stored result). A failed
-    job raises InterchemError with the job's own error message, not jobflow's generic one."""
+    ``starting``, ``finished`` or ``reused`` (a job whose output says it reused a stored result);
+    ``steps(ProgressEvent)`` with the steps the jobs report from inside (MD steps, NEB iterations,
+    relaxation steps, jobs of a replaced flow; ``StepBars`` draws them). A failed job raises
+    InterchemError with the job's own error message, not jobflow's generic one. MD checkpoints go to
+    ``checkpoints/`` beside the job folders unless the ``checkpoint_dir`` setting names a folder."""
     from interchem.store import make_job_store
+    from interchem.workflows.md import checkpoints_in
 
     settings = settings or get_settings()
     if settings.torch_threads:
@@ -152,10 +158,10 @@ def run_flow(
     store = make_job_store(settings)
     work_dir = Path(work_dir or Path(settings.output_dir) / "jobs").resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
-    local = LocalRun(store, work_dir, progress)
+    local = LocalRun(store, work_dir, progress, steps)
     try:
-        finished = local.run(flow)
+        with checkpoints_in(work_dir / "checkpoints"):
+            finished = local.run(flow)
     finally:
         with contextlib.suppress(OSError):  # only when empty: no folder left behind for jobs that wrote nothing
             work_dir.rmdir()
@@ -174,10 +180,18 @@ class LocalRun:
     Written out because ``run_locally`` reports job starts and failures only as log text; this loop keeps
     its semantics (each job in its own folder, a job whose parent failed is skipped, ``stop_children``,
     ``stop_jobflow``, and replace/detour/addition run in place, in that order) and calls ``progress`` and
-    records each failing job's own error instead."""
+    records each failing job's own error instead. ``steps`` receives the progress events the jobs emit
+    (``interchem.progress``) and one per finished job of a replaced flow (kind ``jobs``: e.g. atomate2's
+    phonon displacements, one job per displaced cell)."""
 
-    def __init__(self, store, root_dir: Path, progress: Callable[[str, str], None] | None = None):
-        self.store, self.root_dir, self.progress = store, root_dir, progress
+    def __init__(
+        self,
+        store,
+        root_dir: Path,
+        progress: Callable[[str, str], None] | None = None,
+        steps: Callable[[ProgressEvent], None] | None = None,
+    ):
+        self.store, self.root_dir, self.progress, self.steps = store, root_dir, progress, steps
         self.failures: list[str] = []
         self.errored: set[str] = set()
         self.stopped_parents: set[str] = set()
@@ -189,15 +203,19 @@ class LocalRun:
 
         self.store.connect()
         try:
-            return self._run(get_flow(flow, allow_external_references=False))
+            with sink(self.steps):
+                return self._run(get_flow(flow, allow_external_references=False))
         finally:
             self.store.close()
 
-    def _run(self, flow) -> bool:
+    def _run(self, flow, parent: str | None = None) -> bool:
         from contextlib import chdir
 
         ok = True
-        for job, parents in flow.iterflow():
+        jobs = list(flow.iterflow())
+        # The jobs a job replaced itself with (phonon displacements, interstitial hops) count as its steps.
+        tracker = Tracker("jobs", len(jobs), job=parent) if parent is not None and len(jobs) > 1 else None
+        for done, (job, parents) in enumerate(jobs, start=1):
             job_dir = self._job_dir()
             with chdir(job_dir):
                 response = self._run_job(job, parents)
@@ -208,6 +226,10 @@ class LocalRun:
             ok = ok and response is not None
             if self.stop_jobflow:
                 return False
+            if tracker is not None:
+                tracker.update(done)
+        if tracker is not None:
+            tracker.finish()
         return ok
 
     def _job_dir(self) -> Path:
@@ -251,8 +273,56 @@ class LocalRun:
         if response.stop_jobflow:
             self.stop_jobflow = True
             return None
-        diversions = [self._run(d) for d in (response.replace, response.detour, response.addition) if d is not None]
+        diversions = [
+            self._run(d, parent=job.name)
+            for d in (response.replace, response.detour, response.addition)
+            if d is not None
+        ]
         return response if all(diversions) else None
+
+
+class StepBars:
+    """The runner's progress display: a rich bar per job's loop (MD steps, NEB iterations, relaxation
+    steps, jobs of a replaced flow), drawn on an existing ``rich.progress.Progress`` (stderr) once that
+    loop has run ``min_seconds``; quicker work draws nothing. Notes of the jobs (e.g. "resuming MD from
+    step 50 of 100 from ...") are printed above the bars."""
+
+    def __init__(self, bars, min_seconds: float = 10.0):
+        self.bars, self.min_seconds = bars, min_seconds
+        self.tasks: dict[tuple[str, str], Any] = {}
+
+    def __call__(self, event: ProgressEvent) -> None:
+        if event.kind == "note":
+            self.bars.console.print(f"  [dim]{event.line()}[/]")
+            return
+        key = (event.job, event.kind)
+        task = self.tasks.get(key)
+        if task is None:
+            if event.done or event.elapsed_s < self.min_seconds:
+                return
+            task = self.tasks[key] = self.bars.add_task(f"  {event.job} ({event.kind})", total=event.total)
+        if event.done:
+            self.bars.remove_task(self.tasks.pop(key))
+            return
+        self.bars.update(task, completed=event.step, total=event.total)
+
+
+@contextlib.contextmanager
+def step_display(console) -> Any:
+    """A ``StepBars`` on a fresh rich ``Progress`` on ``console`` (stderr), for commands that have no
+    progress display of their own; the bars vanish when the block ends."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, TimeRemainingColumn(), console=console, transient=True) as bars:
+        yield StepBars(bars)
 
 
 def _says_reused(output: Any) -> bool:
@@ -338,6 +408,7 @@ def run_thermal_screen(
     calculator: str | CalculatorSpec | None = None,
     min_length: float = 12.0,
     progress: Callable[[str, str], None] | None = None,
+    steps: Callable[[ProgressEvent], None] | None = None,
 ):
     """The stored screen at ``temperature_K`` (``workflows.pipelines.ThermalScreenMaker``): harmonic
     phonons of every relaxed phase (reused from the store when the same phase, structure and calculator
@@ -351,7 +422,7 @@ def run_thermal_screen(
     for phase in stored:
         if progress:
             progress("reused", f"phonons {phase}")
-    out = run_flow(flow, settings, progress, what="the phonon runs")
+    out = run_flow(flow, settings, progress, what="the phonon runs", steps=steps)
     summaries = {phase: PhononSummary.model_validate(s) for phase, s in out["summaries"].items()}
     return ThermalScreen.model_validate(out["thermal"]), summaries
 

@@ -68,9 +68,16 @@ class Settings(BaseSettings):
     store_timeout_ms: int = Field(
         default=3000, gt=0, description="how long the pre-submit store check waits for MongoDB"
     )
-    checkpoint_dir: Path = Field(
-        default=Path("~/.interchem/checkpoints"),
-        description="MD checkpoints (keyed by a hash of the inputs); put it on a shared filesystem on clusters",
+    trusted_models: list[Path] = Field(
+        default_factory=list,
+        description="model files (MACE) you trust to unpickle in full: loading a pickle can run code it holds; "
+        "others load with torch's weights_only or are refused (or mark one spec: mace:model=PATH,trusted=true)",
+    )
+    checkpoint_dir: Path | None = Field(
+        default=None,
+        description="MD checkpoints (keyed by a hash of the inputs). None: local runs use checkpoints/ beside "
+        "their job folders (<output_dir>/jobs/checkpoints), other jobs (jobflow-remote, FireWorks) checkpoints/ "
+        "in their working folder; on clusters name a folder on a filesystem shared by the nodes",
     )
 
     @classmethod

@@ -33,6 +33,7 @@ from interchem.calculators.registry import (
     set_default_makers,
     static_maker,
 )
+from interchem.calculators.tracked import TrackedBFGS
 
 __all__ = [
     "CAPABILITIES",
@@ -40,6 +41,7 @@ __all__ = [
     "CalculatorMakers",
     "CalculatorSpec",
     "EnergyConvention",
+    "TrackedBFGS",
     "ase_calculator",
     "available",
     "build_tiny_mace",

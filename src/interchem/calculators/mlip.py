@@ -6,7 +6,11 @@ Each backend is one ``register(CalculatorBackend(...))`` entry; nothing else in 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+import threading
+import warnings
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -19,6 +23,34 @@ from interchem.calculators.registry import (
     register,
 )
 from interchem.errors import CalculatorSettingsError
+
+# --------------------------------------------------------------------------------------------------
+# Safe loading. torch >= 2.6 unpickles only tensors and allow-listed types by default (weights_only):
+# a pickled model file could otherwise run any code when loaded. Files shipped inside installed wheels
+# (CHGNet and SevenNet weights, e3nn's constants.pt, which e3nn 0.4.4 loads without weights_only at
+# import) and model files the user marked trusted are loaded with full unpickling, inside
+# ``trusted_torch_load`` only; every other torch.load in the process keeps torch's safe default.
+
+_FORCE_FULL_LOAD = "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"  # read by torch.load at each call
+_TRUST_LOCK = threading.RLock()
+
+
+@contextmanager
+def trusted_torch_load() -> Iterator[None]:
+    """``torch.load`` calls in the block that do not pass ``weights_only`` unpickle whole Python objects.
+    Only for files from installed wheels or that the user trusts; the environment is restored after."""
+    with _TRUST_LOCK, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=f"Environment variable {_FORCE_FULL_LOAD} detected")
+        before = os.environ.get(_FORCE_FULL_LOAD)
+        os.environ[_FORCE_FULL_LOAD] = "1"
+        try:
+            yield
+        finally:
+            if before is None:
+                os.environ.pop(_FORCE_FULL_LOAD, None)
+            else:
+                os.environ[_FORCE_FULL_LOAD] = before
+
 
 # --------------------------------------------------------------------------------------------------
 # CHGNet: weights ship inside the chgnet wheel (works offline).
@@ -36,7 +68,8 @@ def _make_chgnet(spec: CalculatorSpec):
     from chgnet.model import CHGNet
     from chgnet.model.dynamics import CHGNetCalculator
 
-    model = CHGNet.load(model_name=str(spec.settings.get("model", "0.3.0")), verbose=False, use_device="cpu")
+    with trusted_torch_load():  # weights inside the chgnet wheel
+        model = CHGNet.load(model_name=str(spec.settings.get("model", "0.3.0")), verbose=False, use_device="cpu")
     return CHGNetCalculator(model=model, use_device=spec.settings.get("device", "cpu"), on_isolated_atoms="ignore")
 
 
@@ -112,17 +145,39 @@ def _mace_model_path(spec: CalculatorSpec) -> Path:
     return path
 
 
-@lru_cache(maxsize=8)
-def _load_mace_model(path: str, mtime: float):
-    import os
+def mace_model_trusted(spec: CalculatorSpec) -> bool:
+    """A MACE file is unpickled in full only when the spec says ``trusted=true`` or the file is listed in
+    the ``trusted_models`` setting (INTERCHEM_TRUSTED_MODELS)."""
+    if spec.settings.get("trusted") is True:
+        return True
+    from interchem.settings import get_settings
 
-    os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")  # mace + torch 2.13, see notes
-    import torch
+    path = _mace_model_path(spec).resolve()
+    return any(Path(p).expanduser().resolve() == path for p in get_settings().trusted_models)
+
+
+@lru_cache(maxsize=8)
+def _load_mace_model(path: str, mtime: float, trusted: bool):
+    with trusted_torch_load():  # mace and e3nn import (e3nn's constants.pt ships in its wheel)
+        import mace.modules  # noqa: F401  (the classes a pickled model refers to)
+        import torch
 
     try:
-        model = torch.load(path, map_location="cpu", weights_only=False)
+        if trusted:
+            with trusted_torch_load():
+                model = torch.load(path, map_location="cpu", weights_only=False)
+        else:
+            model = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise CalculatorSettingsError(f"MACE model file {path!r} could not be loaded: {exc}") from exc
+        if not trusted and "Unsupported global" in str(exc):  # a pickled object, not tensors
+            raise CalculatorSettingsError(
+                f"MACE model file {path!r} is a pickled Python object, which torch will not load safely "
+                "(weights_only): unpickling it can run any code it holds. If you trust the file (you made it, "
+                f"or it comes from a source you trust), mark it: mace:model={path},trusted=true "
+                "(or list it in the trusted_models setting, INTERCHEM_TRUSTED_MODELS)"
+            ) from None
+        first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+        raise CalculatorSettingsError(f"MACE model file {path!r} could not be loaded: {first}") from exc
     if not hasattr(model, "atomic_numbers") or not isinstance(model, torch.nn.Module):
         raise CalculatorSettingsError(f"file {path!r} is not a MACE model (no atomic_numbers)")
     return model
@@ -132,22 +187,22 @@ def _mace_elements(spec: CalculatorSpec) -> frozenset[str]:
     from pymatgen.core import Element
 
     path = _mace_model_path(spec)
-    model = _load_mace_model(str(path), path.stat().st_mtime)
+    model = _load_mace_model(str(path), path.stat().st_mtime, mace_model_trusted(spec))
     return frozenset(Element.from_Z(int(z)).symbol for z in model.atomic_numbers)
 
 
 def _make_mace(spec: CalculatorSpec):
-    import os
-
-    os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
-    from mace.calculators import MACECalculator
-
     path = _mace_model_path(spec)
-    return MACECalculator(
-        model_paths=str(path),
-        device=spec.settings.get("device", "cpu"),
-        default_dtype=spec.settings.get("dtype", "float64"),
-    )
+    _load_mace_model(str(path), path.stat().st_mtime, mace_model_trusted(spec))  # refuses an untrusted pickle
+    # MACECalculator loads the file again with torch's default; it is trusted by now (checked just above).
+    with trusted_torch_load():
+        from mace.calculators import MACECalculator
+
+        return MACECalculator(
+            model_paths=str(path),
+            device=spec.settings.get("device", "cpu"),
+            default_dtype=spec.settings.get("dtype", "float64"),
+        )
 
 
 def _validate_mace(spec: CalculatorSpec) -> None:
@@ -156,6 +211,8 @@ def _validate_mace(spec: CalculatorSpec) -> None:
         raise CalculatorSettingsError(f"MACE dtype must be float32 or float64, not {spec.settings['dtype']!r}")
     if spec.settings.get("energy_convention", "gga_raw") not in ("mp2020_corrected", "gga_raw", "none"):
         raise CalculatorSettingsError(f"unknown energy_convention {spec.settings['energy_convention']!r}")
+    if spec.settings.get("trusted", False) not in (True, False):
+        raise CalculatorSettingsError(f"MACE trusted must be true or false, not {spec.settings['trusted']!r}")
 
 
 register(
@@ -170,7 +227,7 @@ register(
         make_ase_calculator=_make_mace,
         validate=_validate_mace,
         packages=("mace-torch", "e3nn", "torch"),
-        allowed_settings=frozenset({"model", "dtype", "device", "energy_convention"}),
+        allowed_settings=frozenset({"model", "dtype", "device", "energy_convention", "trusted"}),
     )
 )
 
@@ -200,12 +257,10 @@ def _validate_sevennet(spec: CalculatorSpec) -> None:
 
 
 def _make_sevennet(spec: CalculatorSpec):
-    import os
+    with trusted_torch_load():  # sevenn, its e3nn, and the weights inside the sevenn wheel
+        from sevenn.sevennet_calculator import SevenNetCalculator
 
-    os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
-    from sevenn.sevennet_calculator import SevenNetCalculator
-
-    return SevenNetCalculator(str(spec.settings.get("model", "7net-0")), device=spec.settings.get("device", "cpu"))
+        return SevenNetCalculator(str(spec.settings.get("model", "7net-0")), device=spec.settings.get("device", "cpu"))
 
 
 def _sevennet_elements(spec: CalculatorSpec) -> frozenset[str]:
@@ -264,14 +319,13 @@ register(
 
 def build_tiny_mace(path: str | Path, elements: Iterable[str], seed: int = 0, r_max: float = 4.0) -> Path:
     """Write a small random ScaleShiftMACE covering ``elements`` to ``path`` and return the path."""
-    import os
-
-    os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
     import numpy as np
-    import torch
-    from e3nn import o3
-    from mace import modules
     from pymatgen.core import Element
+
+    with trusted_torch_load():  # e3nn's constants.pt, from its wheel
+        import torch
+        from e3nn import o3
+        from mace import modules
 
     torch.manual_seed(seed)
     zs = sorted(Element(e).Z for e in set(elements))

@@ -56,6 +56,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from interchem.calculators.tracked import TrackedBFGS
 from interchem.errors import (
     CalculatorSettingsError,
     MissingCapabilityError,
@@ -81,6 +82,8 @@ CAPABILITIES = frozenset(
         "melt_quench",
     }
 )
+# Spec settings that say how to load, not what to compute: left out of ``CalculatorSpec.key``.
+NOT_IN_KEY = frozenset({"trusted"})
 # What interchem's ASE route gives every backend with an ASE calculator.
 ASE_CAPABILITIES = CAPABILITIES
 
@@ -111,8 +114,11 @@ class CalculatorSpec(BaseModel):
         return cls(name=name.strip().lower(), settings=settings)
 
     def key(self) -> str:
-        """Stable hash of the spec (part of the cache key of every stored calculation)."""
-        payload = json.dumps(self.model_dump(mode="json"), sort_keys=True, default=str)
+        """Stable hash of the spec (part of the cache key of every stored calculation). ``trusted`` (how a
+        model file may be loaded) does not change results, so it is not part of the key."""
+        dump = self.model_dump(mode="json")
+        dump["settings"] = {k: v for k, v in dump["settings"].items() if k not in NOT_IN_KEY}
+        payload = json.dumps(dump, sort_keys=True, default=str)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
     def as_dict(self) -> dict[str, Any]:
@@ -390,7 +396,7 @@ def relax_maker(spec: CalculatorSpec, fmax: float = 0.05, steps: int = 300, rela
         relax_kwargs={"fmax": fmax},
         # BFGS on the Frechet cell filter needs ~2x fewer steps than atomate2's default FIRE on these
         # cells for the same final energy (measured with CHGNet on 10 oxide/nitride cards).
-        optimizer_kwargs={"optimizer": "BFGS"},
+        optimizer_kwargs={"optimizer": TrackedBFGS},
         # Only the final structure matters for the hull; the trajectory would bloat the store.
         store_trajectory="no",
         ionic_step_data=("energy",),

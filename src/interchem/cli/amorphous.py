@@ -21,12 +21,14 @@ def run_flow(flow, settings, label: str) -> Any:
     """Run a flow locally on the configured store and return its output (loaded): the shared runner,
     printing jobs as they start or are reused."""
     from interchem.runner import run_flow as _run
+    from interchem.runner import step_display
 
     def progress(event: str, name: str) -> None:
         if event in ("starting", "reused"):
             console.print(f"  {event} {name}")
 
-    return _run(flow, settings, progress, what=label)
+    with step_display(console) as steps:  # live bars of MD steps and relaxation steps
+        return _run(flow, settings, progress, what=label, steps=steps)
 
 
 @app.command()

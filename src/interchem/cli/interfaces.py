@@ -125,12 +125,13 @@ def interface(
 
 
 def _run_pipeline(maker, anode, electrolyte, candidates, settings, work_dir: Path):
-    from interchem.runner import run_flow
+    from interchem.runner import run_flow, step_display
     from interchem.workflows.interface_md import InterfaceMDResult
     from interchem.workflows.interfaces import InterfaceSummary
 
     flow = maker.make(anode, electrolyte, candidates=candidates)
-    output = run_flow(flow, settings, work_dir=work_dir, what="the interface flow")
+    with step_display(console) as steps:  # live bars of relaxation and MD steps
+        output = run_flow(flow, settings, work_dir=work_dir, what="the interface flow", steps=steps)
     return InterfaceSummary.model_validate(output["summary"]), [
         InterfaceMDResult.model_validate(m) for m in output["md"] or []
     ]

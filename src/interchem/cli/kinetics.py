@@ -33,18 +33,20 @@ def _prepare(phase: str, calculator: str | None, output: Path | None, store: Pat
 
 
 def _run(flow, settings, what: str):
-    from interchem.runner import run_flow
+    from interchem.runner import run_flow, step_display
 
     t0 = time.perf_counter()
     console.print(
         f"[bold]{what}[/]: {len(flow.jobs)} jobs, store {settings.store_path if not settings.store_uri else 'MongoDB'}"
     )
-    result = run_flow(
-        flow,
-        settings,
-        progress=lambda kind, name: console.print(f"  {kind} {name}") if kind != "starting" else None,
-        what=what,
-    )
+    with step_display(console) as steps:  # live bars of MD steps, NEB iterations, relaxation steps
+        result = run_flow(
+            flow,
+            settings,
+            progress=lambda kind, name: console.print(f"  {kind} {name}") if kind != "starting" else None,
+            what=what,
+            steps=steps,
+        )
     return result, time.perf_counter() - t0
 
 

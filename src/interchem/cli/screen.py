@@ -57,7 +57,7 @@ def screen(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from interchem.reports.screen import write_report
-    from interchem.runner import plan_screen, run_screen
+    from interchem.runner import StepBars, plan_screen, run_screen
     from interchem.settings import get_settings
 
     try:
@@ -92,7 +92,7 @@ def screen(
         # One record per phase and level: relaxation, and the single point when a static level is set.
         task = bar.add_task("relaxing", total=len(plan.phases) * (2 if plan.static_calculator else 1))
         try:
-            result = run_screen(plan, settings=settings, progress=_count_phases(bar, task))
+            result = run_screen(plan, settings=settings, progress=_count_phases(bar, task), steps=StepBars(bar))
         except InterchemError as exc:
             fail(exc)
     elapsed = time.perf_counter() - start
@@ -107,22 +107,24 @@ def screen(
 
 def _thermal_screen(temperature: float, settings, calculator) -> None:
     from interchem.reports.common import write_json
-    from interchem.runner import run_thermal_screen
+    from interchem.runner import run_thermal_screen, step_display
 
     console.print(
         f"[bold]phonons[/] of every phase for the screen at {temperature:g} K (reused from the store when done before)"
     )
     try:
-        thermal, summaries = run_thermal_screen(
-            temperature,
-            settings,
-            calculator,
-            progress=lambda kind, name: (
-                console.print(f"  {kind} {name}")
-                if name.startswith(("phonon summary", "phonons")) and kind != "starting"
-                else None
-            ),
-        )
+        with step_display(console) as steps:  # live bars: relaxation steps, phonon displacements
+            thermal, summaries = run_thermal_screen(
+                temperature,
+                settings,
+                calculator,
+                progress=lambda kind, name: (
+                    console.print(f"  {kind} {name}")
+                    if name.startswith(("phonon summary", "phonons")) and kind != "starting"
+                    else None
+                ),
+                steps=steps,
+            )
     except InterchemError as exc:
         fail(exc)
     table = Table(title=f"Stability windows at 0 K and {temperature:g} K (V vs Li/Li+; harmonic F_vib)")

@@ -44,6 +44,7 @@ from interchem.calculators import (
     get_backend,
 )
 from interchem.errors import InterfaceError
+from interchem.progress import tracking
 from interchem.schemas import GapScan, RelaxedStructure
 from interchem.structures.cards import check_structure
 from interchem.structures.interfaces import InterfaceCandidate, set_gap, split_interface
@@ -80,7 +81,8 @@ def relax_atoms(
     t0 = time.perf_counter()
     e0 = float(atoms.get_potential_energy())
     opt = BFGS(atoms, logfile=None)
-    converged = bool(opt.run(fmax=fmax, steps=steps)) if steps > 0 else False
+    with tracking(opt, "relax", steps):  # live progress: the runner's bar and the job's log
+        converged = bool(opt.run(fmax=fmax, steps=steps)) if steps > 0 else False
     energy = float(atoms.get_potential_energy())
     wall = time.perf_counter() - t0
     atoms.calc = None

@@ -22,6 +22,9 @@ import json
 import logging
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +41,7 @@ from interchem.calculators import (
     check_calculator,
 )
 from interchem.errors import InterchemError
+from interchem.progress import Tracker, note
 from interchem.schemas import Ensemble, MDResult, MDSettings  # noqa: F401  (re-exported: the MD documents)
 from interchem.structures.cards import check_structure
 from interchem.workflows.common import cache_key, resolve_calculator
@@ -57,11 +61,32 @@ def md_key(structure: Structure, spec: CalculatorSpec, settings: MDSettings) -> 
     return cache_key(spec, structure, settings.model_dump(mode="json"), MD_PROTOCOL)
 
 
+# Where checkpoints go when the ``checkpoint_dir`` setting is unset: the local runner sets it to one folder
+# beside its job folders (``checkpoints_in``), so a killed command run again resumes; any other job
+# (jobflow-remote, FireWorks) uses ``checkpoints/`` in its own working folder, which a rerun of the same
+# job reuses. Never the home directory unless the user says so.
+_DEFAULT_CHECKPOINT_DIR: ContextVar[Path | None] = ContextVar("interchem_md_checkpoints", default=None)
+
+
+@contextmanager
+def checkpoints_in(folder: str | Path) -> Iterator[None]:
+    """MD checkpoints of the jobs run inside the block go to ``folder`` unless the setting names one."""
+    token = _DEFAULT_CHECKPOINT_DIR.set(Path(folder))
+    try:
+        yield
+    finally:
+        _DEFAULT_CHECKPOINT_DIR.reset(token)
+
+
 def checkpoint_path(key: str, checkpoint_dir: str | Path | None = None) -> Path:
+    """The checkpoint file of an MD run: ``checkpoint_dir``, else the ``checkpoint_dir`` setting, else the
+    runner's checkpoint folder (``checkpoints_in``), else ``checkpoints/`` in the working folder."""
     if checkpoint_dir is None:
         from interchem.settings import get_settings
 
         checkpoint_dir = get_settings().checkpoint_dir
+    if checkpoint_dir is None:
+        checkpoint_dir = _DEFAULT_CHECKPOINT_DIR.get() or Path.cwd() / "checkpoints"
     return Path(checkpoint_dir).expanduser().resolve() / f"md-{key[:20]}.npz"
 
 
@@ -225,8 +250,9 @@ def run_md(
         atoms.set_momenta(state["momenta"])
         rng.bit_generator.state = json.loads(str(state["rng_state"]))
         frames = _Frames.from_arrays(state)
-        logger.info("Resumed MD from checkpoint - step %d of %d (%s)", start, settings.steps, path.name)
+        note(f"resuming MD from step {start} of {settings.steps} from {path}")
     else:
+        note(f"MD checkpoints every {settings.checkpoint_interval} steps in {path}", show=False)
         t_init = (
             settings.initial_temperature_K if settings.initial_temperature_K is not None else settings.temperature_K
         )
@@ -247,6 +273,8 @@ def run_md(
             _set_target(dyn, settings, settings.target_temperature(step + 1))
 
     dyn.attach(observe, interval=1)
+    tracker = Tracker("md", settings.steps, start=start)  # live progress (runner's bar, the job's log)
+    dyn.attach(lambda: tracker.update(dyn.nsteps), interval=1)
     t0 = time.perf_counter()
     if last > start:
         dyn.run(last - start)
@@ -255,6 +283,7 @@ def run_md(
     wall = time.perf_counter() - t0
     if last < settings.steps:
         raise MDInterrupted(f"MD stopped at step {last} of {settings.steps}; checkpoint {path}", path=path, step=last)
+    tracker.finish(settings.steps)
 
     final = AseAtomsAdaptor.get_structure(atoms)
     traj = _trajectory(structure, frames, settings)

@@ -31,6 +31,7 @@ from interchem.analysis.structure import (
 )
 from interchem.calculators import (
     CalculatorSpec,
+    TrackedBFGS,
     calculator_makers,
     check_calculator,
     get_backend,
@@ -70,7 +71,7 @@ def elastic_maker(
         "calculator_kwargs": {"spec": spec.model_dump(mode="json")},
         "relax_kwargs": {"fmax": fmax},
         "steps": steps,
-        "optimizer_kwargs": {"optimizer": "BFGS"},
+        "optimizer_kwargs": {"optimizer": TrackedBFGS},
         "store_trajectory": "no",
         "ionic_step_data": ("energy",),
     }

@@ -34,6 +34,7 @@ from interchem.calculators import (
     get_backend,
 )
 from interchem.errors import HopError
+from interchem.progress import tracking
 from interchem.schemas import NEBResult, NEBSettings, band_energetics
 from interchem.structures.hops import (
     Hop,
@@ -112,7 +113,8 @@ def _relax_fixed_cell(atoms, fmax: float, steps: int) -> tuple[bool, int]:
     from ase.optimize import BFGS
 
     opt = BFGS(atoms, logfile=None)
-    converged = bool(opt.run(fmax=fmax, steps=steps))
+    with tracking(opt, "relax", steps):
+        converged = bool(opt.run(fmax=fmax, steps=steps))
     return converged, opt.nsteps
 
 
@@ -193,7 +195,8 @@ def run_neb(
     neb = NEB(images, k=settings.spring_constant, climb=settings.climb, method="improvedtangent")
     neb.interpolate(method="idpp", mic=False)
     opt = FIRE(neb, logfile=None)
-    converged = bool(opt.run(fmax=settings.fmax, steps=settings.steps))
+    with tracking(opt, "neb", settings.steps):  # live progress: the runner's bar and the job's log
+        converged = bool(opt.run(fmax=settings.fmax, steps=settings.steps))
     max_force = float(np.sqrt((neb.get_forces() ** 2).sum(axis=1).max()))
     if not converged:
         flags.append(f"NEB not converged in {settings.steps} steps (max force {max_force:.3f} eV/A > {settings.fmax})")

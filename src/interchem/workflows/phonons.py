@@ -23,6 +23,7 @@ from pymatgen.core import Structure
 
 from interchem.calculators import (
     CalculatorSpec,
+    TrackedBFGS,
     calculator_makers,
     check_calculator,
     get_backend,
@@ -180,7 +181,7 @@ class PhononsMaker(Maker):
                 force_field_name=ff,
                 calculator_kwargs=kwargs,
                 relax_kwargs={"fmax": self.relax_fmax},
-                optimizer_kwargs={"optimizer": "BFGS"},
+                optimizer_kwargs={"optimizer": TrackedBFGS},
                 steps=1000,
                 store_trajectory="no",
             )
