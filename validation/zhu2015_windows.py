@@ -178,7 +178,8 @@ def main() -> int:
     priced = published_products_energy(summary)
     print("published reduction by Li, priced with this model (eV per atom of electrolyte):")
     for r in priced:
-        print(f"  {r['reaction']:55s} {r['computed_eV_per_atom']:+8.3f}  (PBE, Zhu 2015: {r['published_eV_per_atom']:+.3f})")
+        pbe = r["published_eV_per_atom"]
+        print(f"  {r['reaction']:55s} {r['computed_eV_per_atom']:+8.3f}  (PBE, Zhu 2015: {pbe:+.3f})")
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
     tag = spec.name if "model" not in spec.settings else f"{spec.name}-{Path(str(spec.settings['model'])).stem}"
