@@ -36,6 +36,9 @@ class VoltageStep(BaseModel):
     # Li taken up per formula unit of the electrolyte to reach this equilibrium: > 0 reduced, < 0 oxidised.
     li_per_fu: float
     products: list[str]
+    # The balanced reaction of one formula unit of the electrolyte with the reservoir that reaches this
+    # equilibrium (pymatgen's, by formula), e.g. "Li3PS4 + 5 Li -> P + 4 Li2S".
+    reaction: str = ""
 
 
 class StabilityWindow(BaseModel):
@@ -49,6 +52,9 @@ class StabilityWindow(BaseModel):
     # (reduction_V == 0: stable against Li metal; below 0 V Li plates).
     reduction_products: list[str]
     oxidation_products: list[str]
+    # The reaction that sets each limit (the step just below / above the window); None with no such step.
+    reduction_reaction: str | None = None
+    oxidation_reaction: str | None = None
     e_above_hull_eV_per_atom: float
     # Energy added to the electrolyte before the analysis (<= 0): -(E_hull + offset) when it was above hull.
     energy_shift_eV_per_atom: float
@@ -104,7 +110,15 @@ def stability_window(
         li = float(item["evolution"])
         decomp = item["entries"]
         products = names_of(decomp)
-        steps.append(VoltageStep(voltage_from_V=float(v_from), voltage_to_V=v_to, li_per_fu=li, products=products))
+        steps.append(
+            VoltageStep(
+                voltage_from_V=float(v_from),
+                voltage_to_V=v_to,
+                li_per_fu=li,
+                products=products,
+                reaction=str(item["reaction"]),
+            )
+        )
         if abs(li) < _LI_TOL and any(e is used for e in decomp):
             window_idx = i
     if window_idx is None:  # cannot happen once the electrolyte is a hull vertex; guard against tolerance issues
@@ -123,6 +137,8 @@ def stability_window(
         oxidation_V=win.voltage_to_V,
         reduction_products=below.products if below else [],
         oxidation_products=above.products if above else [],
+        reduction_reaction=below.reaction if below else None,
+        oxidation_reaction=above.reaction if above else None,
         e_above_hull_eV_per_atom=max(0.0, ehull),
         energy_shift_eV_per_atom=shift,
         staircase=steps,
