@@ -66,6 +66,34 @@ def _shifted(entry: Entry, shift_eV_per_atom: float) -> PDEntry:
     return PDEntry(entry.composition, entry.energy + shift_eV_per_atom * entry.composition.num_atoms, name=name)
 
 
+def _staircase(profile: list[dict], mu0: float, used: Entry) -> tuple[list[VoltageStep], int | None]:
+    """The steps of pymatgen's element profile as voltages, and the index of the step where ``used`` (the
+    electrolyte) is its own equilibrium phase (None if it never is)."""
+    # get_element_profile runs from the ion-rich end to the ion-free end; each item's "chempot" is the upper
+    # mu (lower V) bound of the range where its decomposition is the equilibrium; the next item's chempot
+    # is the lower mu (upper V) bound. "evolution" is the ion taken up per formula unit of the electrolyte.
+    steps: list[VoltageStep] = []
+    window_idx = None
+    for i, item in enumerate(profile):
+        v_from = -(item["chempot"] - mu0) + 0.0  # + 0.0 turns -0.0 into 0.0
+        v_to = -(profile[i + 1]["chempot"] - mu0) if i + 1 < len(profile) else None
+        li = float(item["evolution"])
+        decomp = item["entries"]
+        products = names_of(decomp)
+        steps.append(
+            VoltageStep(
+                voltage_from_V=float(v_from),
+                voltage_to_V=v_to,
+                li_per_fu=li,
+                products=products,
+                reaction=str(item["reaction"]),
+            )
+        )
+        if abs(li) < _LI_TOL and any(e is used for e in decomp):
+            window_idx = i
+    return steps, window_idx
+
+
 def stability_window(
     entries: Sequence[Entry],
     electrolyte: str,
@@ -98,29 +126,7 @@ def stability_window(
 
     mu0 = pd_used.el_refs[ion].energy_per_atom
     comp = target.composition.reduced_composition
-    profile = pd_used.get_element_profile(ion, comp)
-    # get_element_profile runs from the ion-rich end to the ion-free end; each item's "chempot" is the upper
-    # mu (lower V) bound of the range where its decomposition is the equilibrium; the next item's chempot
-    # is the lower mu (upper V) bound. "evolution" is the ion taken up per formula unit of ``comp``.
-    steps: list[VoltageStep] = []
-    window_idx = None
-    for i, item in enumerate(profile):
-        v_from = -(item["chempot"] - mu0) + 0.0  # + 0.0 turns -0.0 into 0.0
-        v_to = -(profile[i + 1]["chempot"] - mu0) if i + 1 < len(profile) else None
-        li = float(item["evolution"])
-        decomp = item["entries"]
-        products = names_of(decomp)
-        steps.append(
-            VoltageStep(
-                voltage_from_V=float(v_from),
-                voltage_to_V=v_to,
-                li_per_fu=li,
-                products=products,
-                reaction=str(item["reaction"]),
-            )
-        )
-        if abs(li) < _LI_TOL and any(e is used for e in decomp):
-            window_idx = i
+    steps, window_idx = _staircase(pd_used.get_element_profile(ion, comp), mu0, used)
     if window_idx is None:  # cannot happen once the electrolyte is a hull vertex; guard against tolerance issues
         raise ChemicalSystemError(
             f"electrolyte {name!r} does not appear as its own equilibrium phase along the "
