@@ -152,7 +152,8 @@ def _plot_windows(analysis: dict, path: Path, unc: dict | None = None) -> Path |
             span = _committee_range(spreads.get(edge))
             if span is not None and w[edge] is not None:
                 yerr = [[w[edge] - span[0]], [span[1] - w[edge]]]
-                ax.errorbar(i, w[edge], yerr=yerr, fmt="none", ecolor="k", capsize=6, lw=1.2)
+                label = "committee range" if not ax.get_legend_handles_labels()[1].count("committee range") else None
+                ax.errorbar(i, w[edge], yerr=yerr, fmt="none", ecolor="k", capsize=6, lw=1.2, label=label)
     ax.set_ylim(bottom - 0.3, top + 0.3)
     plateaus = analysis.get("voltage_profile", [])
     if plateaus:
@@ -164,7 +165,8 @@ def _plot_windows(analysis: dict, path: Path, unc: dict | None = None) -> Path |
     ax.set_xticks(range(len(names)), names)
     ax.set_ylabel("potential vs Li/Li$^+$ (V)")
     ax.set_title("electrochemical stability windows vs Li$_x$Si potentials")
-    ax.legend(loc="upper right", fontsize=8)
+    if ax.get_legend_handles_labels()[1]:  # nothing to explain without plateaus or a committee
+        ax.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
     save_figure(fig, path, dpi=120)
     return path
@@ -180,7 +182,8 @@ def _plot_voltage(analysis: dict, path: Path, unc: dict | None = None) -> Path |
     for i, p in enumerate(plateaus):
         span = _committee_range(spreads[i]["voltage_V"]) if i < len(spreads) else None
         if span is not None:  # the committee's range of this plateau as a shaded band
-            ax.fill_between([p["x_from"], p["x_to"]], *span, color="tab:blue", alpha=0.2, lw=0)
+            label = "committee range" if i == 0 else None
+            ax.fill_between([p["x_from"], p["x_to"]], *span, color="tab:blue", alpha=0.2, lw=0, label=label)
         xs += [p["x_from"], p["x_to"]]
         vs += [p["voltage_V"], p["voltage_V"]]
         ax.annotate(
@@ -196,6 +199,8 @@ def _plot_voltage(analysis: dict, path: Path, unc: dict | None = None) -> Path |
     ax.set_ylabel("voltage vs Li/Li$^+$ (V)")
     ax.set_title("Li–Si voltage profile (0 K, hull plateaus)")
     ax.set_ylim(bottom=min(0.0, min(vs) - 0.05))
+    if spreads:
+        ax.legend(fontsize=8)
     fig.tight_layout()
     save_figure(fig, path, dpi=120)
     return path
