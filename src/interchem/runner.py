@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from interchem.errors import InterchemError
 from interchem.progress import ProgressEvent, Tracker, sink
 from interchem.settings import Settings, get_settings
 from interchem.structures import library
-from interchem.workflows.thermo import ScreenMaker, ScreenResult
+from interchem.workflows.thermo import CommitteeScreenMaker, ScreenMaker, ScreenResult
 
 
 @dataclass
@@ -28,6 +28,28 @@ class ScreenPlan:
     systems: dict[str, list[str]]
     calculator: CalculatorSpec
     static_calculator: CalculatorSpec | None = None
+    # Two or more models: the same screen with each, reported as the first's values plus the spread.
+    committee: list[CalculatorSpec] = field(default_factory=list)
+
+
+def parse_committee(text: str | Iterable[str | CalculatorSpec]) -> list[CalculatorSpec]:
+    """``"chgnet,sevennet:model=7net-0,mace:model=m.model,dtype=float64"`` -> one spec per model.
+
+    A comma starts a new model unless what follows is ``key=value`` with no ``:`` before the ``=`` (a
+    further setting of the model before it), so specs keep their own comma-separated settings.
+    """
+    if not isinstance(text, str):
+        return [CalculatorSpec.parse(t) for t in text]
+    specs: list[str] = []
+    for token in filter(None, (t.strip() for t in text.split(","))):
+        head = token.split(":", 1)[0]
+        if "=" in head and specs and ":" in specs[-1]:
+            specs[-1] += "," + token
+        else:
+            specs.append(token)
+    if not specs:
+        raise InterchemError(f"empty committee {text!r}: give calculator specs separated by commas")
+    return [CalculatorSpec.parse(t) for t in specs]
 
 
 def plan_screen(
@@ -38,15 +60,20 @@ def plan_screen(
     settings: Settings | None = None,
     mp_source=None,
     static_calculator: str | CalculatorSpec | None = None,
+    committee: str | Iterable[str | CalculatorSpec] | None = None,
 ) -> ScreenPlan:
     """Resolve every name and file, pick the phases of each chemical system, and validate all of it.
 
     With an MP API key in the settings (or an explicit ``mp_source``), phase names and every phase
     near the hull of each chemical system come from the Materials Project instead of the cards.
+    ``committee`` (specs, or one string for ``parse_committee``): run the screen with every model; the
+    first is the calculator whose values are reported (``calculator``, if given, must be it).
     """
     settings = settings or get_settings()
-    spec = CalculatorSpec.parse(calculator or settings.calculator)
-    check_calculator(spec)  # unknown name / bad settings fail before structures are built
+    models = _committee_models(committee, calculator, static_calculator)
+    spec = models[0] if models else CalculatorSpec.parse(calculator or settings.calculator)
+    for m in models or [spec]:
+        check_calculator(m)  # unknown name / bad settings fail before structures are built
     static_spec = CalculatorSpec.parse(static_calculator) if static_calculator else None
     if static_spec is not None:
         check_calculator(static_spec)
@@ -74,7 +101,8 @@ def plan_screen(
         add(extra)
     systems = _fill_systems(phases, anodes, electrolytes, mp_source, add)
     all_elements = {el.symbol for s in phases.values() for el in s.composition.elements}
-    check_calculator(spec, all_elements, context="the screen's phases")
+    for m in models or [spec]:
+        check_calculator(m, all_elements, context="the screen's phases")
     if static_spec is not None:
         check_calculator(static_spec, all_elements, context="the screen's phases (single points)")
     return ScreenPlan(
@@ -84,7 +112,24 @@ def plan_screen(
         systems=systems,
         calculator=spec,
         static_calculator=static_spec,
+        committee=models if len(models) > 1 else [],
     )
+
+
+def _committee_models(committee, calculator, static_calculator) -> list[CalculatorSpec]:
+    """The committee's specs, checked (empty: no committee; one model is exactly that model's screen)."""
+    models = parse_committee(committee) if committee is not None else []
+    labels = [m.label() for m in models]
+    if len(set(labels)) < len(labels):
+        raise InterchemError(f"a calculator appears twice in the committee {', '.join(labels)}")
+    if models and calculator is not None and CalculatorSpec.parse(calculator).label() != labels[0]:
+        raise InterchemError(
+            f"calculator {CalculatorSpec.parse(calculator).label()!r} is not the committee's first model "
+            f"({labels[0]!r}): the first model is the one whose values are reported"
+        )
+    if static_calculator is not None and len(models) > 1:
+        raise InterchemError("a committee screen takes no static calculator: each model relaxes and scores itself")
+    return models
 
 
 def _fill_systems(phases: dict, anodes: list[str], electrolytes: list[str], mp_source, add) -> dict[str, list[str]]:
@@ -122,6 +167,11 @@ def run_screen(
     steps: Callable[[ProgressEvent], None] | None = None,
 ) -> ScreenResult:
     settings = settings or get_settings()
+    if len(plan.committee) > 1:
+        committee = CommitteeScreenMaker(
+            calculators=plan.committee, fmax=settings.relax_fmax, steps=settings.relax_steps
+        ).make(plan.phases, plan.anodes, plan.electrolytes)
+        return ScreenResult.model_validate(run_flow(committee, settings, progress, work_dir, what="the committee"))
     maker = ScreenMaker(
         calculator=plan.calculator,
         fmax=settings.relax_fmax,

@@ -168,6 +168,9 @@ def test_window_of_stable_electrolyte_by_hand():
     assert w.oxidation_V == pytest.approx(3.0, abs=1e-9)
     assert w.reduction_products == ["Li2S", "P"]
     assert w.oxidation_products == ["P", "S"]
+    # the reactions that set each edge: LPS + 5 Li -> 4 Li2S + P (1.8 V), LPS -> 3 Li + P + 4 S (3.0 V)
+    assert w.reduction_reaction == "Li3PS4 + 5 Li -> P + 4 Li2S"
+    assert w.oxidation_reaction == "Li3PS4 -> 4 S + P + 3 Li"
     # staircase from Li metal upwards: reduced (uptake > 0) at low V, oxidised (release) at high V
     steps = [(s.voltage_from_V, s.voltage_to_V, s.li_per_fu, s.products) for s in w.staircase]
     assert [s[2] for s in steps] == pytest.approx([8.0, 5.0, 0.0, -3.0], abs=1e-9)
@@ -277,7 +280,15 @@ def test_screen_analysis_toy_summary_and_warnings():
 
     s = res.summary()
     assert {"windows", "voltage_profile", "reactions", "e_above_hull"} <= set(s)
-    assert set(s["windows"]["LPS"]) == {"reduction_V", "oxidation_V", "reduction_products", "oxidation_products"}
+    assert set(s["windows"]["LPS"]) == {
+        "reduction_V",
+        "oxidation_V",
+        "reduction_products",
+        "oxidation_products",
+        "reduction_reaction",
+        "oxidation_reaction",
+        "e_above_hull_eV_per_atom",
+    }
     assert s["windows"]["LPS"]["reduction_V"] == pytest.approx(1.8)
     assert s["voltage_profile"][0] == pytest.approx({"x_from": 0.0, "x_to": 1.0, "voltage_V": 0.5})
     assert set(s["reactions"][0]) == {"anode", "electrolyte", "x_Li", "E_rxn_meV_per_atom", "mixing_ratio", "products"}

@@ -45,6 +45,10 @@ class ScreenAnalysis(BaseModel):
                     "oxidation_V": w.oxidation_V,
                     "reduction_products": list(w.reduction_products),
                     "oxidation_products": list(w.oxidation_products),
+                    # the competing phases that set each limit, as the reaction at that edge
+                    "reduction_reaction": w.reduction_reaction,
+                    "oxidation_reaction": w.oxidation_reaction,
+                    "e_above_hull_eV_per_atom": w.e_above_hull_eV_per_atom,
                 }
                 for name, w in self.windows.items()
             },

@@ -36,6 +36,9 @@ class VoltageStep(BaseModel):
     # Li taken up per formula unit of the electrolyte to reach this equilibrium: > 0 reduced, < 0 oxidised.
     li_per_fu: float
     products: list[str]
+    # The balanced reaction of one formula unit of the electrolyte with the reservoir that reaches this
+    # equilibrium (pymatgen's, by formula), e.g. "Li3PS4 + 5 Li -> P + 4 Li2S".
+    reaction: str = ""
 
 
 class StabilityWindow(BaseModel):
@@ -49,6 +52,9 @@ class StabilityWindow(BaseModel):
     # (reduction_V == 0: stable against Li metal; below 0 V Li plates).
     reduction_products: list[str]
     oxidation_products: list[str]
+    # The reaction that sets each limit (the step just below / above the window); None with no such step.
+    reduction_reaction: str | None = None
+    oxidation_reaction: str | None = None
     e_above_hull_eV_per_atom: float
     # Energy added to the electrolyte before the analysis (<= 0): -(E_hull + offset) when it was above hull.
     energy_shift_eV_per_atom: float
@@ -58,6 +64,34 @@ class StabilityWindow(BaseModel):
 def _shifted(entry: Entry, shift_eV_per_atom: float) -> PDEntry:
     name = phase_name(entry)
     return PDEntry(entry.composition, entry.energy + shift_eV_per_atom * entry.composition.num_atoms, name=name)
+
+
+def _staircase(profile: list[dict], mu0: float, used: Entry) -> tuple[list[VoltageStep], int | None]:
+    """The steps of pymatgen's element profile as voltages, and the index of the step where ``used`` (the
+    electrolyte) is its own equilibrium phase (None if it never is)."""
+    # get_element_profile runs from the ion-rich end to the ion-free end; each item's "chempot" is the upper
+    # mu (lower V) bound of the range where its decomposition is the equilibrium; the next item's chempot
+    # is the lower mu (upper V) bound. "evolution" is the ion taken up per formula unit of the electrolyte.
+    steps: list[VoltageStep] = []
+    window_idx = None
+    for i, item in enumerate(profile):
+        v_from = -(item["chempot"] - mu0) + 0.0  # + 0.0 turns -0.0 into 0.0
+        v_to = -(profile[i + 1]["chempot"] - mu0) if i + 1 < len(profile) else None
+        li = float(item["evolution"])
+        decomp = item["entries"]
+        products = names_of(decomp)
+        steps.append(
+            VoltageStep(
+                voltage_from_V=float(v_from),
+                voltage_to_V=v_to,
+                li_per_fu=li,
+                products=products,
+                reaction=str(item["reaction"]),
+            )
+        )
+        if abs(li) < _LI_TOL and any(e is used for e in decomp):
+            window_idx = i
+    return steps, window_idx
 
 
 def stability_window(
@@ -92,21 +126,7 @@ def stability_window(
 
     mu0 = pd_used.el_refs[ion].energy_per_atom
     comp = target.composition.reduced_composition
-    profile = pd_used.get_element_profile(ion, comp)
-    # get_element_profile runs from the ion-rich end to the ion-free end; each item's "chempot" is the upper
-    # mu (lower V) bound of the range where its decomposition is the equilibrium; the next item's chempot
-    # is the lower mu (upper V) bound. "evolution" is the ion taken up per formula unit of ``comp``.
-    steps: list[VoltageStep] = []
-    window_idx = None
-    for i, item in enumerate(profile):
-        v_from = -(item["chempot"] - mu0) + 0.0  # + 0.0 turns -0.0 into 0.0
-        v_to = -(profile[i + 1]["chempot"] - mu0) if i + 1 < len(profile) else None
-        li = float(item["evolution"])
-        decomp = item["entries"]
-        products = names_of(decomp)
-        steps.append(VoltageStep(voltage_from_V=float(v_from), voltage_to_V=v_to, li_per_fu=li, products=products))
-        if abs(li) < _LI_TOL and any(e is used for e in decomp):
-            window_idx = i
+    steps, window_idx = _staircase(pd_used.get_element_profile(ion, comp), mu0, used)
     if window_idx is None:  # cannot happen once the electrolyte is a hull vertex; guard against tolerance issues
         raise ChemicalSystemError(
             f"electrolyte {name!r} does not appear as its own equilibrium phase along the "
@@ -123,6 +143,8 @@ def stability_window(
         oxidation_V=win.voltage_to_V,
         reduction_products=below.products if below else [],
         oxidation_products=above.products if above else [],
+        reduction_reaction=below.reaction if below else None,
+        oxidation_reaction=above.reaction if above else None,
         e_above_hull_eV_per_atom=max(0.0, ehull),
         energy_shift_eV_per_atom=shift,
         staircase=steps,

@@ -43,6 +43,14 @@ def screen(
     quick: QuickOption = False,
     fmax: FmaxOption = None,
     steps: StepsOption = None,
+    committee: Annotated[
+        Optional[str],
+        typer.Option(
+            "--committee",
+            help="model committee, e.g. chgnet,sevennet:model=7net-0: the same screen with each model; "
+            "values of the first plus the spread (max-min, std) across them",
+        ),
+    ] = None,
     temperature: Annotated[
         Optional[float],
         typer.Option(
@@ -72,10 +80,11 @@ def screen(
         plan = plan_screen(
             electrolyte,
             anode,
-            parse_calculator(calculator, settings.calculator),
+            calculator if committee else parse_calculator(calculator, settings.calculator),
             extra_phases=phase or [],
             settings=settings,
             static_calculator=static,
+            committee=committee,
         )
     except InterchemError as exc:
         fail(exc)
@@ -83,6 +92,8 @@ def screen(
         f"[bold]interchem screen[/]: {len(plan.phases)} phases, calculator [cyan]{plan.calculator.label()}[/], "
         f"store {settings.store_path}"
     )
+    if plan.committee:
+        console.print(f"  committee: {', '.join(m.label() for m in plan.committee)} (values of the first reported)")
     for system, names in plan.systems.items():
         console.print(f"  {system}: {', '.join(names)}")
     start = time.perf_counter()
@@ -90,7 +101,8 @@ def screen(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     ) as bar:
         # One record per phase and level: relaxation, and the single point when a static level is set.
-        task = bar.add_task("relaxing", total=len(plan.phases) * (2 if plan.static_calculator else 1))
+        per_phase = (2 if plan.static_calculator else 1) * max(1, len(plan.committee))
+        task = bar.add_task("relaxing", total=len(plan.phases) * per_phase)
         try:
             result = run_screen(plan, settings=settings, progress=_count_phases(bar, task), steps=StepBars(bar))
         except InterchemError as exc:
@@ -98,6 +110,7 @@ def screen(
     elapsed = time.perf_counter() - start
     report = write_report(result, settings.output_dir, wall_time_s=elapsed)
     _print_summary(result)
+    _print_warnings(result)
     reused = sum(1 for r in result.relaxations if r.get("reused"))
     console.print(f"{len(result.relaxations)} phases ({reused} reused from the store) in {elapsed:.0f} s")
     console.print(f"report: {report}\nsummary: {Path(settings.output_dir) / 'summary.json'}")
@@ -171,6 +184,24 @@ def _num(value, fmt: str = ".2f", none: str = "-") -> str:
     return none if value is None else format(value, fmt)
 
 
+def _print_warnings(result) -> None:
+    """Every warning of the screen on stderr, one line each (also in report.md and summary.json)."""
+    from interchem.reports.screen import screen_warnings_of
+
+    for w in screen_warnings_of(result):
+        console.print(f"[yellow]warning[/] ({w['kind']}): {w['message']}", highlight=False)
+
+
+def _spread(result, *path) -> str:
+    """' ± spread' of a committee quantity, '' without a committee."""
+    q = result.uncertainty
+    for key in path:
+        q = None if q is None else q.get(key)
+    if q is None:
+        return ""
+    return " ± ?" if q["spread"] is None else f" ± {q['spread']:.2f}"
+
+
 def _print_summary(result) -> None:
     summary = result.analysis
     table = Table(title="Electrochemical stability windows (V vs Li/Li+)")
@@ -179,8 +210,8 @@ def _print_summary(result) -> None:
     for name, w in summary.get("windows", {}).items():
         table.add_row(
             name,
-            _num(w["reduction_V"], none="-inf"),
-            _num(w["oxidation_V"], none="inf"),
+            _num(w["reduction_V"], none="-inf") + _spread(result, "windows", name, "reduction_V"),
+            _num(w["oxidation_V"], none="inf") + _spread(result, "windows", name, "oxidation_V"),
             ", ".join(w["reduction_products"]),
             ", ".join(w["oxidation_products"]),
         )

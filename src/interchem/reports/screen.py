@@ -13,10 +13,20 @@ from interchem.reports.common import number, plt, save_figure, write_json
 from interchem.workflows.thermo import ScreenResult
 
 
+def screen_warnings_of(result: ScreenResult) -> list[dict[str, Any]]:
+    """Every warning of a screen as plain dicts (kind, phase, value, threshold, message): skipped phases,
+    unconverged or moved relaxations, electrolytes far above the hull, and committee disagreements."""
+    from interchem.analysis.quality import screen_warnings
+
+    found = [w.model_dump(mode="json") for w in screen_warnings(result.analysis, result.relaxations)]
+    return found + list((result.uncertainty or {}).get("flags", []))
+
+
 def summary_dict(result: ScreenResult) -> dict[str, Any]:
     from interchem.analysis import ScreenAnalysis
 
     summary = ScreenAnalysis.model_validate(result.analysis).summary()
+    summary["warnings"] = screen_warnings_of(result)
     summary["tie_lines"] = [
         {k: t.get(k) for k in ("a", "b", "direct", "products", "note")} for t in result.analysis.get("tie_lines", [])
     ]
@@ -34,6 +44,7 @@ def summary_dict(result: ScreenResult) -> dict[str, Any]:
                 "n_atoms",
                 "energy_per_atom_eV",
                 "volume_change_percent",
+                "matches_input",
                 "converged",
                 "n_steps",
                 "reused",
@@ -42,6 +53,8 @@ def summary_dict(result: ScreenResult) -> dict[str, Any]:
         }
         for r in result.relaxations
     ]
+    if result.uncertainty is not None:  # a committee of one has none: exactly the single-model output
+        summary["uncertainty"] = result.uncertainty
     return summary
 
 
@@ -56,8 +69,8 @@ def write_report(result: ScreenResult, output_dir: str | Path, wall_time_s: floa
     analysis = result.analysis
     figures = {
         "hull": _plot_hull(analysis, figs / "hull.png"),
-        "windows": _plot_windows(analysis, figs / "stability_windows.png"),
-        "voltage": _plot_voltage(analysis, figs / "voltage_profile.png"),
+        "windows": _plot_windows(analysis, figs / "stability_windows.png", result.uncertainty),
+        "voltage": _plot_voltage(analysis, figs / "voltage_profile.png", result.uncertainty),
         "reactions": _plot_reaction_map(analysis, figs / "reaction_map.png"),
     }
     md = _markdown(result, {k: v.relative_to(out) for k, v in figures.items() if v is not None})
@@ -113,7 +126,13 @@ def _plot_hull(analysis: dict, path: Path) -> Path | None:
     return path
 
 
-def _plot_windows(analysis: dict, path: Path) -> Path | None:
+def _committee_range(q: dict | None) -> tuple[float, float] | None:
+    """(min, max) over the committee's models of one quantity; None without a committee or a bound."""
+    vals = [v for v in ((q or {}).get("values") or {}).values() if v is not None]
+    return (min(vals), max(vals)) if len(vals) > 1 else None
+
+
+def _plot_windows(analysis: dict, path: Path, unc: dict | None = None) -> Path | None:
     windows = analysis.get("windows", {})
     if not windows:
         return None
@@ -128,6 +147,13 @@ def _plot_windows(analysis: dict, path: Path) -> Path | None:
         ax.bar(i, high - low, bottom=low, width=0.6, color="tab:green", alpha=0.7)
         ax.text(i, high + 0.05, _num(w["oxidation_V"]), ha="center", fontsize=8)
         ax.text(i, low - 0.18, _num(w["reduction_V"], none="−∞"), ha="center", fontsize=8)
+        spreads = (unc or {}).get("windows", {}).get(name, {})
+        for edge in ("reduction_V", "oxidation_V"):  # the committee's range of each edge as an error bar
+            span = _committee_range(spreads.get(edge))
+            if span is not None and w[edge] is not None:
+                yerr = [[w[edge] - span[0]], [span[1] - w[edge]]]
+                label = "committee range" if not ax.get_legend_handles_labels()[1].count("committee range") else None
+                ax.errorbar(i, w[edge], yerr=yerr, fmt="none", ecolor="k", capsize=6, lw=1.2, label=label)
     ax.set_ylim(bottom - 0.3, top + 0.3)
     plateaus = analysis.get("voltage_profile", [])
     if plateaus:
@@ -139,19 +165,25 @@ def _plot_windows(analysis: dict, path: Path) -> Path | None:
     ax.set_xticks(range(len(names)), names)
     ax.set_ylabel("potential vs Li/Li$^+$ (V)")
     ax.set_title("electrochemical stability windows vs Li$_x$Si potentials")
-    ax.legend(loc="upper right", fontsize=8)
+    if ax.get_legend_handles_labels()[1]:  # nothing to explain without plateaus or a committee
+        ax.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
     save_figure(fig, path, dpi=120)
     return path
 
 
-def _plot_voltage(analysis: dict, path: Path) -> Path | None:
+def _plot_voltage(analysis: dict, path: Path, unc: dict | None = None) -> Path | None:
     plateaus = analysis.get("voltage_profile", [])
     if not plateaus:
         return None
     fig, ax = plt.subplots(figsize=(7, 4))
     xs, vs = [], []
-    for p in plateaus:
+    spreads = (unc or {}).get("voltage_profile", [])
+    for i, p in enumerate(plateaus):
+        span = _committee_range(spreads[i]["voltage_V"]) if i < len(spreads) else None
+        if span is not None:  # the committee's range of this plateau as a shaded band
+            label = "committee range" if i == 0 else None
+            ax.fill_between([p["x_from"], p["x_to"]], *span, color="tab:blue", alpha=0.2, lw=0, label=label)
         xs += [p["x_from"], p["x_to"]]
         vs += [p["voltage_V"], p["voltage_V"]]
         ax.annotate(
@@ -167,6 +199,8 @@ def _plot_voltage(analysis: dict, path: Path) -> Path | None:
     ax.set_ylabel("voltage vs Li/Li$^+$ (V)")
     ax.set_title("Li–Si voltage profile (0 K, hull plateaus)")
     ax.set_ylim(bottom=min(0.0, min(vs) - 0.05))
+    if spreads:
+        ax.legend(fontsize=8)
     fig.tight_layout()
     save_figure(fig, path, dpi=120)
     return path
@@ -215,12 +249,87 @@ def _fmt_products(products) -> str:
 def _markdown(result: ScreenResult, figures: dict[str, Path]) -> str:
     a = result.analysis
     lines = _header_and_windows(result, a, figures)
-    lines += _reactions_and_tie_lines(a, figures)
+    lines += _reactions_and_tie_lines(a, figures, result.uncertainty)
     lines += _hull_and_relaxations(result, a, figures)
-    warnings = a.get("warnings", [])
+    if result.uncertainty is not None:
+        lines += _committee(result.uncertainty)
+    warnings = screen_warnings_of(result)
     if warnings:
-        lines += ["", "## Warnings", ""] + [f"- {w}" for w in warnings]
+        lines += ["", "## Warnings", ""]
+        for w in warnings:
+            measured = "" if w["value"] is None else f" (value {w['value']}; threshold {w['threshold']})"
+            lines.append(f"- **{w['kind']}**{' ' + w['phase'] if w['phase'] else ''}: {w['message']}{measured}")
     return "\n".join(lines) + "\n"
+
+
+def _pm(quantity: dict | None, fmt: str = ".2f", scale: float = 1.0) -> str:
+    """' ± spread' of a committee quantity ('' without a committee, ' ± ?' when a model has no value)."""
+    if quantity is None:
+        return ""
+    return " ± ?" if quantity["spread"] is None else f" ± {_num(quantity['spread'], fmt, scale)}"
+
+
+def _edges(a: dict, unc: dict | None) -> list[str]:
+    """Per window edge, the competing phases that set it and the reaction that reaches them."""
+    lines = [
+        "",
+        "### Window edges: the phases that set each limit",
+        "",
+        "At each limit the electrolyte is in equilibrium with the phases of the next step of its staircase; "
+        "the reaction is per formula unit of the electrolyte (pymatgen's grand-potential element profile).",
+        "",
+        "| electrolyte | edge | V | phases that set it | reaction |",
+        "|---|---|---|---|---|",
+    ]
+    for name, w in a.get("windows", {}).items():
+        for edge in ("reduction", "oxidation"):
+            q = (unc or {}).get("windows", {}).get(name, {})
+            flag = " ⚠ models disagree" if q.get(f"{edge}_products", {}).get("differ") else ""
+            lines.append(
+                f"| {name} | {edge} | {_num(w[f'{edge}_V'], none='−∞' if edge == 'reduction' else '∞')}"
+                f"{_pm(q.get(f'{edge}_V'))} | {_fmt_products(w[f'{edge}_products'])}{flag} | "
+                f"{w.get(f'{edge}_reaction') or '—'} |"
+            )
+    return lines
+
+
+def _committee(unc: dict) -> list[str]:
+    """Every committee quantity: the value of each model, the spread (max - min) and std."""
+    models = unc["models"]
+    lines = [
+        "",
+        "## Model committee",
+        "",
+        f"Values of the default model **{unc['default_model']}** are the ones reported above; spread = "
+        f"{unc['spread']}, std = {unc['std']}. ⚠: the models give different products / phases.",
+        "",
+        f"| quantity | {' | '.join(models)} | spread | std |",
+        "|---|" + "---|" * (len(models) + 2),
+    ]
+
+    def row(label: str, q: dict, fmt: str = ".2f", scale: float = 1.0, differ: bool = False) -> None:
+        cells = " | ".join(_num(q["values"][m], fmt, scale) for m in models)
+        lines.append(
+            f"| {label}{' ⚠' if differ else ''} | {cells} | {_num(q['spread'], fmt, scale, none='—')} | "
+            f"{_num(q['std'], fmt, scale, none='—')} |"
+        )
+
+    for name, w in unc.get("windows", {}).items():
+        for edge in ("reduction", "oxidation"):
+            row(f"{name} {edge} (V)", w[f"{edge}_V"], differ=w[f"{edge}_products"]["differ"])
+    for p in unc.get("voltage_profile", []):
+        row(
+            f"plateau x {p['x_from']:.2f}–{p['x_to']:.2f} (V)",
+            p["voltage_V"],
+            ".3f",
+            differ=p["two_phase_region"]["differ"],
+        )
+    for r in unc.get("reactions", []):
+        label = f"E_rxn {r['anode']} | {r['electrolyte']} (meV/atom)"
+        row(label, r["E_rxn_meV_per_atom"], ".0f", differ=r["products"]["differ"])
+    for name, q in unc.get("reductions_vs_li", {}).items():
+        row(f"{name} + Li at 0 V (eV/atom)", q, ".3f")
+    return lines
 
 
 def _header_and_windows(result: ScreenResult, a: dict, figures: dict[str, Path]) -> list[str]:
@@ -247,11 +356,14 @@ def _header_and_windows(result: ScreenResult, a: dict, figures: dict[str, Path])
         "|---|---|---|---|---|---|",
     ]
     for name, w in a.get("windows", {}).items():
+        q = (result.uncertainty or {}).get("windows", {}).get(name, {})
         lines.append(
             f"| {name} | {_num(w.get('e_above_hull_eV_per_atom'), '.0f', 1000)} | "
-            f"{_num(w['reduction_V'], none='−∞')} | {_num(w['oxidation_V'])} | "
+            f"{_num(w['reduction_V'], none='−∞')}{_pm(q.get('reduction_V'))} | "
+            f"{_num(w['oxidation_V'])}{_pm(q.get('oxidation_V'))} | "
             f"{_fmt_products(w['reduction_products'])} | {_fmt_products(w['oxidation_products'])} |"
         )
+    lines += _edges(a, result.uncertainty)
     if "windows" in figures:
         lines += ["", f"![stability windows]({figures['windows']})"]
     lines += ["", "### Voltage staircase of each electrolyte", ""]
@@ -264,16 +376,19 @@ def _header_and_windows(result: ScreenResult, a: dict, figures: dict[str, Path])
             )
         lines.append("")
     lines += ["## Li–Si voltage profile", "", "| x from | x to | voltage (V) | two-phase region |", "|---|---|---|---|"]
-    for p in a.get("voltage_profile", []):
+    spreads = (result.uncertainty or {}).get("voltage_profile", [])
+    for i, p in enumerate(a.get("voltage_profile", [])):
+        q = spreads[i] if i < len(spreads) else None
         lines.append(
-            f"| {p['x_from']:.2f} | {p['x_to']:.2f} | {p['voltage_V']:.3f} | {p['phase_from']} + {p['phase_to']} |"
+            f"| {p['x_from']:.2f} | {p['x_to']:.2f} | {p['voltage_V']:.3f}{_pm(q and q['voltage_V'], '.3f')} | "
+            f"{p['phase_from']} + {p['phase_to']}{' ⚠' if q and q['two_phase_region']['differ'] else ''} |"
         )
     if "voltage" in figures:
         lines += ["", f"![voltage profile]({figures['voltage']})"]
     return lines
 
 
-def _reactions_and_tie_lines(a: dict, figures: dict[str, Path]) -> list[str]:
+def _reactions_and_tie_lines(a: dict, figures: dict[str, Path], unc: dict | None = None) -> list[str]:
     lines = [
         "",
         "## Anode | electrolyte reactions (lithiation map)",
@@ -286,13 +401,16 @@ def _reactions_and_tie_lines(a: dict, figures: dict[str, Path]) -> list[str]:
         "V_anode (V) | E_rxn open Li (meV/atom) | products open Li |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
+    spreads = {(q["anode"], q["electrolyte"]): q for q in (unc or {}).get("reactions", [])}
     for r in a.get("reactions", []):
         v = r.get("open_li_voltage_V")
         eo = r.get("E_rxn_open_Li_meV_per_atom")
+        q = spreads.get((r["anode"], r["electrolyte"]))
+        flag = " ⚠" if q and q["products"]["differ"] else ""
         lines.append(
             f"| {r['anode']} | {_num(r['x_Li'], none='Li metal')} | {r['electrolyte']} | "
-            f"{_num(r['E_rxn_meV_per_atom'], '.0f')} | "
-            f"{_num(r['mixing_ratio'])} | {_fmt_products(r['products'])} | "
+            f"{_num(r['E_rxn_meV_per_atom'], '.0f')}{_pm(q and q['E_rxn_meV_per_atom'], '.0f')} | "
+            f"{_num(r['mixing_ratio'])} | {_fmt_products(r['products'])}{flag} | "
             f"{_num(r.get('E_mutual_meV_per_atom'), '.0f', none='—')} | "
             f"{'—' if v is None else f'{v:.2f}'} | {'—' if eo is None else f'{eo:.0f}'} | "
             f"{_fmt_products(r.get('open_li_products', []))} |"

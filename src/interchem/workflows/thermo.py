@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jobflow import Flow, JobConfig, Maker, Response, job
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pymatgen.core import Structure
 
 from interchem.calculators import (
@@ -61,6 +61,9 @@ class RelaxedPhase(BaseModel):
     n_atoms: int
     structure: Structure
     volume_change_percent: float
+    # Does pymatgen's StructureMatcher (default tolerances) still map the relaxed structure onto the input?
+    # False: the model's minimum is another structure (``analysis.quality`` warns). None: not measured.
+    matches_input: bool | None = None
     converged: bool | None = None
     n_steps: int | None = None
     provenance: dict[str, Any] = Field(default_factory=dict)
@@ -126,11 +129,18 @@ def record_relaxation(
         n_atoms=n,
         structure=final_structure,
         volume_change_percent=100.0 * (final_structure.volume / initial_structure.volume - 1.0),
+        matches_input=_matches(initial_structure, final_structure),
         converged=converged,
         n_steps=n_steps,
         provenance=(initial_structure.properties or {}).get("provenance", {}),
         versions=backend.versions(),
     )
+
+
+def _matches(initial: Structure, final: Structure) -> bool:
+    from pymatgen.analysis.structure_matcher import StructureMatcher
+
+    return bool(StructureMatcher().fit(initial, final))
 
 
 @job(name="static or reuse", config=JobConfig(expose_store=True))
@@ -228,6 +238,15 @@ class ScreenResult(BaseModel):
     versions: dict[str, str]
     anodes: list[str]
     electrolytes: list[str]
+    # Committee screens only (``CommitteeScreenMaker``): per quantity the value of every model and the
+    # spread (``analysis.committee``); None for a single model.
+    uncertainty: dict[str, Any] | None = None
+
+    @field_validator("entries", mode="before")
+    @classmethod
+    def _entries_as_dicts(cls, value: Any) -> Any:
+        # A ScreenResult handed to another job comes back through monty, which has decoded its entries.
+        return [e.as_dict() if hasattr(e, "as_dict") else e for e in value] if isinstance(value, list) else value
 
 
 @job(name="analyse screen")
@@ -320,3 +339,55 @@ class ScreenMaker(Maker):
         j = static_or_reuse(stored if stored is not None else jobs[0].output, self.static_calculator)
         j.name = f"static or reuse {phase}"
         return [*jobs, j], j.output
+
+
+@job(name="committee screen")
+def committee_screen(results: list, labels: list[str]) -> ScreenResult:
+    """The default (first) model's screen with the committee's ``uncertainty`` block added."""
+    from interchem.analysis.committee import committee_uncertainty
+    from interchem.analysis.quality import relaxation_warnings
+
+    screens = [ScreenResult.model_validate(r.model_dump() if hasattr(r, "model_dump") else r) for r in results]
+    unc = committee_uncertainty({label: s.analysis for label, s in zip(labels, screens)})
+    unc["level_of_theory"] = {label: s.level_of_theory for label, s in zip(labels, screens)}
+    # The default model's relaxations are warned about as usual; the other models' here, named by model.
+    for label, s in zip(labels[1:], screens[1:]):
+        relaxed = [{**r, "phase": f"{r['phase']} [{label}]"} for r in s.relaxations]
+        unc["flags"] += [w.model_dump(mode="json") for w in relaxation_warnings(relaxed)]
+    return screens[0].model_copy(update={"uncertainty": unc})
+
+
+@dataclass
+class CommitteeScreenMaker(Maker):
+    """The same thermodynamic screen with each model of a committee (one ``ScreenMaker`` flow each, so every
+    relaxation is keyed and reused per model as usual), then ``committee_screen``: the first model's
+    values plus the spread across the committee."""
+
+    name: str = "committee screen"
+    calculators: list = field(default_factory=list)  # CalculatorSpec or spec strings; the first is the default
+    fmax: float = 0.05
+    steps: int = 300
+    reuse_from: Any = None
+
+    def __post_init__(self):
+        self.calculators = [resolve_calculator(c) for c in self.calculators]
+        labels = [c.label() for c in self.calculators]
+        if len(labels) < 2:
+            raise InterchemError(f"a committee needs at least two calculators, got {', '.join(labels) or 'none'}")
+        repeated = sorted({x for x in labels if labels.count(x) > 1})
+        if repeated:
+            raise InterchemError(f"calculator(s) {', '.join(repeated)} appear more than once in the committee")
+
+    def make(self, phases: dict[str, Structure], anodes: list[str], electrolytes: list[str]) -> Flow:
+        flows = [
+            ScreenMaker(
+                name=f"thermodynamic screen {spec.label()}",
+                calculator=spec,
+                fmax=self.fmax,
+                steps=self.steps,
+                reuse_from=self.reuse_from,
+            ).make(phases, anodes, electrolytes)
+            for spec in self.calculators
+        ]
+        final = committee_screen([f.output for f in flows], [c.label() for c in self.calculators])
+        return Flow([*flows, final], output=final.output, name=self.name)
