@@ -124,3 +124,13 @@ def test_strained_electrolyte_reference_holds_the_film_atoms():
         frac = bulk.lattice.get_fractional_coords(film.cart_coords + bulk[j].coords - film[0].coords)
         worst.append(max(bulk.lattice.get_all_distances(f[None], bulk.frac_coords)[0].min() for f in frac))
     assert min(worst) < 1e-3
+
+
+def test_md_run_length_against_the_li_hop_time():
+    from interchem.analysis.interfaces import hop_time_fs, md_length_verdict
+
+    # 1 / (1e13 Hz exp(-0.3 eV / kT)) at 600 K: 33 ps
+    assert hop_time_fs(0.3, 600.0) == pytest.approx(1e15 / (1e13 * np.exp(-0.3 / (8.617333262e-5 * 600))))
+    short = md_length_verdict(400.0, 600.0, 0.3, 2)
+    assert short["verdict"].startswith("too short") and short["new_product_like_per_ps"] == pytest.approx(5.0)
+    assert md_length_verdict(400.0, 600.0, 0.05, 0)["verdict"].endswith("long enough to see hops")

@@ -370,3 +370,37 @@ def time_average(values: list[float] | np.ndarray, last_fraction: float = 0.5) -
         return math.nan
     k = max(1, int(round(len(v) * last_fraction)))
     return float(v[-k:].mean())
+
+
+K_B_EV_PER_K = 8.617333262e-5
+
+
+def hop_time_fs(barrier_eV: float, temperature_K: float, attempt_hz: float = 1e13) -> float:
+    """Mean residence time of a thermally activated hop, 1 / (nu exp(-Ea / kT)), in fs."""
+    return 1e15 / (attempt_hz * math.exp(-barrier_eV / (K_B_EV_PER_K * temperature_K)))
+
+
+def md_length_verdict(duration_fs: float, temperature_K: float, barrier_eV: float, new_products: int) -> dict:
+    """Is the run long enough to see a hop-limited reaction? Rate of new product-like atoms per ps, the
+    hop time at this barrier and temperature, and a sentence saying whether 'nothing formed' can be read."""
+    tau = hop_time_fs(barrier_eV, temperature_K)
+    hops = duration_fs / tau
+    rate = new_products / (duration_fs / 1000.0) if duration_fs > 0 else 0.0
+    if hops < 1:
+        text = (
+            f"too short to see a hop-limited reaction: {duration_fs / 1000:.2f} ps against a Li hop time of "
+            f"{tau / 1000:.2g} ps (Ea = {barrier_eV:g} eV, nu = 1e13 Hz, {temperature_K:.0f} K); no product "
+            "forming is not evidence of kinetic stability"
+        )
+    else:
+        text = (
+            f"{hops:.0f} hop times long (tau = {tau / 1000:.2g} ps at Ea = {barrier_eV:g} eV): long enough to see hops"
+        )
+    return {
+        "duration_ps": duration_fs / 1000.0,
+        "hop_time_ps": tau / 1000.0,
+        "hops_per_li": hops,
+        "new_product_like_per_ps": rate,
+        "barrier_eV": barrier_eV,
+        "verdict": text,
+    }

@@ -9,7 +9,10 @@ from typing import Any
 
 import numpy as np
 
+from interchem.analysis.interfaces import md_length_verdict
 from interchem.reports.common import plt, save_figure, write_json, write_structure
+
+HOP_BARRIER_EV = 0.3
 
 
 def _get(obj: Any, name: str):
@@ -220,6 +223,14 @@ def _md_sections(md_results: list, out: Path, figs: Path) -> tuple[list[str], li
         r = _get(md, "reactivity")
         r = r if isinstance(r, dict) else r.model_dump()
         s = r["summary"]
+        # Li hop barrier for the run-length check: 0.3 eV, the low end of Li hops in argyrodites and
+        # Li-Si alloys (an assumption stated in the report; `interchem barriers` computes the real ones)
+        verdict = md_length_verdict(
+            float(s.get("duration_fs", 0.0)),
+            float(_get(md, "temperature_K")),
+            HOP_BARRIER_EV,
+            int(sum(s["new_product_like_end"].values())),
+        )
         lines += [
             "",
             f"## MD reactivity: {_get(md, 'label')}",
@@ -234,8 +245,10 @@ def _md_sections(md_results: list, out: Path, figs: Path) -> tuple[list[str], li
             else "- no bonds across the interface",
             f"- atoms that became product-like: {s['new_product_like_end']}",
             f"- Li past the initial interface plane (by origin): {s['li_crossed_end']}",
+            f"- rate: {verdict['new_product_like_per_ps']:.2f} new product-like atoms per ps; run length: "
+            + verdict["verdict"],
             "",
             f"![MD reactivity]({fig.relative_to(out).as_posix()})",
         ]
-        md_rows.append({"label": _get(md, "label"), "summary": s})
+        md_rows.append({"label": _get(md, "label"), "summary": s, "run_length": verdict})
     return lines, md_rows
