@@ -101,7 +101,7 @@ def run_workflow(structure, counter) -> dict:
     from jobflow import run_locally
 
     from interchem.store import embedded_store
-    from interchem.workflows.interfaces import relax_positions
+    from interchem.workflows.relax import relax_positions
 
     with tempfile.TemporaryDirectory() as tmp:
         store = embedded_store(Path(tmp) / "store")

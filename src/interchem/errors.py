@@ -184,6 +184,10 @@ class SlabTooThinError(InterfaceError):
     """Fewer atomic layers than the fixed bottom layers need (at least as many free layers as fixed)."""
 
 
+class NegativeSurfaceEnergyError(InterfaceError):
+    """A surface energy below zero: the bulk reference is inconsistent with the slab (the message says why)."""
+
+
 class NoInterfaceMatchError(InterfaceError):
     """No lattice match within the limits on area, strain and atom count."""
 

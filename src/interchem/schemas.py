@@ -169,6 +169,8 @@ class RelaxedStructure(BaseModel):
     calculator: dict[str, Any]
     level_of_theory: str
     wall_time_s: float
+    max_force_eV_A: float | None = Field(None, description="largest force on a free atom at the end")
+    fmax_eV_A: float | None = Field(None, description="the force threshold asked for")
 
 
 class GapScan(BaseModel):

@@ -107,7 +107,9 @@ def test_interface_flow_is_vasp_single_points_relax_split_adhesion_rank(mode, ca
         spec, cls = "vasp", MPGGARelaxMaker
     else:
         spec, cls = WRITE_ONLY, vasp.WriteOnlyVaspMaker
-    flow = InterfaceMaker(calculator=spec, gaps_A=GAPS, fmax=FMAX, steps=STEPS).make(cands, *bulks)
+    flow = InterfaceMaker(calculator=spec, gaps_A=GAPS, fmax=FMAX, steps=STEPS, bulk_reference="single_point").make(
+        cands, *bulks
+    )
     jobs = flow_jobs(flow)
     label = cands[0].label()
     assert sorted(j.name for j in jobs) == sorted(_names(label))
@@ -152,9 +154,14 @@ def test_interface_flow_is_vasp_single_points_relax_split_adhesion_rank(mode, ca
 
 def test_slab_flow_with_vasp(bulks, fake_potcar_library):
     li = bulks[0]
-    flow = SlabMaker(calculator="vasp", min_thickness_A=6.0, vacuum_A=10.0, fixed_bottom_layers=1, steps=30).make(
-        li, (1, 0, 0), phase="Li"
-    )
+    flow = SlabMaker(
+        calculator="vasp",
+        min_thickness_A=6.0,
+        vacuum_A=10.0,
+        fixed_bottom_layers=1,
+        steps=30,
+        bulk_reference="single_point",
+    ).make(li, (1, 0, 0), phase="Li")
     jobs = flow_jobs(flow)
     names = [j.name for j in jobs]
     assert names[:2] == ["single point bulk Li", "bulk reference Li"]
@@ -181,7 +188,9 @@ def _write(maker, structure, directory: Path):
 
 
 def test_interface_relax_inputs_isif2_selective_dynamics_and_mp_footing(cands, bulks, tmp_path, fake_potcar_library):
-    flow = InterfaceMaker(calculator="vasp", gaps_A=GAPS, fmax=FMAX, steps=STEPS).make(cands, *bulks)
+    flow = InterfaceMaker(calculator="vasp", gaps_A=GAPS, fmax=FMAX, steps=STEPS, bulk_reference="single_point").make(
+        cands, *bulks
+    )
     relax = next(j for j in flow_jobs(flow) if j.name.startswith("relax interface"))
     start = vi.sort_like_vasp(cands[0].structure)
     best = set_gap(start, 2.5)
@@ -210,7 +219,9 @@ def test_interface_relax_inputs_isif2_selective_dynamics_and_mp_footing(cands, b
 
 
 def test_gap_scan_single_point_writes_the_requested_gap(cands, bulks, tmp_path, fake_potcar_library):
-    flow = InterfaceMaker(calculator="vasp", gaps_A=GAPS, fmax=FMAX, steps=STEPS).make(cands, *bulks)
+    flow = InterfaceMaker(calculator="vasp", gaps_A=GAPS, fmax=FMAX, steps=STEPS, bulk_reference="single_point").make(
+        cands, *bulks
+    )
     label = cands[0].label()
     side = vi.sort_like_vasp(cands[0].structure).site_properties["interface_side"]
     for g in (2.0, 3.5):
@@ -391,7 +402,9 @@ def test_vasp_interface_flow_end_to_end_with_atomate2_jobs(
                 ),
             ]
         )
-    flow = InterfaceMaker(calculator="vasp", gaps_A=GAPS, fmax=FMAX, steps=STEPS).make(cands, li, licl)
+    flow = InterfaceMaker(calculator="vasp", gaps_A=GAPS, fmax=FMAX, steps=STEPS, bulk_reference="single_point").make(
+        cands, li, licl
+    )
     assert {j.name for j in flow_jobs(flow) if job_maker(j) is not None} == set(refs)
     fake = monkeypatch_vasp(monkeypatch, root)
     mock = next(fake)
@@ -406,7 +419,11 @@ def test_vasp_interface_flow_end_to_end_with_atomate2_jobs(
         next(fake, None)
 
     summary = InterfaceSummary.model_validate(out)
-    (r,) = summary.results
+    # the recorded energies are made up: the LiCl part comes out below its bulk and is refused, not ranked
+    (r,) = summary.excluded
+    assert (
+        not summary.results and r.problems[0].startswith("LiCl part of") and "negative surface energy" in r.problems[0]
+    )
     area = float(np.linalg.norm(np.cross(*start.lattice.matrix[:2])))
     assert r.area_A2 == pytest.approx(area)
     assert r.gap_scan["best_gap_A"] == 2.5 and r.gap_scan["energies_eV"] == [gap_energies[g] for g in GAPS]
@@ -568,7 +585,8 @@ def test_cli_interface_with_write_only_vasp_stops_with_the_write_only_error(tmp_
     assert not (out / "report.md").exists()
     incars = sorted((out / "jobs").glob("*/INCAR"))
     assert len(incars) == 2 + 5  # the bulk single points and the five gap single points wrote their inputs
-    assert all(Incar.from_file(p)["NSW"] == 0 for p in incars)
+    # the bulk references are fixed-cell relaxations (NSW > 0), the gap scan single points (NSW 0)
+    assert sorted(Incar.from_file(p)["NSW"] == 0 for p in incars) == [False] * 2 + [True] * 5
     assert sorted({p.parent.joinpath("POTCAR.spec").read_text() for p in incars}) and not any(
         (p.parent / "POTCAR").exists() for p in incars
     )

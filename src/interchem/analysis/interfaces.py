@@ -40,6 +40,58 @@ def interface_energy(gamma_a: float, gamma_b: float, w_ad: float) -> float:
     return gamma_a + gamma_b - w_ad
 
 
+# A slab cannot be more stable per atom than its own bulk: a surface energy below this (J/m^2; the
+# tolerance absorbs force-threshold noise of ~1 meV/atom on a thin slab) is refused, not reported.
+NEGATIVE_GAMMA_TOL_J_M2 = 0.02
+
+
+def negative_surface_energy_message(gamma: float, what: str, reference: str = "") -> str | None:
+    """The refusal of a negative surface energy, naming the likely causes (None when gamma is acceptable)."""
+    if gamma >= -NEGATIVE_GAMMA_TOL_J_M2:
+        return None
+    return (
+        f"{what}: negative surface energy {gamma:.3f} J/m^2 refused - the slab is lower in energy per atom than "
+        f"its bulk reference{f' ({reference})' if reference else ''}. Likely causes: the bulk reference is not "
+        "at its minimum (an ordered approximant whose Li arrangement relaxes in the slab, a bulk relaxation "
+        "that did not converge, or a single point of an unrelaxed cell); the slab is not stoichiometric (its "
+        "surface energy then depends on the Li chemical potential); or the reference is the wrong phase or "
+        "strain"
+    )
+
+
+def li_excess(slab_formula: dict[str, float], bulk_formula: dict[str, float]) -> tuple[float, float] | None:
+    """(bulk formula units, extra Li atoms) of a slab whose non-Li elements are in the bulk's ratio; None if
+    they are not (then no single chemical potential fixes its surface energy). (n, 0) is stoichiometric."""
+    hosts = [el for el in bulk_formula if el != "Li"]
+    if not hosts or set(slab_formula) - set(bulk_formula):
+        return None
+    n = slab_formula.get(hosts[0], 0.0) / bulk_formula[hosts[0]]
+    if any(abs(slab_formula.get(el, 0.0) - n * bulk_formula[el]) > 1e-6 for el in hosts):
+        return None
+    return n, slab_formula.get("Li", 0.0) - n * bulk_formula.get("Li", 0.0)
+
+
+def surface_energy_vs_mu_li(
+    e_slab: float,
+    slab_formula: dict[str, float],
+    e_bulk_per_formula: float,
+    bulk_formula: dict[str, float],
+    area_A2: float,
+    mu_li_eV: list[float] | np.ndarray,
+    n_surfaces: int = 2,
+) -> list[float]:
+    """gamma(mu_Li) = (E_slab - n E_bulk,fu - dN_Li mu_Li) / (n_surfaces A) in J/m^2 of a slab with dN_Li Li
+    more (or fewer) than n bulk formula units; mu_Li absolute (eV/Li, e.g. E(Li metal) - e*U for a potential
+    U vs Li/Li+). A stoichiometric slab gives the same number at every mu_Li."""
+    _check_area(area_A2)
+    ex = li_excess(slab_formula, bulk_formula)
+    if ex is None:
+        raise ValueError(f"slab {slab_formula} is not bulk {bulk_formula} plus or minus Li only")
+    n, d_li = ex
+    mu = np.asarray(mu_li_eV, float)
+    return ((e_slab - n * e_bulk_per_formula - d_li * mu) / (n_surfaces * area_A2) * EV_PER_A2_TO_J_PER_M2).tolist()
+
+
 def _check_area(area: float) -> None:
     if not area > 0:
         raise ValueError(f"area must be positive, not {area}")
@@ -318,3 +370,37 @@ def time_average(values: list[float] | np.ndarray, last_fraction: float = 0.5) -
         return math.nan
     k = max(1, int(round(len(v) * last_fraction)))
     return float(v[-k:].mean())
+
+
+K_B_EV_PER_K = 8.617333262e-5
+
+
+def hop_time_fs(barrier_eV: float, temperature_K: float, attempt_hz: float = 1e13) -> float:
+    """Mean residence time of a thermally activated hop, 1 / (nu exp(-Ea / kT)), in fs."""
+    return 1e15 / (attempt_hz * math.exp(-barrier_eV / (K_B_EV_PER_K * temperature_K)))
+
+
+def md_length_verdict(duration_fs: float, temperature_K: float, barrier_eV: float, new_products: int) -> dict:
+    """Is the run long enough to see a hop-limited reaction? Rate of new product-like atoms per ps, the
+    hop time at this barrier and temperature, and a sentence saying whether 'nothing formed' can be read."""
+    tau = hop_time_fs(barrier_eV, temperature_K)
+    hops = duration_fs / tau
+    rate = new_products / (duration_fs / 1000.0) if duration_fs > 0 else 0.0
+    if hops < 1:
+        text = (
+            f"too short to see a hop-limited reaction: {duration_fs / 1000:.2f} ps against a Li hop time of "
+            f"{tau / 1000:.2g} ps (Ea = {barrier_eV:g} eV, nu = 1e13 Hz, {temperature_K:.0f} K); no product "
+            "forming is not evidence of kinetic stability"
+        )
+    else:
+        text = (
+            f"{hops:.0f} hop times long (tau = {tau / 1000:.2g} ps at Ea = {barrier_eV:g} eV): long enough to see hops"
+        )
+    return {
+        "duration_ps": duration_fs / 1000.0,
+        "hop_time_ps": tau / 1000.0,
+        "hops_per_li": hops,
+        "new_product_like_per_ps": rate,
+        "barrier_eV": barrier_eV,
+        "verdict": text,
+    }

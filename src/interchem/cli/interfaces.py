@@ -62,11 +62,21 @@ def interface(
     calculator: CalculatorOption = None,
     top: Annotated[int, typer.Option("--top", help="relax and report the N best candidates")] = 2,
     fmax: Annotated[float, typer.Option("--fmax", help="force threshold of relaxations (eV/A)")] = 0.05,
-    steps: Annotated[int, typer.Option("--steps", help="maximum optimiser steps per relaxation")] = 200,
+    steps: Annotated[
+        int, typer.Option("--steps", help="maximum optimiser steps per relaxation (FIRE, then BFGS)")
+    ] = 600,
+    include_unconverged: Annotated[
+        bool,
+        typer.Option("--include-unconverged", help="rank interfaces whose relaxations did not converge (marked)"),
+    ] = False,
     md_temperature: Annotated[
         float, typer.Option("--md-temperature", help="NVT temperature of the interface MD (K)")
     ] = 600.0,
     md_steps: Annotated[int, typer.Option("--md-steps", help="MD steps on the best interface (0: no MD)")] = 200,
+    md_time: Annotated[
+        Optional[str],
+        typer.Option("--md-time", help="MD length with a unit instead of --md-steps, e.g. 5ps, 500fs, 0.01ns"),
+    ] = None,
     output: OutputOption = None,
     store: StoreOption = None,
 ) -> None:
@@ -87,12 +97,15 @@ def interface(
         )
         if md_steps < 0:
             raise InterchemError(f"--md-steps must be >= 0, not {md_steps}")
+        if md_time is not None:
+            md_steps = md_steps_for(md_time, MD_TIMESTEP_FS)
         maker = InterfacePipelineMaker.with_calculator(
             spec,
             fmax=fmax,
             steps=steps,
             md_temperature_K=md_temperature,
             md_steps=md_steps,
+            include_unconverged=include_unconverged,
             miller_anode=parse_miller(miller_anode),
             miller_electrolyte=parse_miller(miller_electrolyte),
             max_area=max_area,
@@ -122,6 +135,23 @@ def interface(
         fail(exc)
     _print_results(summary, md_results)
     _write_report(summary, md_results, candidates[:top], folder, time.perf_counter() - start)
+
+
+MD_TIMESTEP_FS = 2.0  # interchem's MD default (workflows.md.MDSettings)
+_TIME_UNITS_FS = {"fs": 1.0, "ps": 1e3, "ns": 1e6}
+
+
+def md_steps_for(text: str, timestep_fs: float) -> int:
+    """'5ps' / '500 fs' / '0.01ns' -> MD steps at ``timestep_fs`` (a clear error for anything else)."""
+    import re
+
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(fs|ps|ns)\s*", text.lower())
+    if not m:
+        raise InterchemError(f"--md-time {text!r}: give a number and a unit, fs, ps or ns (e.g. 5ps, 500fs)")
+    steps = round(float(m.group(1)) * _TIME_UNITS_FS[m.group(2)] / timestep_fs)
+    if steps < 1:
+        raise InterchemError(f"--md-time {text!r} is shorter than one {timestep_fs:g} fs step")
+    return int(steps)
 
 
 def _run_pipeline(maker, anode, electrolyte, candidates, settings, work_dir: Path):
@@ -154,15 +184,26 @@ def _print_results(summary, md_results) -> None:
     table = Table(title=f"Adhesion ({summary.level_of_theory})")
     for col in ("interface", "gap (A)", "W_sep (J/m^2)", "W_ad (J/m^2)", "gamma_int (J/m^2)"):
         table.add_column(col)
-    for r in summary.results:
+    table.add_column("status")
+    for r in [*summary.results, *summary.excluded]:
+        status = "refused" if r.problems else ("converged" if r.converged else "[red]NOT CONVERGED[/]")
         table.add_row(
             r.label,
             f"{r.gap_scan['best_gap_A']:.2f}",
             f"{r.work_of_separation_J_m2:.3f}",
             f"{r.work_of_adhesion_J_m2:.3f}",
             f"{r.interface_energy_J_m2:.3f}",
+            status + ("" if r.ranked else ", not ranked"),
         )
     out.print(table)
+    for r in summary.excluded + [x for x in summary.results if not x.converged]:
+        for msg in [*r.problems, *r.unconverged]:
+            console.print(f"[yellow]warning[/] {r.label}: {msg}")
+    if not summary.results:
+        console.print(
+            "[yellow]no interface is ranked[/]: every candidate was refused or did not converge "
+            "(raise --steps, or --include-unconverged to rank them anyway)"
+        )
     for md in md_results:
         s = md.reactivity.summary
         console.print(

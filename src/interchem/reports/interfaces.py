@@ -9,7 +9,10 @@ from typing import Any
 
 import numpy as np
 
+from interchem.analysis.interfaces import md_length_verdict
 from interchem.reports.common import plt, save_figure, write_json, write_structure
+
+HOP_BARRIER_EV = 0.3
 
 
 def _get(obj: Any, name: str):
@@ -108,20 +111,19 @@ def write_interface_report(
             f"| {c['rank']} | {c['label']} | {c['n_atoms']} | {c['area_A2']:.1f} | "
             f"{c['strain_percent']:.2f} | {c['von_mises_percent']:.2f} |"
         )
+    excluded = list(_get(summary, "excluded") or [])
     lines += [
         "",
         "## Adhesion (relaxed, ranked by interface energy)",
         "",
-        "W_sep: rigid separation of the relaxed interface; W_ad: separated partners relaxed; "
-        "gamma: face-averaged surface energies of the separated partners (the electrolyte's includes its strain); "
-        "gamma_int = gamma_A + gamma_B - W_ad.",
+        *ADHESION_NOTES,
         "",
         "| # | interface | gap (A) | W_sep (J/m^2) | W_ad (J/m^2) | gamma_A | gamma_B | "
         "gamma_int (J/m^2) | relaxed | files |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     summary_rows = []
-    for k, r in enumerate(results):
+    for k, r in enumerate([*results, *excluded]):
         stem = structs / f"interface_{k}"
         files = write_structure(_get(r, "structure"), stem)
         write_structure(_get(r, "anode_structure"), structs / f"interface_{k}_anode")
@@ -131,7 +133,7 @@ def write_interface_report(
             f"{_get(r, 'work_of_separation_J_m2'):.3f} | "
             f"{_get(r, 'work_of_adhesion_J_m2'):.3f} | {_get(r, 'surface_energy_anode_J_m2'):.3f} | "
             f"{_get(r, 'surface_energy_electrolyte_J_m2'):.3f} | {_get(r, 'interface_energy_J_m2'):.3f} | "
-            f"{'yes' if _get(r, 'converged') else 'no'} ({_get(r, 'relax_steps')} steps) | "
+            f"{_status(r)} ({_get(r, 'relax_steps')} steps) | "
             f"{', '.join(f.relative_to(out).as_posix() for f in files)} |"
         )
         summary_rows.append(
@@ -148,12 +150,16 @@ def write_interface_report(
                     "surface_energy_electrolyte_J_m2",
                     "interface_energy_J_m2",
                     "converged",
+                    "ranked",
+                    "unconverged",
+                    "problems",
                 )
             }
             | {"gap_A": _get(r, "gap_scan")["best_gap_A"]}
         )
-    if results:
-        scan = plot_gap_scans(results, figs / "gap_scan.png")
+    lines += _flag_lines([*results, *excluded])
+    if results or excluded:
+        scan = plot_gap_scans([*results, *excluded], figs / "gap_scan.png")
         lines += ["", f"![gap scan]({scan.relative_to(out).as_posix()})"]
     md_lines, md_rows = _md_sections(md_results or [], out, figs)
     lines += md_lines
@@ -173,6 +179,42 @@ def write_interface_report(
     return path
 
 
+ADHESION_NOTES = [
+    "W_sep (work of separation): the relaxed interface pulled apart rigidly, the two partners keeping the "
+    "interface's atom positions. W_ad (work of adhesion): the partners each relaxed after separation. "
+    "W_sep >= W_ad always, and the difference is the relaxation energy of the two free surfaces per area: "
+    "large when the contact rearranged the atoms (Li drawn across, bonds formed), which the free surfaces "
+    "then undo. The thermodynamic quantity is W_ad; W_sep is the ideal (cleavage) work.",
+    "",
+    "gamma: face-averaged surface energies of the separated, relaxed partners against bulk references relaxed "
+    "with the same settings (the electrolyte's reference strained as its film is, so gamma holds no strain "
+    "energy). gamma_int = gamma_A + gamma_B - W_ad (Dupre): negative means the interface is lower in energy "
+    "than the two free surfaces it replaces minus the adhesion, i.e. the partners would rather touch than "
+    "stay apart (a wetting, reactive contact); positive, that the interface costs energy. Interfaces that "
+    "did not converge are not ranked (unless --include-unconverged); refused ones (a negative surface "
+    "energy) never are.",
+]
+
+
+def _status(r) -> str:
+    if _get(r, "problems"):
+        return "REFUSED, not ranked"
+    if not _get(r, "converged"):
+        return "NOT CONVERGED, " + ("ranked on request" if _get(r, "ranked") else "not ranked")
+    return "yes"
+
+
+def _flag_lines(results: list) -> list[str]:
+    """What did not converge and what was refused, under the table."""
+    lines = []
+    for r in results:
+        for msg in _get(r, "problems") or []:
+            lines.append(f"- **refused** {_get(r, 'label')}: {msg}")
+        for msg in _get(r, "unconverged") or []:
+            lines.append(f"- **not converged** {_get(r, 'label')}: {msg}")
+    return ["", *lines] if lines else []
+
+
 def _md_sections(md_results: list, out: Path, figs: Path) -> tuple[list[str], list[dict]]:
     """One section (and figure) per interface MD; the rows of summary.json."""
     lines, md_rows = [], []
@@ -181,6 +223,14 @@ def _md_sections(md_results: list, out: Path, figs: Path) -> tuple[list[str], li
         r = _get(md, "reactivity")
         r = r if isinstance(r, dict) else r.model_dump()
         s = r["summary"]
+        # Li hop barrier for the run-length check: 0.3 eV, the low end of Li hops in argyrodites and
+        # Li-Si alloys (an assumption stated in the report; `interchem barriers` computes the real ones)
+        verdict = md_length_verdict(
+            float(s.get("duration_fs", 0.0)),
+            float(_get(md, "temperature_K")),
+            HOP_BARRIER_EV,
+            int(sum(s["new_product_like_end"].values())),
+        )
         lines += [
             "",
             f"## MD reactivity: {_get(md, 'label')}",
@@ -195,8 +245,10 @@ def _md_sections(md_results: list, out: Path, figs: Path) -> tuple[list[str], li
             else "- no bonds across the interface",
             f"- atoms that became product-like: {s['new_product_like_end']}",
             f"- Li past the initial interface plane (by origin): {s['li_crossed_end']}",
+            f"- rate: {verdict['new_product_like_per_ps']:.2f} new product-like atoms per ps; run length: "
+            + verdict["verdict"],
             "",
             f"![MD reactivity]({fig.relative_to(out).as_posix()})",
         ]
-        md_rows.append({"label": _get(md, "label"), "summary": s})
+        md_rows.append({"label": _get(md, "label"), "summary": s, "run_length": verdict})
     return lines, md_rows

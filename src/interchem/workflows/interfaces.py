@@ -1,27 +1,29 @@
-"""Slab and interface workflows: surface energies, interfacial-distance scan, relaxation, work of
-adhesion and interface energy, and interface MD with reactivity analysis (jobflow Makers).
+"""Interface workflows: interfacial-distance scan, relaxation, work of adhesion and interface energy,
+ranking (jobflow Makers). Slabs and their surface energies are ``workflows.slabs``; bulk references
+``workflows.references``; the positions-only relaxation ``workflows.relax``.
 
-Relaxations here move atoms only (the in-plane cell is the substrate's and the vacuum must stay), and
-honour fixed bottom layers. The flows are written once and composed from the calculator's makers
+The relaxation runs in stages: a rigid gap scan (single points) picks the starting gap, then a
+fixed-cell positions relaxation (FIRE down to a coarse threshold, BFGS to ``fmax``) with the bottom
+layers held where they are marked. The flows are written once and composed from the calculator's makers
 (``calculator_makers(spec).for_interfaces()``: ``single_points``, ``positions_relax``, ``input_order``),
-so they never ask which code runs. With an ASE calculator (interchem's ASE route) a positions-only
-relaxation is ``relax_positions``: atomate2's ``ForceFieldRelaxMaker`` does not read pymatgen's
-``selective_dynamics`` into ASE constraints, so it is a thin ASE job, BFGS with ``FixAtoms`` on the
-registry's calculator (the same object atomate2 would drive; its cost against a bare ASE loop is
-measured in ``benchmarks/interface_build.py``). With VASP every single point and relaxation is an
-atomate2 VASP job read back by ``calculators.vasp.interfaces``; the arithmetic (``interface_result``)
-is the same.
+so they never ask which code runs; with VASP every single point and relaxation is an atomate2 VASP job
+read back by ``calculators.vasp.interfaces``; the arithmetic (``interface_result``) is the same.
 
-Energy references: slabs and interfaces are cut from the bulk at the card's lattice, and the bulk
-reference energy is a single point of that same cell, so no lattice mismatch between bulk and slab
-enters the surface energies. The electrolyte film is strained onto the anode, so its surface energy
-(and the Dupre interface energy) include its strain energy; W_ad does not depend on bulk references.
+Converged or flagged: an interface whose relaxation, whose separated partners' relaxations or whose
+bulk references did not reach ``fmax`` carries ``unconverged`` (what and by how much) and is left out
+of the ranking unless ``include_unconverged``; a result with a negative surface energy is refused
+(``problems``) and never ranked.
+
+Energy references: slabs and interfaces are cut from the bulk at the card's lattice; the anode's
+reference is that bulk cell and the electrolyte's the same bulk strained in-plane as its film
+(``structures.strained``), each relaxed with the same settings as the interface (``bulk_reference=
+"relaxed"``), so neither lattice mismatch, strain energy nor a relaxable Li arrangement enters the
+surface energies. W_ad does not depend on bulk references.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,24 +34,21 @@ from pymatgen.core import Structure
 
 from interchem.analysis.interfaces import (
     interface_energy,
+    negative_surface_energy_message,
     surface_energy,
     work_of_adhesion,
 )
-from interchem.calculators import (
-    CalculatorMakers,
-    CalculatorSpec,
-    ase_calculator,
-    calculator_makers,
-    check_calculator,
-    get_backend,
-)
+from interchem.calculators import CalculatorMakers, CalculatorSpec, check_calculator, get_backend
 from interchem.errors import InterfaceError
 from interchem.progress import tracking
 from interchem.schemas import GapScan, RelaxedStructure
-from interchem.structures.cards import check_structure
 from interchem.structures.interfaces import InterfaceCandidate, set_gap, split_interface
-from interchem.structures.surfaces import Miller, find_terminations, make_slab
 from interchem.workflows.common import resolve_calculator
+from interchem.workflows.references import BulkReferenceMode, bulk_reference_jobs, interface_makers
+from interchem.workflows.relax import relax_positions as relax_positions
+from interchem.workflows.slabs import SlabEnergy as SlabEnergy
+from interchem.workflows.slabs import SlabMaker as SlabMaker
+from interchem.workflows.slabs import relaxation_note
 
 logger = logging.getLogger(__name__)
 
@@ -58,202 +57,6 @@ DEFAULT_GAPS_A = (1.5, 2.0, 2.5, 3.0, 3.5)
 
 def _elements(structure: Structure) -> set[str]:
     return {el.symbol for el in structure.composition.elements}
-
-
-def relax_atoms(
-    structure: Structure, spec: CalculatorSpec, fmax: float, steps: int, label: str = ""
-) -> RelaxedStructure:
-    """Positions-only BFGS with the bottom layers held by ``FixAtoms`` (from ``selective_dynamics``)."""
-    from ase.constraints import FixAtoms
-    from ase.optimize import BFGS
-    from pymatgen.io.ase import AseAtomsAdaptor
-
-    backend = get_backend(spec)  # checked where the flow was made
-    sd = structure.site_properties.get("selective_dynamics")
-    plain = structure.copy()
-    for key in list(plain.site_properties):
-        plain.remove_site_property(key)
-    atoms = AseAtomsAdaptor.get_atoms(plain)
-    fixed = [i for i, flags in enumerate(sd or []) if not any(flags)]
-    if fixed:
-        atoms.set_constraint(FixAtoms(indices=fixed))
-    atoms.calc = ase_calculator(spec)
-    t0 = time.perf_counter()
-    e0 = float(atoms.get_potential_energy())
-    opt = BFGS(atoms, logfile=None)
-    with tracking(opt, "relax", steps):  # live progress: the runner's bar and the job's log
-        converged = bool(opt.run(fmax=fmax, steps=steps)) if steps > 0 else False
-    energy = float(atoms.get_potential_energy())
-    wall = time.perf_counter() - t0
-    atoms.calc = None
-    atoms.set_constraint()
-    final = AseAtomsAdaptor.get_structure(atoms)
-    for key, values in structure.site_properties.items():
-        final.add_site_property(key, values)
-    final.properties = dict(structure.properties or {})
-    return RelaxedStructure(
-        label=label,
-        structure=final,
-        energy_eV=energy,
-        initial_energy_eV=e0,
-        converged=converged,
-        n_steps=int(opt.nsteps),
-        n_fixed=len(fixed),
-        calculator=spec.model_dump(mode="json"),
-        level_of_theory=backend.level_of_theory(spec),
-        wall_time_s=wall,
-    )
-
-
-@job(name="relax positions")
-def relax_positions(
-    structure: Structure, calculator: CalculatorSpec, fmax: float = 0.05, steps: int = 200, label: str = ""
-) -> RelaxedStructure:
-    return relax_atoms(structure, calculator, fmax, steps, label)
-
-
-@job(name="bulk reference")
-def bulk_reference(energies: list[float], structure: Structure, label: str = "") -> dict[str, Any]:
-    """Energy per atom of the bulk cell the slabs were cut from (its single point, same lattice)."""
-    return {
-        "label": label,
-        "energy_per_atom_eV": float(energies[0]) / len(structure),
-        "n_atoms": len(structure),
-        "formula": structure.composition.reduced_formula,
-    }
-
-
-def bulk_reference_jobs(makers: CalculatorMakers, bulk: Structure, label: str) -> tuple[list, Any]:
-    """Single point of the bulk cell (in the code's atom order) and its reference energy per atom."""
-    bulk = makers.input_order(bulk)
-    jobs, energies = makers.single_points([bulk], [f"single point bulk {label}"], label)
-    ref = bulk_reference(energies, bulk, label=label)
-    ref.name = f"bulk reference {label}"
-    return [*jobs, ref], ref.output
-
-
-def interface_makers(spec: CalculatorSpec) -> CalculatorMakers:
-    """The calculator's makers for slab and interface work (checked for both capabilities)."""
-    return calculator_makers(spec, "single_points").require("positions_relax").for_interfaces()
-
-
-# --------------------------------------------------------------------------------------------------
-# Slabs and surface energies
-
-
-class SlabEnergy(BaseModel):
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    phase: str
-    miller: Miller
-    termination: str
-    opposite_termination: str
-    symmetric: bool
-    polar: bool | None
-    note: str
-    n_atoms: int
-    area_A2: float
-    energy_eV: float
-    bulk_energy_per_atom_eV: float
-    surface_energy_J_m2: float
-    unrelaxed_surface_energy_J_m2: float
-    converged: bool
-    n_steps: int
-    n_fixed: int
-    structure: Structure
-    calculator: dict[str, Any]
-    level_of_theory: str
-
-
-@job(name="surface energy")
-def surface_energy_job(relaxed: RelaxedStructure, bulk: dict, slab_info: dict) -> SlabEnergy:
-    s = relaxed.structure
-    area = float(s.lattice.volume / s.lattice.c)
-    e_bulk = bulk["energy_per_atom_eV"]
-    # Fixed bottom layers: only the top face relaxes, the bottom keeps the bulk-terminated energy.
-    # The face-averaged value is reported; with no fixed layers it is exact for symmetric slabs.
-    return SlabEnergy(
-        **slab_info,
-        n_atoms=len(s),
-        area_A2=area,
-        energy_eV=relaxed.energy_eV,
-        bulk_energy_per_atom_eV=e_bulk,
-        surface_energy_J_m2=surface_energy(relaxed.energy_eV, len(s), e_bulk, area),
-        unrelaxed_surface_energy_J_m2=surface_energy(relaxed.initial_energy_eV, len(s), e_bulk, area),
-        converged=relaxed.converged,
-        n_steps=relaxed.n_steps,
-        n_fixed=relaxed.n_fixed,
-        structure=s,
-        calculator=relaxed.calculator,
-        level_of_theory=relaxed.level_of_theory,
-    )
-
-
-@dataclass
-class SlabMaker(Maker):
-    """Slabs of every termination of one Miller plane (or the chosen ones), relaxed (positions, fixed
-    bottom layers optional), with their surface energies. Inputs are checked in ``make``: an unknown
-    termination or a slab too thin for its fixed layers raises before any job exists."""
-
-    name: str = "slabs"
-    calculator: CalculatorSpec = field(default_factory=CalculatorSpec)  # a string is parsed once, here
-    min_thickness_A: float = 10.0
-    vacuum_A: float = 15.0
-    fixed_bottom_layers: int = 0
-    fmax: float = 0.05
-    steps: int = 200
-
-    def __post_init__(self):
-        self.calculator = resolve_calculator(self.calculator)
-
-    def make(
-        self, bulk: Structure, miller: Miller, phase: str | None = None, terminations: list[int | str] | None = None
-    ) -> Flow:
-        phase = phase or (bulk.properties or {}).get("phase") or bulk.composition.reduced_formula
-        check_calculator(self.calculator, _elements(bulk), context=f"{phase} slabs")
-        makers = interface_makers(self.calculator)
-        check_structure(bulk, label=phase)
-        terms = find_terminations(bulk, miller, phase=phase, cross_check=False)
-        chosen = [terms.get(t) for t in terminations] if terminations else terms.terminations
-        slabs = [
-            make_slab(
-                bulk,
-                miller,
-                t,
-                self.min_thickness_A,
-                self.vacuum_A,
-                self.fixed_bottom_layers,
-                terminations=terms,
-                phase=phase,
-            )
-            for t in chosen
-        ]
-        jobs, ref = bulk_reference_jobs(makers, bulk, phase)
-        outputs = []
-        for slab in slabs:
-            t = slab.termination
-            tag = f"{phase}{tuple(miller)} {t.label}"
-            relax_jobs, relaxed = makers.positions_relax(
-                makers.input_order(slab.structure),
-                self.fmax,
-                self.steps,
-                label=f"{phase} {t.label}",
-                name=f"relax slab {tag}",
-            )
-            info = {
-                "phase": phase,
-                "miller": tuple(miller),
-                "termination": t.label,
-                "opposite_termination": t.opposite_label,
-                "symmetric": t.symmetric,
-                "polar": t.polar,
-                "note": t.note,
-            }
-            gamma = surface_energy_job(relaxed, ref, info)
-            gamma.name = f"surface energy {tag}"
-            jobs += [*relax_jobs, gamma]
-            outputs.append(gamma.output)
-        return Flow(jobs, output=outputs, name=f"{self.name} {phase}{tuple(miller)}")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -297,7 +100,10 @@ class InterfaceResult(BaseModel):
     surface_energy_anode_J_m2: float
     surface_energy_electrolyte_J_m2: float
     interface_energy_J_m2: float
-    converged: bool
+    converged: bool = Field(description="interface, separated partners and bulk references all reached fmax")
+    unconverged: list[str] = Field(default_factory=list, description="what did not converge, and by how much")
+    problems: list[str] = Field(default_factory=list, description="why the result is refused (never ranked)")
+    ranked: bool = True
     relax_steps: int
     structure: Structure
     anode_structure: Structure
@@ -305,6 +111,7 @@ class InterfaceResult(BaseModel):
     calculator: dict[str, Any]
     level_of_theory: str
     candidate: dict[str, Any] = Field(default_factory=dict)
+    bulk_references: dict[str, Any] = Field(default_factory=dict)
 
 
 def interface_result(
@@ -316,6 +123,7 @@ def interface_result(
     spec: CalculatorSpec,
     rigid_energies: tuple[float, float],
     separated: tuple[float, float, Structure, Structure],
+    unconverged: list[str] | None = None,
 ) -> InterfaceResult:
     """The ``InterfaceResult`` of one candidate from the energies of its relaxed interface, of the two
     partners split off rigidly (W_sep) and of the partners as finally separated (relaxed or rigid: W_ad,
@@ -329,6 +137,20 @@ def interface_result(
     w_ad = work_of_adhesion(e_a, e_b, relaxed.energy_eV, area, n_int)
     gamma_a = surface_energy(e_a, len(sa), anode_bulk["energy_per_atom_eV"], area)
     gamma_b = surface_energy(e_b, len(sb), electrolyte_bulk["energy_per_atom_eV"], area)
+    unconverged = list(unconverged or [])
+    if not relaxed.converged:
+        unconverged.insert(0, relaxation_note("interface", relaxed))
+    for side, ref in (("anode", anode_bulk), ("electrolyte", electrolyte_bulk)):
+        if not ref.get("converged", True):
+            unconverged.append(relaxation_note(f"{side} bulk reference {ref.get('label', '')}".strip(), ref))
+    problems = [
+        m
+        for m in (
+            negative_surface_energy_message(gamma_a, f"{candidate['anode']} part of {candidate['label']}"),
+            negative_surface_energy_message(gamma_b, f"{candidate['electrolyte']} part of {candidate['label']}"),
+        )
+        if m
+    ]
     return InterfaceResult(
         label=candidate["label"],
         anode=candidate["anode"],
@@ -350,7 +172,9 @@ def interface_result(
         surface_energy_anode_J_m2=gamma_a,
         surface_energy_electrolyte_J_m2=gamma_b,
         interface_energy_J_m2=interface_energy(gamma_a, gamma_b, w_ad),
-        converged=relaxed.converged,
+        converged=not unconverged,
+        unconverged=unconverged,
+        problems=problems,
         relax_steps=relaxed.n_steps,
         structure=s,
         anode_structure=sa,
@@ -358,6 +182,7 @@ def interface_result(
         calculator=spec.model_dump(mode="json"),
         level_of_theory=relaxed.level_of_theory,
         candidate=candidate,
+        bulk_references={"anode": anode_bulk, "electrolyte": electrolyte_bulk},
     )
 
 
@@ -377,29 +202,44 @@ def adhesion_job(
     each alone in the same cell with vacuum; their single points (W_sep, rigid) and their relaxations
     (``separated``: W_ad, surface and interface energies), or the rigid parts when not relaxed."""
     e_rigid = (float(rigid_energies[0]), float(rigid_energies[1]))
+    unconverged = []
     if separated:
         ra, rb = (RelaxedStructure.model_validate(r) if isinstance(r, dict) else r for r in separated)
         sep = (ra.energy_eV, rb.energy_eV, ra.structure, rb.structure)
+        unconverged = [
+            relaxation_note(f"{k} part", r) for k, r in (("anode", ra), ("electrolyte", rb)) if not r.converged
+        ]
     else:
         sep = (*e_rigid, parts[0], parts[1])
-    return interface_result(relaxed, scan, candidate, anode_bulk, electrolyte_bulk, calculator, e_rigid, sep)
+    return interface_result(
+        relaxed, scan, candidate, anode_bulk, electrolyte_bulk, calculator, e_rigid, sep, unconverged
+    )
 
 
 class InterfaceSummary(BaseModel):
-    results: list[InterfaceResult]
+    results: list[InterfaceResult] = Field(description="ranked, lowest interface energy first")
+    excluded: list[InterfaceResult] = Field(
+        default_factory=list, description="left out of the ranking: refused (problems) or unconverged"
+    )
+    include_unconverged: bool = False
     calculator: dict[str, Any]
     level_of_theory: str
     versions: dict[str, str] = Field(default_factory=dict)
 
 
 @job(name="rank interfaces")
-def rank_interfaces(results: list, calculator: CalculatorSpec) -> InterfaceSummary:
-    """Rank the computed interfaces by interface energy (lowest first), then strain and area."""
+def rank_interfaces(results: list, calculator: CalculatorSpec, include_unconverged: bool = False) -> InterfaceSummary:
+    """Rank the computed interfaces by interface energy (lowest first), then strain and area. Refused
+    results (a negative surface energy) are never ranked; unconverged ones only with ``include_unconverged``."""
     res = [r if isinstance(r, InterfaceResult) else InterfaceResult.model_validate(r) for r in results]
-    res.sort(key=lambda r: (r.interface_energy_J_m2, abs(r.strain), r.area_A2))
+    for r in res:
+        r.ranked = not r.problems and (r.converged or include_unconverged)
+    ranked = sorted((r for r in res if r.ranked), key=lambda r: (r.interface_energy_J_m2, abs(r.strain), r.area_A2))
     backend = get_backend(calculator)
     return InterfaceSummary(
-        results=res,
+        results=ranked,
+        excluded=[r for r in res if not r.ranked],
+        include_unconverged=include_unconverged,
         calculator=calculator.model_dump(mode="json"),
         level_of_theory=backend.level_of_theory(calculator),
         versions=backend.versions(),
@@ -425,8 +265,10 @@ class InterfaceMaker(Maker):
     calculator: CalculatorSpec = field(default_factory=CalculatorSpec)  # a string is parsed once, here
     gaps_A: tuple[float, ...] = DEFAULT_GAPS_A
     fmax: float = 0.05
-    steps: int = 200
+    steps: int = 600
     relax_separated: bool = True
+    bulk_reference: BulkReferenceMode = "relaxed"
+    include_unconverged: bool = False
 
     def __post_init__(self):
         self.calculator = resolve_calculator(self.calculator)
@@ -439,16 +281,31 @@ class InterfaceMaker(Maker):
         if any(g <= 0.5 for g in self.gaps_A):
             raise InterfaceError(f"interfacial gaps must be > 0.5 A, not {self.gaps_A}")
         makers = interface_makers(self.calculator)
-        jobs_a, ref_a = bulk_reference_jobs(makers, anode_bulk, candidates[0].anode)
-        jobs_e, ref_e = bulk_reference_jobs(makers, electrolyte_bulk, candidates[0].electrolyte)
-        jobs = [*jobs_a, *jobs_e]
+        ref_args = (self.bulk_reference, self.fmax, self.steps)
+        jobs, ref_a = bulk_reference_jobs(makers, anode_bulk, candidates[0].anode, *ref_args)
+        refs_e: dict[str, Any] = {}  # one electrolyte reference per distinct film cell (strain, supercell)
         results = []
         for c in candidates:
-            candidate_jobs, result = self.candidate_jobs(makers, c, ref_a, ref_e)
+            key, film_bulk = self.electrolyte_reference_cell(c, electrolyte_bulk)
+            if key not in refs_e:
+                name = key if key == c.electrolyte else f"{c.electrolyte} strained #{len(refs_e) + 1}"
+                ref_jobs, refs_e[key] = bulk_reference_jobs(makers, film_bulk, name, *ref_args)
+                jobs += ref_jobs
+            candidate_jobs, result = self.candidate_jobs(makers, c, ref_a, refs_e[key])
             jobs += candidate_jobs
             results.append(result)
-        ranked = rank_interfaces(results, makers.spec)
+        ranked = rank_interfaces(results, makers.spec, self.include_unconverged)
         return Flow([*jobs, ranked], output=ranked.output, name=self.name)
+
+    def electrolyte_reference_cell(self, c: InterfaceCandidate, electrolyte_bulk: Structure) -> tuple[str, Structure]:
+        """The electrolyte's reference: its bulk strained as the film is (relaxed references), else the card cell."""
+        from interchem.structures.strained import strained_film_bulk
+
+        if self.bulk_reference == "relaxed" and c.electrolyte_transformation and c.max_abs_strain > 0:
+            # the film cell depends on the strain, the in-plane supercell and the frame (termination)
+            key = f"{c.electrolyte} {100 * c.strain:+.2f}% {c.electrolyte_transformation} {c.electrolyte_termination}"
+            return key, strained_film_bulk(electrolyte_bulk, c)
+        return c.electrolyte, electrolyte_bulk
 
     def candidate_jobs(
         self, makers: CalculatorMakers, c: InterfaceCandidate, ref_a: Any, ref_e: Any

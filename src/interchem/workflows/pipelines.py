@@ -119,15 +119,18 @@ class InterfacePipelineMaker(Maker):
         cls,
         calculator: CalculatorSpec | str,
         fmax: float = 0.05,
-        steps: int = 200,
+        steps: int = 600,
         md_temperature_K: float = 600.0,
         md_steps: int = 200,
+        include_unconverged: bool = False,
         **fields: Any,
     ) -> InterfacePipelineMaker:
-        """The pipeline with one calculator for every step, as the command builds it (``md_steps=0``: no MD)."""
+        """The pipeline with one calculator for every step, as the command builds it (``md_steps=0``: no MD;
+        unconverged interfaces are ranked, and so get MD, only with ``include_unconverged``)."""
         spec = CalculatorSpec.parse(calculator)
         md = InterfaceMDMaker(calculator=spec, temperature_K=md_temperature_K, steps=md_steps) if md_steps > 0 else None
-        return cls(interface_maker=InterfaceMaker(calculator=spec, fmax=fmax, steps=steps), md_maker=md, **fields)
+        interfaces = InterfaceMaker(calculator=spec, fmax=fmax, steps=steps, include_unconverged=include_unconverged)
+        return cls(interface_maker=interfaces, md_maker=md, **fields)
 
     def __post_init__(self) -> None:
         if self.top < 1:

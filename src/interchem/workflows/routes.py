@@ -3,7 +3,7 @@ SevenNet, EMT, CP2K through ASE).
 
 ``calculators.registry`` describes the capabilities and the ``CalculatorMakers`` interface; a backend
 without its own ``make_makers`` gets ``AseMakers`` (registered here on import of ``interchem.workflows``).
-The jobs it returns are interchem's own ASE algorithms: fixed-atom BFGS (``relax_positions``),
+The jobs it returns are interchem's own ASE algorithms: fixed-atom FIRE+BFGS (``relax_positions``),
 checkpointed MD (``md_job``), climbing-image NEB with batched images (``neb_job``) and batched single
 points (``single_point_energies``). They live in ``workflows`` because they are workflow algorithms over
 an ASE calculator, not calculator code; the registry cannot import them, hence the registration.
@@ -40,7 +40,7 @@ class AseMakers(CalculatorMakers):
         return [j], j.output
 
     def positions_relax(self, structure, fmax: float, steps: int, label: str = "", name: str = "") -> tuple[list, Any]:
-        from interchem.workflows.interfaces import relax_positions
+        from interchem.workflows.relax import relax_positions
 
         j = relax_positions(structure, self.spec, fmax, steps, label=label)
         j.name = name or f"relax positions {label}".strip()
