@@ -40,7 +40,6 @@ from interchem.analysis.interfaces import (
 )
 from interchem.calculators import CalculatorMakers, CalculatorSpec, check_calculator, get_backend
 from interchem.errors import InterfaceError
-from interchem.progress import tracking
 from interchem.schemas import GapScan, RelaxedStructure
 from interchem.structures.interfaces import InterfaceCandidate, set_gap, split_interface
 from interchem.workflows.common import resolve_calculator
