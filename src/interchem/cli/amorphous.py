@@ -149,7 +149,7 @@ def lithiation(
         ),
     ] = None,
     amorphous_: Annotated[
-        bool, typer.Option("--amorphous/--no-amorphous", help="melt-quench amorphous Li_xSi too")
+        bool, typer.Option("--with-amorphous/--no-amorphous", help="melt-quench amorphous Li_xSi too")
     ] = True,
     x: Annotated[
         Optional[list[str]],

@@ -75,6 +75,7 @@ DEPRECATED_OPTIONS: dict[str, dict[str, str]] = {
     "diffusion": {"--steps": "--md-steps", "--temperatures": "--temperature", "--supercell": "--supercell-length"},
     "barriers": {"--supercell": "--supercell-length"},
     "phonons": {"--min-length": "--supercell-length"},
+    "lithiation": {"--amorphous": "--with-amorphous"},  # --amorphous is interface's "which side" choice
 }
 
 app = typer.Typer(
