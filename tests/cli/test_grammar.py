@@ -52,6 +52,7 @@ def test_grammar_check_fails_on_divergent_names_and_types():
 
     @bad.command()
     def two(
+        target: str,
         length: Annotated[str, typer.Option("--supercell-length", help="a string now")] = "8",
         temp: Annotated[Optional[list[float]], typer.Option("--temperature", "-T", help="floats")] = None,
         store: Annotated[Optional[str], typer.Option("--storage", "-s")] = None,
@@ -65,6 +66,7 @@ def test_grammar_check_fails_on_divergent_names_and_types():
     assert "one --calculator: lacks the concept's short flag -c" in text
     assert "two --temperature: type list[float]" in text and "must take text" in text
     assert "two --storage: -s belongs to --store" in text and "two --storage: no help text" in text
+    assert "two TARGET: no help text" in text
 
 
 def test_lists_are_repeated_or_comma_separated(no_config, tmp_path):
@@ -104,6 +106,7 @@ def test_help_is_grouped_and_every_command_has_short_help():
     panels = ["Thermodynamics", "Interfaces and structures", "Kinetics", "Store and results", "Cluster", "Library"]
     positions = [top.output.index(f"─ {p} ") for p in panels]
     assert positions == sorted(positions)
+    assert runner.invoke(app, ["store", "-h"]).exit_code == 0
     for name in ("screen", "diffusion", "barriers", "submit", "results", "lithiation"):
         r = runner.invoke(app, [name, "-h"], env={"COLUMNS": "200"})
         assert r.exit_code == 0 and "sevennet" in r.output and "vasp" in r.output, name  # one -c help

@@ -82,6 +82,9 @@ def grammar_problems(app: typer.Typer | None = None) -> list[str]:
     seen_long: dict[str, tuple[str, str]] = {}
     seen_short: dict[str, tuple[str, str]] = {}
     for path, cmd in commands(app):
+        for arg in cmd.params:
+            if arg.param_type_name == "argument" and not (getattr(arg, "help", "") or "").strip():
+                problems.append(f"{path} {arg.name.upper()}: no help text")
         for opt in _options(cmd):
             long = next((o for o in opt.opts if o.startswith("--")), opt.opts[0])
             shorts = [o for o in opt.opts if not o.startswith("--")]
