@@ -32,6 +32,7 @@ from interchem.errors import InterchemError
 
 
 def _prepare(phase: str, calculator: str | None, output: Path | None, store: Path | None, default_out: str, create):
+    """Settings (``-s`` checked: it must exist unless ``create``), phase, structure, calculator, report folder."""
     from interchem.structures.library import resolve_phase
 
     settings = computing_settings(store, create, output_dir=output)
