@@ -97,6 +97,6 @@ def test_read_only_commands_never_create_a_store(tmp_path, monkeypatch):
     runner = CliRunner()
     for args in (["results"], ["tieline", "Li2S", "Li"], ["report", "-o", str(tmp_path / "out")]):
         result = runner.invoke(app, [*args, "-s", str(typo)])
-        assert result.exit_code == 2, (args, result.output)
+        assert result.exit_code == 3, (args, result.output)  # an input error
         assert "there is no store at" in result.output, (args, result.output)
         assert not typo.exists(), args

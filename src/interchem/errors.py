@@ -1,14 +1,60 @@
 """Project exceptions. Each names the offending value so a user can fix the input.
 
-All derive from InterchemError, which the CLI turns into a one-line message and exit code 2,
-before anything is written to a store.
+All derive from InterchemError, which the CLI turns into a one-line message and the class's
+``exit_code`` (the table in docs/cli.md), before anything is written to a store:
+
+=====  =====================================================================================
+code   meaning
+=====  =====================================================================================
+0      success
+1      ``store check`` found a damaged file; an unexpected bug (Python traceback)
+2      usage error: unknown option, missing argument, a value of the wrong type (click's own)
+3      input error: bad structure, phase, calculator, settings, store path (``EXIT_INPUT``)
+4      a calculation failed: a job of the flow raised (``EXIT_CALCULATION``)
+5      a service is unreachable or unusable: MongoDB store, corrupt embedded store, Slurm,
+       Materials Project (``EXIT_SERVICE``)
+=====  =====================================================================================
 """
 
 from __future__ import annotations
 
+import difflib
+
+EXIT_USAGE = 2
+EXIT_INPUT = 3
+EXIT_CALCULATION = 4
+EXIT_SERVICE = 5
+
+
+def did_you_mean(name: str, known: list[str] | None, n: int = 3) -> str:
+    """`` Did you mean: A, B?`` for the names of ``known`` closest to ``name`` (case-insensitive; difflib),
+    or an empty string."""
+    if not known:
+        return ""
+    by_lower: dict[str, str] = {}
+    for k in known:
+        by_lower.setdefault(k.lower(), k)
+    close = difflib.get_close_matches(name.strip().lower(), list(by_lower), n=n, cutoff=0.6)
+    return f" Did you mean: {', '.join(by_lower[c] for c in close)}?" if close else ""
+
 
 class InterchemError(Exception):
-    """Base class for errors caused by user input or environment, not by bugs."""
+    """Base class for errors caused by user input or environment, not by bugs. ``exit_code``: what the
+    CLI exits with (input error unless a subclass says otherwise)."""
+
+    exit_code: int = EXIT_INPUT
+
+
+class CalculationError(InterchemError, RuntimeError):
+    """A calculation ran and failed (a job of the flow raised); the message carries the job's own error."""
+
+    exit_code = EXIT_CALCULATION
+
+
+class ServiceError(InterchemError):
+    """A service the command needs (store database, scheduler, Materials Project) is unreachable or unusable."""
+
+    exit_code = EXIT_SERVICE
 
 
 class SettingsError(InterchemError, ValueError):
@@ -18,12 +64,7 @@ class SettingsError(InterchemError, ValueError):
 
 class UnknownPhaseError(InterchemError, KeyError):
     def __init__(self, name: str, known: list[str] | None = None):
-        hint = ""
-        if known:
-            import difflib
-
-            close = difflib.get_close_matches(name, known, n=3)
-            hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        hint = did_you_mean(name, known)
         super().__init__(f"unknown phase {name!r}: not in the phase library and not a readable structure file.{hint}")
         self.name = name
 
@@ -33,7 +74,9 @@ class UnknownPhaseError(InterchemError, KeyError):
 
 class UnknownCalculatorError(InterchemError, KeyError):
     def __init__(self, name: str, known: list[str]):
-        super().__init__(f"unknown calculator {name!r}; known calculators: {', '.join(sorted(known))}")
+        super().__init__(
+            f"unknown calculator {name!r}; known calculators: {', '.join(sorted(known))}.{did_you_mean(name, known)}"
+        )
         self.name = name
 
     def __str__(self) -> str:
@@ -76,7 +119,7 @@ class MissingAPIKeyError(InterchemError, RuntimeError):
     """A Materials Project lookup was requested without an API key."""
 
 
-class MaterialsProjectError(InterchemError, RuntimeError):
+class MaterialsProjectError(ServiceError, RuntimeError):
     """The Materials Project could not be reached or answered with an error."""
 
 
@@ -115,11 +158,11 @@ class StoreMissingError(StoreConfigError):
     """A command was pointed at an embedded store folder that does not exist (a mistyped ``-s``)."""
 
 
-class StoreCorruptError(InterchemError):
+class StoreCorruptError(ServiceError):
     """A file of the embedded store fails SQLite's integrity check; the message names it and the way out."""
 
 
-class StoreConnectionError(InterchemError, ConnectionError):
+class StoreConnectionError(ServiceError, ConnectionError):
     """The configured MongoDB store is unreachable or refuses the credentials (message never holds them)."""
 
 
@@ -129,6 +172,10 @@ class SubmissionError(InterchemError, RuntimeError):
 
 class SchedulerError(SubmissionError):
     """The batch scheduler is not usable as configured (no sbatch, a partition that does not exist)."""
+
+
+class SchedulerUnreachableError(SchedulerError, ServiceError):
+    """The batch scheduler does not answer on the worker host (sinfo fails): a service error, exit 5."""
 
 
 class WorkerDependencyError(SubmissionError):

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from interchem.calculators import CalculatorSpec, check_calculator, release_calculators
-from interchem.errors import InterchemError
+from interchem.errors import CalculationError, InterchemError
 from interchem.progress import ProgressEvent, Tracker, sink
 from interchem.settings import Settings, get_settings
 from interchem.structures import library
@@ -216,7 +216,7 @@ def run_flow(
         with contextlib.suppress(OSError):  # only when empty: no folder left behind for jobs that wrote nothing
             work_dir.rmdir()
     if not finished:
-        raise InterchemError(f"{what} did not finish: {'; '.join(local.failures) or 'a job stopped the flow'}")
+        raise CalculationError(f"{what} did not finish: {'; '.join(local.failures) or 'a job stopped the flow'}")
     store.connect()
     try:
         return _read_outputs(store, flow.output)

@@ -368,7 +368,7 @@ def embedded_store(path: str | Path, must_exist: bool = False) -> JobStore:
     if not path.exists() and must_exist:
         raise StoreMissingError(
             f"there is no store at {path}: check the store path (-s or INTERCHEM_STORE_PATH); "
-            "a computing command such as `interchem screen` creates it"
+            "a computing command such as `interchem screen` creates it (with --create where -s names it)"
         )
     corrupt = corrupt_store_files(path)
     if corrupt:

@@ -567,7 +567,7 @@ def test_cli_interface_with_write_only_vasp_stops_with_the_write_only_error(tmp_
         "4",
         "--top",
         "1",
-        "--steps",
+        "--relax-steps",
         "5",
         "--md-steps",
         "0",
@@ -577,9 +577,10 @@ def test_cli_interface_with_write_only_vasp_stops_with_the_write_only_error(tmp_
         str(out),
         "-s",
         str(tmp_path / "store"),
+        "--create",
     ]
     res = CliRunner().invoke(app, args)
-    assert res.exit_code == 2, res.output
+    assert res.exit_code == 4, res.output  # the calculation stopped (inputs written, VASP not run)
     text = " ".join(res.output.split())
     assert "write_only=true: inputs written" in text and "VASP was not run" in text
     assert not (out / "report.md").exists()

@@ -387,6 +387,6 @@ def test_cli_vasp_barriers_without_potcars(tmp_path, isolated_settings, monkeypa
 
     monkeypatch.setenv("INTERCHEM_STORE_PATH", str(tmp_path / "store"))
     result = CliRunner().invoke(app, ["barriers", "Li2S", "-c", "vasp", "--max-hops", "1", "-o", str(tmp_path / "out")])
-    assert result.exit_code == 2, result.output
+    assert result.exit_code == 3, result.output  # refused before any job: an input error
     assert "POTCAR" in result.output and "PMG_VASP_PSP_DIR" in result.output
     assert not (tmp_path / "out").exists()

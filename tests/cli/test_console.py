@@ -51,7 +51,7 @@ def test_chgnet_banner_does_not_reach_stdout(capsys):
 def test_traceback_flag_prints_the_traceback(tmp_path, monkeypatch):
     monkeypatch.setenv("INTERCHEM_CONFIG", str(tmp_path / "none.yaml"))
     runner = CliRunner()
-    plain = runner.invoke(app, ["screen", "-e", "NoSuchPhase", "-s", str(tmp_path / "s")])
-    assert plain.exit_code == 2 and "NoSuchPhase" in plain.output and "Traceback" not in plain.output
-    full = runner.invoke(app, ["--traceback", "screen", "-e", "NoSuchPhase", "-s", str(tmp_path / "s")])
-    assert full.exit_code == 2 and "Traceback" in full.output
+    plain = runner.invoke(app, ["screen", "-e", "NoSuchPhase", "-s", str(tmp_path / "s"), "--create"])
+    assert plain.exit_code == 3 and "NoSuchPhase" in plain.output and "Traceback" not in plain.output
+    full = runner.invoke(app, ["--traceback", "screen", "-e", "NoSuchPhase", "-s", str(tmp_path / "s"), "--create"])
+    assert full.exit_code == 3 and "Traceback" in full.output

@@ -189,7 +189,7 @@ def test_screen_through_slurm_and_results_from_mongodb(remote, tmp_path, mongo_s
         "none",
         "-c",
         f"mace:model={tiny_mace}",
-        "--steps",
+        "--relax-steps",
         "8",
         "--name",
         "plumbing-screen",
@@ -334,15 +334,15 @@ def test_bad_input_is_refused_before_anything_is_submitted(remote, mongo_server,
     jf, runner, tiny_mace, slurm = remote
     before = _queue_count()
     good_uri = os.environ["INTERCHEM_STORE_URI"]
-    cases = [
-        ({"INTERCHEM_STORE_URI": good_uri.replace(f":{mongo_server.port}/", f":{free_port()}/")}, [], "unreachable"),
-        ({"INTERCHEM_STORE_URI": good_uri.replace(MONGO_PASSWORD, "not-the-password")}, [], "authentication failed"),
-        ({}, ["--partition", "nosuch"], "SLURM partition 'nosuch' does not exist (available: debug)"),
+    cases = [  # exit codes: 5 a service is unreachable or refuses, 3 an input or configuration error
+        ({"INTERCHEM_STORE_URI": good_uri.replace(f":{mongo_server.port}/", f":{free_port()}/")}, [], "unreachable", 5),
+        ({"INTERCHEM_STORE_URI": good_uri.replace(MONGO_PASSWORD, "not-the-password")}, [], "authentication failed", 5),
+        ({}, ["--partition", "nosuch"], "SLURM partition 'nosuch' does not exist (available: debug)", 3),
         # a worker whose Python lacks the calculator's packages (here: the 3.13 venv of the test server)
-        ({}, ["--pre-run", f"export PATH={MONGOECO_VENV / 'bin'}:$PATH"], "lacks"),
-        ({"INTERCHEM_STORE_URI": ""}, [], "needs the MongoDB store"),
+        ({}, ["--pre-run", f"export PATH={MONGOECO_VENV / 'bin'}:$PATH"], "lacks", 3),
+        ({"INTERCHEM_STORE_URI": ""}, [], "needs the MongoDB store", 3),
     ]
-    for env, extra, message in cases:
+    for env, extra, message, code in cases:
         for k, v in env.items():
             monkeypatch.setenv(k, v)
         r = runner.invoke(
@@ -358,13 +358,13 @@ def test_bad_input_is_refused_before_anything_is_submitted(remote, mongo_server,
             ],
         )
         monkeypatch.setenv("INTERCHEM_STORE_URI", good_uri)
-        assert r.exit_code == 2, r.output
+        assert r.exit_code == code, r.output
         assert message in r.output, r.output
         assert "not-the-password" not in r.output and MONGO_PASSWORD not in r.output
         if message == "lacks":
             assert "mace-torch" in r.output and "interchem" in r.output
     r = runner.invoke(app, ["submit", "nosuch.module:Maker"])
-    assert r.exit_code == 2 and "cannot import 'nosuch.module'" in r.output
+    assert r.exit_code == 3 and "cannot import 'nosuch.module'" in r.output
     assert _queue_count() == before  # nothing was submitted
 
 
@@ -433,7 +433,7 @@ def test_interface_pipeline_through_slurm_as_one_flow(remote):
         "Li6PS5Cl",
         "-c",
         f"mace:model={tiny_mace}",
-        "--steps",
+        "--relax-steps",
         "5",
         "--maker-arg",
         "miller_anode=111",

@@ -196,6 +196,7 @@ def test_cli_melt_quench_of_a_si_with_chgnet_gives_tetrahedral_glass_near_publis
             str(out_dir),
             "-s",
             str(store),
+            "--create",
         ],
     )
     assert result.exit_code == 0, result.output
@@ -233,8 +234,8 @@ def test_cli_bad_input_fails_clearly_and_writes_nothing(md_env, tmp_path, args, 
     from interchem.cli import app
 
     out_dir, store = tmp_path / "out", tmp_path / "store"
-    result = CliRunner().invoke(app, ["amorphous", *args, "-o", str(out_dir), "-s", str(store)])
-    assert result.exit_code == 2, result.output
+    result = CliRunner().invoke(app, ["amorphous", *args, "-o", str(out_dir), "-s", str(store), "--create"])
+    assert result.exit_code == 3, result.output  # an input error
     assert re.search(message, result.output.replace("\n", " "))
     assert not out_dir.exists() and not store.exists()
     assert not (tmp_path / "ckpt").exists()

@@ -216,7 +216,7 @@ def test_cli_interface_end_to_end_tiny_mace(tmp_path, tiny_mace, isolated_settin
         "4",
         "--top",
         "1",
-        "--steps",
+        "--relax-steps",
         "5",
         "--fmax",
         "1e-9",  # the tiny MACE's forces are ~0: out of reach, so the relaxation is flagged
@@ -229,6 +229,7 @@ def test_cli_interface_end_to_end_tiny_mace(tmp_path, tiny_mace, isolated_settin
         str(out),
         "-s",
         str(tmp_path / "store"),
+        "--create",
     ]
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, res.output
@@ -243,7 +244,7 @@ def test_cli_interface_end_to_end_tiny_mace(tmp_path, tiny_mace, isolated_settin
         "summary.json",
     ):
         assert (out / f).stat().st_size > 0
-    # impossible match: clear error, exit 2, nothing written
+    # impossible match: clear error, exit 3 (input), nothing written
     bad = tmp_path / "bad"
     res = CliRunner().invoke(
         app,
@@ -259,9 +260,10 @@ def test_cli_interface_end_to_end_tiny_mace(tmp_path, tiny_mace, isolated_settin
             str(bad),
             "-s",
             str(tmp_path / "store2"),
+            "--create",
         ],
     )
-    assert res.exit_code == 2 and "no Si(100)|Li6PS5Cl(100) interface" in res.output
+    assert res.exit_code == 3 and "no Si(100)|Li6PS5Cl(100) interface" in res.output
     assert not bad.exists() and not (tmp_path / "store2").exists()
     res = CliRunner().invoke(
         app,
@@ -279,7 +281,7 @@ def test_cli_interface_end_to_end_tiny_mace(tmp_path, tiny_mace, isolated_settin
             str(bad),
         ],
     )
-    assert res.exit_code == 2 and "no termination 'Br-terminated'" in res.output and not bad.exists()
+    assert res.exit_code == 3 and "no termination 'Br-terminated'" in res.output and not bad.exists()
 
 
 @pytest.mark.slow  # 141 atoms x 100 CHGNet steps: ~1 min on 2 idle cores, 7.7 min measured on the shared machine

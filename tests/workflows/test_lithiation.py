@@ -144,8 +144,8 @@ def test_cli_lithiation_bad_phase_writes_nothing(md_env, tmp_path):
 
     out_dir, store = tmp_path / "out", tmp_path / "store"
     for args in (["-p", "Li2S"], ["--x", "-2"], ["-p", "Si", "--elastic-phase", "a-Li9Si"]):
-        result = CliRunner().invoke(app, ["lithiation", *args, "-o", str(out_dir), "-s", str(store)])
-        assert result.exit_code == 2, result.output
+        result = CliRunner().invoke(app, ["lithiation", *args, "-o", str(out_dir), "-s", str(store), "--create"])
+        assert result.exit_code == 3, result.output  # an input error
         assert "error" in result.output
     assert not out_dir.exists() and not store.exists()
 
@@ -196,6 +196,7 @@ def test_cli_lithiation_with_chgnet_expansion_and_moduli(md_env, tmp_path):
             str(out_dir),
             "-s",
             str(store),
+            "--create",
         ],
     )
     assert result.exit_code == 0, result.output

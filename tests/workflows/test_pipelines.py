@@ -272,7 +272,7 @@ def test_fireworks_cli_takes_the_screen_options_and_the_interface_pipeline(
             calc,
             "--fmax",
             "0.1",
-            "--steps",
+            "--relax-steps",
             "7",
             "--no-add",
             "-o",
@@ -282,7 +282,7 @@ def test_fireworks_cli_takes_the_screen_options_and_the_interface_pipeline(
     assert r.exit_code == 0, r.output
     jobs = {fw["name"]: fw["spec"]["_tasks"][0]["job"] for fw in json.loads(wf_file.read_text())["fws"]}
     assert "relax or reuse LiCl" in jobs and "static or reuse Li2S" in jobs  # --phase and --static-calculator
-    assert jobs["relax or reuse Li2S"]["function_args"][3:5] == [0.1, 7]  # --fmax and --steps
+    assert jobs["relax or reuse Li2S"]["function_args"][3:5] == [0.1, 7]  # --fmax and --relax-steps
     r = CliRunner().invoke(
         app,
         [
@@ -292,7 +292,7 @@ def test_fireworks_cli_takes_the_screen_options_and_the_interface_pipeline(
             "Li6PS5Cl",
             "-c",
             calc,
-            "--steps",
+            "--relax-steps",
             "5",
             "--no-add",
             "--maker-arg",

@@ -126,12 +126,13 @@ def test_cli_screen_and_errors(tmp_path, tiny_mace, monkeypatch):
         "Si",
         "-c",
         f"mace:model={tiny_mace}",
-        "--steps",
+        "--relax-steps",
         "5",
         "-o",
         str(tmp_path / "out"),
         "-s",
         str(tmp_path / "store"),
+        "--create",
     ]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
@@ -148,10 +149,10 @@ def test_cli_screen_and_errors(tmp_path, tiny_mace, monkeypatch):
     assert redraw.exit_code == 0, redraw.output
     assert json.loads((tmp_path / "redraw" / "summary.json").read_text())["windows"] == summary["windows"]
     other = runner.invoke(app, ["tieline", "Li2S", "Li", "-s", str(tmp_path / "store"), "-c", "chgnet"])
-    assert other.exit_code == 2 and "no stored screen" in other.output
+    assert other.exit_code == 3 and "no stored screen" in other.output
 
-    bad = runner.invoke(app, ["screen", "-e", "Li2S", "-a", "NoSuchPhase", "-s", str(tmp_path / "store2")])
-    assert bad.exit_code == 2
+    bad = runner.invoke(app, ["screen", "-e", "Li2S", "-a", "NoSuchPhase", "-s", str(tmp_path / "store2"), "--create"])
+    assert bad.exit_code == 3
     assert "NoSuchPhase" in bad.output
     assert not (tmp_path / "store2").exists()
 
@@ -220,12 +221,13 @@ def test_cli_quick_set_and_phase_listing(tmp_path, tiny_mace, monkeypatch):
             "--quick",
             "-c",
             f"mace:model={tiny_mace}",
-            "--steps",
+            "--relax-steps",
             "3",
             "-o",
             str(tmp_path / "out"),
             "-s",
             str(tmp_path / "store"),
+            "--create",
         ],
     )
     assert result.exit_code == 0, result.output

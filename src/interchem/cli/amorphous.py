@@ -13,8 +13,28 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.table import Table
 
-from interchem.cli.common import CalculatorOption, OutputOption, StoreOption, app, console, fail, out, parse_calculator
+from interchem.cli.common import (
+    INTERFACES,
+    CalculatorOption,
+    CreateOption,
+    OutputOption,
+    SeedOption,
+    StoreOption,
+    app,
+    computing_settings,
+    console,
+    fail,
+    out,
+    parse_calculator,
+    parse_floats,
+    split_list,
+)
 from interchem.errors import InterchemError
+
+# The melt-quench schedule, the same options in ``amorphous`` and ``lithiation``.
+MeltStepsOption = Annotated[int, typer.Option("--melt-steps", help="NVT melt steps (1 fs)")]
+QuenchStepsOption = Annotated[int, typer.Option("--quench-steps", help="NPT quench steps (1 fs), linear ramp to 300 K")]
+AnnealStepsOption = Annotated[int, typer.Option("--anneal-steps", help="NPT anneal steps at 300 K (2 fs)")]
 
 
 def run_flow(flow, settings, label: str) -> Any:
@@ -31,7 +51,7 @@ def run_flow(flow, settings, label: str) -> Any:
         return _run(flow, settings, progress, what=label, steps=steps)
 
 
-@app.command()
+@app.command(rich_help_panel=INTERFACES)
 def amorphous(
     target: Annotated[
         str, typer.Argument(help="preset (a-Si, a-LiPON) or composition (Li2.9PO3.3N0.46, a-Li3.75Si, Li15Si4)")
@@ -41,30 +61,35 @@ def amorphous(
     ] = None,
     density: Annotated[
         Optional[float],
-        typer.Option(help="start density of the random packing (g/cm3); default from a crystalline relative"),
+        typer.Option(
+            "--density", help="start density of the random packing (g/cm3); default from a crystalline relative"
+        ),
     ] = None,
     calculator: CalculatorOption = None,
     melt_temperature: Annotated[
         Optional[float], typer.Option("--melt-temperature", help="K (default: a-Si 3000, Li_xSi 2000, LiPON 2500)")
     ] = None,
-    melt_steps: Annotated[int, typer.Option(help="NVT melt steps (1 fs)")] = 3000,
-    quench_steps: Annotated[int, typer.Option(help="NPT quench steps (1 fs), linear ramp to 300 K")] = 5000,
-    anneal_steps: Annotated[int, typer.Option(help="NPT anneal steps at 300 K (2 fs)")] = 2000,
-    seed: Annotated[int, typer.Option(help="random packing and thermostat seed")] = 0,
+    melt_steps: MeltStepsOption = 3000,
+    quench_steps: QuenchStepsOption = 5000,
+    anneal_steps: AnnealStepsOption = 2000,
+    seed: SeedOption = 0,
     max_composition_error: Annotated[
-        float, typer.Option(help="largest relative error of an element's amount in the integer cell")
+        float,
+        typer.Option(
+            "--max-composition-error", help="largest relative error of an element's amount in the integer cell"
+        ),
     ] = 0.1,
     output: OutputOption = None,
     store: StoreOption = None,
+    create: CreateOption = False,
 ) -> None:
     """Amorphous phase by melt-quench MD: density, partial g(r), coordination; CIF/extxyz + report."""
     from interchem.reports.amorphous import write_amorphous_report
-    from interchem.settings import get_settings
     from interchem.structures.amorphous import amorphous_target
     from interchem.workflows.amorphous import AmorphousResult, MeltQuenchMaker
 
     try:
-        settings = get_settings(store_path=store, output_dir=output)
+        settings = computing_settings(store, create, output_dir=output)
         spec = parse_calculator(calculator, settings.calculator)
         t = amorphous_target(
             target,
@@ -114,19 +139,28 @@ def amorphous(
     console.print(f"done in {time.perf_counter() - start:.0f} s; report: {report}")
 
 
-@app.command()
+@app.command(rich_help_panel=INTERFACES)
 def lithiation(
     calculator: CalculatorOption = None,
     phase: Annotated[
-        Optional[list[str]], typer.Option("--phase", "-p", help="crystalline Li_xSi card; repeatable (default: all)")
+        Optional[list[str]],
+        typer.Option(
+            "--phase",
+            "-p",
+            help="crystalline Li_xSi card; repeat the option or give comma-separated values (default: all)",
+        ),
     ] = None,
     amorphous_: Annotated[
-        bool, typer.Option("--amorphous/--no-amorphous", help="melt-quench amorphous Li_xSi too")
+        bool, typer.Option("--with-amorphous/--no-amorphous", help="melt-quench amorphous Li_xSi too")
     ] = True,
     x: Annotated[
-        Optional[list[float]], typer.Option("--x", help="x of amorphous Li_xSi; repeatable (default 0, 1, 2, 3.75)")
+        Optional[list[str]],
+        typer.Option(
+            "--x",
+            help="x of amorphous Li_xSi; repeat the option or give comma-separated values (default 0, 1, 2, 3.75)",
+        ),
     ] = None,
-    n_si: Annotated[int, typer.Option(help="Si atoms per amorphous cell")] = 16,
+    n_si: Annotated[int, typer.Option("--n-si", help="Si atoms per amorphous cell")] = 16,
     elastic: Annotated[
         bool, typer.Option("--elastic/--no-elastic", help="elastic moduli through atomate2's elastic flow")
     ] = True,
@@ -134,34 +168,35 @@ def lithiation(
         Optional[list[str]],
         typer.Option(
             "--elastic-phase",
-            help="phases for the elastic flow; repeatable (default: crystalline cells of <= 64 atoms)",
+            help="phases for the elastic flow; repeat the option or give comma-separated values "
+            "(default: crystalline cells of <= 64 atoms)",
         ),
     ] = None,
-    melt_steps: Annotated[int, typer.Option()] = 3000,
-    quench_steps: Annotated[int, typer.Option()] = 5000,
-    anneal_steps: Annotated[int, typer.Option()] = 2000,
-    seed: Annotated[int, typer.Option()] = 0,
+    melt_steps: MeltStepsOption = 3000,
+    quench_steps: QuenchStepsOption = 5000,
+    anneal_steps: AnnealStepsOption = 2000,
+    seed: SeedOption = 0,
     output: OutputOption = None,
     store: StoreOption = None,
+    create: CreateOption = False,
 ) -> None:
     """Volume per Si and expansion against x (crystalline + amorphous Li_xSi), elastic moduli (VRH)."""
     # long: a command: option checks, the Maker, the progress display and the printed table in order
     from interchem.reports.amorphous import write_lithiation_report
-    from interchem.settings import get_settings
     from interchem.structures.lithiation import crystalline_series
     from interchem.workflows.amorphous import MeltQuenchMaker
     from interchem.workflows.mechanics import LithiationMaker, LithiationResult
 
     try:
-        settings = get_settings(store_path=store, output_dir=output)
+        settings = computing_settings(store, create, output_dir=output)
         spec = parse_calculator(calculator, settings.calculator)
-        xs = (list(x) if x else [0.0, 1.0, 2.0, 3.75]) if amorphous_ else []
+        xs = (parse_floats(x, "--x") or [0.0, 1.0, 2.0, 3.75]) if amorphous_ else []
         series = crystalline_series()
-        names = list(phase) if phase else [n for n, _, _ in series]
+        names = split_list(phase) or [n for n, _, _ in series]
         if elastic:
             small = {n for n, _, s in series if len(s) <= 64}
             elastic_list = (
-                list(elastic_phase)
+                split_list(elastic_phase)
                 if elastic_phase
                 else [n for n in (["Si", *names] if "Si" not in names else names) if n in small]
             )

@@ -12,10 +12,17 @@ import typer
 from rich.table import Table
 
 from interchem.cli.common import (
+    INTERFACES,
+    AmorphousSide,
     CalculatorOption,
+    CreateOption,
+    InterfaceModel,
+    MDStepsOption,
     OutputOption,
+    RelaxStepsOption,
     StoreOption,
     app,
+    computing_settings,
     console,
     fail,
     out,
@@ -26,7 +33,7 @@ from interchem.cli.common import (
 from interchem.errors import InterchemError
 
 
-@app.command()
+@app.command(rich_help_panel=INTERFACES)
 def interface(
     anode: Annotated[str, typer.Argument(help="anode phase (Si, LiSi, Li15Si4, ...) or structure file")],
     electrolyte: Annotated[
@@ -46,14 +53,16 @@ def interface(
         float, typer.Option("--electrolyte-thickness", help="minimum electrolyte slab thickness (A)")
     ] = 6.0,
     model: Annotated[
-        str, typer.Option("--model", help="vacuum (one interface) or periodic (two interfaces)")
-    ] = "vacuum",
+        InterfaceModel, typer.Option("--model", help="vacuum (one interface) or periodic (two interfaces)")
+    ] = InterfaceModel.vacuum,
     termination_anode: Annotated[
         Optional[str], typer.Option("--termination-anode", help="termination index or label (default: all)")
     ] = None,
-    termination_electrolyte: Annotated[Optional[str], typer.Option("--termination-electrolyte")] = None,
+    termination_electrolyte: Annotated[
+        Optional[str], typer.Option("--termination-electrolyte", help="termination index or label (default: all)")
+    ] = None,
     amorphous: Annotated[
-        Optional[str],
+        Optional[AmorphousSide],
         typer.Option(
             "--amorphous",
             help="'anode' or 'electrolyte': that partner is an amorphous block (file) cut to the other's cell",
@@ -62,9 +71,7 @@ def interface(
     calculator: CalculatorOption = None,
     top: Annotated[int, typer.Option("--top", help="relax and report the N best candidates")] = 2,
     fmax: Annotated[float, typer.Option("--fmax", help="force threshold of relaxations (eV/A)")] = 0.05,
-    steps: Annotated[
-        int, typer.Option("--steps", help="maximum optimiser steps per relaxation (FIRE, then BFGS)")
-    ] = 600,
+    relax_steps: RelaxStepsOption = 600,
     include_unconverged: Annotated[
         bool,
         typer.Option("--include-unconverged", help="rank interfaces whose relaxations did not converge (marked)"),
@@ -72,23 +79,24 @@ def interface(
     md_temperature: Annotated[
         float, typer.Option("--md-temperature", help="NVT temperature of the interface MD (K)")
     ] = 600.0,
-    md_steps: Annotated[int, typer.Option("--md-steps", help="MD steps on the best interface (0: no MD)")] = 200,
+    md_steps: MDStepsOption = 200,
     md_time: Annotated[
         Optional[str],
         typer.Option("--md-time", help="MD length with a unit instead of --md-steps, e.g. 5ps, 500fs, 0.01ns"),
     ] = None,
     output: OutputOption = None,
     store: StoreOption = None,
+    create: CreateOption = False,
 ) -> None:
-    """Lattice-matched anode|electrolyte interfaces: build, scan the gap, relax, adhesion, MD reactivity."""
+    """Lattice-matched anode|electrolyte interfaces: build, scan the gap, relax, adhesion, MD reactivity
+    (--md-steps on the best interface; 0: no MD)."""
     from interchem.calculators import check_calculator
-    from interchem.settings import get_settings
     from interchem.structures.library import resolve_phase
     from interchem.workflows.pipelines import InterfacePipelineMaker
 
     # Everything is checked here, before a job exists or a byte is written.
     try:
-        settings = get_settings(store_path=store, output_dir=output)
+        settings = computing_settings(store, create, output_dir=output)
         spec = parse_calculator(calculator, settings.calculator)
         a_name, a_bulk = resolve_phase(anode)
         e_name, e_bulk = resolve_phase(electrolyte)
@@ -102,7 +110,7 @@ def interface(
         maker = InterfacePipelineMaker.with_calculator(
             spec,
             fmax=fmax,
-            steps=steps,
+            steps=relax_steps,
             md_temperature_K=md_temperature,
             md_steps=md_steps,
             include_unconverged=include_unconverged,
@@ -113,8 +121,8 @@ def interface(
             max_atoms=max_atoms,
             anode_thickness_A=anode_thickness,
             electrolyte_thickness_A=electrolyte_thickness,
-            model=model,
-            amorphous=amorphous,
+            model=model.value,
+            amorphous=amorphous.value if amorphous else None,
             top=top,
             termination_anode=parse_termination(termination_anode),
             termination_electrolyte=parse_termination(termination_electrolyte),

@@ -9,24 +9,33 @@ from typing import Annotated, Optional
 import typer
 
 from interchem.cli.common import (
+    KINETICS,
     CalculatorOption,
+    CreateOption,
+    MDStepsOption,
+    Mechanism,
     OutputOption,
+    SeedOption,
     StoreOption,
+    SupercellLengthOption,
+    TemperaturesOption,
     app,
+    computing_settings,
     console,
     fail,
     out,
     parse_calculator,
     parse_temperatures,
+    split_list,
 )
 from interchem.errors import InterchemError
 
 
-def _prepare(phase: str, calculator: str | None, output: Path | None, store: Path | None, default_out: str):
-    from interchem.settings import get_settings
+def _prepare(phase: str, calculator: str | None, output: Path | None, store: Path | None, default_out: str, create):
+    """Settings (``-s`` checked: it must exist unless ``create``), phase, structure, calculator, report folder."""
     from interchem.structures.library import resolve_phase
 
-    settings = get_settings(store_path=store, output_dir=output)
+    settings = computing_settings(store, create, output_dir=output)
     name, structure = resolve_phase(phase, primitive=False)
     out_dir = Path(output) if output else Path(settings.output_dir) / f"{default_out}-{name}"
     return settings, name, structure, parse_calculator(calculator, settings.calculator), out_dir
@@ -50,18 +59,22 @@ def _run(flow, settings, what: str):
     return result, time.perf_counter() - t0
 
 
-@app.command()
+@app.command(rich_help_panel=KINETICS)
 def barriers(
     phases: Annotated[Optional[list[str]], typer.Argument(help="phase names, aliases or structure files")] = None,
     standard: Annotated[
         bool, typer.Option("--standard", help="the electrolytes, Li_xSi phases and interphase products (14 phases)")
     ] = False,
-    mechanism: Annotated[str, typer.Option(help="vacancy, interstitial or both")] = "vacancy",
-    cutoff: Annotated[float, typer.Option(help="longest hop considered (A)")] = 4.0,
-    max_hops: Annotated[Optional[int], typer.Option(help="only the N shortest distinct hops per mechanism")] = None,
-    images: Annotated[int, typer.Option(help="intermediate NEB images")] = 5,
-    fmax: Annotated[float, typer.Option(help="NEB force threshold (eV/A)")] = 0.05,
-    supercell: Annotated[float, typer.Option(help="minimum supercell length (A)")] = 8.0,
+    mechanism: Annotated[
+        Mechanism, typer.Option("--mechanism", help="Li hop mechanism (Si, without Li: interstitial always)")
+    ] = Mechanism.vacancy,
+    cutoff: Annotated[float, typer.Option("--cutoff", help="longest hop considered (A)")] = 4.0,
+    max_hops: Annotated[
+        Optional[int], typer.Option("--max-hops", help="only the N shortest distinct hops per mechanism")
+    ] = None,
+    images: Annotated[int, typer.Option("--images", help="intermediate NEB images")] = 5,
+    fmax: Annotated[float, typer.Option("--fmax", help="NEB force threshold (eV/A)")] = 0.05,
+    supercell_length: SupercellLengthOption = 8.0,
     relax_sites: Annotated[
         bool,
         typer.Option(
@@ -71,32 +84,37 @@ def barriers(
         ),
     ] = True,
     rattle: Annotated[
-        float, typer.Option(help="endpoint_rattle_A: same seeded displacement of both NEB endpoints (split sites)")
+        float,
+        typer.Option(
+            "--rattle", help="endpoint_rattle_A: same seeded displacement of both NEB endpoints (split sites)"
+        ),
     ] = 0.0,
     across: Annotated[
-        Optional[str], typer.Option(help="electrolyte: instead, the Li hop across the best PHASE|ELECTROLYTE interface")
+        Optional[str],
+        typer.Option("--across", help="electrolyte: instead, the Li hop across the best PHASE|ELECTROLYTE interface"),
     ] = None,
-    max_atoms: Annotated[int, typer.Option(help="--across: largest interface cell (atoms)")] = 400,
+    max_atoms: Annotated[int, typer.Option("--max-atoms", help="--across: largest interface cell (atoms)")] = 400,
     calculator: CalculatorOption = None,
     output: OutputOption = None,
     store: StoreOption = None,
+    create: CreateOption = False,
 ) -> None:
     """Li migration barriers: every symmetry-distinct hop by climbing-image NEB, plus percolation.
     Silicon (no Li) is done by the interstitial mechanism whatever --mechanism says."""
     from interchem.reports.kinetics import write_barrier_report
     from interchem.workflows.pipelines import STANDARD_BARRIER_PHASES
 
-    names = list(phases or []) + (STANDARD_BARRIER_PHASES if standard else [])
+    names = split_list(phases) + (STANDARD_BARRIER_PHASES if standard else [])
     if not names:
         fail(InterchemError("give at least one phase (or --standard)"))
     if across:
         for name in names:
-            _interface_barrier(name, across, images, fmax, calculator, output, store, max_atoms)
+            _interface_barrier(name, across, images, fmax, calculator, output, (store, create), max_atoms)
         return
-    neb = {"n_images": images, "fmax": fmax, "supercell_min_length": supercell, "endpoint_rattle_A": rattle}
+    neb = {"n_images": images, "fmax": fmax, "supercell_min_length": supercell_length, "endpoint_rattle_A": rattle}
     try:
         targets, flow, settings = _barrier_flow(
-            names, mechanism, cutoff, max_hops, relax_sites, neb, calculator, output, store
+            names, mechanism.value, cutoff, max_hops, relax_sites, neb, calculator, output, (store, create)
         )
         reports, wall = _run(flow, settings, f"interchem barriers {' '.join(targets)}")
         paths = [write_barrier_report(rep, out_dir) for rep, out_dir in zip(reports, targets.values(), strict=True)]
@@ -108,13 +126,14 @@ def barriers(
 
 
 def _barrier_flow(names, mechanism, cutoff, max_hops, relax_sites, neb_settings, calculator, output, store):
-    """Every phase resolved and validated (and the flow built) before anything runs; phase -> report folder."""
+    """Every phase resolved and validated (and the flow built) before anything runs; phase -> report folder.
+    ``store``: (the -s folder, --create)."""
     from interchem.workflows.pipelines import StandardBarriersMaker
 
     structures, targets = {}, {}
     for phase in names:
         settings, name, structure, spec, out_dir = _prepare(
-            phase, calculator, output if len(names) == 1 else None, store, "barriers"
+            phase, calculator, output if len(names) == 1 else None, store[0], "barriers", store[1]
         )
         structures[name] = structure
         targets[name] = Path(output) / name if output and len(names) > 1 else out_dir
@@ -152,7 +171,7 @@ def _interface_barrier(
     from interchem.workflows.pipelines import InterfaceHopMaker
 
     try:
-        settings, a_name, a_struct, spec, _ = _prepare(anode, calculator, output, store, "barriers")
+        settings, a_name, a_struct, spec, _ = _prepare(anode, calculator, output, store[0], "barriers", store[1])
         e_name, e_struct = resolve_phase(electrolyte)
         maker = InterfaceHopMaker(calculator=spec, n_images=images, fmax=fmax, max_atoms=max_atoms)
         best = maker.best_interface(a_struct, e_struct, a_name, e_name)
@@ -174,32 +193,36 @@ def _interface_barrier(
     console.print(f"written: {out_dir} ({wall:.0f} s)")
 
 
-@app.command()
+@app.command(rich_help_panel=KINETICS)
 def diffusion(
     phase: Annotated[str, typer.Argument(help="phase name, alias or structure file")],
-    temperatures: Annotated[str, typer.Option(help="comma-separated temperatures (K), at least 3")] = "600,700,800,900",
-    steps: Annotated[int, typer.Option(help="MD steps per temperature")] = 5000,
-    timestep: Annotated[float, typer.Option(help="fs")] = 2.0,
-    equilibration: Annotated[float, typer.Option(help="ps discarded at the start of each run")] = 1.0,
-    supercell: Annotated[float, typer.Option(help="minimum supercell length (A)")] = 10.0,
-    seed: int = 0,
+    temperature: TemperaturesOption = None,
+    md_steps: MDStepsOption = 5000,
+    timestep: Annotated[float, typer.Option("--timestep", help="MD time step (fs)")] = 2.0,
+    equilibration: Annotated[
+        float, typer.Option("--equilibration", help="ps discarded at the start of each run")
+    ] = 1.0,
+    supercell_length: SupercellLengthOption = 10.0,
+    seed: SeedOption = 0,
     calculator: CalculatorOption = None,
     output: OutputOption = None,
     store: StoreOption = None,
+    create: CreateOption = False,
 ) -> None:
-    """Li diffusion and conductivity from NVT MD at several temperatures, with Arrhenius extrapolation."""
+    """Li diffusion and conductivity from NVT MD at several temperatures (-T, at least 3; default 600, 700,
+    800, 900 K), with Arrhenius extrapolation."""
     from interchem.reports.kinetics import write_diffusion_report
     from interchem.workflows.diffusion import DiffusionMaker
 
     try:
-        settings, name, structure, spec, out_dir = _prepare(phase, calculator, output, store, "diffusion")
+        settings, name, structure, spec, out_dir = _prepare(phase, calculator, output, store, "diffusion", create)
         flow = DiffusionMaker(
             calculator=spec,
-            temperatures_K=tuple(parse_temperatures(temperatures)),
-            steps=steps,
+            temperatures_K=tuple(parse_temperatures(temperature) or (600.0, 700.0, 800.0, 900.0)),
+            steps=md_steps,
             timestep_fs=timestep,
             equilibration_ps=equilibration,
-            supercell_min_length=supercell,
+            supercell_min_length=supercell_length,
             seed=seed,
         ).make(structure, phase=name)
         report, wall = _run(flow, settings, f"interchem diffusion {name}")
@@ -220,13 +243,14 @@ def diffusion(
     console.print(f"report: {path} ({wall:.0f} s)")
 
 
-@app.command()
+@app.command(rich_help_panel=KINETICS)
 def phonons(
     phase: Annotated[str, typer.Argument(help="phase name, alias or structure file")],
-    min_length: Annotated[float, typer.Option(help="minimum supercell length (A)")] = 12.0,
+    supercell_length: SupercellLengthOption = 12.0,
     calculator: CalculatorOption = None,
     output: OutputOption = None,
     store: StoreOption = None,
+    create: CreateOption = False,
 ) -> None:
     """Harmonic phonons (atomate2/phonopy): imaginary modes, band structure, DOS, F_vib(T)."""
     from interchem.reports.kinetics import write_phonon_report
@@ -234,8 +258,8 @@ def phonons(
     from interchem.workflows.phonons import PhononsMaker
 
     try:
-        settings, name, structure, spec, out_dir = _prepare(phase, calculator, output, store, "phonons")
-        flow = PhononsMaker(calculator=spec, min_length=min_length).make(structure, phase=name)
+        settings, name, structure, spec, out_dir = _prepare(phase, calculator, output, store, "phonons", create)
+        flow = PhononsMaker(calculator=spec, min_length=supercell_length).make(structure, phase=name)
         summary, wall = _run(flow, settings, f"interchem phonons {name}")
         doc = load_output(settings, summary["phonon_doc_uuid"]) if summary.get("phonon_doc_uuid") else None
         path = write_phonon_report(summary, out_dir, doc)

@@ -12,19 +12,23 @@ import typer
 from rich.table import Table
 
 from interchem.cli.common import (
+    CLUSTER,
+    RESULTS,
     AnodeOption,
     CalculatorOption,
     ElectrolyteOption,
     FmaxOption,
     PhaseOption,
     QuickOption,
+    RelaxStepsOption,
     StaticCalculatorOption,
-    StepsOption,
+    StoreOption,
     app,
     console,
     fail,
     out,
     parse_calculator,
+    split_list,
 )
 from interchem.errors import InterchemError
 
@@ -42,7 +46,7 @@ def _resources(resources_file, nodes, ntasks, cpus_per_task, walltime, partition
         account=account,
         qos=qos,
         mem=mem,
-        modules=module or None,
+        modules=split_list(module) or None,
         pre_run=pre_run,
     )
 
@@ -59,12 +63,15 @@ _R = {
     "account": typer.Option("--account", help="SLURM account"),
     "qos": typer.Option("--qos", help="SLURM QOS"),
     "mem": typer.Option("--mem", help="memory per node, e.g. 8G"),
-    "module": typer.Option("--module", help="environment module to load before each job; repeatable"),
+    "module": typer.Option(
+        "--module",
+        help="environment module to load before each job; repeat the option or give comma-separated values",
+    ),
     "pre_run": typer.Option("--pre-run", help="shell line run before each job (e.g. activate the venv)"),
 }
 
 
-@app.command("remote-project")
+@app.command("remote-project", rich_help_panel=CLUSTER)
 def remote_project(
     name: Annotated[
         Optional[str], typer.Option("--name", help="project name (default: settings remote_project, 'interchem')")
@@ -73,7 +80,7 @@ def remote_project(
     ssh_host: Annotated[
         Optional[str], typer.Option("--ssh-host", help="cluster login node: SLURM over SSH instead of this host")
     ] = None,
-    ssh_user: Annotated[Optional[str], typer.Option("--ssh-user")] = None,
+    ssh_user: Annotated[Optional[str], typer.Option("--ssh-user", help="user name on the login node")] = None,
     ssh_key: Annotated[Optional[str], typer.Option("--ssh-key", help="private key file")] = None,
     work_dir: Annotated[Optional[str], typer.Option("--work-dir", help="where jobs run on the worker")] = None,
     runner_delay: Annotated[
@@ -161,9 +168,9 @@ def _flow_request(
     return FlowRequest(
         target=flow,
         phases=list(phases or []),
-        electrolytes=electrolyte,
-        anodes=anode,
-        extra_phases=list(phase or []),
+        electrolytes=split_list(electrolyte) or None,
+        anodes=split_list(anode) or None,
+        extra_phases=split_list(phase),
         calculator=parse_calculator(calculator, default) if calculator else None,
         static_calculator=parse_calculator(static_calculator, default) if static_calculator else None,
         quick=quick,
@@ -175,7 +182,7 @@ def _flow_request(
     )
 
 
-@app.command()
+@app.command(rich_help_panel=CLUSTER)
 def submit(
     flow: FlowArgument,
     phases: PipelinePhases = None,
@@ -186,11 +193,11 @@ def submit(
     static_calculator: StaticCalculatorOption = None,
     quick: QuickOption = False,
     fmax: FmaxOption = None,
-    steps: StepsOption = None,
+    relax_steps: RelaxStepsOption = None,
     maker_arg: MakerArgOption = None,
     make_arg: MakeArgOption = None,
     name: Annotated[
-        Optional[str], typer.Option("--name", "-n", help="flow name recorded with every result (for `results --flow`)")
+        Optional[str], typer.Option("--name", help="flow name recorded with every result (for `results --flow`)")
     ] = None,
     project: Annotated[
         Optional[str], typer.Option("--project", help="jobflow-remote project (default: settings remote_project)")
@@ -225,7 +232,7 @@ def submit(
     from interchem.settings import get_settings
 
     try:
-        settings = get_settings(relax_fmax=fmax, relax_steps=steps, remote_project=project)
+        settings = get_settings(relax_fmax=fmax, relax_steps=relax_steps, remote_project=project)
         res = _resources(
             resources_file, nodes, ntasks, cpus_per_task, walltime, partition, account, qos, mem, module, pre_run
         )
@@ -239,7 +246,7 @@ def submit(
             static_calculator,
             quick,
             fmax,
-            steps,
+            relax_steps,
             maker_arg,
             make_arg,
             name,
@@ -285,15 +292,18 @@ def _kv(items: list[str] | None) -> dict:
     return outd
 
 
-@app.command()
+@app.command(rich_help_panel=RESULTS)
 def results(
     chemsys: Annotated[
         Optional[str], typer.Option("--chemsys", help="e.g. Li-Si: results within these elements")
     ] = None,
-    phase: Annotated[Optional[str], typer.Option("--phase", "-p", help="phase name or reduced formula")] = None,
-    calculator: Annotated[
-        Optional[str], typer.Option("--calculator", "-c", help="calculator spec or bare name")
+    phase: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--phase", "-p", help="phase name or reduced formula; repeat the option or give comma-separated values"
+        ),
     ] = None,
+    calculator: CalculatorOption = None,
     prop: Annotated[
         Optional[str], typer.Option("--property", help="only results with this property; shown as the value column")
     ] = None,
@@ -315,10 +325,7 @@ def results(
             "--report", help="re-draw the reports of the latest matching stored screen and kinetics results here"
         ),
     ] = None,
-    store: Annotated[
-        Optional[Path],
-        typer.Option("--store", "-s", help="embedded store folder (ignored when INTERCHEM_STORE_URI is set)"),
-    ] = None,
+    store: StoreOption = None,
     limit: Annotated[int, typer.Option("--limit", help="maximum rows")] = 10_000,
 ) -> None:
     """Query stored results (embedded store or MongoDB): filter, print a table, export JSON/CSV, re-draw reports."""
@@ -332,7 +339,7 @@ def results(
         rows = query_results(
             settings,
             chemsys=chemsys,
-            phase=phase,
+            phase=split_list(phase),
             calculator=calculator,
             prop=prop,
             flow=flow,
@@ -370,7 +377,7 @@ def results(
         console.print(f"report (from stored results, nothing recomputed): {path}")
 
 
-@app.command()
+@app.command(rich_help_panel=CLUSTER)
 def fireworks(
     flow: FlowArgument,
     phases: PipelinePhases = None,
@@ -381,10 +388,10 @@ def fireworks(
     static_calculator: StaticCalculatorOption = None,
     quick: QuickOption = False,
     fmax: FmaxOption = None,
-    steps: StepsOption = None,
+    relax_steps: RelaxStepsOption = None,
     maker_arg: MakerArgOption = None,
     make_arg: MakeArgOption = None,
-    name: Annotated[Optional[str], typer.Option("--name", "-n", help="workflow name (default: the flow's)")] = None,
+    name: Annotated[Optional[str], typer.Option("--name", help="workflow name (default: the flow's)")] = None,
     config_dir: Annotated[
         Optional[Path], typer.Option("--write-config", help="write my_launchpad/my_fworker/my_qadapter.yaml here")
     ] = None,
@@ -405,7 +412,7 @@ def fireworks(
     from interchem.settings import get_settings
 
     try:
-        settings = get_settings(relax_fmax=fmax, relax_steps=steps)
+        settings = get_settings(relax_fmax=fmax, relax_steps=relax_steps)
         request = _flow_request(
             flow,
             phases,
@@ -416,7 +423,7 @@ def fireworks(
             static_calculator,
             quick,
             fmax,
-            steps,
+            relax_steps,
             maker_arg,
             make_arg,
             name,

@@ -11,27 +11,35 @@ import typer
 from rich.table import Table
 
 from interchem.cli.common import (
+    LIBRARY,
+    RESULTS,
+    THERMODYNAMICS,
     AnodeOption,
     CalculatorOption,
+    CreateOption,
     ElectrolyteOption,
     FmaxOption,
     OutputOption,
     PhaseOption,
     QuickOption,
+    RelaxStepsOption,
     StaticCalculatorOption,
-    StepsOption,
     StoreOption,
+    TemperaturesOption,
     app,
+    computing_settings,
     console,
     fail,
     out,
     parse_calculator,
+    parse_temperatures,
     quick_presets,
+    split_list,
 )
 from interchem.errors import InterchemError
 
 
-@app.command()
+@app.command(rich_help_panel=THERMODYNAMICS)
 def screen(
     electrolyte: ElectrolyteOption = None,
     anode: AnodeOption = None,
@@ -40,9 +48,10 @@ def screen(
     static_calculator: StaticCalculatorOption = None,
     output: OutputOption = None,
     store: StoreOption = None,
+    create: CreateOption = False,
     quick: QuickOption = False,
     fmax: FmaxOption = None,
-    steps: StepsOption = None,
+    relax_steps: RelaxStepsOption = None,
     committee: Annotated[
         Optional[str],
         typer.Option(
@@ -51,29 +60,25 @@ def screen(
             "values of the first plus the spread (max-min, std) across them",
         ),
     ] = None,
-    temperature: Annotated[
-        Optional[float],
-        typer.Option(
-            "--temperature",
-            "-T",
-            help="also give windows and reactions at this temperature (K): phonons of every phase, "
-            "F_vib(T) added, shown next to 0 K",
-        ),
-    ] = None,
+    temperature: TemperaturesOption = None,
 ) -> None:
-    """Thermodynamic screen: relax all phases, then hull, windows, voltages, reactions, tie-lines."""
+    """Thermodynamic screen: relax all phases, then hull, windows, voltages, reactions, tie-lines.
+    With -T: also windows and reactions at each temperature (phonons of every phase, F_vib(T) added)."""
+    # long: a command: option checks, the plan, the progress display and the printed tables in order
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from interchem.reports.screen import write_report
     from interchem.runner import StepBars, plan_screen, run_screen
-    from interchem.settings import get_settings
 
     try:
-        settings = get_settings(store_path=store, output_dir=output, relax_fmax=fmax, relax_steps=steps)
-        if temperature is not None:
+        settings = computing_settings(store, create, output_dir=output, relax_fmax=fmax, relax_steps=relax_steps)
+        temperatures = parse_temperatures(temperature)
+        electrolyte, anode, phase = split_list(electrolyte) or None, split_list(anode) or None, split_list(phase)
+        if temperatures:
             from interchem.workflows.pipelines import ThermalScreenMaker
 
-            ThermalScreenMaker(temperature_K=temperature)  # the range is checked before the screen runs
+            for t in temperatures:  # the range is checked before the screen runs
+                ThermalScreenMaker(temperature_K=t)
         if quick:
             electrolyte, anode = quick_presets(electrolyte, anode)
         static = parse_calculator(static_calculator, "") if static_calculator else None
@@ -81,7 +86,7 @@ def screen(
             electrolyte,
             anode,
             calculator if committee else parse_calculator(calculator, settings.calculator),
-            extra_phases=phase or [],
+            extra_phases=phase,
             settings=settings,
             static_calculator=static,
             committee=committee,
@@ -114,8 +119,8 @@ def screen(
     reused = sum(1 for r in result.relaxations if r.get("reused"))
     console.print(f"{len(result.relaxations)} phases ({reused} reused from the store) in {elapsed:.0f} s")
     console.print(f"report: {report}\nsummary: {Path(settings.output_dir) / 'summary.json'}")
-    if temperature is not None:
-        _thermal_screen(temperature, settings, plan.calculator)
+    for t in temperatures:
+        _thermal_screen(t, settings, plan.calculator)
 
 
 def _thermal_screen(temperature: float, settings, calculator) -> None:
@@ -230,7 +235,7 @@ def _print_summary(result) -> None:
     out.print(table)
 
 
-@app.command()
+@app.command(rich_help_panel=THERMODYNAMICS)
 def tieline(
     phase_a: Annotated[str, typer.Argument(help="first phase, e.g. Li2S")],
     phase_b: Annotated[str, typer.Argument(help="second phase, e.g. Li15Si4 or Li")],
@@ -242,11 +247,12 @@ def tieline(
     from interchem.analysis import shares_tie_line
     from interchem.runner import latest_screen_result, screen_entries
     from interchem.settings import get_settings
-    from interchem.structures.library import canonical_name
+    from interchem.structures.library import check_phase_name
 
     try:
+        a, b = check_phase_name(phase_a), check_phase_name(phase_b)  # a typo is named before the store is read
         result = latest_screen_result(get_settings(store_path=store), calculator)
-        t = shares_tie_line(screen_entries(result), canonical_name(phase_a), canonical_name(phase_b))
+        t = shares_tie_line(screen_entries(result), a, b)
     except InterchemError as exc:
         fail(exc)
     verdict = "[green]direct tie-line[/]" if t.direct else "[red]no direct tie-line[/]"
@@ -257,9 +263,9 @@ def tieline(
         out.print(f"  note: {t.note}")
 
 
-@app.command()
+@app.command(rich_help_panel=RESULTS)
 def report(
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="report folder")] = None,
+    output: OutputOption = None,
     calculator: CalculatorOption = None,
     store: StoreOption = None,
 ) -> None:
@@ -278,9 +284,11 @@ def report(
     console.print(f"report: {path}")
 
 
-@app.command()
+@app.command(rich_help_panel=LIBRARY)
 def phases(
-    chemsys: Annotated[Optional[str], typer.Option(help="e.g. Li-Si: only phases within these elements")] = None,
+    chemsys: Annotated[
+        Optional[str], typer.Option("--chemsys", help="e.g. Li-Si: only phases within these elements")
+    ] = None,
 ) -> None:
     """List the phase library (crystallographic cards) with sources."""
     from interchem.structures.library import card_phases_in, cards
@@ -300,7 +308,7 @@ def phases(
     out.print(table)
 
 
-@app.command()
+@app.command(rich_help_panel=LIBRARY)
 def calculators() -> None:
     """List the calculator registry."""
     from interchem.calculators import CalculatorSpec, registered_backends

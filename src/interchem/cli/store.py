@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
 
 import typer
 
-from interchem.cli.common import app, console, fail, out
-from interchem.errors import InterchemError
+from interchem.cli.common import RESULTS, StoreOption, app, console, fail, out
+from interchem.errors import StoreMissingError
 
-store_app = typer.Typer(help="Check or repair the embedded on-disk store.", no_args_is_help=True)
-app.add_typer(store_app, name="store")
-
-StoreArg = Annotated[
-    Optional[Path], typer.Option("--store", "-s", help="embedded store folder (default: the settings' store_path)")
-]
+store_app = typer.Typer(
+    help="Check or repair the embedded on-disk store.",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(store_app, name="store", rich_help_panel=RESULTS)
 
 
 def _store_path(store: Path | None) -> Path:
@@ -23,18 +22,18 @@ def _store_path(store: Path | None) -> Path:
 
     path = Path(store or get_settings().store_path).expanduser().resolve()
     if not path.is_dir():
-        raise InterchemError(f"there is no store at {path}")
+        raise StoreMissingError(f"there is no store at {path}: check -s or INTERCHEM_STORE_PATH")
     return path
 
 
 @store_app.command("check")
-def check(store: StoreArg = None) -> None:
+def check(store: StoreOption = None) -> None:
     """Run SQLite's integrity check on every file of the store; exit 1 if any is damaged."""
     from interchem.store import corrupt_store_files
 
     try:
         path = _store_path(store)
-    except InterchemError as exc:
+    except StoreMissingError as exc:
         fail(exc)
     corrupt = corrupt_store_files(path)
     for file, reason in corrupt:
@@ -46,13 +45,13 @@ def check(store: StoreArg = None) -> None:
 
 
 @store_app.command("repair")
-def repair(store: StoreArg = None) -> None:
+def repair(store: StoreOption = None) -> None:
     """Keep every readable document of each damaged file; the damaged file is moved aside, not deleted."""
     from interchem.store import repair_embedded_store
 
     try:
         path = _store_path(store)
-    except InterchemError as exc:
+    except StoreMissingError as exc:
         fail(exc)
     report = repair_embedded_store(path)
     if not report:

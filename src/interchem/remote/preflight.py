@@ -11,7 +11,13 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass, field
 
-from interchem.errors import SchedulerError, StoreConfigError, SubmissionError, WorkerDependencyError
+from interchem.errors import (
+    SchedulerError,
+    SchedulerUnreachableError,
+    StoreConfigError,
+    SubmissionError,
+    WorkerDependencyError,
+)
 from interchem.settings import Settings
 
 _CHECK_PACKAGES = (
@@ -42,7 +48,9 @@ def check_partition(host, partition: str | None) -> str:
     """The partition to use (the default one when None); raises SchedulerError when it does not exist."""
     out, err, rc = _host_run(host, "sinfo -h -o '%P'")
     if rc != 0:
-        raise SchedulerError(f"cannot query SLURM on the worker host (sinfo exit {rc}: {err[:200] or out[:200]})")
+        raise SchedulerUnreachableError(
+            f"cannot query SLURM on the worker host (sinfo exit {rc}: {err[:200] or out[:200]})"
+        )
     partitions = [p.strip() for p in out.split() if p.strip()]
     default = next((p[:-1] for p in partitions if p.endswith("*")), None)
     names = [p.rstrip("*") for p in partitions]

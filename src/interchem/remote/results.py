@@ -150,7 +150,7 @@ def _calc_matches(row: ResultRow, calculator: str) -> bool:
 def query_results(
     settings: Settings | None = None,
     chemsys: str | None = None,
-    phase: str | None = None,
+    phase: str | list[str] | None = None,
     calculator: str | None = None,
     prop: str | None = None,
     flow: str | None = None,
@@ -185,6 +185,7 @@ def query_results(
     finally:
         store.close()
     wanted = set(chemsys.split("-")) if chemsys else None
+    phases = {phase} if isinstance(phase, str) else set(phase or [])  # any of them
     rows = []
     for doc in docs:
         row = _row(doc)
@@ -194,7 +195,7 @@ def query_results(
             continue
         if wanted is not None and (not row.chemsys or not set(row.chemsys.split("-")) <= wanted):
             continue
-        if phase and phase not in (row.phase, row.formula):
+        if phases and not phases & {row.phase, row.formula}:
             continue
         if calculator and not _calc_matches(row, calculator):
             continue

@@ -44,6 +44,29 @@ def phase_names() -> list[str]:
     return sorted(cards())
 
 
+def known_names() -> list[str]:
+    """Every name a phase can be given by: the cards and the aliases (what "did you mean" chooses from)."""
+    return [*phase_names(), *ALIASES]
+
+
+def check_phase_name(name: str) -> str:
+    """The canonical name of a phase given by name, checked without building anything: a card, an alias,
+    a structure file, or a chemical formula (a phase a Materials Project screen may hold). Anything else
+    raises ``UnknownPhaseError`` with the closest known names."""
+    from pymatgen.core import Composition
+
+    if is_structure_file(name) or Path(name).is_file():
+        return Path(name).stem
+    key = canonical_name(name)
+    if key in cards():
+        return key
+    try:
+        Composition(key)
+    except (ValueError, KeyError):
+        raise UnknownPhaseError(name, known_names()) from None
+    return key
+
+
 def is_structure_file(name: str) -> bool:
     p = Path(name)
     return p.suffix.lower() in {".cif", ".vasp", ".json", ".xyz", ".extxyz"} or p.name.upper().startswith(
@@ -69,7 +92,7 @@ def resolve_phase(name: str, mp_source=None, primitive: bool = True) -> tuple[st
     try:
         card = cards()[key]
     except KeyError:
-        raise UnknownPhaseError(name, phase_names()) from None
+        raise UnknownPhaseError(name, known_names()) from None
     return key, card.build(primitive=primitive)
 
 
