@@ -48,7 +48,7 @@ def test_committee_of_one_is_the_single_model_screen(tmp_path, tiny_mace, monkey
     monkeypatch.setenv("INTERCHEM_CONFIG", str(tmp_path / "none.yaml"))
     runner = CliRunner()
     model = f"mace:model={tiny_mace}"
-    common = ["screen", "-e", "Li2S", "-a", "Li", "--steps", "3", "-s", str(tmp_path / "store")]
+    common = ["screen", "-e", "Li2S", "-a", "Li", "--relax-steps", "3", "-s", str(tmp_path / "store"), "--create"]
     plain = runner.invoke(app, [*common, "-c", model, "-o", str(tmp_path / "plain")])
     assert plain.exit_code == 0, plain.output
     one = runner.invoke(app, [*common, "--committee", model, "-o", str(tmp_path / "one")])
@@ -63,7 +63,7 @@ def test_committee_of_two_models_reports_spreads(tmp_path, tiny_mace, monkeypatc
     """Two models through the CLI (plumbing models: CHGNet and the tiny MACE disagree a lot)."""
     monkeypatch.setenv("INTERCHEM_CONFIG", str(tmp_path / "none.yaml"))
     out = tmp_path / "out"
-    args = ["screen", "-e", "Li2S", "-a", "Li", "--steps", "3", "-s", str(tmp_path / "store"), "-o", str(out)]
+    args = ["screen", "-e", "Li2S", "-a", "Li", "--relax-steps", "3", "-s", str(tmp_path / "store"), "--create", "-o", str(out)]
     result = CliRunner().invoke(app, [*args, "--committee", f"chgnet,mace:model={tiny_mace},dtype=float64"])
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "summary.json").read_text())
