@@ -111,8 +111,15 @@ class CalculatorSpec(BaseModel):
         return cls(name=name.strip().lower(), settings=settings)
 
     def key(self) -> str:
-        """Stable hash of the spec (part of the cache key of every stored calculation)."""
-        payload = json.dumps(self.model_dump(mode="json"), sort_keys=True, default=str)
+        """Stable hash of the spec (part of the cache key of every stored calculation). A backend's
+        ``identity`` (e.g. the SHA-256 of a model file named by path) enters it too, so a different file at
+        the same path is a different calculator; specs of backends without one hash as before."""
+        data = self.model_dump(mode="json")
+        backend = _REGISTRY.get(self.name)
+        identity = backend.identity(self) if backend is not None and backend.identity is not None else None
+        if identity:
+            data = {**data, "identity": identity}
+        payload = json.dumps(data, sort_keys=True, default=str)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
     def as_dict(self) -> dict[str, Any]:
@@ -166,6 +173,8 @@ class CalculatorBackend:
     capabilities: frozenset[str] | None = None
     # spec -> CalculatorMakers; None: interchem's ASE route (``interchem.workflows.routes``).
     make_makers: Callable[[CalculatorSpec], CalculatorMakers] | None = None
+    # What identifies the calculator beyond its settings (a model file's content hash); enters ``key()``.
+    identity: Callable[[CalculatorSpec], str | None] | None = None
 
     def can(self) -> frozenset[str]:
         """The capabilities this backend declares."""
