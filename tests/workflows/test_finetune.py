@@ -157,3 +157,16 @@ def test_cli_errors_are_one_line(tmp_path, isolated_settings):
     res = runner.invoke(app, ["finetune", "Si", *common])  # EMT cannot label Si: before any job
     assert res.exit_code == 2 and "cannot treat element(s) Si" in res.stderr
     assert not (tmp_path / "store").exists()
+
+
+def test_validation_recipe_barrier_arithmetic():
+    import importlib.util
+
+    from paths import VALIDATION
+
+    spec = importlib.util.spec_from_file_location("finetune_li_si", VALIDATION / "finetune_li_si.py")
+    recipe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(recipe)
+    assert recipe.barrier([0.0, 0.3, 0.5, 0.2, 0.1]) == pytest.approx(0.5)  # from the lower endpoint
+    assert recipe.barrier([0.2, 0.5, 0.0]) == pytest.approx(0.5)
+    assert "cutoff=400" in recipe.cp2k_spec(recipe.MODES["full"], "2x2x2")

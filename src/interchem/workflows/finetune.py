@@ -417,6 +417,13 @@ class FineTuneMaker(Maker):
         s = self.settings
         if not phases:
             raise FineTuneError("no phases to sample: name at least one phase or structure file")
+        n_train, n_val, n_test = s.split_sizes(s.samples)
+        if n_train < len(phases) or n_train < 2:
+            raise FineTuneError(
+                f"{s.samples} labels are too few for a train/validation/test split of {len(phases)} phase(s) "
+                f"({n_train} train, {n_val} val, {n_test} test): ask for at least "
+                f"{max(2, len(phases)) + n_val + n_test} samples"
+            )
         elements = {el.symbol for st in phases.values() for el in st.composition.elements}
         elements |= {str(h.get("species", "Li")) for hs in hops.values() for h in hs}  # an interstitial's element
         if get_backend(self.label_calculator).make_ase_calculator is None:
@@ -430,13 +437,6 @@ class FineTuneMaker(Maker):
         unknown = set(hops) - set(phases)
         if unknown:
             raise FineTuneError(f"hops given for phase(s) {', '.join(sorted(unknown))} that are not being sampled")
-        n_train, n_val, n_test = s.split_sizes(s.samples)
-        if n_train < len(phases) or n_train < 2:
-            raise FineTuneError(
-                f"{s.samples} labels are too few for a train/validation/test split of {len(phases)} phase(s) "
-                f"({n_train} train, {n_val} val, {n_test} test): ask for at least "
-                f"{max(2, len(phases)) + n_val + n_test} samples"
-            )
         pool = 1 + 2 * len(s.strains) + s.n_rattled + len(s.temperatures_K) * n_md_frames(s)
         per_path = NEBSettings.model_validate(self.neb_settings).n_images + 2
         for phase, count in per_phase_counts(list(phases), s.samples).items():
