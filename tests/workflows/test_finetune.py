@@ -170,3 +170,28 @@ def test_validation_recipe_barrier_arithmetic():
     assert recipe.barrier([0.0, 0.3, 0.5, 0.2, 0.1]) == pytest.approx(0.5)  # from the lower endpoint
     assert recipe.barrier([0.2, 0.5, 0.0]) == pytest.approx(0.5)
     assert "cutoff=400" in recipe.cp2k_spec(recipe.MODES["full"], "2x2x2")
+
+
+def test_cli_table_shows_before_and_after(capsys):
+    from interchem.cli.finetune import print_table
+    from interchem.workflows.finetune import FineTuneResult
+
+    metric = {"energy_mae_eV_per_atom": 0.05, "force_mae_eV_per_A": 0.2, "stress_mae_GPa": None, "n": 2}
+    result = FineTuneResult(
+        model_path="/m.pth.tar",
+        calculator="chgnet:model=/m.pth.tar",
+        level_of_theory="CHGNet 0.3.0 fine-tuned on CP2K PBE, 6 structures",
+        n_labels=8,
+        split_sizes={"train": 4, "val": 2, "test": 2},
+        test_metrics={"base": {**metric, "energy_mae_eV_per_atom": 201.0}, "base_refit": metric, "finetuned": metric},
+        val_loss_before=0.67,
+        val_loss_per_epoch=[0.61, 0.57],
+        epochs_run=2,
+        seconds_per_epoch=1.0,
+        label_level_of_theory="CP2K PBE",
+        labels_reused=0,
+    )
+    print_table(result)
+    text = capsys.readouterr().out
+    assert "201000.0" in text and "references refitted" in text and "fine-tuned" in text
+    assert "0.6700 -> 0.5700" in text and "-c chgnet:model=/m.pth.tar" in text
