@@ -214,7 +214,9 @@ def sample_configurations(
         for result in md_results.get(phase, []):
             pool += md_candidates(result, phase)
         for k, path in enumerate(paths.get(phase, [])):
-            images = path.images if isinstance(path, NEBResult) else path.get("images", path)
+            images = path.images if isinstance(path, NEBResult) else path
+            images = images.get("images", []) if isinstance(images, dict) else images
+            images = [Structure.from_dict(im) if isinstance(im, dict) else im for im in images]
             pool += [Candidate(structure=s, phase=phase, origin=f"path {k} image {i}") for i, s in enumerate(images)]
         chosen = select(pool, counts[phase], settings.seed)
         if len(chosen) < counts[phase]:
