@@ -195,3 +195,31 @@ def test_cli_table_shows_before_and_after(capsys):
     text = capsys.readouterr().out
     assert "201000.0" in text and "references refitted" in text and "fine-tuned" in text
     assert "0.6700 -> 0.5700" in text and "-c chgnet:model=/m.pth.tar" in text
+
+
+def test_sampling_is_diverse_deterministic_and_keeps_paths():
+    from interchem.analysis.fingerprints import farthest_point_sampling, fingerprints, unique_indices
+    from interchem.workflows.finetune import FineTuneSettings, sample_configurations
+
+    si = _phases()["Si"]
+    # The descriptor: a supercell of one crystal is the same point; 2 % strain moves it.
+    strained = si.copy()
+    strained.apply_strain(0.02)
+    x = fingerprints([si, si * (2, 1, 1), strained])
+    assert np.allclose(x[0], x[1]) and np.linalg.norm(x[2] - x[0]) > 0.01 * np.linalg.norm(x[0])
+    assert unique_indices(x) == [0, 2]
+    assert farthest_point_sampling(np.array([[0.0], [0.1], [1.0], [0.5]]), 2, always=[0]) == [0, 2]
+
+    path = []
+    for t in np.linspace(0, 1, 5):  # a Li atom moving through the cell: its own chemistry in the pool
+        s = si.copy()
+        s.append("Li", [0.25 + 0.25 * t, 0.25, 0.25])
+        path.append(s)
+    settings = FineTuneSettings(samples=8, strains=[0.03], n_rattled=2, temperatures_K=[300.0])
+    run = sample_configurations.original  # the job's function, no MD results needed here
+    picked = run({"Si": si}, {}, {"Si": [path]}, settings)
+    assert len(picked) == 8 and picked[0].origin == "crystal"
+    assert any(c.origin.startswith("path 0") for c in picked)  # farthest-point picks the new chemistry
+    assert [c.origin for c in run({"Si": si}, {}, {"Si": [path]}, settings)] == [c.origin for c in picked]
+    with pytest.raises(FineTuneError, match="distinct configurations"):
+        run({"Si": si}, {}, {}, FineTuneSettings(samples=8, strains=[], n_rattled=0, temperatures_K=[300.0]))
