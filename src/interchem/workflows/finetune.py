@@ -4,7 +4,7 @@
   calculator's ``md`` maker, any registry calculator), isotropic and random (seeded) strained cells,
   rattled cells, NEB images of given hops and any extra structures; de-duplicated and thinned to the
   requested number by farthest-point sampling on ``analysis.fingerprints`` (per phase, each phase's
-  unstrained crystal always kept, fixed seed).
+  unstrained crystal and the NEB / path images always kept, fixed seed).
 * **label**: a single point (energy, forces, stress) of each configuration with the labelling calculator
   (CP2K here), **each its own job**, keyed by ``common.cache_key`` (protocol ``label-1``) and reused from
   the store like every other calculation: a second fine-tune on overlapping configurations recomputes
@@ -186,11 +186,14 @@ def md_candidates(result: Any, phase: str) -> list[Candidate]:
     ]
 
 
-def select(candidates: list[Candidate], n: int, seed: int) -> list[Candidate]:
-    """De-duplicate, then farthest-point sample ``n`` (the crystal, listed first, always kept)."""
+def select(candidates: list[Candidate], n: int, seed: int, always: list[int] | None = None) -> list[Candidate]:
+    """De-duplicate, then farthest-point sample ``n``, starting from ``always`` (default: the crystal, listed
+    first)."""
     x = fingerprints([c.structure for c in candidates])
     keep = unique_indices(x)
-    picked = farthest_point_sampling(x[keep], n, seed=seed, always=[0])
+    position = {i: k for k, i in enumerate(keep)}
+    start = [position[i] for i in (always if always is not None else [0]) if i in position]
+    picked = farthest_point_sampling(x[keep], n, seed=seed, always=start)
     return [candidates[keep[i]] for i in picked]
 
 
@@ -218,7 +221,11 @@ def sample_configurations(
             images = images.get("images", []) if isinstance(images, dict) else images
             images = [Structure.from_dict(im) if isinstance(im, dict) else im for im in images]
             pool += [Candidate(structure=s, phase=phase, origin=f"path {k} image {i}") for i, s in enumerate(images)]
-        chosen = select(pool, counts[phase], settings.seed)
+        # The crystal and every path image are kept first: the images are the configurations the property
+        # (a barrier) depends on, and a lone Li among 8 Si moves the per-atom fingerprint less than a 2 %
+        # strain does, so farthest-point sampling alone would pass them over (seen in the Li-in-Si recipe).
+        always = [0, *(i for i, c in enumerate(pool) if c.origin.startswith("path "))]
+        chosen = select(pool, counts[phase], settings.seed, always=always)
         if len(chosen) < counts[phase]:
             raise FineTuneError(
                 f"{phase}: only {len(chosen)} distinct configurations for {counts[phase]} labels; "
