@@ -241,3 +241,8 @@ class NoInterfaceMatchError(InterfaceError):
 
 class AmorphousBlockError(InterfaceError):
     """An amorphous block that is too small in-plane or has an unphysical density."""
+
+
+class FineTuneError(InterchemError, ValueError):
+    """A fine-tuning request that cannot work: too few labels for a train/validation/test split, a base model
+    without a training path, a model file that does not load (raised before any job runs)."""

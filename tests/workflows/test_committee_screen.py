@@ -63,7 +63,20 @@ def test_committee_of_two_models_reports_spreads(tmp_path, tiny_mace, monkeypatc
     """Two models through the CLI (plumbing models: CHGNet and the tiny MACE disagree a lot)."""
     monkeypatch.setenv("INTERCHEM_CONFIG", str(tmp_path / "none.yaml"))
     out = tmp_path / "out"
-    args = ["screen", "-e", "Li2S", "-a", "Li", "--relax-steps", "3", "-s", str(tmp_path / "store"), "--create", "-o", str(out)]
+    args = [
+        "screen",
+        "-e",
+        "Li2S",
+        "-a",
+        "Li",
+        "--relax-steps",
+        "3",
+        "-s",
+        str(tmp_path / "store"),
+        "--create",
+        "-o",
+        str(out),
+    ]
     result = CliRunner().invoke(app, [*args, "--committee", f"chgnet,mace:model={tiny_mace},dtype=float64"])
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "summary.json").read_text())

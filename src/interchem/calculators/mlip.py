@@ -15,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from interchem.calculators.chgnet_train import file_sha256, is_model_file, load_chgnet, read_record
 from interchem.calculators.registry import (
     CalculatorBackend,
     CalculatorSpec,
@@ -53,7 +54,7 @@ def trusted_torch_load() -> Iterator[None]:
 
 
 # --------------------------------------------------------------------------------------------------
-# CHGNet: weights ship inside the chgnet wheel (works offline).
+# CHGNet: weights ship inside the chgnet wheel (works offline); ``model=PATH`` loads a fine-tuned file.
 
 _CHGNET_MAX_Z = 94  # CHGNet 0.3.0 is trained on MPtrj, which covers H..Pu
 
@@ -65,11 +66,14 @@ def _chgnet_elements(spec: CalculatorSpec) -> frozenset[str]:
 
 
 def _make_chgnet(spec: CalculatorSpec):
-    from chgnet.model import CHGNet
     from chgnet.model.dynamics import CHGNetCalculator
 
-    with trusted_torch_load():  # weights inside the chgnet wheel
-        model = CHGNet.load(model_name=str(spec.settings.get("model", "0.3.0")), verbose=False, use_device="cpu")
+    name = spec.settings.get("model", "0.3.0")
+    if is_model_file(name):  # a user's (fine-tuned) file: torch's safe, weights-only loading
+        model = load_chgnet(name, device="cpu")
+    else:
+        with trusted_torch_load():  # weights inside the chgnet wheel
+            model = load_chgnet(name, device="cpu")
     return CHGNetCalculator(model=model, use_device=spec.settings.get("device", "cpu"), on_isolated_atoms="ignore")
 
 
@@ -104,25 +108,71 @@ def _chgnet_evaluate_batch(spec: CalculatorSpec, structures: list, batch_size: i
 
 
 def _validate_chgnet(spec: CalculatorSpec) -> None:
-    model = str(spec.settings.get("model", "0.3.0"))
-    if model not in ("0.3.0", "0.2.0"):
-        raise CalculatorSettingsError(f"chgnet model {model!r} is not shipped in the chgnet wheel (0.3.0, 0.2.0)")
+    model = spec.settings.get("model", "0.3.0")
+    if not is_model_file(model):
+        return
+    if not Path(str(model)).expanduser().is_file():
+        raise CalculatorSettingsError(
+            f"chgnet model {str(model)!r} is neither a model shipped in the chgnet wheel (0.3.0, 0.2.0) "
+            "nor an existing model file (e.g. one written by interchem finetune)"
+        )
+    load_chgnet(model)  # a file that is not a CHGNet model fails here, before any work
+    read_record(model)
+
+
+# A model file (``chgnet:model=PATH``, e.g. written by ``interchem finetune``): its training record next to
+# it says what it was trained on. Its energies are on the labels' scale, so its convention is the labels'
+# (CP2K: "none", never mixed with MP2020 entries); a file without a record is "none" too (unknown scale).
+def _chgnet_record(spec: CalculatorSpec) -> dict | None:
+    model = spec.settings.get("model", "0.3.0")
+    return read_record(Path(str(model)).expanduser()) if is_model_file(model) else None
+
+
+def _chgnet_convention(spec: CalculatorSpec) -> str:
+    if not is_model_file(spec.settings.get("model", "0.3.0")):
+        return "mp2020_corrected"
+    return (_chgnet_record(spec) or {}).get("energy_convention", "none")
+
+
+def _chgnet_level_of_theory(spec: CalculatorSpec) -> str:
+    model = spec.settings.get("model", "0.3.0")
+    if not is_model_file(model):
+        return f"CHGNet {model} (MPtrj PBE/PBE+U, MP2020-corrected)"
+    path = Path(str(model)).expanduser()
+    tag = f"[model {file_sha256(path)[:8]}]" if path.is_file() else "[model file missing]"
+    record = _chgnet_record(spec)
+    if record is None:
+        return f"CHGNet model file {path.name} (no training record) {tag}"
+    return f"{record['level_of_theory']} {tag}"
+
+
+def _chgnet_identity(spec: CalculatorSpec) -> str | None:
+    model = spec.settings.get("model", "0.3.0")
+    path = Path(str(model)).expanduser()
+    return f"sha256:{file_sha256(path)}" if is_model_file(model) and path.is_file() else None
+
+
+def _chgnet_supported(spec: CalculatorSpec) -> frozenset[str]:
+    record = _chgnet_record(spec)
+    if record and record.get("elements"):  # fine-tuned: references refitted only for these elements
+        return frozenset(record["elements"])
+    return _chgnet_elements(spec)
 
 
 register(
     CalculatorBackend(
         name="chgnet",
-        description="CHGNet universal potential (weights in the chgnet wheel; MPtrj PBE/PBE+U)",
-        energy_convention=lambda spec: "mp2020_corrected",
-        level_of_theory=lambda spec: (
-            f"CHGNet {spec.settings.get('model', '0.3.0')} (MPtrj PBE/PBE+U, MP2020-corrected)"
-        ),
-        supported_elements=_chgnet_elements,
+        description="CHGNet universal potential (weights in the chgnet wheel; MPtrj PBE/PBE+U), or a fine-tuned "
+        "CHGNet file (model=PATH)",
+        energy_convention=_chgnet_convention,
+        level_of_theory=_chgnet_level_of_theory,
+        supported_elements=_chgnet_supported,
         make_ase_calculator=_make_chgnet,
         validate=_validate_chgnet,
         packages=("chgnet", "torch"),
         allowed_settings=frozenset({"model", "device"}),
         evaluate_batch=_chgnet_evaluate_batch,
+        identity=_chgnet_identity,
     )
 )
 

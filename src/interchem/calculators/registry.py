@@ -115,10 +115,16 @@ class CalculatorSpec(BaseModel):
 
     def key(self) -> str:
         """Stable hash of the spec (part of the cache key of every stored calculation). ``trusted`` (how a
-        model file may be loaded) does not change results, so it is not part of the key."""
-        dump = self.model_dump(mode="json")
-        dump["settings"] = {k: v for k, v in dump["settings"].items() if k not in NOT_IN_KEY}
-        payload = json.dumps(dump, sort_keys=True, default=str)
+        model file may be loaded) does not change results, so it is not part of the key. A backend's
+        ``identity`` (e.g. the SHA-256 of a model file named by path) enters it, so a different file at the
+        same path is a different calculator; specs of backends without one hash as before."""
+        data = self.model_dump(mode="json")
+        data["settings"] = {k: v for k, v in data["settings"].items() if k not in NOT_IN_KEY}
+        backend = _REGISTRY.get(self.name)
+        identity = backend.identity(self) if backend is not None and backend.identity is not None else None
+        if identity:
+            data = {**data, "identity": identity}
+        payload = json.dumps(data, sort_keys=True, default=str)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
     def as_dict(self) -> dict[str, Any]:
@@ -172,6 +178,8 @@ class CalculatorBackend:
     capabilities: frozenset[str] | None = None
     # spec -> CalculatorMakers; None: interchem's ASE route (``interchem.workflows.routes``).
     make_makers: Callable[[CalculatorSpec], CalculatorMakers] | None = None
+    # What identifies the calculator beyond its settings (a model file's content hash); enters ``key()``.
+    identity: Callable[[CalculatorSpec], str | None] | None = None
 
     def can(self) -> frozenset[str]:
         """The capabilities this backend declares."""

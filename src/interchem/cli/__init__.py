@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 
 from interchem.cli import amorphous as amorphous  # noqa: F401  (amorphous, lithiation)
+from interchem.cli import finetune as finetune  # noqa: F401  (finetune)
 from interchem.cli import interfaces as interfaces  # noqa: F401  (interface)
 from interchem.cli import kinetics as kinetics  # noqa: F401  (barriers, diffusion, phonons)
 from interchem.cli import remote as remote  # noqa: F401  (remote-project, submit, results, fireworks)

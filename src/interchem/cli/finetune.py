@@ -1,0 +1,103 @@
+"""CLI command ``finetune``: fine-tune CHGNet on DFT labels of the user's phases, print before/after errors."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from interchem.cli.common import OutputOption, StoreOption, app, console, fail, out, parse_calculator
+from interchem.errors import InterchemError
+
+
+@app.command()
+def finetune(
+    phases: Annotated[list[str], typer.Argument(help="phase names, aliases or structure files to sample")],
+    calculator: Annotated[
+        Optional[str],
+        typer.Option("--calculator", "-c", help="labelling calculator (DFT), e.g. cp2k:basis=DZVP-MOLOPT-SR-GTH"),
+    ] = None,
+    base: Annotated[str, typer.Option(help="model family to fine-tune (chgnet only, today)")] = "chgnet",
+    base_model: Annotated[
+        str, typer.Option(help="base weights: 0.3.0 / 0.2.0 from the chgnet wheel, or a CHGNet model file")
+    ] = "0.3.0",
+    sample_calculator: Annotated[str, typer.Option(help="calculator of the sampling MD")] = "chgnet",
+    samples: Annotated[int, typer.Option(help="labelled configurations in all")] = 60,
+    epochs: Annotated[int, typer.Option(help="maximum training epochs (early stopping on validation)")] = 50,
+    temperatures: Annotated[str, typer.Option(help="sampling MD temperatures, K")] = "300,900",
+    md_steps: Annotated[int, typer.Option(help="steps of each sampling MD")] = 200,
+    seed: Annotated[int, typer.Option(help="seed of sampling, split and training")] = 0,
+    primitive: Annotated[bool, typer.Option("--primitive/--conventional", help="cells of the phases")] = False,
+    model_dir: Annotated[
+        Optional[Path], typer.Option(help="where the model file goes (default: OUTPUT/finetune/models)")
+    ] = None,
+    output: OutputOption = None,
+    store: StoreOption = None,
+) -> None:
+    """Sample configurations of PHASES (MD, strain, rattle), label each with the DFT calculator (one job each,
+    stored and reused), fine-tune CHGNet on them and compare base and fine-tuned errors on held-out labels.
+    The model is then a calculator: -c chgnet:model=PATH in every command."""
+    from interchem.cli.common import parse_temperatures
+    from interchem.runner import run_flow
+    from interchem.settings import get_settings
+    from interchem.structures.library import resolve_phase
+    from interchem.workflows.finetune import FineTuneMaker, FineTuneResult, FineTuneSettings
+
+    try:
+        settings = get_settings(store_path=store, output_dir=output)
+        label_spec = parse_calculator(calculator, "cp2k")
+        structures = dict(resolve_phase(p, primitive=primitive) for p in phases)
+        out_dir = Path(output) if output else Path(settings.output_dir) / "finetune"
+        ft = FineTuneSettings(
+            samples=samples,
+            epochs=epochs,
+            temperatures_K=parse_temperatures(temperatures),
+            md_steps=md_steps,
+            seed=seed,
+        )
+        maker = FineTuneMaker(
+            label_calculator=label_spec,
+            sample_calculator=parse_calculator(sample_calculator, "chgnet"),
+            base=base,
+            base_model=base_model,
+            settings=ft,
+            model_dir=str(model_dir or out_dir / "models"),
+        )
+        flow = maker.make(structures)
+        console.print(f"[bold]interchem finetune[/] {' '.join(structures)}: {len(flow.jobs)} jobs")
+        t0 = time.perf_counter()
+        result = FineTuneResult.model_validate(
+            run_flow(
+                flow,
+                settings,
+                progress=lambda kind, name: console.print(f"  {kind} {name}") if kind != "starting" else None,
+                what="interchem finetune",
+            )
+        )
+    except (InterchemError, ValueError) as exc:
+        fail(exc)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "finetune.json").write_text(json.dumps(result.model_dump(mode="json"), indent=1))
+    print_table(result)
+    console.print(f"result: {out_dir / 'finetune.json'} ({time.perf_counter() - t0:.0f} s)")
+
+
+def print_table(result) -> None:
+    out.print(f"[bold]{result.level_of_theory}[/]")
+    sizes = result.split_sizes
+    out.print(
+        f"labels {result.n_labels} (train {sizes['train']}, val {sizes['val']}, test {sizes['test']}; "
+        f"{result.labels_reused} reused), epochs {result.epochs_run}, "
+        f"val loss {result.val_loss_before:.4f} -> {min(result.val_loss_per_epoch, default=float('nan')):.4f}"
+    )
+    out.print(f"held-out test errors ({sizes['test']} labels):")
+    out.print(f"  {'model':28s} {'E (meV/atom)':>13s} {'F (eV/A)':>9s} {'S (GPa)':>8s}")
+    names = {"base": "base", "base_refit": "base, references refitted", "finetuned": "fine-tuned"}
+    for key, label in names.items():
+        m = result.test_metrics[key]
+        s = "-" if m["stress_mae_GPa"] is None else f"{m['stress_mae_GPa']:.3f}"
+        out.print(f"  {label:28s} {1000 * m['energy_mae_eV_per_atom']:13.1f} {m['force_mae_eV_per_A']:9.3f} {s:>8s}")
+    out.print(f"calculator: -c {result.calculator}")

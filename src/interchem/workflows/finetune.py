@@ -1,0 +1,494 @@
+"""Fine-tune a foundation model on the user's own chemistry: sample -> label -> train -> validate, one flow.
+
+* **sample**: configurations of the user's phases: MD snapshots at a few temperatures (the sampling
+  calculator's ``md`` maker, any registry calculator), isotropic and random (seeded) strained cells,
+  rattled cells, NEB images of given hops and any extra structures; de-duplicated and thinned to the
+  requested number by farthest-point sampling on ``analysis.fingerprints`` (per phase, each phase's
+  unstrained crystal and the NEB / path images always kept, fixed seed).
+* **label**: a single point (energy, forces, stress) of each configuration with the labelling calculator
+  (CP2K here), **each its own job**, keyed by ``common.cache_key`` (protocol ``label-1``) and reused from
+  the store like every other calculation: a second fine-tune on overlapping configurations recomputes
+  nothing it has.
+* **train**: CHGNet with the trainer in the chgnet wheel (``calculators.chgnet_train``): split stratified
+  by phase (every phase in the training part), AtomRef refitted to the labels' scale, early stopping on
+  the validation part, fixed seed; the model file and its training record go to ``model_dir`` (path and
+  SHA-256 in the stored output). Keyed too (``train-1``): the same labels and settings reuse the model.
+* **validate**: energy / force / stress MAE on the held-out test part for the base model (raw, and with the
+  refitted per-element references: the fair "before") and the fine-tuned model.
+
+Everything that can be checked is checked in ``make()``: too few labels for a split, a base model with no
+training path, a labelling calculator that cannot treat an element, a base model file that does not load.
+The result is a calculator: ``chgnet:model=<model_path>``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from jobflow import Flow, JobConfig, Maker, job
+from pydantic import BaseModel, ConfigDict, Field
+from pymatgen.core import Lattice, Structure
+
+from interchem.analysis.fingerprints import farthest_point_sampling, fingerprints, unique_indices
+from interchem.calculators import CalculatorSpec, calculator_makers, check_calculator, evaluate_many, get_backend
+from interchem.calculators.chgnet_train import (
+    check_base,
+    error_metrics,
+    file_sha256,
+    load_chgnet,
+    read_record,
+    refit_atom_reference,
+    save_model,
+    train_chgnet,
+)
+from interchem.errors import FineTuneError
+from interchem.schemas import MDResult, MDSettings, NEBResult, NEBSettings
+from interchem.workflows.common import cache_key, canonical, find_stored, resolve_calculator, store_of_current_job
+
+logger = logging.getLogger(__name__)
+
+LABEL_PROTOCOL = "label-1"
+TRAIN_PROTOCOL = "train-1"
+
+
+class FineTuneSettings(BaseModel):
+    """What decides the sampled configurations, the split and the training (all enter the keys)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    samples: int = Field(default=60, ge=1, description="labelled configurations in all (split among phases)")
+    temperatures_K: list[float] = Field(default_factory=lambda: [300.0, 900.0])
+    md_steps: int = Field(default=200, ge=1)
+    md_sample_interval: int = Field(default=10, ge=1, description="MD steps between candidate snapshots")
+    timestep_fs: float = Field(default=2.0, gt=0)
+    strains: list[float] = Field(default_factory=lambda: [-0.04, -0.02, 0.02, 0.04])
+    n_rattled: int = Field(default=4, ge=0)
+    rattle_A: float = Field(default=0.05, ge=0)
+    seed: int = 0
+    val_fraction: float = Field(default=0.15, gt=0, lt=0.5)
+    test_fraction: float = Field(default=0.15, gt=0, lt=0.5)
+    epochs: int = Field(default=50, ge=1)
+    patience: int = Field(default=5, ge=1)
+    learning_rate: float = Field(default=1e-3, gt=0)
+    batch_size: int = Field(default=4, ge=1)
+    freeze_lower: bool = True
+
+    def split_sizes(self, n: int) -> tuple[int, int, int]:
+        """(train, val, test) sizes for ``n`` labels: at least one in val and test."""
+        n_test = max(1, round(self.test_fraction * n))
+        n_val = max(1, round(self.val_fraction * n))
+        return n - n_val - n_test, n_val, n_test
+
+
+class Candidate(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    structure: Structure
+    phase: str
+    origin: str  # "crystal", "strain +2.0% iso", "md 900 K step 40", "neb hop image 3", ...
+
+
+class Label(BaseModel):
+    """One labelled configuration (ASE units: eV, eV/A, Voigt stress eV/A^3 tensile positive)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    id: str
+    phase: str
+    origin: str
+    structure: Structure
+    energy_eV: float
+    forces: list[list[float]]
+    stress: list[float] | None
+    calc_key: str
+    calculator: dict[str, Any]
+    level_of_theory: str
+    energy_convention: str
+    wall_time_s: float
+    reused: bool = False
+
+
+class TrainingResult(BaseModel):
+    train_key: str
+    model_path: str
+    model_sha256: str
+    calculator: str  # the spec string of the fine-tuned model: chgnet:model=PATH
+    level_of_theory: str
+    split: dict[str, list[str]]
+    record: dict[str, Any]
+    reused: bool = False
+
+
+class FineTuneResult(BaseModel):
+    model_path: str
+    calculator: str
+    level_of_theory: str
+    n_labels: int
+    split_sizes: dict[str, int]
+    # "base" (raw), "base_refit" (base with per-element references fitted to the labels), "finetuned"
+    test_metrics: dict[str, dict[str, float | None]]
+    val_loss_before: float
+    val_loss_per_epoch: list[float]
+    epochs_run: int
+    seconds_per_epoch: float
+    label_level_of_theory: str
+    labels_reused: int
+
+
+# ---------------------------------------------------------------------------------------------------
+# sample
+
+
+def strained_and_rattled(structure: Structure, phase: str, settings: FineTuneSettings) -> list[Candidate]:
+    """The crystal, each strain isotropic and as a random symmetric strain of the same size (seeded), and
+    rattled copies (Gaussian displacements, ``rattle_A`` standard deviation)."""
+    rng = np.random.default_rng(settings.seed)
+    out = [Candidate(structure=structure, phase=phase, origin="crystal")]
+    for eps in settings.strains:
+        iso = structure.copy()
+        iso.apply_strain(eps)
+        out.append(Candidate(structure=iso, phase=phase, origin=f"strain {100 * eps:+.1f}% iso"))
+        a = rng.normal(size=(3, 3))
+        a = (a + a.T) / 2
+        a *= abs(eps) / np.abs(a).max()
+        sheared = structure.copy()
+        sheared.lattice = Lattice(sheared.lattice.matrix @ (np.eye(3) + a))
+        out.append(Candidate(structure=sheared, phase=phase, origin=f"strain {100 * abs(eps):.1f}% random"))
+    for k in range(settings.n_rattled):
+        rattled = structure.copy()
+        disp = rng.normal(scale=settings.rattle_A, size=(len(rattled), 3))
+        for i, d in enumerate(disp):
+            rattled.translate_sites([i], d, frac_coords=False, to_unit_cell=True)
+        out.append(Candidate(structure=rattled, phase=phase, origin=f"rattle {settings.rattle_A} A #{k}"))
+    return out
+
+
+def n_md_frames(settings: FineTuneSettings) -> int:
+    return settings.md_steps // settings.md_sample_interval
+
+
+def md_candidates(result: Any, phase: str) -> list[Candidate]:
+    result = result if isinstance(result, MDResult) else MDResult.model_validate(result)
+    traj = result.trajectory
+    t = result.settings.get("temperature_K")
+    every = result.settings.get("sample_interval", 1)
+    # Frame 0 is the starting crystal (already a candidate).
+    return [
+        Candidate(structure=traj.get_structure(i), phase=phase, origin=f"md {t:.0f} K step {i * every}")
+        for i in range(1, len(traj))
+    ]
+
+
+def select(candidates: list[Candidate], n: int, seed: int, always: list[int] | None = None) -> list[Candidate]:
+    """De-duplicate, then farthest-point sample ``n``, starting from ``always`` (default: the crystal, listed
+    first)."""
+    x = fingerprints([c.structure for c in candidates])
+    keep = unique_indices(x)
+    position = {i: k for k, i in enumerate(keep)}
+    start = [position[i] for i in (always if always is not None else [0]) if i in position]
+    picked = farthest_point_sampling(x[keep], n, seed=seed, always=start)
+    return [candidates[keep[i]] for i in picked]
+
+
+def per_phase_counts(phases: list[str], n: int) -> dict[str, int]:
+    return {p: n // len(phases) + (1 if i < n % len(phases) else 0) for i, p in enumerate(phases)}
+
+
+@job(name="sample configurations")
+def sample_configurations(
+    phases: dict[str, Structure],
+    md_results: dict[str, list],
+    paths: dict[str, list],
+    settings: FineTuneSettings,
+) -> list[Candidate]:
+    """Candidates of every phase, de-duplicated and thinned by farthest-point sampling (module docstring)."""
+    settings = FineTuneSettings.model_validate(settings)
+    counts = per_phase_counts(list(phases), settings.samples)
+    out: list[Candidate] = []
+    for phase, structure in phases.items():
+        pool = strained_and_rattled(structure, phase, settings)
+        for result in md_results.get(phase, []):
+            pool += md_candidates(result, phase)
+        for k, path in enumerate(paths.get(phase, [])):
+            images = path.images if isinstance(path, NEBResult) else path
+            images = images.get("images", []) if isinstance(images, dict) else images
+            images = [Structure.from_dict(im) if isinstance(im, dict) else im for im in images]
+            pool += [Candidate(structure=s, phase=phase, origin=f"path {k} image {i}") for i, s in enumerate(images)]
+        # The crystal and every path image are kept first: the images are the configurations the property
+        # (a barrier) depends on, and a lone Li among 8 Si moves the per-atom fingerprint less than a 2 %
+        # strain does, so farthest-point sampling alone would pass them over (seen in the Li-in-Si recipe).
+        always = [0, *(i for i, c in enumerate(pool) if c.origin.startswith("path "))]
+        chosen = select(pool, counts[phase], settings.seed, always=always)
+        if len(chosen) < counts[phase]:
+            raise FineTuneError(
+                f"{phase}: only {len(chosen)} distinct configurations for {counts[phase]} labels; "
+                "add temperatures, MD steps, strains or rattled cells, or ask for fewer samples"
+            )
+        out += chosen
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------
+# label
+
+
+def label_key(spec: CalculatorSpec, structure: Structure) -> str:
+    return cache_key(spec, structure, {"properties": "energy forces stress"}, LABEL_PROTOCOL)
+
+
+@job(name="label", config=JobConfig(expose_store=True))
+def label_or_reuse(candidate: Candidate, calculator: CalculatorSpec, index: int) -> Label:
+    """Energy, forces and stress of one configuration with the labelling calculator, or the stored label."""
+    candidate = candidate if isinstance(candidate, Candidate) else Candidate.model_validate(candidate)
+    spec = calculator
+    ident = {"id": f"{index:04d} {candidate.phase} {candidate.origin}", "phase": candidate.phase}
+    key = label_key(spec, candidate.structure)
+    stored = find_stored(store_of_current_job(), key)
+    if stored is not None:
+        logger.info("Reused stored label - %s (%s)", ident["id"], key[:12])
+        return Label.model_validate({**stored, **ident, "origin": candidate.origin, "reused": True})
+    backend = get_backend(spec)
+    t0 = time.perf_counter()
+    result = evaluate_many([candidate.structure], spec)[0]
+    stress = result["stress"]
+    return Label(
+        **ident,
+        origin=candidate.origin,
+        structure=candidate.structure,
+        energy_eV=float(result["energy"]),
+        forces=np.asarray(result["forces"], dtype=float).tolist(),
+        stress=None if stress is None else np.asarray(stress, dtype=float).tolist(),
+        calc_key=key,
+        calculator=spec.model_dump(mode="json"),
+        level_of_theory=backend.level_of_theory(spec),
+        energy_convention=backend.energy_convention(spec),
+        wall_time_s=time.perf_counter() - t0,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# train
+
+
+def split_labels(labels: list[Label], settings: FineTuneSettings) -> dict[str, list[str]]:
+    """Train / val / test ids: one label of every phase reserved for training, the rest shuffled (seed)."""
+    rng = np.random.default_rng(settings.seed)
+    _, n_val, n_test = settings.split_sizes(len(labels))
+    reserved, rest = [], []
+    for phase in dict.fromkeys(lab.phase for lab in labels):
+        ids = [lab.id for lab in labels if lab.phase == phase]
+        order = rng.permutation(len(ids))
+        reserved.append(ids[order[0]])
+        rest += [ids[i] for i in order[1:]]
+    rest = [rest[i] for i in rng.permutation(len(rest))]
+    return {"test": rest[:n_test], "val": rest[n_test : n_test + n_val], "train": reserved + rest[n_test + n_val :]}
+
+
+def train_key(labels: list[Label], settings: FineTuneSettings, base_model: str) -> str:
+    payload = {
+        "labels": sorted(lab.calc_key for lab in labels),
+        "settings": canonical(settings),
+        "base": str(base_model),
+        "protocol": TRAIN_PROTOCOL,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def _as_labels(labels: list) -> list[Label]:
+    return [lab if isinstance(lab, Label) else Label.model_validate(lab) for lab in labels]
+
+
+def _label_dicts(labels: list[Label]) -> list[dict[str, Any]]:
+    return [lab.model_dump() for lab in labels]
+
+
+@job(name="train", config=JobConfig(expose_store=True))
+def train_or_reuse(labels: list, settings: FineTuneSettings, base_model: str, model_dir: str) -> TrainingResult:
+    """Fine-tune CHGNet on the labels (or reuse the stored model of the same labels and settings)."""
+    labels, settings = _as_labels(labels), FineTuneSettings.model_validate(settings)
+    key = train_key(labels, settings, base_model)
+    stored = find_stored(store_of_current_job(), key, field="train_key")
+    if stored is not None and Path(stored["model_path"]).is_file():
+        if file_sha256(stored["model_path"]) == stored["model_sha256"]:
+            logger.info("Reused stored fine-tuned model - %s", stored["model_path"])
+            return TrainingResult.model_validate({**stored, "reused": True})
+    split = split_labels(labels, settings)
+    by_id = {lab.id: lab for lab in labels}
+    model, record = train_chgnet(
+        base_model,
+        _label_dicts([by_id[i] for i in split["train"]]),
+        _label_dicts([by_id[i] for i in split["val"]]),
+        epochs=settings.epochs,
+        patience=settings.patience,
+        learning_rate=settings.learning_rate,
+        batch_size=settings.batch_size,
+        seed=settings.seed,
+        freeze_lower=settings.freeze_lower,
+    )
+    first = labels[0]
+    n_fit = len(split["train"]) + len(split["val"])
+    level = f"CHGNet {Path(str(base_model)).name} fine-tuned on {first.level_of_theory}, {n_fit} structures"
+    record.update(
+        level_of_theory=level,
+        label_level_of_theory=first.level_of_theory,
+        label_calculator=first.calculator,
+        energy_convention=first.energy_convention,
+        elements=sorted({el.symbol for lab in labels for el in lab.structure.composition.elements}),
+        n_labels=len(labels),
+        split=split,
+        train_key=key,
+    )
+    path = Path(model_dir) / f"chgnet-finetuned-{key[:12]}.pth.tar"
+    record = save_model(model, path, record)
+    return TrainingResult(
+        train_key=key,
+        model_path=record["model_path"],
+        model_sha256=record["model_sha256"],
+        calculator=f"chgnet:model={record['model_path']}",
+        level_of_theory=level,
+        split=split,
+        record=record,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# validate
+
+
+@job(name="validate fine-tuned model")
+def validate_model(labels: list, training: TrainingResult, base_model: str) -> FineTuneResult:
+    """Held-out (test) errors of the base model, raw and with references refitted, and of the fine-tuned one."""
+    import copy
+
+    labels = _as_labels(labels)
+    training = training if isinstance(training, TrainingResult) else TrainingResult.model_validate(training)
+    by_id = {lab.id: lab for lab in labels}
+    test = _label_dicts([by_id[i] for i in training.split["test"]])
+    train = _label_dicts([by_id[i] for i in training.split["train"]])
+    base = load_chgnet(base_model)
+    refit = copy.deepcopy(base)
+    refit_atom_reference(refit, train)  # the same references the training started from
+    record = read_record(training.model_path) or training.record
+    metrics = {
+        "base": error_metrics(base, test),
+        "base_refit": error_metrics(refit, test),
+        "finetuned": error_metrics(load_chgnet(training.model_path), test),
+    }
+    return FineTuneResult(
+        model_path=training.model_path,
+        calculator=training.calculator,
+        level_of_theory=training.level_of_theory,
+        n_labels=len(labels),
+        split_sizes={k: len(v) for k, v in training.split.items()},
+        test_metrics=metrics,
+        val_loss_before=record["val_loss_before"],
+        val_loss_per_epoch=record["val_loss_per_epoch"],
+        epochs_run=record["epochs_run"],
+        seconds_per_epoch=float(np.mean(record["seconds_per_epoch"])) if record["seconds_per_epoch"] else 0.0,
+        label_level_of_theory=record["label_level_of_theory"],
+        labels_reused=sum(lab.reused for lab in labels),
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# the Maker
+
+
+@dataclass
+class FineTuneMaker(Maker):
+    """sample -> label (one job each) -> train -> validate (module docstring)."""
+
+    name: str = "fine-tune"
+    label_calculator: CalculatorSpec = field(default_factory=lambda: CalculatorSpec(name="cp2k"))
+    sample_calculator: CalculatorSpec = field(default_factory=CalculatorSpec)  # MD (and NEB) for sampling
+    base: str = "chgnet"  # the model family to fine-tune (only chgnet has a training path)
+    base_model: str = "0.3.0"  # a model shipped in the wheel or a CHGNet file (fine-tune a fine-tuned model)
+    settings: FineTuneSettings = field(default_factory=FineTuneSettings)
+    model_dir: str = "interchem-models"
+    neb_settings: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        check_base(self.base)  # before anything else: "sevennet cannot be fine-tuned" beats a settings error
+        self.label_calculator = resolve_calculator(self.label_calculator)
+        self.sample_calculator = resolve_calculator(self.sample_calculator)
+        self.settings = FineTuneSettings.model_validate(self.settings)
+        check_calculator(CalculatorSpec(name="chgnet", settings={"model": self.base_model}))  # loads a file
+
+    def check(self, phases: dict[str, Structure], hops: dict[str, list[dict]]) -> None:
+        """Every input check (module docstring), before any job exists."""
+        s = self.settings
+        if not phases:
+            raise FineTuneError("no phases to sample: name at least one phase or structure file")
+        n_train, n_val, n_test = s.split_sizes(s.samples)
+        if n_train < len(phases) or n_train < 2:
+            raise FineTuneError(
+                f"{s.samples} labels are too few for a train/validation/test split of {len(phases)} phase(s) "
+                f"({n_train} train, {n_val} val, {n_test} test): ask for at least "
+                f"{max(2, len(phases)) + n_val + n_test} samples"
+            )
+        elements = {el.symbol for st in phases.values() for el in st.composition.elements}
+        elements |= {str(h.get("species", "Li")) for hs in hops.values() for h in hs}  # an interstitial's element
+        if get_backend(self.label_calculator).make_ase_calculator is None:
+            raise FineTuneError(
+                f"labelling with {self.label_calculator.name!r} is not wired yet: labels need forces and "
+                "stresses through an ASE calculator (cp2k, or any MLIP for distillation)"
+            )
+        check_calculator(self.label_calculator, elements, context="the fine-tuning labels")
+        check_calculator(self.sample_calculator, elements, context="the fine-tuning samples (MD)")
+        check_calculator(CalculatorSpec(name="chgnet", settings={"model": self.base_model}), elements, "base model")
+        unknown = set(hops) - set(phases)
+        if unknown:
+            raise FineTuneError(f"hops given for phase(s) {', '.join(sorted(unknown))} that are not being sampled")
+        pool = 1 + 2 * len(s.strains) + s.n_rattled + len(s.temperatures_K) * n_md_frames(s)
+        per_path = NEBSettings.model_validate(self.neb_settings).n_images + 2
+        for phase, count in per_phase_counts(list(phases), s.samples).items():
+            if count > pool + per_path * len(hops.get(phase, [])):
+                raise FineTuneError(
+                    f"{phase}: {count} labels asked but at most {pool} candidate configurations are sampled; "
+                    "add temperatures, MD steps, strains or rattled cells, or ask for fewer samples"
+                )
+
+    def make(
+        self,
+        phases: dict[str, Structure],
+        hops: dict[str, list[dict]] | None = None,
+        paths: dict[str, list] | None = None,
+    ) -> Flow:
+        """``phases``: {name: structure}; ``hops``: {phase: [hop dicts]} run as NEB with the sampling
+        calculator (images become candidates); ``paths``: {phase: [NEBResult or list of structures]}."""
+        hops, paths = dict(hops or {}), {k: list(v) for k, v in (paths or {}).items()}
+        self.check(phases, hops)
+        s = self.settings
+        md_settings = {"steps": s.md_steps, "timestep_fs": s.timestep_fs, "sample_interval": s.md_sample_interval}
+        makers = calculator_makers(self.sample_calculator, "md")
+        jobs, md_outputs = [], {}
+        for phase, structure in phases.items():
+            md_outputs[phase] = []
+            for k, t in enumerate(s.temperatures_K):
+                settings = MDSettings.model_validate({**md_settings, "temperature_K": t, "seed": s.seed + k})
+                j = makers.md(structure, settings, label=phase, name=f"sample md {phase} {t:.0f} K")
+                jobs.append(j)
+                md_outputs[phase].append(j.output)
+            for i, hop in enumerate(hops.get(phase, [])):
+                neb = calculator_makers(self.sample_calculator, "neb").neb(
+                    structure, hop, NEBSettings.model_validate(self.neb_settings), f"{phase} hop {i}"
+                )
+                jobs.append(neb)
+                paths.setdefault(phase, []).append(neb.output)
+        sample = sample_configurations(phases, md_outputs, paths, s)
+        labels = []
+        for i in range(s.samples):
+            j = label_or_reuse(sample.output[i], self.label_calculator, i)
+            j.name = f"label {i:04d}"
+            labels.append(j)
+        model_dir = str(Path(self.model_dir).expanduser().resolve())
+        train = train_or_reuse([j.output for j in labels], s, self.base_model, model_dir)
+        validate = validate_model([j.output for j in labels], train.output, self.base_model)
+        return Flow([*jobs, sample, *labels, train, validate], output=validate.output, name=self.name)
