@@ -24,6 +24,7 @@ from pymatgen.core import Structure
 
 from interchem.errors import StructureFileError, StructureValidationError
 from interchem.structures.cards import check_structure
+from interchem.structures.cif_check import cif_problem
 
 ORIGIN = "user file"
 
@@ -132,13 +133,19 @@ def _check_disordered(structure: Structure, label: str) -> None:
 def _read_cif(path: Path) -> list[Structure]:
     from pymatgen.io.cif import CifParser
 
+    # name the problem in the file's terms first: pymatgen reports some as Python internals
+    problem = cif_problem(path.read_text(errors="replace"))
+    if problem:
+        raise StructureFileError(f"structure file {path}: cannot parse as CIF: {problem}")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             parser = CifParser(path)
             structures = parser.parse_structures(primitive=False, on_error="ignore")
-        except Exception as exc:  # CifParser raises many types for garbage input
-            raise StructureFileError(f"structure file {path}: cannot parse as CIF: {exc}") from exc
+        except Exception as exc:  # CifParser raises many types for input the checks above let through
+            raise StructureFileError(
+                f"structure file {path}: cannot parse as CIF: pymatgen's reader failed ({type(exc).__name__}: {exc})"
+            ) from exc
     messages = list(dict.fromkeys(str(w.message).strip().replace("\n", " ") for w in caught))
     if not structures:
         reasons = "; ".join(messages) or "no data block with a cell and atom sites"
