@@ -141,10 +141,14 @@ def run_flow(
     """Run any interchem flow locally on the settings' store and return its output, loaded from the
     store (so big data store fields come back too). ``progress(event, job name)`` is called with
     ``starting``, ``finished`` or ``reused`` (a job whose output says it reused a stored result). A failed
-    job raises InterchemError with the job's own error message, not jobflow's generic one."""
-    from interchem.store import make_job_store
+    job raises InterchemError with the job's own error message, not jobflow's generic one.
+
+    The store is checked first (``check_store``: reachable, credentials accepted), so an unreachable
+    MongoDB fails in seconds, naming host and database, before any job or job folder exists."""
+    from interchem.store import check_store, make_job_store
 
     settings = settings or get_settings()
+    check_store(settings, timeout_ms=settings.store_timeout_ms)
     if settings.torch_threads:
         import torch
 

@@ -54,14 +54,21 @@ def screen(
     ] = None,
 ) -> None:
     """Thermodynamic screen: relax all phases, then hull, windows, voltages, reactions, tie-lines."""
+    from interchem.settings import get_settings
+    from interchem.store import check_store
+
+    try:
+        settings = get_settings(store_path=store, output_dir=output, relax_fmax=fmax, relax_steps=steps)
+        # the store first, before the heavy imports and any job: an unreachable one fails in seconds
+        where = check_store(settings, timeout_ms=settings.store_timeout_ms)
+    except InterchemError as exc:
+        fail(exc)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from interchem.reports.screen import write_report
     from interchem.runner import plan_screen, run_screen
-    from interchem.settings import get_settings
 
     try:
-        settings = get_settings(store_path=store, output_dir=output, relax_fmax=fmax, relax_steps=steps)
         if temperature is not None:
             from interchem.workflows.pipelines import ThermalScreenMaker
 
@@ -80,8 +87,7 @@ def screen(
     except InterchemError as exc:
         fail(exc)
     console.print(
-        f"[bold]interchem screen[/]: {len(plan.phases)} phases, calculator [cyan]{plan.calculator.label()}[/], "
-        f"store {settings.store_path}"
+        f"[bold]interchem screen[/]: {len(plan.phases)} phases, calculator [cyan]{plan.calculator.label()}[/], {where}"
     )
     for system, names in plan.systems.items():
         console.print(f"  {system}: {', '.join(names)}")
