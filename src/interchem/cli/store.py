@@ -10,7 +10,7 @@ import typer
 from interchem.cli.common import app, console, fail, out
 from interchem.errors import InterchemError
 
-store_app = typer.Typer(help="Check or repair the embedded on-disk store.", no_args_is_help=True)
+store_app = typer.Typer(help="Check, repair or clean the embedded on-disk store.", no_args_is_help=True)
 app.add_typer(store_app, name="store")
 
 StoreArg = Annotated[
@@ -43,6 +43,41 @@ def check(store: StoreArg = None) -> None:
         console.print(f"repair with: interchem store repair -s {path}", soft_wrap=True)
         raise typer.Exit(code=1)
     out.print(f"store at {path}: every file passes SQLite's integrity check")
+    left = _incomplete(path, remove=False)
+    for doc in left:
+        out.print(
+            f"no output: {doc['name']} ({doc['uuid']}, index {doc['index']}, {doc['completed_at']})", soft_wrap=True
+        )
+    if left:
+        console.print(
+            f"{len(left)} job document(s) without output, left by interrupted runs (harmless; never reused); "
+            f"remove them with: interchem store clean -s {path}",
+            soft_wrap=True,
+        )
+
+
+def _incomplete(path: Path, remove: bool) -> list[dict]:
+    from interchem.store import embedded_store, incomplete_jobs, remove_incomplete_jobs
+
+    store = embedded_store(path, must_exist=True)
+    store.connect()
+    try:
+        return remove_incomplete_jobs(store) if remove else incomplete_jobs(store)
+    finally:
+        store.close()
+
+
+@store_app.command("clean")
+def clean(store: StoreArg = None) -> None:
+    """Remove the job documents interrupted runs leave without output (run it when no run uses the store)."""
+    try:
+        path = _store_path(store)
+        removed = _incomplete(path, remove=True)
+    except InterchemError as exc:
+        fail(exc)
+    for doc in removed:
+        out.print(f"removed: {doc['name']} ({doc['uuid']}, index {doc['index']})", soft_wrap=True)
+    out.print(f"store at {path}: {len(removed)} job document(s) without output removed", soft_wrap=True)
 
 
 @store_app.command("repair")
