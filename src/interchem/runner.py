@@ -191,10 +191,13 @@ class LocalRun:
         """True when every job finished (jobflow's ``ensure_success``)."""
         from jobflow.core.flow import get_flow
 
+        from interchem.workflows.common import release_claims
+
         self.store.connect()
         try:
             return self._run(get_flow(flow, allow_external_references=False))
         finally:
+            release_claims(stored_only=False)  # a failed computation gives its key to the next run
             self.store.close()
 
     def _run(self, flow) -> bool:
@@ -232,6 +235,8 @@ class LocalRun:
     def _run_job(self, job, parents):
         from jobflow.core.reference import OnMissing
 
+        from interchem.workflows.common import release_claims
+
         if self.stop_jobflow:
             return None
         if set(parents) & self.stopped_parents:
@@ -249,6 +254,7 @@ class LocalRun:
             return None
         finally:  # a CP2K shell ends with the job that started it, whether the job finished or failed
             release_calculators()
+        release_claims(self.store)  # cache keys claimed by this run whose result is now stored
         self._emit("reused" if _says_reused(response.output) else "finished", job.name)
         if response.stop_children:
             self.stopped_parents.add(job.uuid)

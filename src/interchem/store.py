@@ -471,6 +471,17 @@ def check_store(settings: Settings | None = None, timeout_ms: int = 3000) -> str
     return where
 
 
+def claims_file(store: Any) -> Path | None:
+    """The file whose byte-range locks claim cache keys of the embedded store at ``store`` (a JobStore or
+    its docs store); None for MongoDB (the stores of other processes cannot be locked by a local file)."""
+    docs = getattr(store, "docs_store", store)
+    base = getattr(docs, "database_path", None)
+    if not base:
+        return None
+    Path(base).mkdir(parents=True, exist_ok=True)
+    return Path(base) / "claims.lock"
+
+
 def describe(store: JobStore) -> str:
     """A printable description of a store that never reveals credentials."""
     docs = store.docs_store
