@@ -251,6 +251,9 @@ class LocalRun:
         except Exception as exc:  # noqa: BLE001  (any job error is reported with its own message)
             self.failures.append(f"{job.name}: {error_line(exc)}")
             self.errored.add(job.uuid)
+            # jobs run one at a time here, so a failure ends the computation behind any claim this run holds:
+            # give them up now (not at the end of the run), or two runs with failures could wait for each other
+            release_claims(stored_only=False)
             return None
         finally:  # a CP2K shell ends with the job that started it, whether the job finished or failed
             release_calculators()
