@@ -7,6 +7,7 @@ processes for what needs one (two commands at once, a SIGKILL), the rest in this
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -88,29 +89,38 @@ def test_killed_and_rerun_screen_gives_the_summary_of_an_uninterrupted_one(tmp_p
     from interchem.reports.screen import write_report
     from interchem.runner import plan_screen, run_screen
     from interchem.settings import get_settings
+    from interchem.workflows.common import claim_offset
+    from interchem.workflows.thermo import relax_key
 
     monkeypatch.setenv("INTERCHEM_CONFIG", str(tmp_path / "no-config.yaml"))
     monkeypatch.delenv("MP_API_KEY", raising=False)
     monkeypatch.delenv("INTERCHEM_MP_API_KEY", raising=False)
 
-    # a screen in its own process, killed with SIGKILL once its first phase is stored
+    # A screen in its own process, killed with SIGKILL midway: after two of its three phases are stored. To
+    # kill it at that point and no later, this test holds the claim of the third phase (Cl2), as a second run
+    # computing it would: the screen stores LiCl and Li, then waits for Cl2; then it is killed.
     killed_store, killed_out = tmp_path / "killed-store", tmp_path / "killed-out"
+    settings = get_settings(store_path=killed_store, output_dir=killed_out)
+    plan = plan_screen(["LiCl"], ["Li"], "chgnet", settings=settings)
+    key = relax_key(plan.phases["Cl2"], plan.calculator, settings.relax_fmax, settings.relax_steps)
+    killed_store.mkdir()
+    fd = os.open(killed_store / "claims.lock", os.O_RDWR | os.O_CREAT)
+    fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, claim_offset(key), os.SEEK_SET)
     proc = _start(tmp_path, killed_store, killed_out, tmp_path / "killed.log")
     try:
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline and proc.poll() is None:
-            if killed_store.is_dir() and _records(killed_store):
+            if (killed_store / "interchem" / "jobs.collection").exists() and len(_records(killed_store)) == 2:
                 break
-            time.sleep(0.5)
-        assert proc.poll() is None, (
-            "the screen finished before it could be killed: " + (tmp_path / "killed.log").read_text()
-        )
+            time.sleep(1.0)
+        assert proc.poll() is None, (tmp_path / "killed.log").read_text()
         proc.kill()  # SIGKILL
     finally:
         if proc.poll() is None:
             proc.kill()
         proc.wait()
-    assert 1 <= len(_records(killed_store)) < 3
+        os.close(fd)  # the claim of Cl2 given up, as by a run that ended
+    assert sorted(r["name"] for r in _records(killed_store)) == ["record Li", "record LiCl"]
 
     def screen(store: Path, out: Path) -> dict:
         settings = get_settings(store_path=store, output_dir=out)
@@ -122,5 +132,5 @@ def test_killed_and_rerun_screen_gives_the_summary_of_an_uninterrupted_one(tmp_p
     fresh = [screen(tmp_path / f"fresh{i}-store", tmp_path / f"fresh{i}-out") for i in (1, 2)]
     assert _results(fresh[0]) == _results(fresh[1])  # two fresh runs: identical
     assert _results(resumed) == _results(fresh[0])  # killed + rerun: identical to an uninterrupted run
-    assert resumed["run"]["reused_from_store"] and not fresh[0]["run"]["reused_from_store"]
+    assert sorted(resumed["run"]["reused_from_store"]) == ["Li", "LiCl"] and not fresh[0]["run"]["reused_from_store"]
     assert len(_records(killed_store)) == 3  # the rerun computed only what the killed run had not stored

@@ -121,6 +121,11 @@ def _claim_fd(path: Path) -> int:
     return _CLAIM_FILES[path]
 
 
+def claim_offset(key: str) -> int:
+    """Where in the claims file the lock of ``key`` sits (60 bits of the key: distinct keys never share one)."""
+    return int(key[:15], 16)
+
+
 def claim_or_reuse(store: Any, key: str, field: str = "calc_key", what: str = "", poll_s: float = 1.0) -> dict | None:
     """The stored result of ``key``, waiting for another run that computes it; None when this run holds the
     claim and must compute (and store) it. See the comment above."""
@@ -132,7 +137,7 @@ def claim_or_reuse(store: Any, key: str, field: str = "calc_key", what: str = ""
     path = claims_file(store) if store is not None else None
     if stored is not None or path is None or key in _CLAIMS:
         return stored
-    fd, offset = _claim_fd(path), int(key[:15], 16)
+    fd, offset = _claim_fd(path), claim_offset(key)
     waited = False
     while True:
         try:
