@@ -316,8 +316,32 @@ def test_malformed_cif_says_what_is_wrong(tmp_path, case):
 
 def test_cif_checks_accept_the_reference_cifs():
     """No false alarm: every well-formed CIF of the test data and the reference set still loads."""
-    from interchem.structures.cif_check import cif_problem
+    from interchem.structures.file_checks import cif_problem
 
     files = [*REFERENCE.glob("structures/*.cif")] if REFERENCE.is_dir() else []
     texts = [p.read_text() for p in files] + [GOOD_P1, SI_DIAMOND_CIF]
     assert [cif_problem(t) for t in texts] == [None] * len(texts)
+
+
+BROKEN_POSCARS = {
+    # what is broken -> (the file text, what the message must name); before, these gave "list index out of
+    # range", a raw ValueError "cannot convert float NaN to integer", or loaded silently as H2 / a dummy "Xx"
+    "truncated coordinates": ("\n".join(SI_POSCAR.splitlines()[:9]) + "\n", r"add up to 2 atoms but 1 coordinate"),
+    "short file": ("\n".join(SI_POSCAR.splitlines()[:4]) + "\n", r"has 4 line\(s\).*at least 7"),
+    "more atoms counted than given": (SI_POSCAR.replace("\n2\n", "\n3\n"), r"add up to 3 atoms but 2"),
+    "zero lattice vector": (SI_POSCAR.replace("0.0 0.5 0.5", "0.0 0.0 0.0"), r"span no volume"),
+    "bad scale": (SI_POSCAR.replace("5.4307", "abc"), r"line 2 \(scale factor\) is 'abc'"),
+    "unknown element": (SI_POSCAR.replace("\nSi\n", "\nXx\n"), r"names 'Xx', not chemical element"),
+    "no element line": (SI_POSCAR.replace("\nSi\n", "\n"), r"no line names the elements \(VASP 4 layout\)"),
+    "missing coordinate": (SI_POSCAR.replace("0.25 0.25 0.25", "0.25 0.25"), r"line 10 \(atom 2\).*three numbers"),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN_POSCARS))
+def test_malformed_poscar_says_what_is_wrong(tmp_path, case):
+    text, expected = BROKEN_POSCARS[case]
+    path = write(tmp_path, "POSCAR", text)
+    with pytest.raises(StructureFileError, match="cannot parse as POSCAR") as info:
+        load_structure_file(path)
+    assert re.search(expected, str(info.value)), str(info.value)
+    assert "index out of range" not in str(info.value) and "NaN" not in str(info.value)

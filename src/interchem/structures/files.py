@@ -8,7 +8,9 @@ Formats, chosen by file name:
 * pymatgen JSON (``*.json``, ``*.json.gz``): a serialised ``Structure`` (or a list of them)
 
 Every failure raises :class:`StructureFileError` (file problems) or :class:`StructureValidationError`
-(unphysical contents) naming the file. A file with several structures yields the first, with a
+(unphysical contents) naming the file. CIF and POSCAR text is checked first (``file_checks``), so a
+malformed file is described in its own terms (a zero cell length, a truncated loop, an unknown element,
+fewer coordinate lines than atoms) rather than by the reader's Python internals. A file with several structures yields the first, with a
 warning. The structure carries ``properties["provenance"] = {origin: "user file", path, sha256, ...}``
 so the result can be traced back to the exact bytes it came from.
 """
@@ -24,7 +26,7 @@ from pymatgen.core import Structure
 
 from interchem.errors import StructureFileError, StructureValidationError
 from interchem.structures.cards import check_structure
-from interchem.structures.cif_check import cif_problem
+from interchem.structures.file_checks import cif_problem, poscar_problem
 
 ORIGIN = "user file"
 
@@ -158,6 +160,10 @@ def _read_cif(path: Path) -> list[Structure]:
 def _read_poscar(path: Path) -> list[Structure]:
     from pymatgen.io.vasp import Poscar
 
+    # name the problem in the file's terms first: pymatgen reports some as Python internals, reads others wrongly
+    problem = poscar_problem(path.read_text(errors="replace"))
+    if problem:
+        raise StructureFileError(f"structure file {path}: cannot parse as POSCAR: {problem}")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. "elements from POTCAR" notes; errors still raise

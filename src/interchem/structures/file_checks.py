@@ -1,4 +1,4 @@
-"""Say what is wrong with a CIF file in the file's own terms (cell, loops, atom sites).
+"""Say what is wrong with a CIF or POSCAR file in the file's own terms (cell, loops, atom sites, counts).
 
 pymatgen's ``CifParser`` reports a malformed file with whatever Python raised inside it ("integer modulo
 by zero" for a loop with no values, "zip() argument 2 is longer than argument 1" for an incomplete row)
@@ -157,4 +157,87 @@ def cif_problem(text: str) -> str | None:
         problem = _cell_problem(block["items"]) or _site_problem(block)
         if problem:
             return f"data block {block['name']!r} (line {block['line']}): {problem}"
+    return None
+
+
+# -- POSCAR ---------------------------------------------------------------------------------------
+# pymatgen's Poscar reports a short file as "list index out of range", a zero lattice vector as a raw
+# "cannot convert float NaN to integer", and silently reads an unknown element as a dummy species or a
+# file without an element line as hydrogen. The layout checked here is VASP's: comment, scale, three
+# lattice vectors, element symbols (VASP 5; VASP 4 files may name them on the comment line instead),
+# counts, optional "Selective dynamics", Direct/Cartesian, one coordinate line per atom.
+
+
+def _numbers(tokens: list[str]) -> list[float] | None:
+    try:
+        return [float(t) for t in tokens]
+    except ValueError:
+        return None
+
+
+def _element_problem(symbols: list[str], where: str) -> str | None:
+    from pymatgen.core.periodic_table import Element
+
+    unknown = [s for s in symbols if not Element.is_valid_symbol(s.split("_")[0].split("/")[0])]
+    return f"{where} names {', '.join(map(repr, unknown))}, not chemical element(s)" if unknown else None
+
+
+def _poscar_header(lines: list[list[str]]) -> tuple[str | None, int]:
+    """Problem with scale and lattice (lines 2-5), or None; and the index of the next line."""
+    import numpy as np
+
+    if len(lines) < 7:
+        return f"the file has {len(lines)} line(s); a POSCAR needs at least 7 before the coordinates", 0
+    scale = _numbers(lines[1])
+    if not scale or len(scale) not in (1, 3) or any(x == 0 for x in scale):
+        return f"line 2 (scale factor) is {' '.join(lines[1])!r}: give one non-zero number (or three)", 0
+    vectors = [_numbers(line[:3]) for line in lines[2:5]]
+    for i, v in enumerate(vectors):
+        if v is None or len(v) != 3:
+            return f"line {i + 3} (lattice vector {i + 1}) is {' '.join(lines[i + 2])!r}: give three numbers", 0
+    if abs(np.linalg.det(np.array(vectors))) < 1e-6:
+        return "the lattice vectors (lines 3-5) span no volume: one is zero or they are linearly dependent", 0
+    return None, 5
+
+
+def poscar_problem(text: str) -> str | None:
+    """What is wrong with the POSCAR text, in the file's terms; None if these checks find nothing."""
+    if "\x00" in text:
+        return "the file is binary, not a POSCAR text file"
+    raw = [line.split() for line in text.splitlines()]
+    while raw and not raw[-1]:
+        raw.pop()
+    problem, i = _poscar_header(raw)
+    if problem:
+        return problem
+    if _numbers(raw[i]) is not None:  # pymatgen would read such a file as hydrogen
+        return (
+            f"line {i + 1} gives atom counts but no line names the elements (VASP 4 layout): "
+            "add a line with the element symbols above the counts"
+        )
+    symbols, counts_line = raw[i], i + 2
+    counts = _numbers(raw[i + 1]) if i + 1 < len(raw) else None
+    if not counts or any(c != int(c) or c <= 0 for c in counts):
+        given = " ".join(raw[i + 1]) if i + 1 < len(raw) else "missing"
+        return f"line {counts_line} (atom counts) is {given!r}: give one positive integer per element"
+    if len(symbols) != len(counts):
+        return f"line {i + 1} names {len(symbols)} element(s) but line {counts_line} gives {len(counts)} count(s)"
+    problem = _element_problem(symbols, f"line {i + 1} (elements)")
+    if problem:
+        return problem
+    i += 2
+    if i < len(raw) and raw[i] and raw[i][0][0] in "sS":
+        i += 1  # Selective dynamics
+    if i >= len(raw) or not raw[i]:
+        return f"line {i + 1} should say Direct or Cartesian; the file ends before it"
+    n_atoms, first = int(sum(counts)), i + 1
+    coords = raw[first : first + n_atoms]
+    for k, line in enumerate(coords):
+        if len(line) < 3 or _numbers(line[:3]) is None:
+            return f"line {first + k + 1} (atom {k + 1}) is {' '.join(line)!r}: three numbers expected"
+    if len(coords) < n_atoms:
+        return (
+            f"the counts on line {counts_line} add up to {n_atoms} atoms but {len(coords)} coordinate line(s) "
+            "follow: is the file truncated?"
+        )
     return None
