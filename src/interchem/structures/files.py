@@ -10,9 +10,10 @@ Formats, chosen by file name:
 Every failure raises :class:`StructureFileError` (file problems) or :class:`StructureValidationError`
 (unphysical contents) naming the file. CIF and POSCAR text is checked first (``file_checks``), so a
 malformed file is described in its own terms (a zero cell length, a truncated loop, an unknown element,
-fewer coordinate lines than atoms) rather than by the reader's Python internals. A file with several structures yields the first, with a
-warning. The structure carries ``properties["provenance"] = {origin: "user file", path, sha256, ...}``
-so the result can be traced back to the exact bytes it came from.
+fewer coordinate lines than atoms) rather than by the reader's Python internals. A file with several
+structures yields the first, with a warning. The structure carries
+``properties["provenance"] = {origin: "user file", path, sha256, ...}`` so the result can be traced back
+to the exact bytes it came from.
 """
 
 from __future__ import annotations

@@ -121,8 +121,14 @@ def _claim_fd(path: Path) -> int:
     return _CLAIM_FILES[path]
 
 
+def _close_unused(path: Path) -> None:
+    """Close the descriptor of a claims file on which this process holds no claim (closing one drops them all)."""
+    if path in _CLAIM_FILES and not any(p == path for p, _, _ in _CLAIMS.values()):
+        os.close(_CLAIM_FILES.pop(path))
+
+
 def claim_offset(key: str) -> int:
-    """Where in the claims file the lock of ``key`` sits (60 bits of the key: distinct keys never share one)."""
+    """Where in the claims file the lock of ``key`` sits (60 bits of the key: two keys meet with negligible odds)."""
     return int(key[:15], 16)
 
 
@@ -149,11 +155,13 @@ def claim_or_reuse(store: Any, key: str, field: str = "calc_key", what: str = ""
                 waited = True
             stored = find_stored(store, key, field)
             if stored is not None:
+                _close_unused(path)
                 return stored
             time.sleep(poll_s)
     stored = find_stored(store, key, field)  # the holder may have stored it just before giving the claim up
     if stored is not None:
         fcntl.lockf(fd, fcntl.LOCK_UN, 1, offset, os.SEEK_SET)
+        _close_unused(path)
         return stored
     _CLAIMS[key] = (path, offset, field)
     return None
@@ -169,6 +177,7 @@ def release_claims(store: Any = None, stored_only: bool = True) -> None:
             continue
         fcntl.lockf(_CLAIM_FILES[path], fcntl.LOCK_UN, 1, offset, os.SEEK_SET)
         del _CLAIMS[key]
+        _close_unused(path)
 
 
 def store_of_current_job() -> Any:
