@@ -6,9 +6,10 @@ from __future__ import annotations
 import os
 
 import pytest
+from jobflow import Flow, Response, job
 
 from interchem.errors import StoreCorruptError, StoreMissingError
-from interchem.store import corrupt_store_files, embedded_store, repair_embedded_store
+from interchem.store import corrupt_store_files, embedded_store, incomplete_jobs, repair_embedded_store
 
 
 def _fill(path, n=300):
@@ -100,3 +101,56 @@ def test_read_only_commands_never_create_a_store(tmp_path, monkeypatch):
         assert result.exit_code == 3, (args, result.output)  # an input error
         assert "there is no store at" in result.output, (args, result.output)
         assert not typo.exists(), args
+
+
+@job
+def _interrupted():
+    raise RuntimeError("the run was interrupted here")
+
+
+@job
+def _finished():
+    return 1
+
+
+@job(name="relax or reuse X")
+def _relax_or_reuse(interrupt: bool):
+    # as the screen's "relax or reuse" jobs: stored with output None, replaced by the real work
+    return Response(replace=_interrupted() if interrupt else _finished())
+
+
+def test_store_check_reports_and_clean_removes_what_an_interrupted_run_leaves(tmp_path, monkeypatch):
+    """A job replaced by work that never finished leaves its document with ``output: None`` and no later
+    index; `store check` lists it, `store clean` removes it and nothing else (a replaced job whose
+    replacement finished keeps its document)."""
+    from typer.testing import CliRunner
+
+    from interchem.cli import app
+    from interchem.errors import InterchemError
+    from interchem.runner import run_flow
+    from interchem.settings import get_settings
+
+    monkeypatch.setenv("INTERCHEM_CONFIG", str(tmp_path / "none.yaml"))
+    settings = get_settings(store_path=tmp_path / "s", output_dir=tmp_path / "out")
+    done, cut = _relax_or_reuse(False), _relax_or_reuse(True)
+    with pytest.raises(InterchemError, match="interrupted here"):
+        run_flow(Flow([done, cut]), settings)
+    store = embedded_store(tmp_path / "s")
+    store.connect()
+    assert [(d["uuid"], d["index"]) for d in incomplete_jobs(store)] == [(cut.uuid, 1)]
+    before = store.docs_store.count()
+    store.close()
+
+    runner = CliRunner()
+    check = runner.invoke(app, ["store", "check", "-s", str(tmp_path / "s")])
+    assert check.exit_code == 0, check.output
+    assert f"no output: relax or reuse X ({cut.uuid}, index 1" in check.stdout and done.uuid not in check.stdout
+    assert "interchem store clean" in check.output
+    clean = runner.invoke(app, ["store", "clean", "-s", str(tmp_path / "s")])
+    assert clean.exit_code == 0 and "1 job document(s) without output removed" in clean.stdout
+    store.connect()
+    assert incomplete_jobs(store) == [] and store.docs_store.count() == before - 1
+    assert store.docs_store.query_one({"uuid": done.uuid, "index": 1}) is not None  # replaced, and finished
+    store.close()
+    again = runner.invoke(app, ["store", "check", "-s", str(tmp_path / "s")])
+    assert again.exit_code == 0 and "no output" not in again.stdout

@@ -144,3 +144,39 @@ def test_unreachable_store_and_wrong_credentials(mongo_server, tmp_path, monkeyp
     assert "wrong-pw" not in str(info.value)
     with pytest.raises(StoreConfigError, match="malformed"):
         check_store(get_settings(store_uri="mongodb://a:b@:::/x"))
+
+
+def test_screen_checks_the_store_before_any_job(mongo_server, mongo_settings, tmp_path, monkeypatch):
+    """Issue 14: with an unreachable INTERCHEM_STORE_URI `screen` tried every job (10 s timeout each), failed
+    after minutes, left job folders and its header named the embedded store. Now the store is checked first:
+    one line naming host and database (never the password), no job folder, no embedded store; and with a
+    reachable server the header names that server."""
+    from services import free_port
+    from typer.testing import CliRunner
+
+    import interchem.runner
+    from interchem.cli import app
+    from interchem.errors import InterchemError
+
+    out_dir, embedded = tmp_path / "out", tmp_path / "embedded"
+    args = ["screen", "-e", "Li2S", "-a", "Si", "-o", str(out_dir), "-s", str(embedded)]
+    port = free_port()
+    monkeypatch.setenv("INTERCHEM_STORE_URI", f"mongodb://u:{MONGO_PASSWORD}@127.0.0.1:{port}/db")
+    dead = CliRunner().invoke(app, args)
+    assert dead.exit_code == 2, dead.output
+    assert f"MongoDB at 127.0.0.1:{port}, database 'db' is unreachable" in " ".join(dead.output.split())
+    assert MONGO_PASSWORD not in dead.output and "Traceback" not in dead.output
+    assert not out_dir.exists() and not embedded.exists()
+
+    # reachable: the header names the server; the run itself is cut short after it (not what is tested here)
+    monkeypatch.setenv("INTERCHEM_STORE_URI", mongo_settings.store_uri.get_secret_value())
+
+    def stop(*args, **kwargs):
+        raise InterchemError("stopped by the test after the header")
+
+    monkeypatch.setattr(interchem.runner, "run_screen", stop)
+    live = CliRunner().invoke(app, args)
+    header = " ".join(live.output.split())
+    assert "stopped by the test" in header
+    assert f"MongoDB at 127.0.0.1:{mongo_server.port}, database" in header and "embedded" not in header
+    assert MONGO_PASSWORD not in live.output

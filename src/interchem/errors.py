@@ -107,6 +107,11 @@ class StructureFileError(InterchemError, ValueError):
     """A user structure file could not be read or holds no usable structure."""
 
 
+class ExportError(InterchemError, ValueError):
+    """``interchem export``: nothing (or more than one thing) matches the target, or it cannot be written
+    in the format asked for."""
+
+
 class StructureValidationError(InterchemError, ValueError):
     """A structure is unphysical: overlapping atoms, partial occupancy where order is required, ..."""
 

@@ -196,11 +196,15 @@ def run_flow(
     ``steps(ProgressEvent)`` with the steps the jobs report from inside (MD steps, NEB iterations,
     relaxation steps, jobs of a replaced flow; ``StepBars`` draws them). A failed job raises
     InterchemError with the job's own error message, not jobflow's generic one. MD checkpoints go to
-    ``checkpoints/`` beside the job folders unless the ``checkpoint_dir`` setting names a folder."""
-    from interchem.store import make_job_store
+    ``checkpoints/`` beside the job folders unless the ``checkpoint_dir`` setting names a folder.
+
+    The store is checked first (``check_store``: reachable, credentials accepted), so an unreachable
+    MongoDB fails in seconds, naming host and database, before any job or job folder exists."""
+    from interchem.store import check_store, make_job_store
     from interchem.workflows.md import checkpoints_in
 
     settings = settings or get_settings()
+    check_store(settings, timeout_ms=settings.store_timeout_ms)
     if settings.torch_threads:
         import torch
 
@@ -251,11 +255,14 @@ class LocalRun:
         """True when every job finished (jobflow's ``ensure_success``)."""
         from jobflow.core.flow import get_flow
 
+        from interchem.workflows.common import release_claims
+
         self.store.connect()
         try:
             with sink(self.steps):
                 return self._run(get_flow(flow, allow_external_references=False))
         finally:
+            release_claims(stored_only=False)  # a failed computation gives its key to the next run
             self.store.close()
 
     def _run(self, flow, parent: str | None = None) -> bool:
@@ -300,6 +307,8 @@ class LocalRun:
     def _run_job(self, job, parents):
         from jobflow.core.reference import OnMissing
 
+        from interchem.workflows.common import release_claims
+
         if self.stop_jobflow:
             return None
         if set(parents) & self.stopped_parents:
@@ -314,9 +323,13 @@ class LocalRun:
         except Exception as exc:  # noqa: BLE001  (any job error is reported with its own message)
             self.failures.append(f"{job.name}: {error_line(exc)}")
             self.errored.add(job.uuid)
+            # jobs run one at a time here, so a failure ends the computation behind any claim this run holds:
+            # give them up now (not at the end of the run), or two runs with failures could wait for each other
+            release_claims(stored_only=False)
             return None
         finally:  # a CP2K shell ends with the job that started it, whether the job finished or failed
             release_calculators()
+        release_claims(self.store)  # cache keys claimed by this run whose result is now stored
         self._emit("reused" if _says_reused(response.output) else "finished", job.name)
         if response.stop_children:
             self.stopped_parents.add(job.uuid)

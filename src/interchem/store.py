@@ -356,6 +356,34 @@ def repair_embedded_store(path: str | Path) -> list[dict[str, Any]]:
     return report
 
 
+# --------------------------------------------------------------------------------------------------
+# Job documents an interrupted run leaves behind. jobflow stores a job's document when its function
+# returns; a job that replaces itself (the screen's "relax or reuse X") is stored with ``output: None``
+# and its replacement is stored later under the same uuid with a higher index. A run killed (or failed)
+# in between leaves the ``None`` document alone: it is never read (every run makes new uuids) and no
+# stored result depends on it. A finished job that returned nothing has no later index either, which
+# is why the rule looks only at documents whose uuid has no later index *and* whose output is None.
+
+
+def incomplete_jobs(store: JobStore) -> list[dict[str, Any]]:
+    """{uuid, index, name, completed_at} of every job document without output and without a later
+    index of the same uuid: what an interrupted run leaves. ``store`` must be connected."""
+    docs = store.docs_store
+    found = []
+    for doc in docs.query({"output": None}, properties=["uuid", "index", "name", "completed_at"]):
+        if docs.query_one({"uuid": doc["uuid"], "index": {"$gt": doc["index"]}}, properties=["uuid"]) is None:
+            found.append({k: doc.get(k) for k in ("uuid", "index", "name", "completed_at")})
+    return sorted(found, key=lambda d: str(d.get("completed_at")))
+
+
+def remove_incomplete_jobs(store: JobStore) -> list[dict[str, Any]]:
+    """Delete the documents ``incomplete_jobs`` finds (nothing else); returns them."""
+    found = incomplete_jobs(store)
+    for doc in found:
+        store.docs_store.remove_docs({"uuid": doc["uuid"], "index": doc["index"], "output": None})
+    return found
+
+
 def embedded_store(path: str | Path, must_exist: bool = False) -> JobStore:
     """The embedded store in folder ``path``. ``must_exist``: refuse a folder that is not there (read-only
     commands and a ``-s`` without ``--create``) instead of creating an empty store. An existing store is
@@ -441,6 +469,17 @@ def check_store(settings: Settings | None = None, timeout_ms: int = 3000) -> str
     finally:
         client.close()
     return where
+
+
+def claims_file(store: Any) -> Path | None:
+    """The file whose byte-range locks claim cache keys of the embedded store at ``store`` (a JobStore or
+    its docs store); None for MongoDB (the stores of other processes cannot be locked by a local file)."""
+    docs = getattr(store, "docs_store", store)
+    base = getattr(docs, "database_path", None)
+    if not base:
+        return None
+    Path(base).mkdir(parents=True, exist_ok=True)
+    return Path(base) / "claims.lock"
 
 
 def describe(store: JobStore) -> str:

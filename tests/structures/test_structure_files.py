@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import warnings
 from pathlib import Path
 
@@ -271,3 +272,76 @@ def test_reference_extxyz():
     s = load_structure_file(REFERENCE / "raw" / "DFTB_LiSi_crystal" / "Li15Si4.xyz")
     assert s.composition.reduced_formula == "Li15Si4"
     assert s.lattice.abc == pytest.approx((s.lattice.a,) * 3)  # cubic I-43d cell
+
+
+GOOD_P1 = p1_cif("Si", 5.43, [("Si", 0, 0, 0, 1.0), ("Si", 0.25, 0.25, 0.25, 1.0)])
+BROKEN_CIFS = {
+    # what is broken -> (the file text, what the message must name)
+    "zero cell length": (
+        GOOD_P1.replace("_cell_length_b   5.43", "_cell_length_b   0"),
+        r"_cell_length_b is 0.*positive",
+    ),
+    "no cell length": (GOOD_P1.replace("_cell_length_c   5.43\n", ""), r"_cell_length_c is missing"),
+    "cell angle out of range": (GOOD_P1.replace("_cell_angle_beta    90", "_cell_angle_beta 190"), "between 0 and 180"),
+    "truncated loop row": (GOOD_P1.rsplit(" ", 2)[0] + "\n", r"10 values for 6 columns.*4 value\(s\) are left over"),
+    "truncated after the loop header": (GOOD_P1.split("Si0 ")[0], r"column names but no values.*truncated"),
+    "missing coordinate column": (
+        GOOD_P1.replace("_atom_site_fract_z\n", "").replace(" 0 1.0\n", " 1.0\n").replace(" 0.25 1.0\n", " 1.0\n"),
+        r"no _atom_site_fract_z column.*no coordinates",
+    ),
+    "unknown coordinate": (
+        GOOD_P1.replace("0.25 0.25 0.25", "0.25 ? 0.25"),
+        r"_atom_site_fract_y is '\?', not a number",
+    ),
+    "no atom sites": (GOOD_P1.split("loop_\n_atom_site_label")[0], "no data block has atom sites"),
+    "garbage": ("q29udGVudCBvZiBhIHJhbmRvbSBmaWxl\nJ2V9+ZXq== 88 ;;\n", r"no data_ block: this is not a CIF"),
+    "binary": ("\x00\x01\x02\x03PK", "binary"),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN_CIFS))
+def test_malformed_cif_says_what_is_wrong(tmp_path, case):
+    """Each broken CIF gets a message in the file's terms, never pymatgen's internals ("integer modulo by
+    zero", "zip() argument 2 is longer than argument 1", "Invalid CIF file with no structures")."""
+    text, expected = BROKEN_CIFS[case]
+    path = write(tmp_path, "broken.cif", text)
+    with pytest.raises(StructureFileError, match="cannot parse as CIF") as info:
+        load_structure_file(path)
+    message = str(info.value)
+    assert str(path) in message
+    assert re.search(expected, message), message
+    for internal in ("modulo", "zip()", "Invalid CIF file", "Traceback", "Error:"):
+        assert internal not in message
+
+
+def test_cif_checks_accept_the_reference_cifs():
+    """No false alarm: every well-formed CIF of the test data and the reference set still loads."""
+    from interchem.structures.file_checks import cif_problem
+
+    files = [*REFERENCE.glob("structures/*.cif")] if REFERENCE.is_dir() else []
+    texts = [p.read_text() for p in files] + [GOOD_P1, SI_DIAMOND_CIF]
+    assert [cif_problem(t) for t in texts] == [None] * len(texts)
+
+
+BROKEN_POSCARS = {
+    # what is broken -> (the file text, what the message must name); before, these gave "list index out of
+    # range", a raw ValueError "cannot convert float NaN to integer", or loaded silently as H2 / a dummy "Xx"
+    "truncated coordinates": ("\n".join(SI_POSCAR.splitlines()[:9]) + "\n", r"add up to 2 atoms but 1 coordinate"),
+    "short file": ("\n".join(SI_POSCAR.splitlines()[:4]) + "\n", r"has 4 line\(s\).*at least 7"),
+    "more atoms counted than given": (SI_POSCAR.replace("\n2\n", "\n3\n"), r"add up to 3 atoms but 2"),
+    "zero lattice vector": (SI_POSCAR.replace("0.0 0.5 0.5", "0.0 0.0 0.0"), r"span no volume"),
+    "bad scale": (SI_POSCAR.replace("5.4307", "abc"), r"line 2 \(scale factor\) is 'abc'"),
+    "unknown element": (SI_POSCAR.replace("\nSi\n", "\nXx\n"), r"names 'Xx', not chemical element"),
+    "no element line": (SI_POSCAR.replace("\nSi\n", "\n"), r"no line names the elements \(VASP 4 layout\)"),
+    "missing coordinate": (SI_POSCAR.replace("0.25 0.25 0.25", "0.25 0.25"), r"line 10 \(atom 2\).*three numbers"),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN_POSCARS))
+def test_malformed_poscar_says_what_is_wrong(tmp_path, case):
+    text, expected = BROKEN_POSCARS[case]
+    path = write(tmp_path, "POSCAR", text)
+    with pytest.raises(StructureFileError, match="cannot parse as POSCAR") as info:
+        load_structure_file(path)
+    assert re.search(expected, str(info.value)), str(info.value)
+    assert "index out of range" not in str(info.value) and "NaN" not in str(info.value)

@@ -5,6 +5,7 @@ Physics checks use CHGNet on cells of 15-16 atoms (seconds each); plumbing uses 
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -299,6 +300,34 @@ def test_diffusion_maker_refuses_bad_temperature_sets(li2s):
         DiffusionMaker(temperatures_K=(600, 700, 800), steps=100, equilibration_ps=1.0).make(li2s)
     with pytest.raises(NoMobileSpeciesError):
         DiffusionMaker(temperatures_K=(600, 700, 800)).make(resolve_phase("Si")[1])
+
+
+def test_diffusion_run_length_is_checked_before_any_md(tmp_path, monkeypatch):
+    """The issue's case (`interchem diffusion LiCl --temperatures 600,800,1000 --steps 200 --equilibration 0.1
+    --supercell 5`) used to fail in the analysis after every temperature had run; now the flow is refused at
+    construction, by the command, before a job folder exists, and the error names the steps that would do."""
+    from typer.testing import CliRunner
+
+    from interchem.cli import app
+    from interchem.workflows.diffusion import DiffusionMaker
+
+    licl = resolve_phase("LiCl", primitive=False)[1]
+    short = dict(temperatures_K=(600, 800, 1000), equilibration_ps=0.1, supercell_min_length=5.0)
+    with pytest.raises(DiffusionInputError, match=r"only 16 frames after 0.1 ps.*at least (\d+) steps") as err:
+        DiffusionMaker(steps=200, **short).make(licl)
+    needed = int(re.search(r"at least (\d+) steps", str(err.value)).group(1))
+    DiffusionMaker(steps=needed, **short).make(licl)  # the suggestion is enough ...
+    with pytest.raises(DiffusionInputError):  # ... and the least that is
+        DiffusionMaker(steps=needed - 1, **short).make(licl)
+
+    monkeypatch.setenv("INTERCHEM_CONFIG", str(tmp_path / "none.yaml"))
+    out_dir = tmp_path / "out"
+    args = ["diffusion", "LiCl", "--temperatures", "600,800,1000", "--md-steps", "200", "--equilibration", "0.1"]
+    store = ["-s", str(tmp_path / "store"), "--create"]
+    result = CliRunner().invoke(app, [*args, "--supercell-length", "5", *store, "-o", str(out_dir)])
+    assert result.exit_code == 3, result.output
+    assert "only 16 frames" in result.output and "Traceback" not in result.output
+    assert not (out_dir / "jobs").exists() and not (tmp_path / "store").exists()
 
 
 def test_diffusion_flow_flags_when_nothing_diffuses(tmp_path, isolated_settings, monkeypatch):

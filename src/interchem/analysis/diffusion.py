@@ -183,6 +183,28 @@ def _selected_atoms(species_mask, n_all: int) -> np.ndarray:
     return idx
 
 
+def required_frames(n_blocks: int = DEFAULT_N_BLOCKS) -> int:
+    """Fewest production frames the MSD analysis accepts: ``n_blocks`` blocks of ``MIN_FRAMES_PER_BLOCK``."""
+    return max(n_blocks * MIN_FRAMES_PER_BLOCK, 2 * n_blocks + 2)
+
+
+def check_run_length(frame_times_ps: Sequence[float], equilibration_ps: float, n_blocks: int = DEFAULT_N_BLOCKS) -> int:
+    """The number of frames kept after ``equilibration_ps``; DiffusionInputError if the MSD analysis would
+    refuse them. The same rule before any MD runs (from the planned frame times) and after (from the
+    trajectory), so a run that is too short fails at once, not after every temperature has run."""
+    times = np.asarray(frame_times_ps, dtype=float)
+    kept = int((times >= equilibration_ps - 1e-9).sum())
+    need = required_frames(n_blocks)
+    if kept < need:
+        run = f"{times[-1]:g} ps" if len(times) else "no frames"
+        raise DiffusionInputError(
+            f"only {kept} frames after {equilibration_ps:g} ps of equilibration (run {run}, {len(times)} frames); "
+            f"the MSD analysis needs at least {need} ({n_blocks} blocks of {MIN_FRAMES_PER_BLOCK} frames): "
+            "run longer, equilibrate less or sample more often"
+        )
+    return kept
+
+
 def _frames_per_block(n_frames: int, n_blocks: int) -> int:
     if not isinstance(n_blocks, int | np.integer) or n_blocks < MIN_N_BLOCKS:
         raise DiffusionInputError(f"n_blocks must be an integer >= {MIN_N_BLOCKS}, got {n_blocks}")

@@ -262,6 +262,11 @@ class CalculatorMakers:
         """An ``MDResult`` from the output of ``md`` (run inside a job)."""
         self._missing("md")
 
+    def md_frame_steps(self, steps: int, sample_interval: int) -> list[int]:
+        """The MD steps whose frames the trajectory of ``md`` will hold, known before it runs (a run-length
+        check needs them). The ASE route saves every ``sample_interval``-th step and the last one."""
+        return sorted({*range(0, steps + 1, max(1, sample_interval)), steps})
+
     def neb(self, structure, hop: dict, settings, label: str):
         """A job or flow for one hop of ``structure`` (``NEBSettings``); output: ``NEBResult``."""
         self._missing("neb")

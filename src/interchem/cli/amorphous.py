@@ -90,6 +90,9 @@ def amorphous(
 
     try:
         settings = computing_settings(store, create, output_dir=output)
+        from interchem.store import check_store
+
+        where = check_store(settings, timeout_ms=settings.store_timeout_ms)  # before any job; named in the header
         spec = parse_calculator(calculator, settings.calculator)
         t = amorphous_target(
             target,
@@ -108,7 +111,7 @@ def amorphous(
     console.print(
         f"[bold]interchem amorphous[/] {t.label}: {t.cell_formula} ({t.n_atoms} atoms, composition error "
         f"{t.composition_error:.4f}), start {t.start_density:.3f} g/cm3, melt {t.melt_temperature_K:.0f} K, "
-        f"calculator [cyan]{spec.label()}[/]"
+        f"calculator [cyan]{spec.label()}[/], {where}"
     )
     start = time.perf_counter()
     try:
@@ -189,6 +192,9 @@ def lithiation(
 
     try:
         settings = computing_settings(store, create, output_dir=output)
+        from interchem.store import check_store
+
+        where = check_store(settings, timeout_ms=settings.store_timeout_ms)  # before any job; named in the header
         spec = parse_calculator(calculator, settings.calculator)
         xs = (parse_floats(x, "--x") or [0.0, 1.0, 2.0, 3.75]) if amorphous_ else []
         series = crystalline_series()
@@ -221,7 +227,7 @@ def lithiation(
     console.print(
         f"[bold]interchem lithiation[/]: crystalline {', '.join(names)}; "
         f"amorphous x = {', '.join(f'{v:g}' for v in xs) or 'none'}; "
-        f"elastic {', '.join(elastic_list) or 'none'}; calculator [cyan]{spec.label()}[/]"
+        f"elastic {', '.join(elastic_list) or 'none'}; calculator [cyan]{spec.label()}[/], {where}"
     )
     start = time.perf_counter()
     try:

@@ -128,13 +128,16 @@ def interface(
             termination_electrolyte=parse_termination(termination_electrolyte),
         )
         start = time.perf_counter()
+        from interchem.store import check_store
+
+        where = check_store(settings, timeout_ms=settings.store_timeout_ms)  # the store actually used, before any job
         candidates = maker.candidates(a_bulk, e_bulk, a_name, e_name)
     except InterchemError as exc:
         fail(exc)
     _print_candidates(candidates, top, f"{a_name}|{e_name}", time.perf_counter() - start)
     folder = Path(output) if output else Path(settings.output_dir) / f"interface-{a_name}-{e_name}"
     console.print(
-        f"relaxing {min(top, len(candidates))} candidate(s) with [cyan]{spec.label()}[/], store {settings.store_path}"
+        f"relaxing {min(top, len(candidates))} candidate(s) with [cyan]{spec.label()}[/], {where}"
         + (f"; then MD at {md_temperature:.0f} K, {md_steps} steps on the best" if md_steps else "")
     )
     try:

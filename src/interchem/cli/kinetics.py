@@ -43,11 +43,11 @@ def _prepare(phase: str, calculator: str | None, output: Path | None, store: Pat
 
 def _run(flow, settings, what: str):
     from interchem.runner import run_flow, step_display
+    from interchem.store import check_store
 
     t0 = time.perf_counter()
-    console.print(
-        f"[bold]{what}[/]: {len(flow.jobs)} jobs, store {settings.store_path if not settings.store_uri else 'MongoDB'}"
-    )
+    where = check_store(settings, timeout_ms=settings.store_timeout_ms)  # the store actually used, before any job
+    console.print(f"[bold]{what}[/]: {len(flow.jobs)} jobs, {where}")
     with step_display(console) as steps:  # live bars of MD steps, NEB iterations, relaxation steps
         result = run_flow(
             flow,

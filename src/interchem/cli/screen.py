@@ -65,13 +65,20 @@ def screen(
     """Thermodynamic screen: relax all phases, then hull, windows, voltages, reactions, tie-lines.
     With -T: also windows and reactions at each temperature (phonons of every phase, F_vib(T) added)."""
     # long: a command: option checks, the plan, the progress display and the printed tables in order
+    from interchem.store import check_store
+
+    try:
+        settings = computing_settings(store, create, output_dir=output, relax_fmax=fmax, relax_steps=relax_steps)
+        # the store first, before the heavy imports and any job: an unreachable one fails in seconds
+        where = check_store(settings, timeout_ms=settings.store_timeout_ms)
+    except InterchemError as exc:
+        fail(exc)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from interchem.reports.screen import write_report
     from interchem.runner import StepBars, plan_screen, run_screen
 
     try:
-        settings = computing_settings(store, create, output_dir=output, relax_fmax=fmax, relax_steps=relax_steps)
         temperatures = parse_temperatures(temperature)
         electrolyte, anode, phase = split_list(electrolyte) or None, split_list(anode) or None, split_list(phase)
         if temperatures:
@@ -94,8 +101,7 @@ def screen(
     except InterchemError as exc:
         fail(exc)
     console.print(
-        f"[bold]interchem screen[/]: {len(plan.phases)} phases, calculator [cyan]{plan.calculator.label()}[/], "
-        f"store {settings.store_path}"
+        f"[bold]interchem screen[/]: {len(plan.phases)} phases, calculator [cyan]{plan.calculator.label()}[/], {where}"
     )
     if plan.committee:
         console.print(f"  committee: {', '.join(m.label() for m in plan.committee)} (values of the first reported)")

@@ -1,4 +1,4 @@
-"""``interchem store check`` and ``interchem store repair``: the embedded store's integrity."""
+"""``interchem store check``, ``repair`` and ``clean``: the embedded store's integrity."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from pathlib import Path
 import typer
 
 from interchem.cli.common import RESULTS, StoreOption, app, console, fail, out
-from interchem.errors import StoreMissingError
+from interchem.errors import InterchemError, StoreMissingError
 
 store_app = typer.Typer(
-    help="Check or repair the embedded on-disk store.",
+    help="Check, repair or clean the embedded on-disk store.",
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -42,6 +42,41 @@ def check(store: StoreOption = None) -> None:
         console.print(f"repair with: interchem store repair -s {path}", soft_wrap=True)
         raise typer.Exit(code=1)
     out.print(f"store at {path}: every file passes SQLite's integrity check")
+    left = _incomplete(path, remove=False)
+    for doc in left:
+        out.print(
+            f"no output: {doc['name']} ({doc['uuid']}, index {doc['index']}, {doc['completed_at']})", soft_wrap=True
+        )
+    if left:
+        console.print(
+            f"{len(left)} job document(s) without output, left by interrupted runs (harmless; never reused); "
+            f"remove them with: interchem store clean -s {path}",
+            soft_wrap=True,
+        )
+
+
+def _incomplete(path: Path, remove: bool) -> list[dict]:
+    from interchem.store import embedded_store, incomplete_jobs, remove_incomplete_jobs
+
+    store = embedded_store(path, must_exist=True)
+    store.connect()
+    try:
+        return remove_incomplete_jobs(store) if remove else incomplete_jobs(store)
+    finally:
+        store.close()
+
+
+@store_app.command("clean")
+def clean(store: StoreOption = None) -> None:
+    """Remove the job documents interrupted runs leave without output (run it when no run uses the store)."""
+    try:
+        path = _store_path(store)
+        removed = _incomplete(path, remove=True)
+    except InterchemError as exc:
+        fail(exc)
+    for doc in removed:
+        out.print(f"removed: {doc['name']} ({doc['uuid']}, index {doc['index']})", soft_wrap=True)
+    out.print(f"store at {path}: {len(removed)} job document(s) without output removed", soft_wrap=True)
 
 
 @store_app.command("repair")

@@ -3,7 +3,11 @@ structure (CIF + extended XYZ), and one number formatter for tables."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,22 +16,45 @@ import matplotlib
 matplotlib.use("Agg")  # headless: reports are written on clusters and CI
 import matplotlib.pyplot as plt  # noqa: E402
 
-__all__ = ["number", "plt", "save_figure", "write_json", "write_structure"]
+__all__ = ["number", "plt", "save_figure", "write_json", "write_structure", "write_text"]
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary name beside ``path`` to write to; it replaces ``path`` in one step (``os.replace``) when
+    the block succeeds, and is removed when it fails. Two runs writing one report folder at once then
+    leave one whole file each time, never a mix or a truncated file; a reader never sees half a file."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp{path.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_text(text: str, path: Path) -> Path:
+    """``path.write_text(text)``, atomically (``atomic_path``)."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+    return path
 
 
 def save_figure(fig, path: Path, dpi: int = 120) -> Path:
-    """Save and close (a report writes many figures: open ones would pile up)."""
-    fig.savefig(path, dpi=dpi)
-    plt.close(fig)
+    """Save (atomically) and close (a report writes many figures: open ones would pile up)."""
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=dpi)
+    finally:
+        plt.close(fig)
     return path
 
 
 def write_json(data: Any, path: Path, indent: int = 2, trailing_newline: bool = False) -> Path:
-    """Pydantic models as their JSON form; anything else JSON cannot encode as its ``str``."""
+    """Pydantic models as their JSON form; anything else JSON cannot encode as its ``str``. Atomic."""
     if hasattr(data, "model_dump"):
         data = data.model_dump(mode="json")
-    path.write_text(json.dumps(data, indent=indent, default=str) + ("\n" if trailing_newline else ""))
-    return path
+    return write_text(json.dumps(data, indent=indent, default=str) + ("\n" if trailing_newline else ""), path)
 
 
 def write_structure(structure, path_stem: Path, plain: bool = True) -> list[Path]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from interchem.reports.common import number, plt, save_figure, write_json
+from interchem.reports.common import number, plt, save_figure, write_json, write_text
 from interchem.workflows.thermo import ScreenResult
 
 
@@ -47,7 +47,6 @@ def summary_dict(result: ScreenResult) -> dict[str, Any]:
                 "matches_input",
                 "converged",
                 "n_steps",
-                "reused",
                 "calc_key",
             )
         }
@@ -55,6 +54,9 @@ def summary_dict(result: ScreenResult) -> dict[str, Any]:
     ]
     if result.uncertainty is not None:  # a committee of one has none: exactly the single-model output
         summary["uncertainty"] = result.uncertainty
+    # What depends on this run rather than on the inputs: kept apart, so that a resumed or repeated
+    # screen gives the same summary outside "run" as an uninterrupted fresh one.
+    summary["run"] = {"reused_from_store": [r.get("phase") for r in result.relaxations if r.get("reused")]}
     return summary
 
 
@@ -64,7 +66,7 @@ def write_report(result: ScreenResult, output_dir: str | Path, wall_time_s: floa
     figs.mkdir(parents=True, exist_ok=True)
     summary = summary_dict(result)
     if wall_time_s is not None:
-        summary["wall_time_s"] = round(wall_time_s, 1)
+        summary["run"]["wall_time_s"] = round(wall_time_s, 1)
     write_json(summary, out / "summary.json")
     analysis = result.analysis
     figures = {
@@ -75,7 +77,7 @@ def write_report(result: ScreenResult, output_dir: str | Path, wall_time_s: floa
     }
     md = _markdown(result, {k: v.relative_to(out) for k, v in figures.items() if v is not None})
     path = out / "report.md"
-    path.write_text(md)
+    write_text(md, path)
     return path
 
 

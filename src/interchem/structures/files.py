@@ -8,9 +8,12 @@ Formats, chosen by file name:
 * pymatgen JSON (``*.json``, ``*.json.gz``): a serialised ``Structure`` (or a list of them)
 
 Every failure raises :class:`StructureFileError` (file problems) or :class:`StructureValidationError`
-(unphysical contents) naming the file. A file with several structures yields the first, with a
-warning. The structure carries ``properties["provenance"] = {origin: "user file", path, sha256, ...}``
-so the result can be traced back to the exact bytes it came from.
+(unphysical contents) naming the file. CIF and POSCAR text is checked first (``file_checks``), so a
+malformed file is described in its own terms (a zero cell length, a truncated loop, an unknown element,
+fewer coordinate lines than atoms) rather than by the reader's Python internals. A file with several
+structures yields the first, with a warning. The structure carries
+``properties["provenance"] = {origin: "user file", path, sha256, ...}`` so the result can be traced back
+to the exact bytes it came from.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from pymatgen.core import Structure
 
 from interchem.errors import StructureFileError, StructureValidationError
 from interchem.structures.cards import check_structure
+from interchem.structures.file_checks import cif_problem, poscar_problem
 
 ORIGIN = "user file"
 
@@ -132,13 +136,19 @@ def _check_disordered(structure: Structure, label: str) -> None:
 def _read_cif(path: Path) -> list[Structure]:
     from pymatgen.io.cif import CifParser
 
+    # name the problem in the file's terms first: pymatgen reports some as Python internals
+    problem = cif_problem(path.read_text(errors="replace"))
+    if problem:
+        raise StructureFileError(f"structure file {path}: cannot parse as CIF: {problem}")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             parser = CifParser(path)
             structures = parser.parse_structures(primitive=False, on_error="ignore")
-        except Exception as exc:  # CifParser raises many types for garbage input
-            raise StructureFileError(f"structure file {path}: cannot parse as CIF: {exc}") from exc
+        except Exception as exc:  # CifParser raises many types for input the checks above let through
+            raise StructureFileError(
+                f"structure file {path}: cannot parse as CIF: pymatgen's reader failed ({type(exc).__name__}: {exc})"
+            ) from exc
     messages = list(dict.fromkeys(str(w.message).strip().replace("\n", " ") for w in caught))
     if not structures:
         reasons = "; ".join(messages) or "no data block with a cell and atom sites"
@@ -151,6 +161,10 @@ def _read_cif(path: Path) -> list[Structure]:
 def _read_poscar(path: Path) -> list[Structure]:
     from pymatgen.io.vasp import Poscar
 
+    # name the problem in the file's terms first: pymatgen reports some as Python internals, reads others wrongly
+    problem = poscar_problem(path.read_text(errors="replace"))
+    if problem:
+        raise StructureFileError(f"structure file {path}: cannot parse as POSCAR: {problem}")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. "elements from POTCAR" notes; errors still raise

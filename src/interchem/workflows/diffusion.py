@@ -83,11 +83,7 @@ def diffusion_point(
     t_ps = steps * res.settings["timestep_fs"] / 1000.0
     keep = t_ps >= equilibration_ps - 1e-9
     pos = pos[keep]
-    if len(pos) < 2 * n_blocks + 2:
-        raise DiffusionInputError(
-            f"only {len(pos)} frames after {equilibration_ps} ps of equilibration; "
-            f"need at least {2 * n_blocks + 2} (run longer or sample more often)"
-        )
+    diff.check_run_length(t_ps, equilibration_ps, n_blocks)
     mask = np.array([s == species for s in traj.species])
     m = diff.msd(pos, species_mask=mask, time_step_fs=dt_frame, n_blocks=n_blocks)
     d = diff.diffusion_coefficient(m)
@@ -220,6 +216,36 @@ class DiffusionMaker(Maker):
                 f"equilibration ({self.equilibration_ps} ps) is not shorter than the run "
                 f"({self.steps * self.timestep_fs / 1000} ps)"
             )
+        self.check_run_length()
+
+    def check_run_length(self) -> None:
+        """The frames each temperature will keep after equilibration, checked against what the MSD analysis
+        needs, before any MD runs (the same rule ``diffusion_point`` applies to the finished trajectory);
+        the error says how many steps would do."""
+        settings = {"timestep_fs": self.timestep_fs, "sample_interval": self.sample_interval, **self.md_settings}
+        dt, every = float(settings["timestep_fs"]), int(settings["sample_interval"])
+        makers = calculator_makers(self.calculator)
+
+        def frame_times(steps: int) -> list[float]:
+            return [s * dt / 1000.0 for s in makers.md_frame_steps(steps, every)]
+
+        def enough(steps: int) -> bool:
+            kept = (np.asarray(frame_times(steps)) >= self.equilibration_ps - 1e-9).sum()
+            return bool(kept >= diff.required_frames())
+
+        try:
+            diff.check_run_length(frame_times(self.steps), self.equilibration_ps)
+        except DiffusionInputError as exc:
+            lo, hi = self.steps, max(1, self.steps) * 2
+            while not enough(hi) and hi < 10**9:
+                lo, hi = hi, hi * 2
+            while hi - lo > 1:  # the fewest steps that pass
+                mid = (lo + hi) // 2
+                lo, hi = (lo, mid) if enough(mid) else (mid, hi)
+            raise DiffusionInputError(
+                f"{self.steps} MD steps of {dt:g} fs, a frame every {every} step(s): {exc}; "
+                f"with this equilibration and sampling, at least {hi} steps are needed"
+            ) from None
 
     def make(self, structure: Structure, phase: str | None = None) -> Flow:
         from interchem.workflows.md import MDMaker

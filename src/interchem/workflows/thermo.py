@@ -32,6 +32,7 @@ from interchem.schemas import task_field
 from interchem.structures.cards import check_structure
 from interchem.workflows.common import (
     cache_key,
+    claim_or_reuse,
     find_stored,
     note_reused,
     resolve_calculator,
@@ -89,7 +90,7 @@ def static_key(structure: Structure, spec: CalculatorSpec, geometry_key: str) ->
 def relax_or_reuse(structure: Structure, phase: str, calculator: CalculatorSpec, fmax: float, steps: int):
     spec = calculator
     key = relax_key(structure, spec, fmax, steps)
-    stored = find_stored(store_of_current_job(), key)
+    stored = claim_or_reuse(store_of_current_job(), key, what=f"relaxation of {phase}")  # one run computes a key
     if stored is not None:
         logger.info("Reused stored relaxation - %s (%s)", phase, key[:12])
         return RelaxedPhase.model_validate({**stored, "reused": True})
@@ -150,7 +151,7 @@ def static_or_reuse(relaxed: RelaxedPhase, calculator: CalculatorSpec):
     relaxed = RelaxedPhase.model_validate(relaxed.model_dump() if hasattr(relaxed, "model_dump") else relaxed)
     spec = calculator
     key = static_key(relaxed.structure, spec, relaxed.calc_key)
-    stored = find_stored(store_of_current_job(), key)
+    stored = claim_or_reuse(store_of_current_job(), key, what=f"single point of {relaxed.phase}")
     if stored is not None:
         logger.info("Reused stored relaxation - %s (%s)", relaxed.phase, key[:12])
         return RelaxedPhase.model_validate({**stored, "reused": True})

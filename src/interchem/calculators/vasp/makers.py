@@ -68,6 +68,10 @@ class VaspMakers(CalculatorMakers):
 
         return output if isinstance(output, MDResult) else vasp_md_result(output, label=label)
 
+    def md_frame_steps(self, steps: int, sample_interval: int) -> list[int]:
+        """VASP writes every ionic step to vasprun.xml (``vasp_md_result`` numbers them from 0)."""
+        return list(range(steps))
+
     def neb(self, structure, hop: dict, settings, label: str):
         from interchem.calculators.vasp.neb import vasp_neb_flow
 
