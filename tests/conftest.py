@@ -11,6 +11,9 @@ import pytest
 from paths import REFERENCE
 from pymatgen.core import SETTINGS as PMG_SETTINGS
 
+# The plumbing tests run CHGNet (fast) wherever they give no -c; the main job's own default (SevenNet-0,
+# settings.screen_calculator) is tested by name in tests/test_settings.py and end to end where it matters.
+os.environ.setdefault("INTERCHEM_CALCULATOR", "chgnet")
 # MD checkpoints of the tests never land in the user's ~/.interchem.
 os.environ.setdefault("INTERCHEM_CHECKPOINT_DIR", tempfile.mkdtemp(prefix="interchem-test-checkpoints-"))
 

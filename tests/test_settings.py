@@ -56,3 +56,26 @@ def test_a_bad_secret_is_not_echoed(monkeypatch):
     with pytest.raises(SettingsError) as info:
         get_settings(relax_fmax=-2)
     assert "hunter2" not in str(info.value)
+
+
+def test_the_main_job_defaults_to_sevennet_unless_the_user_sets_a_calculator(tmp_path, monkeypatch):
+    """The screen's default model is SevenNet-0 (chosen by the README's three-model table); a calculator the
+    user sets anywhere (environment, config file, flag) wins; other commands keep ``calculator``."""
+    from interchem.calculators import CalculatorSpec
+    from interchem.runner import plan_screen
+    from interchem.settings import screen_default
+
+    monkeypatch.delenv("INTERCHEM_CALCULATOR", raising=False)
+    monkeypatch.setenv("INTERCHEM_CONFIG", str(tmp_path / "none.yaml"))
+    settings = get_settings()
+    assert screen_default(settings) == "sevennet" and settings.calculator == "chgnet"
+    plan = plan_screen(["Li2S"], ["Li"], None, settings=settings)
+    assert plan.calculator == CalculatorSpec.parse("sevennet")
+    monkeypatch.setenv("INTERCHEM_CALCULATOR", "chgnet")
+    assert screen_default(get_settings()) == "chgnet"
+    monkeypatch.delenv("INTERCHEM_CALCULATOR")
+    config = tmp_path / "config.yaml"
+    config.write_text("calculator: chgnet\n")
+    monkeypatch.setenv("INTERCHEM_CONFIG", str(config))
+    assert screen_default(get_settings()) == "chgnet"
+    assert screen_default(get_settings(calculator="chgnet")) == "chgnet"

@@ -15,7 +15,7 @@ from typing import Any
 from interchem.calculators import CalculatorSpec, check_calculator, release_calculators
 from interchem.errors import CalculationError, InterchemError
 from interchem.progress import ProgressEvent, Tracker, sink
-from interchem.settings import Settings, get_settings
+from interchem.settings import Settings, get_settings, screen_default
 from interchem.structures import library
 from interchem.workflows.thermo import CommitteeScreenMaker, ScreenMaker, ScreenResult
 
@@ -71,7 +71,7 @@ def plan_screen(
     """
     settings = settings or get_settings()
     models = _committee_models(committee, calculator, static_calculator)
-    spec = models[0] if models else CalculatorSpec.parse(calculator or settings.calculator)
+    spec = models[0] if models else CalculatorSpec.parse(calculator or screen_default(settings))
     for m in models or [spec]:
         check_calculator(m)  # unknown name / bad settings fail before structures are built
     static_spec = CalculatorSpec.parse(static_calculator) if static_calculator else None
@@ -436,7 +436,7 @@ def latest_screen_result(
     from interchem.store import describe, make_job_store
 
     settings = settings or get_settings()
-    spec = CalculatorSpec.parse(calculator or settings.calculator)
+    spec = CalculatorSpec.parse(calculator or screen_default(settings))
     store = make_job_store(settings, must_exist=True)  # a query never creates an empty store
     store.connect()
     try:

@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     )
     output_dir: Path = Field(default=Path("interchem-output"), description="where reports are written")
     calculator: str = Field(default="chgnet", description="default calculator name")
+    screen_calculator: str = Field(
+        default="sevennet",
+        description="the main job's (interchem screen, report, tieline, submit screen) default model: SevenNet-0, "
+        "chosen by the three-model validation table in the README; a calculator the user sets (flag, "
+        "INTERCHEM_CALCULATOR, config file) takes precedence",
+    )
     mp_api_key: SecretStr | None = Field(default=None, description="Materials Project API key (or MP_API_KEY)")
     relax_fmax: float = Field(default=0.05, gt=0, description="force threshold of relaxations (eV/A)")
     relax_steps: int = Field(default=300, gt=0, description="maximum optimiser steps per relaxation")
@@ -92,6 +98,12 @@ class Settings(BaseSettings):
             return self.mp_api_key
         key = os.environ.get("MP_API_KEY")
         return SecretStr(key) if key else None
+
+
+def screen_default(settings: Settings) -> str:
+    """The model of a thermodynamic screen when no ``-c`` is given: ``calculator`` if the user set it
+    anywhere (environment, config file, flag), else ``screen_calculator``."""
+    return settings.calculator if "calculator" in settings.model_fields_set else settings.screen_calculator
 
 
 def get_settings(**overrides: Any) -> Settings:

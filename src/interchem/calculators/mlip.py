@@ -297,7 +297,8 @@ def _validate_sevennet(spec: CalculatorSpec) -> None:
     if importlib.util.find_spec("sevenn") is None:
         raise CalculatorSettingsError(
             "calculator 'sevennet' needs the optional package sevenn 0.10.4: pip install 'interchem[sevennet]' "
-            "(later sevenn releases need e3nn >= 0.5 and break mace-torch)"
+            "(later sevenn releases need e3nn >= 0.5 and break mace-torch); SevenNet-0 is the main job's default "
+            "model: without sevenn, give -c chgnet (or INTERCHEM_CALCULATOR=chgnet)"
         )
     model = str(spec.settings.get("model", "7net-0"))
     if model.lower() not in {m.lower() for m in SEVENNET_MODELS}:

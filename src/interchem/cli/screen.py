@@ -37,6 +37,7 @@ from interchem.cli.common import (
     split_list,
 )
 from interchem.errors import InterchemError
+from interchem.settings import screen_default
 
 
 @app.command(rich_help_panel=THERMODYNAMICS)
@@ -92,7 +93,7 @@ def screen(
         plan = plan_screen(
             electrolyte,
             anode,
-            calculator if committee else parse_calculator(calculator, settings.calculator),
+            calculator if committee else parse_calculator(calculator, screen_default(settings)),
             extra_phases=phase,
             settings=settings,
             static_calculator=static,
