@@ -4,6 +4,7 @@ discovery, result rows and exports (embedded store)."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import yaml
@@ -106,6 +107,30 @@ def test_results_rows_filters_and_exports(isolated_settings, tiny_mace):
     assert all("properties" in d for d in data)
     paths = redraw_reports(settings.output_dir / "again", settings)
     assert paths and (settings.output_dir / "again" / "summary.json").exists()
+
+
+def test_results_table_full_flow_uuid_and_no_empty_rows(isolated_settings, tiny_mace, monkeypatch):
+    """The table names each row's flow by its full uuid and lists results of phases only: the screen's
+    analysis and jobflow/atomate2 bookkeeping outputs (empty phase, calculator and value columns) are
+    counted in one line instead."""
+    from typer.testing import CliRunner
+
+    from interchem.cli import app
+    from interchem.runner import plan_screen, run_screen
+
+    monkeypatch.setenv("COLUMNS", "250")
+    settings = isolated_settings.model_copy(update={"relax_steps": 3})
+    spec = CalculatorSpec(name="mace", settings={"model": str(tiny_mace)})
+    run_screen(plan_screen(["Li2S"], [], spec, settings=settings), settings=settings)
+    r = CliRunner().invoke(app, ["results", "-s", str(settings.store_path)])
+    assert r.exit_code == 0, r.output
+    body = [line for line in r.output.splitlines() if line.startswith("│")]
+    cells = [[c.strip() for c in line.strip("│").split("│")] for line in body]
+    assert len(cells) == 3 and {c[2] for c in cells} == {"Li", "S", "Li2S"}
+    assert all(all(c) for c in cells), body  # no empty column in any row
+    (uuid,) = {c[0] for c in cells}
+    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", uuid), uuid
+    assert "analyse screen" in r.output.split("┘")[-1]  # named among the outputs left out
 
 
 def test_submitting_side_reuse_replaces_stored_calculations(isolated_settings, tiny_mace):

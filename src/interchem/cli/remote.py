@@ -322,7 +322,7 @@ def results(
     limit: Annotated[int, typer.Option("--limit", help="maximum rows")] = 10_000,
 ) -> None:
     """Query stored results (embedded store or MongoDB): filter, print a table, export JSON/CSV, re-draw reports."""
-    from interchem.remote.results import export, query_results, redraw_reports, table_columns
+    from interchem.remote.results import export, query_results, redraw_reports, table_columns, table_rows
     from interchem.settings import get_settings
     from interchem.store import check_store
 
@@ -342,14 +342,15 @@ def results(
         reports = redraw_reports(report_dir, settings, flow=flow, calculator=calculator) if report_dir else []
     except InterchemError as exc:
         fail(exc)
-    cols = table_columns(rows, prop)
-    table = Table(title=f"{len(rows)} stored results ({where})")
+    shown, left_out = table_rows(rows, prop)
+    cols = table_columns(shown, prop)
+    table = Table(title=f"{len(shown)} stored results ({where})")
     for col in ("flow", "job", "phase", "formula", "chemsys", "calculator", *cols):
-        table.add_column(col)
-    for r in rows:
+        table.add_column(col, no_wrap=col in ("flow", "job"))  # the flow name or its full uuid, never cut
+    for r in shown:
         table.add_row(
-            r.flow[:24],
-            r.name[:28],
+            r.flow,
+            r.name,
             r.phase or "",
             r.formula or "",
             r.chemsys or "",
@@ -366,6 +367,9 @@ def results(
         target.write_text(text)
         console.print(f"{fmt.upper()}: {target} ({len(rows)} rows)")
     out.print(table)
+    if left_out:
+        kinds = ", ".join(sorted({n.split(" ")[0] if n.startswith(("relax ", "static ")) else n for n in left_out}))
+        console.print(f"{len(left_out)} job outputs of no phase not shown ({kinds}); --json/--csv export every row")
     for path in reports:
         console.print(f"report (from stored results, nothing recomputed): {path}")
 
@@ -399,6 +403,7 @@ def fireworks(
     (jobflow's flow_to_workflow) and add it to the LaunchPad on the MongoDB store; run it with
     `rlaunch -l my_launchpad.yaml rapidfire` or the qadapter."""
     import yaml
+    from jobflow import Flow, Job
 
     from interchem.remote.fireworks import add_to_launchpad, to_workflow, write_config
     from interchem.remote.flows import build_flow
@@ -421,8 +426,10 @@ def fireworks(
             make_arg,
             name,
         )
-        jf_flow, summary, _ = build_flow(request, settings)
-        if name:
+        jf_flow, summary, default_name = build_flow(request, settings)
+        if isinstance(jf_flow, Job):  # a lone job: its own workflow, named (not the job renamed)
+            jf_flow = Flow([jf_flow], output=jf_flow.output, name=name or default_name)
+        elif name:
             jf_flow.name = name
         wf = to_workflow(jf_flow, settings)
         if output:
@@ -430,11 +437,10 @@ def fireworks(
         if config_dir:
             for path in write_config(config_dir, settings):
                 console.print(f"wrote {path}")
-        fw_ids = add_to_launchpad(wf, settings) if add else {}
+        added = add_to_launchpad(wf, settings) if add else []
     except (InterchemError, yaml.YAMLError) as exc:
         fail(exc)
     console.print(f"[bold]interchem fireworks[/] {summary}")
-    out.print(
-        f"FireWorks workflow {wf.name!r}: {len(wf.fws)} fireworks"
-        + (f", added (fw ids {min(fw_ids.values())}-{max(fw_ids.values())})" if fw_ids else "")
-    )
+    out.print(f"FireWorks workflow {wf.name!r}: {len(wf.fws)} fireworks" + (", added:" if added else ""))
+    for fw_id, fw_name in added:  # the ids `lpad get_fws -i`, `lpad rerun_fws -i` take, with what each is
+        out.print(f"  fw {fw_id}  {fw_name}", markup=False, highlight=False)
