@@ -79,11 +79,11 @@ def test_flow_runs_with_rlaunch_against_mongodb(mongo_settings, tiny_mace, tmp_p
 
     states = {fw["name"]: fw["state"] for fw in lp.fireworks.find({}, {"name": 1, "state": 1})}
     assert states and all(s == "COMPLETED" for s in states.values()), states
-    # the dynamic relax + record jobs (Response replace) ran as extra fireworks
-    assert any(name.startswith("record") for name in states), states
+    # one firework: relaxed and recorded in one job (no dynamic relax/record/store_inputs fireworks)
+    assert list(states) == ["relax or reuse Li"], states
 
     from interchem.remote.results import query_results
 
     rows = query_results(mongo_settings, phase="Li", calculator="mace")  # the record, not atomate2's task doc
-    assert len(rows) == 1 and rows[0].calculator.startswith("mace:") and rows[0].name == "record Li"
+    assert len(rows) == 1 and rows[0].calculator.startswith("mace:") and rows[0].name == "relax or reuse Li"
     assert "energy_per_atom_eV" in rows[0].properties

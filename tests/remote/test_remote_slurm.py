@@ -205,7 +205,7 @@ def test_screen_through_slurm_and_results_from_mongodb(remote, tmp_path, mongo_s
     r = runner.invoke(app, ["results", "--flow", "plumbing-screen", "--json", str(tmp_path / "rows.json")])
     assert r.exit_code == 0, r.output
     rows = json.loads((tmp_path / "rows.json").read_text())
-    phases = {row["phase"] for row in rows if row["name"].startswith("record")}
+    phases = {row["phase"] for row in rows if row["name"].startswith("relax or reuse")}
     assert phases == {"Li", "S", "Li2S"}
     assert all(row["calculator"].startswith("mace:") for row in rows if row["phase"])
     r = runner.invoke(app, ["results", "--chemsys", "Li", "--property", "energy_per_atom_eV", "--csv", "-"])

@@ -93,9 +93,15 @@ def test_results_rows_filters_and_exports(isolated_settings, tiny_mace):
     spec = CalculatorSpec(name="mace", settings={"model": str(tiny_mace)})
     run_screen(plan_screen(["Li2S"], [], spec, settings=settings), settings=settings)
     rows = query_results(settings)
-    assert {r.phase for r in rows if r.name.startswith("record")} == {"Li", "S", "Li2S"}
-    # by phase name (the record) or formula (atomate2's relax task document of the same phase)
-    assert {r.name for r in query_results(settings, chemsys="Li-S", phase="Li2S")} == {"record Li2S", "relax Li2S"}
+    assert {r.phase for r in rows if r.name.startswith("relax or reuse")} == {"Li", "S", "Li2S"}
+    # one job per relaxation: its output is the record (no separate atomate2 task document or store_inputs)
+    assert [r.name for r in query_results(settings, chemsys="Li-S", phase="Li2S")] == ["relax or reuse Li2S"]
+    assert sorted(r.name for r in rows) == [
+        "analyse screen",
+        "relax or reuse Li",
+        "relax or reuse Li2S",
+        "relax or reuse S",
+    ]
     assert query_results(settings, chemsys="Li") and all(
         r.chemsys == "Li" for r in query_results(settings, chemsys="Li")
     )
@@ -168,3 +174,29 @@ def test_submitting_side_reuse_replaces_stored_calculations(isolated_settings, t
     (result,) = [r[1].output for r in out.values()]
     stored = next(r for r in first.relaxations if r["phase"] == "Li2S")
     assert result.reused and result.energy_per_atom_eV == stored["energy_per_atom_eV"]
+
+
+@pytest.mark.parametrize("holder", ["jobflow", "interchem"])
+def test_children_of_a_failed_replacement_wait(tmp_path, holder):
+    """A job replaced by a flow whose job fails (or is cancelled): with jobflow's store_inputs the child
+    runs anyway on an unresolved reference; with ``replace_with`` the output holder and the child wait
+    (here, run_locally: they are not run), and after the fix the rerun gives the child the real output."""
+    from jobflow import JobStore, run_locally
+    from maggma.stores import MemoryStore
+    from remote_jobs import replaced_then_consumed
+
+    flag = tmp_path / "fixed"
+    flow = replaced_then_consumed(str(flag), holder)
+    store = JobStore(MemoryStore())
+    run_locally(flow, store=store, root_dir=tmp_path, ensure_success=False, log=False)
+    store.connect()
+    consumer = flow.jobs[1].uuid
+    names = {d["name"] for d in store.query({}, properties=["name"], load=False)}
+    if holder == "jobflow":  # the defect: store_inputs ran and stored the unresolved reference as the output
+        held = store.query_one({"uuid": flow.jobs[0].uuid, "index": 2}, load=False)
+        assert "store_inputs" in names and held["output"]["@class"] == "OutputReference"
+        return
+    assert "store_inputs" not in names and store.query_one({"uuid": consumer}, load=False) is None
+    flag.write_text("fixed")
+    run_locally(flow, store=store, root_dir=tmp_path, ensure_success=True, log=False)
+    assert store.get_output(consumer) == {"got": {"fixed": True}}
