@@ -190,3 +190,8 @@ class NoInterfaceMatchError(InterfaceError):
 
 class AmorphousBlockError(InterfaceError):
     """An amorphous block that is too small in-plane or has an unphysical density."""
+
+
+class JobCancelledError(InterchemError, RuntimeError):
+    """A job got SIGTERM from its scheduler (``scancel``, or its time limit) and stopped; the message says
+    so, so that the job's recorded failure is not a bare "output file missing"."""

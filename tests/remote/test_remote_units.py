@@ -63,6 +63,24 @@ def test_project_rendering_has_no_credentials(tmp_path, monkeypatch):
         render_project(get_settings(store_uri=None))
 
 
+def test_batch_project_runs_jobs_in_one_allocation(tmp_path, monkeypatch):
+    """--batch N: jobflow-remote's batch execution, one allocation running N jobs at a time."""
+    from jobflow_remote.config.base import Project
+
+    from interchem.remote.project import write_project
+
+    monkeypatch.setenv("INTERCHEM_CONFIG", str(tmp_path / "none.yaml"))
+    s = get_settings(store_uri="mongodb://db.example.org/results", remote_projects_folder=tmp_path / "projects")
+    data = render_project(s, batch=2, resources=Resources(partition="debug"))
+    worker = Project.model_validate(data).workers["slurm"]
+    assert worker.max_jobs == 1 and worker.batch.parallel_jobs == 2 and worker.batch.work_dir.is_absolute()
+    write_project(data, s)
+    assert worker.batch.jobs_handle_dir.is_dir() and worker.batch.work_dir.is_dir()
+    assert "batch" not in render_project(s)["workers"]["slurm"]
+    with pytest.raises(SubmissionError, match="--batch"):
+        render_project(s, batch=-1)
+
+
 def test_flow_specs_and_calculator_discovery(tmp_path, tiny_mace, isolated_settings):
     spec = CalculatorSpec(name="mace", settings={"model": str(tiny_mace)})
     flow, plan = screen_flow(["Li2S"], [], spec, settings=isolated_settings)

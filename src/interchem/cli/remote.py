@@ -79,6 +79,10 @@ def remote_project(
     runner_delay: Annotated[
         float, typer.Option("--runner-delay", help="seconds between runner checks (jobflow-remote default 30)")
     ] = 30.0,
+    batch: Annotated[
+        Optional[int],
+        typer.Option("--batch", help="run N jobs at a time in one Slurm allocation (jobflow-remote batch mode)"),
+    ] = None,
     resources_file: Annotated[Optional[Path], _R["resources_file"]] = None,
     nodes: Annotated[Optional[int], _R["nodes"]] = None,
     ntasks: Annotated[Optional[int], _R["ntasks"]] = None,
@@ -111,12 +115,14 @@ def remote_project(
             ssh_host=ssh_host,
             ssh_user=ssh_user,
             ssh_key=ssh_key,
+            batch=batch,
         )
         path = write_project(data, settings)
     except InterchemError as exc:
         fail(exc)
     out.print(f"project {data['name']!r} written to {path}")
-    console.print(f"next: jf -p {data['name']} admin reset   (once)   then   jf -p {data['name']} runner start")
+    # -y: jf's confirmation prompt fails with EOFError in scripts (docs/cluster.md, "Without prompts")
+    console.print(f"next: jf -p {data['name']} admin reset -y   (once)   then   jf -p {data['name']} runner start")
 
 
 FLOW_HELP = (
@@ -444,3 +450,31 @@ def fireworks(
     out.print(f"FireWorks workflow {wf.name!r}: {len(wf.fws)} fireworks" + (", added:" if added else ""))
     for fw_id, fw_name in added:  # the ids `lpad get_fws -i`, `lpad rerun_fws -i` take, with what each is
         out.print(f"  fw {fw_id}  {fw_name}", markup=False, highlight=False)
+
+
+@app.command()
+def recover(
+    target: Annotated[
+        str, typer.Argument(help="the flow's --name given at submission, a flow uuid, a job uuid or a db id")
+    ],
+    project: Annotated[
+        Optional[str], typer.Option("--project", help="jobflow-remote project (default: settings remote_project)")
+    ] = None,
+    wait: Annotated[int, typer.Option("--wait", help="seconds to wait for the runner's lock on the flow")] = 60,
+) -> None:
+    """Rerun the failed, cancelled (scancel) or lost jobs of a submitted flow, without prompts (what
+    `echo y | jf job rerun -f -did ID` does, for every such job of the flow); the runner resubmits them."""
+    from interchem.remote.recover import recover as do_recover
+    from interchem.settings import get_settings
+
+    try:
+        result = do_recover(target, get_settings(remote_project=project), project=project, wait=wait)
+    except InterchemError as exc:
+        fail(exc)
+    flows = ", ".join(result.flows) or "?"
+    if not result.rerun:
+        out.print(f"nothing to recover in {flows}: no FAILED or REMOTE_ERROR job")
+        return
+    for r in result.rerun:
+        out.print(f"rerun db id {r.db_id} {r.name} (was {r.state}: {r.error or 'no message'})", markup=False)
+    out.print(f"{len(result.rerun)} job(s) of {flows} set to READY; the runner submits them again")
