@@ -218,3 +218,20 @@ def test_children_of_a_failed_replacement_wait(tmp_path, holder):
     flag.write_text("fixed")
     run_locally(flow, store=store, root_dir=tmp_path, ensure_success=True, log=False)
     assert store.get_output(consumer) == {"got": {"fixed": True}}
+
+
+def test_submit_without_mongodb_is_refused_and_creates_no_store(tmp_path, monkeypatch, tiny_mace):
+    from interchem.remote.submit import submit
+
+    monkeypatch.setenv("INTERCHEM_CONFIG", str(tmp_path / "none.yaml"))
+    settings = get_settings(store_uri="", store_path=tmp_path / "would-be-store")
+    spec = CalculatorSpec(name="mace", settings={"model": str(tiny_mace)})
+
+    def build():
+        return flow_from_target(
+            "interchem.workflows.thermo:RelaxPhaseMaker", {"calculator": spec.label()}, {"structure": {"phase": "Si"}}
+        )
+
+    with pytest.raises(StoreConfigError, match="needs the MongoDB store"):
+        submit(build, "x", settings=settings)
+    assert not (tmp_path / "would-be-store").exists()
