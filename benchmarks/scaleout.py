@@ -15,10 +15,19 @@ server (mongoeco, SQLite engine, SCRAM auth) and a single-node Slurm (munged, sl
   store (MontyStore on SQLite). Rates in documents per second. mongoeco slows down with collection
   size (see ../shared/notes/environment.md beside the repository), so keep ``--docs`` a few hundred.
 
-    .venv/bin/python benchmarks/scaleout.py [--repeat 3] [--batch 4] [--delay 1] [--docs 300]
+* screen (``--screen``): one screen (``--electrolyte``/``--anode``, default calculator CHGNet), measured in
+  one run: (1) ``interchem screen`` locally on a fresh embedded store (a new process, as a user runs it);
+  (2) ``interchem submit screen`` through jobflow-remote + Slurm on a fresh MongoDB database, from the
+  command's start to the analysis COMPLETED, with the worker in batch mode (``--parallel`` jobs at a time
+  in one allocation); (3) the identical resubmission (every relaxation resolved at submission), same
+  timing. Ratios: cluster / local (goal <= 1.5 on one node) and resubmission / first submission (goal
+  <= 0.05); the two summaries are checked equal. Job counts per path are recorded.
 
-Writes benchmarks/results/scaleout.json. Timings on a shared 2-core machine vary by +-30 %; compare
-numbers within one file.
+    .venv/bin/python benchmarks/scaleout.py [--repeat 3] [--batch 4] [--delay 1] [--docs 300]
+    .venv/bin/python benchmarks/scaleout.py --screen [--electrolyte Li2S --anode Si --parallel 2]
+
+Writes benchmarks/results/scaleout.json (``--screen``: scaleout_screen.json). Timings on a shared 2-core
+machine vary by +-30 %; compare numbers within one file.
 """
 
 from __future__ import annotations
@@ -75,13 +84,105 @@ def store_throughput(n_docs: int, settings) -> dict:
     }
 
 
+def _cli(env: dict, *args: str, cwd: Path) -> tuple[float, str]:
+    """Run ``interchem ARGS`` as a user would (new process); (wall seconds, output)."""
+    t0 = time.perf_counter()
+    r = subprocess.run([sys.executable, "-m", "interchem.cli", *args], env=env, cwd=cwd, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"interchem {' '.join(args)} failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
+    return time.perf_counter() - t0, r.stdout + r.stderr
+
+
+def _until_completed(jc, flow_uuid: str, timeout: float = 7200) -> int:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        states = [d["state"] for d in jc.jobs.find({"job.hosts": flow_uuid}, {"state": 1})]
+        if states and all(s == "COMPLETED" for s in states):
+            return len(states)
+        if any(s in ("FAILED", "REMOTE_ERROR") for s in states):
+            raise RuntimeError(f"a job of {flow_uuid} failed: {states}")
+        time.sleep(0.5)
+    raise RuntimeError(f"{flow_uuid} not COMPLETED within {timeout} s")
+
+
+def screen_scaleout(args, tmp: Path, env: dict, slurm) -> dict:  # long: three timed paths in sequence
+    import json
+    import re
+
+    from jobflow_remote.config.manager import ConfigManager
+
+    from interchem.remote.project import render_project, write_project
+    from interchem.remote.resources import Resources
+    from interchem.settings import get_settings
+
+    screen = ["screen", *sum((["-e", e] for e in args.electrolyte), []), *sum((["-a", a] for a in args.anode), [])]
+    screen += ["-c", args.calculator] + (["--steps", str(args.steps)] if args.steps else [])
+    run_env = {**os.environ, **env, "OMP_NUM_THREADS": "1"}
+    local_env = {k: v for k, v in run_env.items() if k != "INTERCHEM_STORE_URI"}
+    local_s, local_out = _cli(local_env, *screen, "-s", str(tmp / "local-store"), "-o", str(tmp / "local"), cwd=tmp)
+    n_phases = int(re.search(r"(\d+) phases", local_out).group(1))
+
+    settings = get_settings()
+    data = render_project(
+        settings, runner_delay=args.delay, resources=Resources(partition=slurm.partition), batch=args.parallel
+    )
+    write_project(data, settings)
+    jf = [str(Path(sys.executable).parent / "jf"), "-p", "bench"]
+    subprocess.run(
+        [*jf, "admin", "reset", "-y"], check=True, capture_output=True, env=run_env, stdin=subprocess.DEVNULL
+    )
+    subprocess.run([*jf, "runner", "start", "--single"], check=True, capture_output=True, env=run_env)
+    jc = ConfigManager().get_project("bench").get_job_controller()
+    timings = {}
+    try:
+        for label in ("first", "again"):
+            t0 = time.perf_counter()
+            _, out = _cli(run_env, "submit", *screen, "--name", f"bench-{label}", cwd=tmp)
+            flow_uuid = re.search(r"submitted flow '[^']*' \(([0-9a-f-]{36})\)", out).group(1)
+            n_jobs = _until_completed(jc, flow_uuid)
+            timings[label] = {"wall_s": round(time.perf_counter() - t0, 1), "jobs": n_jobs}
+        _cli(run_env, "results", "--flow", "bench-first", "--report", str(tmp / "remote"), cwd=tmp)
+    finally:
+        jc.close()
+        subprocess.run([*jf, "runner", "shutdown"], capture_output=True, timeout=120, env=run_env)
+
+    def summary(d: Path) -> dict:
+        data = json.loads((d / "summary.json").read_text())
+        data.pop("wall_time_s", None)
+        return data
+
+    return {
+        "screen": " ".join(screen),
+        "phases": n_phases,
+        "parallel_jobs_per_allocation": args.parallel,
+        "local_s": round(local_s, 1),
+        "cluster_first_s": timings["first"]["wall_s"],
+        "cluster_first_jobs": timings["first"]["jobs"],
+        "cluster_resubmission_s": timings["again"]["wall_s"],
+        "cluster_resubmission_jobs": timings["again"]["jobs"],
+        "summaries_equal": summary(tmp / "remote") == summary(tmp / "local"),
+        "ratios": {
+            "cluster_over_local": round(timings["first"]["wall_s"] / local_s, 2),
+            "resubmission_over_first": round(timings["again"]["wall_s"] / timings["first"]["wall_s"], 3),
+        },
+        "goals": {"cluster_over_local": 1.5, "resubmission_over_first": 0.05},
+    }
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--batch", type=int, default=4)
     p.add_argument("--delay", type=float, default=1.0, help="runner delays (s)")
     p.add_argument("--docs", type=int, default=300)
+    p.add_argument("--screen", action="store_true", help="time a screen: local vs cluster path vs resubmission")
+    p.add_argument("--electrolyte", "-e", action="append", default=None)
+    p.add_argument("--anode", "-a", action="append", default=None)
+    p.add_argument("--calculator", "-c", default="chgnet")
+    p.add_argument("--steps", type=int, default=None)
+    p.add_argument("--parallel", type=int, default=2, help="jobs at a time in one Slurm allocation (batch mode)")
     args = p.parse_args()
+    args.electrolyte, args.anode = args.electrolyte or ["Li2S"], args.anode or ["Si"]
 
     from services import start_mongo, start_slurm
 
@@ -97,11 +198,24 @@ def main() -> None:
         "JFREMOTE_PROJECTS_FOLDER": str(tmp / "projects"),
         "SLURM_CONF": str(slurm.conf),
         "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-        "PYTHONPATH": str(ROOT / "tests"),
+        # this checkout's interchem in the runner and the Slurm jobs too (not another installed copy)
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT / "tests")]),
+        "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1",  # as the tests' worker environment
     }
     os.environ.update(env)
     jf = [str(Path(sys.executable).parent / "jf"), "-p", "bench"]
     record: dict = {"runner_delay_s": args.delay}
+    if args.screen:
+        try:
+            record["screen_path"] = screen_scaleout(args, tmp, env, slurm)
+        finally:
+            slurm.stop()
+            mongo.stop()
+        import json
+
+        print(json.dumps(record, indent=2))
+        print(f"written {write_result('scaleout_screen', record)}")
+        return
     try:
         from remote_jobs import noop
 

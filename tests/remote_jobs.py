@@ -37,3 +37,29 @@ def noop_flow(n: int = 1):
     from jobflow import Flow
 
     return Flow([noop(i) for i in range(n)], name=f"noop x{n}")
+
+
+@job
+def replaced_by(flag: str, holder: str = "interchem") -> object:
+    """Replaces itself by ``fail_unless(flag)``; its output held by interchem's ``replace_with`` or, with
+    ``holder="jobflow"``, by jobflow's own ``store_inputs``."""
+    from jobflow import Flow, Response
+
+    from interchem.workflows.common import replace_with
+
+    inner = fail_unless(flag)
+    if holder == "jobflow":
+        return Response(replace=Flow([inner], output=inner.output))
+    return replace_with([inner], inner.output, name="replacement")
+
+
+@job
+def consume(value: object) -> dict:
+    return {"got": value}
+
+
+def replaced_then_consumed(flag: str, holder: str = "interchem"):
+    from jobflow import Flow
+
+    first = replaced_by(flag, holder)
+    return Flow([first, consume(first.output)], output=None, name="replace then consume")

@@ -251,3 +251,8 @@ class AmorphousBlockError(InterfaceError):
 class FineTuneError(InterchemError, ValueError):
     """A fine-tuning request that cannot work: too few labels for a train/validation/test split, a base model
     without a training path, a model file that does not load (raised before any job runs)."""
+
+
+class JobCancelledError(InterchemError, RuntimeError):
+    """A job got SIGTERM from its scheduler (``scancel``, or its time limit) and stopped; the message says
+    so, so that the job's recorded failure is not a bare "output file missing"."""

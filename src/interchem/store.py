@@ -435,6 +435,42 @@ def mongo_job_store(settings: Settings, explicit_uri: bool = True) -> JobStore:
     return JobStore(docs, additional_stores={DATA_COLLECTION: data})
 
 
+_SCRAM_MECHANISMS = ("SCRAM-SHA-256", "SCRAM-SHA-1")
+
+
+def _auth_failure(uri: str, database: str, timeout_ms: int) -> str:
+    """Why authentication failed, without the password: the mechanism or the credentials.
+
+    Servers answer both a wrong password and an unsupported mechanism with the same "Authentication
+    failed" (e.g. mongoeco, which speaks SCRAM-SHA-256 only, when the driver negotiates SCRAM-SHA-1). So
+    the same credentials are tried once with each SCRAM mechanism named explicitly: one that works means
+    the URI needs ``authMechanism=``; none working means the user name or password is wrong."""
+    import pymongo
+    from pymongo.errors import PyMongoError
+    from pymongo.uri_parser import parse_uri
+
+    given = (parse_uri(uri).get("options") or {}).get("authmechanism")
+    for mechanism in _SCRAM_MECHANISMS:
+        if mechanism == given:
+            continue
+        client = pymongo.MongoClient(
+            uri, authMechanism=mechanism, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms
+        )
+        try:
+            client[database].command("ping")
+        except PyMongoError:
+            continue
+        finally:
+            client.close()
+        return (
+            f"authentication failed with {'authMechanism=' + given if given else 'the default mechanism negotiation'}"
+            f", but the user name and password are accepted with {mechanism}: put authMechanism={mechanism} in "
+            f"the store URI (...?authSource=admin&authMechanism={mechanism})"
+        )
+    tried = ", ".join(dict.fromkeys([given or "default negotiation", *_SCRAM_MECHANISMS]))
+    return f"authentication failed: the server rejects the user name or password (tried {tried})"
+
+
 def check_store(settings: Settings | None = None, timeout_ms: int = 3000) -> str:
     """Connect and authenticate to the configured store within ``timeout_ms``; return its description.
 
@@ -462,7 +498,7 @@ def check_store(settings: Settings | None = None, timeout_ms: int = 3000) -> str
     except OperationFailure as exc:
         text = str(exc)
         if exc.code in (18, 13) or "auth" in text.lower():
-            raise StoreConnectionError(f"{where}: authentication failed (check the user name and password)") from None
+            raise StoreConnectionError(f"{where}: {_auth_failure(uri, database, timeout_ms)}") from None
         raise StoreConnectionError(f"{where}: the server refused the request ({exc.code})") from None
     except PyMongoError as exc:
         raise StoreConnectionError(f"{where} is unreachable ({type(exc).__name__}) within {timeout_ms} ms") from None

@@ -35,10 +35,20 @@ def test_flow_runs_with_rlaunch_against_mongodb(mongo_settings, tiny_mace, tmp_p
             "phase=Li",
             "--write-config",
             str(cfg),
+            "--name",
+            "li-relax",
         ],
     )
     assert r.exit_code == 0, r.output
-    assert "1 fireworks, added" in r.output and MONGO_PASSWORD not in r.output
+    assert "FireWorks workflow 'li-relax': 1 fireworks, added" in r.output and MONGO_PASSWORD not in r.output
+    from fireworks import LaunchPad
+
+    lp = LaunchPad.from_file(str(cfg / "my_launchpad.yaml"))
+    added = list(lp.fireworks.find({}, {"fw_id": 1, "name": 1}))
+    assert [w["name"] for w in lp.workflows.find({}, {"name": 1})] == ["li-relax"]
+    for fw in added:  # each fw id is printed with its name
+        assert f"fw {fw['fw_id']}  {fw['name']}" in r.output, r.output
+    assert [fw["name"] for fw in added] == ["relax or reuse Li"]
     assert oct((cfg / "my_launchpad.yaml").stat().st_mode & 0o777) == "0o600"
     qadapter = (cfg / "my_qadapter.yaml").read_text()
     assert "_fw_q_type: SLURM" in qadapter and "rlaunch -w" in qadapter
@@ -67,16 +77,13 @@ def test_flow_runs_with_rlaunch_against_mongodb(mongo_settings, tiny_mace, tmp_p
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert MONGO_PASSWORD not in run.stdout + run.stderr
 
-    from fireworks import LaunchPad
-
-    lp = LaunchPad.from_file(str(cfg / "my_launchpad.yaml"))
     states = {fw["name"]: fw["state"] for fw in lp.fireworks.find({}, {"name": 1, "state": 1})}
     assert states and all(s == "COMPLETED" for s in states.values()), states
-    # the dynamic relax + record jobs (Response replace) ran as extra fireworks
-    assert any(name.startswith("record") for name in states), states
+    # one firework: relaxed and recorded in one job (no dynamic relax/record/store_inputs fireworks)
+    assert list(states) == ["relax or reuse Li"], states
 
     from interchem.remote.results import query_results
 
     rows = query_results(mongo_settings, phase="Li", calculator="mace")  # the record, not atomate2's task doc
-    assert len(rows) == 1 and rows[0].calculator.startswith("mace:") and rows[0].name == "record Li"
+    assert len(rows) == 1 and rows[0].calculator.startswith("mace:") and rows[0].name == "relax or reuse Li"
     assert "energy_per_atom_eV" in rows[0].properties

@@ -40,6 +40,7 @@ class JF:
         r = subprocess.run(
             [str(VENV_BIN / "jf"), "-p", self.project, *args],
             env=self.env,
+            stdin=subprocess.DEVNULL,  # as in a script or batch job: a command that prompts fails
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -136,7 +137,10 @@ def remote(mongo_server, slurm_cluster, tmp_path_factory, tiny_mace):
 
     use_projects_folder()  # this process's jobflow-remote settings too (JF.controller)
     jf = JF({**os.environ}, PROJECT)
-    jf.cli("admin", "reset", "-y")
+    # the set-up command remote-project prints works non-interactively (a bare `jf admin reset` prompts)
+    reset = re.search(r"next: jf -p \S+ (admin reset[^(]*?)\s+\(once\)", r.output)
+    assert reset, r.output
+    jf.cli(*reset.group(1).split())
     jf.cli("runner", "start", "--single")
     pid_file = base / "projects" / PROJECT / "daemon" / "supervisord.pid"
     if pid_file.exists():  # the runner's supervisord dies with a killed pytest too
@@ -205,7 +209,7 @@ def test_screen_through_slurm_and_results_from_mongodb(remote, tmp_path, mongo_s
     r = runner.invoke(app, ["results", "--flow", "plumbing-screen", "--json", str(tmp_path / "rows.json")])
     assert r.exit_code == 0, r.output
     rows = json.loads((tmp_path / "rows.json").read_text())
-    phases = {row["phase"] for row in rows if row["name"].startswith("record")}
+    phases = {row["phase"] for row in rows if row["name"].startswith("relax or reuse")}
     assert phases == {"Li", "S", "Li2S"}
     assert all(row["calculator"].startswith("mace:") for row in rows if row["phase"])
     r = runner.invoke(app, ["results", "--chemsys", "Li", "--property", "energy_per_atom_eV", "--csv", "-"])
@@ -487,3 +491,82 @@ def test_no_credentials_in_runner_logs_or_job_files(remote):
     assert any(p.name == "runner.log" for p in files) and any(p.name.endswith(".sh") for p in files)
     leaks = [str(p) for p in files if MONGO_PASSWORD.encode() in p.read_bytes()]
     assert leaks == []
+
+
+def _job_catching_sigterm(work_dir: Path) -> str | None:
+    """The Slurm id of a running job whose Python has interchem's SIGTERM handler installed (read from
+    /proc: SIGTERM in its caught-signals mask), or None."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            if "execution run" not in cmd or str(work_dir) not in cmd:
+                continue
+            caught = next(x for x in (entry / "status").read_text().splitlines() if x.startswith("SigCgt:"))
+            env = (entry / "environ").read_bytes().split(b"\0")
+        except (OSError, StopIteration):
+            continue
+        if int(caught.split()[1], 16) & (1 << (15 - 1)):
+            job = next((e.split(b"=", 1)[1].decode() for e in env if e.startswith(b"SLURM_JOB_ID=")), None)
+            if job:
+                return job
+    return None
+
+
+def _summary(path: Path) -> dict:
+    data = json.loads((path / "summary.json").read_text())
+    data.pop("wall_time_s", None)
+    return data
+
+
+def test_scancel_mid_screen_then_recover_gives_the_local_summary(remote, tmp_path):
+    """A relaxation of a submitted screen is cancelled with scancel while it runs: it is FAILED with an
+    error that says it was cancelled, the screen's analysis waits (nothing runs on a missing result), and
+    `interchem recover NAME` (no prompt) reruns it; the recovered screen's summary equals a local run's."""
+    from interchem.reports.screen import write_report
+    from interchem.runner import plan_screen, run_screen
+    from interchem.settings import get_settings
+
+    jf, runner, tiny_mace, slurm = remote
+    args = ["screen", "-e", "Li2S", "-a", "none", "-c", f"mace:model={tiny_mace}", "--steps", "40", "--fmax", "0.01"]
+    r, flow_uuid = _submit(runner, *args, "--name", "cancelled-screen")
+    work_dir = Path(jf.env["JF_BASE"]) / "projects" / PROJECT / "work"
+    end, slurm_id = time.monotonic() + 240, None
+    while time.monotonic() < end and slurm_id is None:
+        slurm_id = _job_catching_sigterm(work_dir)
+        time.sleep(0.1)
+    assert slurm_id, "no relaxation job was seen running"
+    slurm.run("scancel", slurm_id)
+    infos = jf.wait(flow_uuid, lambda i: any(x.state.value == "FAILED" for x in i), what="cancel seen", timeout=180)
+    (failed,) = [i for i in infos if i.state.value == "FAILED"]
+    assert "cancelled" in failed.error and "SIGTERM" in failed.error and f"Slurm job {slurm_id}" in failed.error
+    time.sleep(5)  # the runner had time to move on: the analysis must still wait
+    states = {i.name: i.state.value for i in jf.jobs(flow_uuid)}
+    assert states["analyse screen"] == "WAITING" and not any("store_inputs" in n for n in states), states
+    assert len(states) == 4  # one job per phase (relaxed and recorded in it) + the analysis
+
+    stdin_closed = runner.invoke(app, ["recover", "cancelled-screen"], input=None)
+    assert stdin_closed.exit_code == 0, stdin_closed.output
+    assert f"rerun db id {failed.db_id} {failed.name} (was FAILED: " in stdin_closed.output
+    jf.wait(flow_uuid, _all("COMPLETED"), what="recovered screen COMPLETED", timeout=300)
+    again = runner.invoke(app, ["recover", flow_uuid])
+    assert again.exit_code == 0 and "nothing to recover" in again.output
+
+    r = runner.invoke(app, ["results", "--flow", "cancelled-screen", "--report", str(tmp_path / "remote")])
+    assert r.exit_code == 0, r.output
+    local = get_settings(
+        store_uri="",
+        store_path=tmp_path / "local-store",
+        output_dir=tmp_path / "local",
+        relax_steps=40,
+        relax_fmax=0.01,
+    )
+    result = run_screen(plan_screen(["Li2S"], [], f"mace:model={tiny_mace}", settings=local), settings=local)
+    write_report(result, tmp_path / "local")
+    assert _summary(tmp_path / "remote") == _summary(tmp_path / "local")
+    # an identical resubmission is resolved at submission: no relaxation job, only the analysis runs
+    r, again = _submit(runner, *args, "--name", "cancelled-screen-again")
+    assert "reused from the store (3)" in r.output and ": 1 jobs" in r.output, r.output
+    (only,) = jf.wait(again, _all("COMPLETED"), what="resubmission COMPLETED", timeout=180)
+    assert only.name == "analyse screen"

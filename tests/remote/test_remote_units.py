@@ -4,6 +4,7 @@ discovery, result rows and exports (embedded store)."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import yaml
@@ -62,6 +63,24 @@ def test_project_rendering_has_no_credentials(tmp_path, monkeypatch):
         render_project(get_settings(store_uri=None))
 
 
+def test_batch_project_runs_jobs_in_one_allocation(tmp_path, monkeypatch):
+    """--batch N: jobflow-remote's batch execution, one allocation running N jobs at a time."""
+    from jobflow_remote.config.base import Project
+
+    from interchem.remote.project import write_project
+
+    monkeypatch.setenv("INTERCHEM_CONFIG", str(tmp_path / "none.yaml"))
+    s = get_settings(store_uri="mongodb://db.example.org/results", remote_projects_folder=tmp_path / "projects")
+    data = render_project(s, batch=2, resources=Resources(partition="debug"))
+    worker = Project.model_validate(data).workers["slurm"]
+    assert worker.max_jobs == 1 and worker.batch.parallel_jobs == 2 and worker.batch.work_dir.is_absolute()
+    write_project(data, s)
+    assert worker.batch.jobs_handle_dir.is_dir() and worker.batch.work_dir.is_dir()
+    assert "batch" not in render_project(s)["workers"]["slurm"]
+    with pytest.raises(SubmissionError, match="--batch"):
+        render_project(s, batch=-1)
+
+
 def test_flow_specs_and_calculator_discovery(tmp_path, tiny_mace, isolated_settings):
     spec = CalculatorSpec(name="mace", settings={"model": str(tiny_mace)})
     flow, plan = screen_flow(["Li2S"], [], spec, settings=isolated_settings)
@@ -92,9 +111,15 @@ def test_results_rows_filters_and_exports(isolated_settings, tiny_mace):
     spec = CalculatorSpec(name="mace", settings={"model": str(tiny_mace)})
     run_screen(plan_screen(["Li2S"], [], spec, settings=settings), settings=settings)
     rows = query_results(settings)
-    assert {r.phase for r in rows if r.name.startswith("record")} == {"Li", "S", "Li2S"}
-    # by phase name (the record) or formula (atomate2's relax task document of the same phase)
-    assert {r.name for r in query_results(settings, chemsys="Li-S", phase="Li2S")} == {"record Li2S", "relax Li2S"}
+    assert {r.phase for r in rows if r.name.startswith("relax or reuse")} == {"Li", "S", "Li2S"}
+    # one job per relaxation: its output is the record (no separate atomate2 task document or store_inputs)
+    assert [r.name for r in query_results(settings, chemsys="Li-S", phase="Li2S")] == ["relax or reuse Li2S"]
+    assert sorted(r.name for r in rows) == [
+        "analyse screen",
+        "relax or reuse Li",
+        "relax or reuse Li2S",
+        "relax or reuse S",
+    ]
     assert query_results(settings, chemsys="Li") and all(
         r.chemsys == "Li" for r in query_results(settings, chemsys="Li")
     )
@@ -106,6 +131,30 @@ def test_results_rows_filters_and_exports(isolated_settings, tiny_mace):
     assert all("properties" in d for d in data)
     paths = redraw_reports(settings.output_dir / "again", settings)
     assert paths and (settings.output_dir / "again" / "summary.json").exists()
+
+
+def test_results_table_full_flow_uuid_and_no_empty_rows(isolated_settings, tiny_mace, monkeypatch):
+    """The table names each row's flow by its full uuid and lists results of phases only: the screen's
+    analysis and jobflow/atomate2 bookkeeping outputs (empty phase, calculator and value columns) are
+    counted in one line instead."""
+    from typer.testing import CliRunner
+
+    from interchem.cli import app
+    from interchem.runner import plan_screen, run_screen
+
+    monkeypatch.setenv("COLUMNS", "250")
+    settings = isolated_settings.model_copy(update={"relax_steps": 3})
+    spec = CalculatorSpec(name="mace", settings={"model": str(tiny_mace)})
+    run_screen(plan_screen(["Li2S"], [], spec, settings=settings), settings=settings)
+    r = CliRunner().invoke(app, ["results", "-s", str(settings.store_path)])
+    assert r.exit_code == 0, r.output
+    body = [line for line in r.output.splitlines() if line.startswith("│")]
+    cells = [[c.strip() for c in line.strip("│").split("│")] for line in body]
+    assert len(cells) == 3 and {c[2] for c in cells} == {"Li", "S", "Li2S"}
+    assert all(all(c) for c in cells), body  # no empty column in any row
+    (uuid,) = {c[0] for c in cells}
+    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", uuid), uuid
+    assert "analyse screen" in r.output.split("┘")[-1]  # named among the outputs left out
 
 
 def test_submitting_side_reuse_replaces_stored_calculations(isolated_settings, tiny_mace):
@@ -143,3 +192,46 @@ def test_submitting_side_reuse_replaces_stored_calculations(isolated_settings, t
     (result,) = [r[1].output for r in out.values()]
     stored = next(r for r in first.relaxations if r["phase"] == "Li2S")
     assert result.reused and result.energy_per_atom_eV == stored["energy_per_atom_eV"]
+
+
+@pytest.mark.parametrize("holder", ["jobflow", "interchem"])
+def test_children_of_a_failed_replacement_wait(tmp_path, holder):
+    """A job replaced by a flow whose job fails (or is cancelled): with jobflow's store_inputs the child
+    runs anyway on an unresolved reference; with ``replace_with`` the output holder and the child wait
+    (here, run_locally: they are not run), and after the fix the rerun gives the child the real output."""
+    from jobflow import JobStore, run_locally
+    from maggma.stores import MemoryStore
+    from remote_jobs import replaced_then_consumed
+
+    flag = tmp_path / "fixed"
+    flow = replaced_then_consumed(str(flag), holder)
+    store = JobStore(MemoryStore())
+    run_locally(flow, store=store, root_dir=tmp_path, ensure_success=False, log=False)
+    store.connect()
+    consumer = flow.jobs[1].uuid
+    names = {d["name"] for d in store.query({}, properties=["name"], load=False)}
+    if holder == "jobflow":  # the defect: store_inputs ran and stored the unresolved reference as the output
+        held = store.query_one({"uuid": flow.jobs[0].uuid, "index": 2}, load=False)
+        assert "store_inputs" in names and held["output"]["@class"] == "OutputReference"
+        return
+    assert "store_inputs" not in names and store.query_one({"uuid": consumer}, load=False) is None
+    flag.write_text("fixed")
+    run_locally(flow, store=store, root_dir=tmp_path, ensure_success=True, log=False)
+    assert store.get_output(consumer) == {"got": {"fixed": True}}
+
+
+def test_submit_without_mongodb_is_refused_and_creates_no_store(tmp_path, monkeypatch, tiny_mace):
+    from interchem.remote.submit import submit
+
+    monkeypatch.setenv("INTERCHEM_CONFIG", str(tmp_path / "none.yaml"))
+    settings = get_settings(store_uri="", store_path=tmp_path / "would-be-store")
+    spec = CalculatorSpec(name="mace", settings={"model": str(tiny_mace)})
+
+    def build():
+        return flow_from_target(
+            "interchem.workflows.thermo:RelaxPhaseMaker", {"calculator": spec.label()}, {"structure": {"phase": "Si"}}
+        )
+
+    with pytest.raises(StoreConfigError, match="needs the MongoDB store"):
+        submit(build, "x", settings=settings)
+    assert not (tmp_path / "would-be-store").exists()

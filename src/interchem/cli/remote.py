@@ -86,6 +86,10 @@ def remote_project(
     runner_delay: Annotated[
         float, typer.Option("--runner-delay", help="seconds between runner checks (jobflow-remote default 30)")
     ] = 30.0,
+    batch: Annotated[
+        Optional[int],
+        typer.Option("--batch", help="run N jobs at a time in one Slurm allocation (jobflow-remote batch mode)"),
+    ] = None,
     resources_file: Annotated[Optional[Path], _R["resources_file"]] = None,
     nodes: Annotated[Optional[int], _R["nodes"]] = None,
     ntasks: Annotated[Optional[int], _R["ntasks"]] = None,
@@ -118,12 +122,14 @@ def remote_project(
             ssh_host=ssh_host,
             ssh_user=ssh_user,
             ssh_key=ssh_key,
+            batch=batch,
         )
         path = write_project(data, settings)
     except InterchemError as exc:
         fail(exc)
     out.print(f"project {data['name']!r} written to {path}")
-    console.print(f"next: jf -p {data['name']} admin reset   (once)   then   jf -p {data['name']} runner start")
+    # -y: jf's confirmation prompt fails with EOFError in scripts (docs/cluster.md, "Without prompts")
+    console.print(f"next: jf -p {data['name']} admin reset -y   (once)   then   jf -p {data['name']} runner start")
 
 
 FLOW_HELP = (
@@ -329,7 +335,7 @@ def results(
     limit: Annotated[int, typer.Option("--limit", help="maximum rows")] = 10_000,
 ) -> None:
     """Query stored results (embedded store or MongoDB): filter, print a table, export JSON/CSV, re-draw reports."""
-    from interchem.remote.results import export, query_results, redraw_reports, table_columns
+    from interchem.remote.results import export, query_results, redraw_reports, table_columns, table_rows
     from interchem.settings import get_settings
     from interchem.store import check_store
 
@@ -349,14 +355,15 @@ def results(
         reports = redraw_reports(report_dir, settings, flow=flow, calculator=calculator) if report_dir else []
     except InterchemError as exc:
         fail(exc)
-    cols = table_columns(rows, prop)
-    table = Table(title=f"{len(rows)} stored results ({where})")
+    shown, left_out = table_rows(rows, prop)
+    cols = table_columns(shown, prop)
+    table = Table(title=f"{len(shown)} stored results ({where})")
     for col in ("flow", "job", "phase", "formula", "chemsys", "calculator", *cols):
-        table.add_column(col)
-    for r in rows:
+        table.add_column(col, no_wrap=col in ("flow", "job"))  # the flow name or its full uuid, never cut
+    for r in shown:
         table.add_row(
-            r.flow[:24],
-            r.name[:28],
+            r.flow,
+            r.name,
             r.phase or "",
             r.formula or "",
             r.chemsys or "",
@@ -373,6 +380,9 @@ def results(
         target.write_text(text)
         console.print(f"{fmt.upper()}: {target} ({len(rows)} rows)")
     out.print(table)
+    if left_out:
+        kinds = ", ".join(sorted({n.split(" ")[0] if n.startswith(("relax ", "static ")) else n for n in left_out}))
+        console.print(f"{len(left_out)} job outputs of no phase not shown ({kinds}); --json/--csv export every row")
     for path in reports:
         console.print(f"report (from stored results, nothing recomputed): {path}")
 
@@ -406,6 +416,7 @@ def fireworks(
     (jobflow's flow_to_workflow) and add it to the LaunchPad on the MongoDB store; run it with
     `rlaunch -l my_launchpad.yaml rapidfire` or the qadapter."""
     import yaml
+    from jobflow import Flow, Job
 
     from interchem.remote.fireworks import add_to_launchpad, to_workflow, write_config
     from interchem.remote.flows import build_flow
@@ -428,8 +439,10 @@ def fireworks(
             make_arg,
             name,
         )
-        jf_flow, summary, _ = build_flow(request, settings)
-        if name:
+        jf_flow, summary, default_name = build_flow(request, settings)
+        if isinstance(jf_flow, Job):  # a lone job: its own workflow, named (not the job renamed)
+            jf_flow = Flow([jf_flow], output=jf_flow.output, name=name or default_name)
+        elif name:
             jf_flow.name = name
         wf = to_workflow(jf_flow, settings)
         if output:
@@ -437,11 +450,38 @@ def fireworks(
         if config_dir:
             for path in write_config(config_dir, settings):
                 console.print(f"wrote {path}")
-        fw_ids = add_to_launchpad(wf, settings) if add else {}
+        added = add_to_launchpad(wf, settings) if add else []
     except (InterchemError, yaml.YAMLError) as exc:
         fail(exc)
     console.print(f"[bold]interchem fireworks[/] {summary}")
-    out.print(
-        f"FireWorks workflow {wf.name!r}: {len(wf.fws)} fireworks"
-        + (f", added (fw ids {min(fw_ids.values())}-{max(fw_ids.values())})" if fw_ids else "")
-    )
+    out.print(f"FireWorks workflow {wf.name!r}: {len(wf.fws)} fireworks" + (", added:" if added else ""))
+    for fw_id, fw_name in added:  # the ids `lpad get_fws -i`, `lpad rerun_fws -i` take, with what each is
+        out.print(f"  fw {fw_id}  {fw_name}", markup=False, highlight=False)
+
+
+@app.command()
+def recover(
+    target: Annotated[
+        str, typer.Argument(help="the flow's --name given at submission, a flow uuid, a job uuid or a db id")
+    ],
+    project: Annotated[
+        Optional[str], typer.Option("--project", help="jobflow-remote project (default: settings remote_project)")
+    ] = None,
+    wait: Annotated[int, typer.Option("--wait", help="seconds to wait for the runner's lock on the flow")] = 60,
+) -> None:
+    """Rerun the failed, cancelled (scancel) or lost jobs of a submitted flow, without prompts (what
+    `echo y | jf job rerun -f -did ID` does, for every such job of the flow); the runner resubmits them."""
+    from interchem.remote.recover import recover as do_recover
+    from interchem.settings import get_settings
+
+    try:
+        result = do_recover(target, get_settings(remote_project=project), project=project, wait=wait)
+    except InterchemError as exc:
+        fail(exc)
+    flows = ", ".join(result.flows) or "?"
+    if not result.rerun:
+        out.print(f"nothing to recover in {flows}: no FAILED or REMOTE_ERROR job")
+        return
+    for r in result.rerun:
+        out.print(f"rerun db id {r.db_id} {r.name} (was {r.state}: {r.error or 'no message'})", markup=False)
+    out.print(f"{len(result.rerun)} job(s) of {flows} set to READY; the runner submits them again")

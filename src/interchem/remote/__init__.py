@@ -5,5 +5,6 @@
 * ``flows``: any interchem flow by name (``screen``) or by Maker (``module:attr`` / a YAML spec);
 * ``preflight``: everything that can be wrong is checked before anything is submitted (store reachable,
   credentials valid, project and worker defined, SLURM partition exists, worker has the packages);
-* ``submit``: reuse of stored identical calculations, then ``jobflow_remote.submit_flow``.
+* ``submit``: reuse of stored identical calculations, then ``jobflow_remote.submit_flow``;
+* ``recover``: rerun the failed, cancelled or lost jobs of a submitted flow without prompts.
 """

@@ -50,11 +50,14 @@ def to_workflow(flow, settings: Settings | None = None):
     return flow_to_workflow(flow, store=store)
 
 
-def add_to_launchpad(wf, settings: Settings | None = None) -> dict:
+def add_to_launchpad(wf, settings: Settings | None = None) -> list[tuple[int, str]]:
+    """Add ``wf``; its fireworks as (LaunchPad fw id, name), in the workflow's order."""
     lp = launchpad(settings)
     if lp.fw_id_assigner.count_documents({}) == 0:  # a new database: FireWorks' counters, nothing to delete
         lp.reset("", require_password=False)
-    return lp.add_wf(wf)
+    names = {fw.fw_id: fw.name for fw in wf.fws}  # ids before adding (negative placeholders)
+    ids = lp.add_wf(wf)  # placeholder id -> LaunchPad id
+    return [(ids[old], name) for old, name in names.items() if old in ids]
 
 
 def write_config(

@@ -63,8 +63,11 @@ def render_project(
     ssh_user: str | None = None,
     ssh_port: int = 22,
     ssh_key: str | None = None,
+    batch: int | None = None,
 ) -> dict[str, Any]:
-    """The project as a dict, validated by jobflow-remote's own model."""
+    """The project as a dict, validated by jobflow-remote's own model. ``batch``: jobs run ``batch`` at a
+    time inside one Slurm allocation (jobflow-remote's batch execution, ``add_batch``) instead of one
+    allocation per job."""
     from interchem.store import database_from_uri
 
     settings = settings or get_settings()
@@ -96,6 +99,8 @@ def render_project(
     name = "jfremote_ssh_slurm.yaml" if ssh_host else "jfremote_local_slurm.yaml"
     text = Template(template_path(name).read_text()).substitute(values)
     data = yaml.safe_load(text)
+    if batch:
+        add_batch(data["workers"][worker], batch, work_dir or base_dir / "work")
     from jobflow_remote.config.base import Project
 
     try:
@@ -105,6 +110,26 @@ def render_project(
     return data
 
 
+def add_batch(worker: dict[str, Any], parallel: int, work_dir: str | Path, max_wait_s: float = 30) -> None:
+    """jobflow-remote's batch execution on a worker: one Slurm allocation (``max_jobs: 1``) whose process
+    runs ``parallel`` jobs at a time, taking new ones until none comes for ``max_wait_s``.
+
+    Why: a screen is many short jobs (one per phase); one sbatch, queue wait and node start per job cost
+    more than the relaxation of a small cell. Each job still starts its own Python (jobflow-remote runs
+    every job's ``submit.sh``), so the allocation saves the scheduler round trips, not the imports."""
+    if parallel < 1:
+        raise SubmissionError(f"--batch must be a number of jobs run at once (>= 1), not {parallel}")
+    root = Path(str(work_dir)).parent / "batch"
+    worker["max_jobs"] = 1
+    worker["batch"] = {
+        "jobs_handle_dir": str(root / "handle"),
+        "work_dir": str(root / "work"),
+        "parallel_jobs": parallel,
+        "max_wait": max_wait_s,
+        "sleep_time": 1,
+    }
+
+
 def write_project(data: dict[str, Any], settings: Settings | None = None, overwrite: bool = True) -> Path:
     folder = projects_folder(settings)
     folder.mkdir(parents=True, exist_ok=True)
@@ -112,7 +137,11 @@ def write_project(data: dict[str, Any], settings: Settings | None = None, overwr
     if path.exists() and not overwrite:
         raise SubmissionError(f"project file {path} exists (pass overwrite to replace it)")
     path.write_text(yaml.safe_dump(data, sort_keys=False))
-    for d in (data["base_dir"],):
+    folders = [data["base_dir"]]
+    for worker in data["workers"].values():  # batch folders of workers on this host
+        if worker.get("type") == "local" and worker.get("batch"):
+            folders += [worker["batch"]["jobs_handle_dir"], worker["batch"]["work_dir"]]
+    for d in folders:
         Path(d).mkdir(parents=True, exist_ok=True)
     return path
 

@@ -59,7 +59,10 @@ class Resources(BaseModel):
         from jobflow_remote.config.base import ExecutionConfig
 
         return ExecutionConfig(
-            modules=self.modules or None, pre_run=self.pre_run, export={"OMP_NUM_THREADS": str(self.cpus_per_task)}
+            modules=self.modules or None,
+            pre_run=self.pre_run,
+            # INTERCHEM_REPORT_SIGTERM: a cancelled job records that it was cancelled (interchem/__init__.py)
+            export={"OMP_NUM_THREADS": str(self.cpus_per_task), "INTERCHEM_REPORT_SIGTERM": "1"},
         )
 
 

@@ -215,6 +215,22 @@ def table_columns(rows: list[ResultRow], prop: str | None = None) -> list[str]:
     return present
 
 
+def table_rows(rows: list[ResultRow], prop: str | None = None) -> tuple[list[ResultRow], list[str]]:
+    """The rows a results table shows, and the job names of those it leaves out.
+
+    A table row is a result of a phase (it has one), or, with ``prop``, anything having that property.
+    Left out: job outputs that belong to no phase and would show only empty columns (``analyse screen``,
+    whose results ``--report`` re-draws; jobflow's ``store_inputs``; atomate2's raw task documents, whose
+    numbers the phase's record carries). JSON/CSV exports keep every row."""
+    shown, left_out = [], []
+    for r in rows:
+        if r.phase or (prop and prop in r.properties):
+            shown.append(r)
+        else:
+            left_out.append(r.name)
+    return shown, left_out
+
+
 def export(rows: list[ResultRow], fmt: str, prop: str | None = None) -> str:
     """JSON (every field) or CSV (flat: fixed columns + each property)."""
     if fmt == "json":

@@ -67,7 +67,9 @@ def submit(
     reused: list[str] = []
     if callable(flow) and not isinstance(flow, (Flow, Job)):
         build, flow = flow, None
-        if reuse:
+        # Only with the MongoDB store: without one the preflight refuses the submission, and opening the
+        # embedded store here would create an empty store folder where the command runs.
+        if reuse and settings.store_uri is not None and settings.store_uri.get_secret_value():
             store = make_job_store(settings)
             try:
                 store.connect()

@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from jobflow import Flow, Response, job
 from pymatgen.core import Structure
 
 from interchem.calculators import CalculatorSpec, check_calculator
@@ -221,3 +222,46 @@ def note_reused(label: str) -> None:
     log = _REUSE.get()
     if log is not None:
         log.reused.append(label)
+
+
+def run_here(maker: Any, structure: Structure) -> Any | None:
+    """Run an atomate2 force-field Maker's job function in the calling job and return its task document;
+    None for makers that must stay jobs of their own (VASP: its own folder, files, custodian).
+
+    Why: each job on a cluster is a new process paying Python + torch + model start-up, and a relaxation
+    split into "relax" + "record" (+ jobflow's output-holding ``store_inputs``) paid it three times. Run
+    here, a relaxation is one job, whose output is the record; the task document is not stored apart."""
+    from atomate2.forcefields.jobs import ForceFieldRelaxMaker, ForceFieldStaticMaker
+
+    if not isinstance(maker, (ForceFieldRelaxMaker, ForceFieldStaticMaker)):
+        return None
+    return type(maker).make.original(maker, structure)
+
+
+@job(name="hand on output")
+def hand_on(value: Any) -> Any:
+    """The output of a replaced job (see ``replace_with``): its references resolved, so it runs only
+    after the jobs that make them completed."""
+    return value
+
+
+def replace_with(jobs: list, output: Any, name: str) -> Response:
+    """``Response(replace=...)`` for the running job, its output held by ``hand_on`` instead of jobflow's
+    ``store_inputs``.
+
+    jobflow adds ``store_inputs`` (``OnMissing.NONE``, references not resolved) when a job is replaced by
+    a Flow with an output: if a job of the replacement fails or is cancelled (``scancel``), store_inputs
+    still runs, stores the unresolved reference as the job's output, and the children of the replaced job
+    start and fail on it ("Could not resolve reference") instead of waiting for the rerun. ``hand_on`` has
+    jobflow's defaults (resolve, error on missing): it and the children wait. Same uuid and next index as
+    the replaced job, as jobflow does it, so references to the replaced job resolve to its output."""
+    from jobflow import CURRENT_JOB
+
+    current = CURRENT_JOB.job
+    relay = hand_on(output)
+    relay.set_uuid(current.uuid)
+    relay.index = current.index + 1
+    relay.name = current.name
+    relay.metadata = dict(current.metadata)
+    relay.output_schema = current.output_schema
+    return Response(replace=Flow([*jobs, relay], name=name))  # no Flow output: jobflow adds no store_inputs

@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from jobflow import Flow, JobConfig, Maker, Response, job
+from jobflow import Flow, JobConfig, Maker, job
 from pydantic import BaseModel, Field, field_validator
 from pymatgen.core import Structure
 
@@ -35,8 +35,10 @@ from interchem.workflows.common import (
     claim_or_reuse,
     find_stored,
     note_reused,
+    replace_with,
     resolve_calculator,
     reuse_store,
+    run_here,
     store_of_current_job,
 )
 
@@ -94,13 +96,17 @@ def relax_or_reuse(structure: Structure, phase: str, calculator: CalculatorSpec,
     if stored is not None:
         logger.info("Reused stored relaxation - %s (%s)", phase, key[:12])
         return RelaxedPhase.model_validate({**stored, "reused": True})
-    relax = relax_maker(spec, fmax=fmax, steps=steps).make(structure)
+    maker = relax_maker(spec, fmax=fmax, steps=steps)
+    task_doc = run_here(maker, structure)
+    if task_doc is not None:  # one job: relaxed and recorded here (common.run_here says why)
+        return record_relaxation.original(phase, key, calculator, structure, task_doc)
+    relax = maker.make(structure)
     relax.name = f"relax {phase}"
     record = record_relaxation(
         phase=phase, key=key, calculator=calculator, initial_structure=structure, task_doc=relax.output
     )
     record.name = f"record {phase}"
-    return Response(replace=Flow([relax, record], output=record.output, name=f"relax {phase}"))
+    return replace_with([relax, record], record.output, name=f"relax {phase}")
 
 
 @job(name="record relaxation")
@@ -155,11 +161,15 @@ def static_or_reuse(relaxed: RelaxedPhase, calculator: CalculatorSpec):
     if stored is not None:
         logger.info("Reused stored relaxation - %s (%s)", relaxed.phase, key[:12])
         return RelaxedPhase.model_validate({**stored, "reused": True})
-    static = static_maker(spec).make(relaxed.structure)
+    maker = static_maker(spec)
+    task_doc = run_here(maker, relaxed.structure)
+    if task_doc is not None:  # one job (common.run_here)
+        return record_static.original(relaxed, key, calculator, task_doc)
+    static = maker.make(relaxed.structure)
     static.name = f"static {relaxed.phase}"
     record = record_static(relaxed=relaxed, key=key, calculator=calculator, task_doc=static.output)
     record.name = f"record {relaxed.phase}"
-    return Response(replace=Flow([static, record], output=record.output, name=f"static {relaxed.phase}"))
+    return replace_with([static, record], record.output, name=f"static {relaxed.phase}")
 
 
 @job(name="record static")
