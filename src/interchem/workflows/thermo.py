@@ -89,7 +89,8 @@ def relax_or_reuse(structure: Structure, phase: str, calculator: CalculatorSpec,
     stored = find_stored(store_of_current_job(), key)
     if stored is not None:
         logger.info("Reused stored relaxation - %s (%s)", phase, key[:12])
-        return RelaxedPhase.model_validate({**stored, "reused": True})
+        # Under this flow's name: the same structure may have been stored under another (an ordering candidate).
+        return RelaxedPhase.model_validate({**stored, "phase": phase, "reused": True})
     relax = relax_maker(spec, fmax=fmax, steps=steps).make(structure)
     relax.name = f"relax {phase}"
     record = record_relaxation(
@@ -200,7 +201,7 @@ class RelaxPhaseMaker(Maker):
         if stored is None:
             return phase, None
         note_reused(phase)
-        return phase, RelaxedPhase.model_validate({**stored, "reused": True})
+        return phase, RelaxedPhase.model_validate({**stored, "phase": phase, "reused": True})
 
     def make(self, structure: Structure, phase: str | None = None):
         phase, stored = self.resolve(structure, phase)
