@@ -75,21 +75,29 @@ def stage_hull(args) -> dict:
     plan = plan_screen(electrolytes=electrolytes, anodes=[], calculator=args.calculator, settings=settings)
     result = run_screen(plan, settings)
     analysis = result.analysis
+    energy = {r["phase"]: r["energy_per_atom_eV"] for r in result.relaxations}
+    ehull = analysis["e_above_hull"]
+    # All four variants share one hull; each one's E_hull against the competing phases alone is that of
+    # the lowest variant plus its energy above that variant.
+    lowest = min(plan.electrolytes, key=lambda n: energy[n])
     rows = []
     for name in plan.electrolytes:
-        window = next((w for w in analysis.get("windows", []) if w.get("electrolyte") == name), None)
-        rows.append({"phase": name, "e_above_hull_meV_per_atom": _ehull(analysis, name), "window": window})
-        print(json.dumps(rows[-1], indent=1, default=str))
+        w = analysis["windows"].get(name) or {}
+        rows.append(
+            {
+                "phase": name,
+                "energy_per_atom_eV": energy[name],
+                "e_above_hull_meV_per_atom": 1000.0 * (ehull[lowest] + energy[name] - energy[lowest]),
+                "e_above_hull_in_shared_hull_meV_per_atom": 1000.0 * ehull[name],
+                "reduction_V": w.get("reduction_V"),
+                "oxidation_V": w.get("oxidation_V"),
+                "reduction_products": w.get("reduction_products"),
+                "oxidation_products": w.get("oxidation_products"),
+                "placement_shift_eV_per_atom": w.get("energy_shift_eV_per_atom"),
+            }
+        )
+        print(json.dumps(rows[-1], default=str))
     return {"what": "E_hull and window (on-hull placement) in the Li-P-S-Cl system", "rows": rows}
-
-
-def _ehull(analysis: dict, name: str) -> float | None:
-    e = analysis.get("e_above_hull", {})
-    for system in e.values() if isinstance(e, dict) else []:
-        if isinstance(system, dict) and name in system:
-            value = system[name]
-            return 1000.0 * value if value is not None and abs(value) < 5 else value
-    return None
 
 
 def stage_md(args) -> dict:
@@ -137,9 +145,83 @@ def stage_md(args) -> dict:
     return out
 
 
+def stage_md_point(args) -> dict:
+    """One temperature's MD alone (the same settings as the md stage's DiffusionMaker, so the md stage
+    resumes it from its finished checkpoint): lets the temperatures run side by side as processes."""
+    from interchem.runner import order_phase, run_flow
+    from interchem.structures.library import resolve_phase
+    from interchem.workflows.diffusion import DiffusionMaker, diffusion_supercell
+    from interchem.workflows.md import MDMaker
+
+    settings = _settings()
+    name, disordered = resolve_phase(f"{CARD}@{args.exchange:g}", allow_disordered=True)
+    structure = order_phase(disordered, name, args.calculator, settings, n_candidates=args.candidates).lowest.structure
+    ref = DiffusionMaker(calculator=args.calculator)
+    md_settings = {"timestep_fs": ref.timestep_fs, "sample_interval": ref.sample_interval, "seed": ref.seed}
+    (t,) = (float(x) for x in args.temperatures.split(","))
+    maker = MDMaker(calculator=args.calculator, temperature_K=t, steps=args.steps, md_settings=md_settings)
+    t0 = time.perf_counter()
+    run_flow(maker.make(diffusion_supercell(structure, 9.5), label=name), settings, what=f"MD {name} {t:.0f} K")
+    return {"phase": name, "temperature_K": t, "steps": args.steps, "wall_time_s": round(time.perf_counter() - t0, 1)}
+
+
+def stage_md_partial(args) -> dict:
+    """What the md-point runs have reached so far, read from their checkpoints (frames every 20 fs):
+    Li, S and Cl MSD and D after ``--equilibration-ps``, per temperature, and an Arrhenius fit over the
+    temperatures where Li diffuses. For a run cut short by the time at hand; the runs resume from the
+    same checkpoints when the md-point commands are started again."""
+    import numpy as np
+
+    from interchem.analysis import diffusion as diff
+    from interchem.calculators import CalculatorSpec
+    from interchem.runner import order_phase
+    from interchem.structures.library import resolve_phase
+    from interchem.workflows.diffusion import DiffusionMaker, diffusion_supercell
+    from interchem.workflows.md import MDMaker, checkpoint_path, md_key
+
+    settings = _settings()
+    name, disordered = resolve_phase(f"{CARD}@{args.exchange:g}", allow_disordered=True)
+    structure = order_phase(disordered, name, args.calculator, settings, n_candidates=args.candidates).lowest.structure
+    cell = diffusion_supercell(structure, 9.5)
+    ref = DiffusionMaker(calculator=args.calculator)
+    md_settings = {"timestep_fs": ref.timestep_fs, "sample_interval": ref.sample_interval, "seed": ref.seed}
+    spec = CalculatorSpec.parse(args.calculator)
+    species = np.array([site.specie.symbol for site in cell])
+    points, li_points = [], []
+    for t in (float(x) for x in args.temperatures.split(",")):
+        maker = MDMaker(calculator=args.calculator, temperature_K=t, steps=args.steps, md_settings=md_settings)
+        path = checkpoint_path(md_key(cell, spec, maker.settings()))
+        if not path.exists():
+            points.append({"T_K": t, "steps_done": 0})
+            continue
+        ck = np.load(path, allow_pickle=True)
+        t_ps = ck["frame_steps"] * ref.timestep_fs / 1000.0
+        keep = t_ps >= args.equilibration_ps
+        pos, lat = ck["frame_positions"][keep], ck["frame_cells"][keep]
+        row = {"T_K": t, "steps_done": int(ck["step"]), "production_ps": float(np.ptp(t_ps[keep])) if keep.any() else 0}
+        row["mean_T_K"] = float(np.mean(ck["frame_temperatures"][keep]))
+        if len(pos) < 3 * 8:  # the block average needs 3 blocks of 8 frames
+            points.append({**row, "too_short": f"{len(pos)} frames after equilibration"})
+            continue
+        for el in ("Li", "S", "Cl"):
+            m = diff.msd(pos, lat[0], species == el, time_step_fs=ref.timestep_fs * ref.sample_interval, n_blocks=3)
+            d = diff.diffusion_coefficient(m)
+            row[el] = {"msd_final_A2": float(m.msd_A2[-1]), "D_cm2_per_s": d.D_cm2_per_s, "flagged": d.flagged}
+            if el == "Li":
+                li_points.append((t, d))
+        points.append(row)
+    out = {"phase": name, "n_atoms": len(cell), "steps_planned": args.steps, "points": points}
+    good = [(t, d) for t, d in li_points if not d.flagged]
+    if len(good) >= 3:
+        fit = diff.arrhenius_fit([t for t, _ in good], [d for _, d in good], kind="D")
+        out["arrhenius_D"] = fit.model_dump()
+    out["published"] = PUBLISHED
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--stage", choices=["order", "hull", "md"], required=True)
+    parser.add_argument("--stage", choices=["order", "hull", "md", "md-point", "md-partial"], required=True)
     parser.add_argument("--calculator", default="chgnet")
     parser.add_argument("--exchanges", default="0,0.25,0.5")
     parser.add_argument("--candidates", type=int, default=3)
@@ -149,10 +231,18 @@ def main() -> None:
     parser.add_argument("--equilibration-ps", type=float, default=1.0)
     args = parser.parse_args()
     args.exchanges = [float(x) for x in args.exchanges.split(",")]
-    out = {"order": stage_order, "hull": stage_hull, "md": stage_md}[args.stage](args)
+    stages = {
+        "order": stage_order,
+        "hull": stage_hull,
+        "md": stage_md,
+        "md-point": stage_md_point,
+        "md-partial": stage_md_partial,
+    }
+    out = stages[args.stage](args)
     out["calculator"] = args.calculator
     RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"argyrodite_disorder_{args.stage}_{args.calculator.split(':')[0]}.json"
+    stem = f"{args.stage}_{args.temperatures}K" if args.stage == "md-point" else args.stage
+    path = RESULTS / f"argyrodite_disorder_{stem}_{args.calculator.split(':')[0]}.json"
     path.write_text(json.dumps(out, indent=2, default=str))
     print(path)
 

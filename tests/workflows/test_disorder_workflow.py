@@ -42,3 +42,20 @@ def test_partially_occupied_file_enters_the_screen_ordered(isolated_settings, ti
     result = run_screen(plan, settings=settings)
     record = next(r for r in result.relaxations if r["phase"] == "LiSCl-mixed")
     assert record["formula"] == "Li3SCl" and record["n_atoms"] == 10
+
+
+def test_kinetics_commands_take_disordered_names_and_refuse_bad_ones_before_any_work(isolated_settings, tmp_path):
+    from typer.testing import CliRunner
+
+    from interchem.cli import app
+
+    store = tmp_path / "cli-store"
+    for args, message in (
+        (["diffusion", "Li6PS5Cl-disordered@2", "-s", str(store)], "must lie in [0, 1]"),
+        (["barriers", "Li6PS5Cl-disordered@x", "-s", str(store)], "must be a number"),
+        (["barriers", "Li6PS5Cl@0.25", "-s", str(store)], "is ordered"),
+    ):
+        bad = CliRunner().invoke(app, args)
+        assert bad.exit_code == 2, (args, bad.output)
+        assert message in bad.output
+    assert not store.exists()  # refused before the ordering relaxes anything

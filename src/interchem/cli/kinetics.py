@@ -23,13 +23,16 @@ from interchem.errors import InterchemError
 
 
 def _prepare(phase: str, calculator: str | None, output: Path | None, store: Path | None, default_out: str):
+    from interchem.runner import resolve_ordered
     from interchem.settings import get_settings
-    from interchem.structures.library import resolve_phase
 
     settings = get_settings(store_path=store, output_dir=output)
-    name, structure = resolve_phase(phase, primitive=False)
+    spec = parse_calculator(calculator, settings.calculator)
+    # A partially occupied phase (Li6PS5Cl-disordered@0.25, a CIF with occupancies) is ordered first: its
+    # Ewald-lowest orderings relaxed with this calculator, the lowest kept (stored and reused).
+    name, structure = resolve_ordered(phase, spec, settings)
     out_dir = Path(output) if output else Path(settings.output_dir) / f"{default_out}-{name}"
-    return settings, name, structure, parse_calculator(calculator, settings.calculator), out_dir
+    return settings, name, structure, spec, out_dir
 
 
 def _run(flow, settings, what: str):
