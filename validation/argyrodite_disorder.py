@@ -145,17 +145,27 @@ def stage_md(args) -> dict:
     return out
 
 
+def _md_structure(args, settings):
+    """The MD cell: the lowest ordering of the disordered card at --exchange, or with --ordered the ordered
+    card's conventional cell (the comparison the README table makes)."""
+    from interchem.runner import order_phase
+    from interchem.structures.library import resolve_phase
+
+    if args.ordered:
+        return resolve_phase(ORDERED, primitive=False)
+    name, disordered = resolve_phase(f"{CARD}@{args.exchange:g}", allow_disordered=True)
+    return name, order_phase(disordered, name, args.calculator, settings, n_candidates=args.candidates).lowest.structure
+
+
 def stage_md_point(args) -> dict:
     """One temperature's MD alone (the same settings as the md stage's DiffusionMaker, so the md stage
     resumes it from its finished checkpoint): lets the temperatures run side by side as processes."""
-    from interchem.runner import order_phase, run_flow
-    from interchem.structures.library import resolve_phase
+    from interchem.runner import run_flow
     from interchem.workflows.diffusion import DiffusionMaker, diffusion_supercell
     from interchem.workflows.md import MDMaker
 
     settings = _settings()
-    name, disordered = resolve_phase(f"{CARD}@{args.exchange:g}", allow_disordered=True)
-    structure = order_phase(disordered, name, args.calculator, settings, n_candidates=args.candidates).lowest.structure
+    name, structure = _md_structure(args, settings)
     ref = DiffusionMaker(calculator=args.calculator)
     md_settings = {"timestep_fs": ref.timestep_fs, "sample_interval": ref.sample_interval, "seed": ref.seed}
     (t,) = (float(x) for x in args.temperatures.split(","))
@@ -174,14 +184,11 @@ def stage_md_partial(args) -> dict:
 
     from interchem.analysis import diffusion as diff
     from interchem.calculators import CalculatorSpec
-    from interchem.runner import order_phase
-    from interchem.structures.library import resolve_phase
     from interchem.workflows.diffusion import DiffusionMaker, diffusion_supercell
     from interchem.workflows.md import MDMaker, checkpoint_path, md_key
 
     settings = _settings()
-    name, disordered = resolve_phase(f"{CARD}@{args.exchange:g}", allow_disordered=True)
-    structure = order_phase(disordered, name, args.calculator, settings, n_candidates=args.candidates).lowest.structure
+    name, structure = _md_structure(args, settings)
     cell = diffusion_supercell(structure, 9.5)
     ref = DiffusionMaker(calculator=args.calculator)
     md_settings = {"timestep_fs": ref.timestep_fs, "sample_interval": ref.sample_interval, "seed": ref.seed}
@@ -196,7 +203,7 @@ def stage_md_partial(args) -> dict:
             continue
         ck = np.load(path, allow_pickle=True)
         t_ps = ck["frame_steps"] * ref.timestep_fs / 1000.0
-        keep = t_ps >= args.equilibration_ps
+        keep = (t_ps >= args.equilibration_ps) & (ck["frame_steps"] <= (args.max_step or args.steps))
         pos, lat = ck["frame_positions"][keep], ck["frame_cells"][keep]
         row = {"T_K": t, "steps_done": int(ck["step"]), "production_ps": float(np.ptp(t_ps[keep])) if keep.any() else 0}
         row["mean_T_K"] = float(np.mean(ck["frame_temperatures"][keep]))
@@ -229,6 +236,8 @@ def main() -> None:
     parser.add_argument("--temperatures", default="400,500,600")
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--equilibration-ps", type=float, default=1.0)
+    parser.add_argument("--ordered", action="store_true", help="md-point/md-partial: the ordered card instead")
+    parser.add_argument("--max-step", type=int, default=None, help="md-partial: frames up to this step only")
     args = parser.parse_args()
     args.exchanges = [float(x) for x in args.exchanges.split(",")]
     stages = {
@@ -242,6 +251,8 @@ def main() -> None:
     out["calculator"] = args.calculator
     RESULTS.mkdir(exist_ok=True)
     stem = f"{args.stage}_{args.temperatures}K" if args.stage == "md-point" else args.stage
+    stem += "_ordered" if args.ordered else ""
+    stem += f"_to{args.max_step}" if args.stage == "md-partial" and args.max_step else ""
     path = RESULTS / f"argyrodite_disorder_{stem}_{args.calculator.split(':')[0]}.json"
     path.write_text(json.dumps(out, indent=2, default=str))
     print(path)
