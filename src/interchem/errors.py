@@ -116,6 +116,11 @@ class StructureValidationError(InterchemError, ValueError):
     """A structure is unphysical: overlapping atoms, partial occupancy where order is required, ..."""
 
 
+class DisorderTooLargeError(StructureValidationError):
+    """The ordered supercell that a partially occupied structure's occupancies need has more atoms than
+    the limit (``structures.disorder.MAX_ORDERED_ATOMS`` unless given)."""
+
+
 class ChemicalSystemError(InterchemError, ValueError):
     """Empty or inconsistent chemical system, or a phase diagram that cannot be built from the entries."""
 

@@ -90,8 +90,8 @@ def plan_screen(
 
     phases: dict = {}
 
-    def add(name: str) -> str:
-        label, structure = library.resolve_phase(name, mp_source=mp_source)
+    def add(name: str) -> str:  # a partially occupied phase is ordered by run_screen (order_phase)
+        label, structure = library.resolve_phase(name, mp_source=mp_source, allow_disordered=True)
         phases[label] = structure
         return label
 
@@ -178,8 +178,47 @@ def run_screen(
         steps=settings.relax_steps,
         static_calculator=plan.static_calculator,
     )
-    flow = maker.make(plan.phases, plan.anodes, plan.electrolytes)
+    phases = {
+        name: s if s.is_ordered else order_phase(s, name, plan.calculator, settings, progress).lowest.structure
+        for name, s in plan.phases.items()
+    }
+    flow = maker.make(phases, plan.anodes, plan.electrolytes)
     return ScreenResult.model_validate(run_flow(flow, settings, progress, work_dir, what="the screen", steps=steps))
+
+
+def order_phase(
+    structure,
+    phase: str,
+    calculator: str | CalculatorSpec,
+    settings: Settings | None = None,
+    progress: Callable[[str, str], None] | None = None,
+    n_candidates: int | None = None,
+):
+    """Ordered cell of a partially occupied structure: Ewald-ranked candidates
+    (``structures.disorder``), each relaxed with the calculator (stored and reused), lowest kept
+    (``workflows.disorder.OrderingResult``; ``.lowest.structure`` is the relaxed cell)."""
+    from interchem.structures.disorder import DEFAULT_CANDIDATES, ordered_candidates
+    from interchem.workflows.disorder import DisorderRankMaker, OrderingResult
+
+    settings = settings or get_settings()
+    candidates = ordered_candidates(structure, n=n_candidates or DEFAULT_CANDIDATES)
+    maker = DisorderRankMaker(calculator=calculator, fmax=settings.relax_fmax, steps=settings.relax_steps)
+    flow = maker.make(candidates, phase)
+    return OrderingResult.model_validate(run_flow(flow, settings, progress, what=f"the ordering of {phase}"))
+
+
+def resolve_ordered(
+    name: str,
+    calculator: str | CalculatorSpec,
+    settings: Settings | None = None,
+    progress: Callable[[str, str], None] | None = None,
+):
+    """(label, ordered structure) of a phase name or file, ordering a partially occupied one with the
+    calculator (``order_phase``); ordered phases come back as ``library.resolve_phase(primitive=False)``."""
+    label, structure = library.resolve_phase(name, primitive=False, allow_disordered=True)
+    if structure.is_ordered:
+        return label, structure
+    return label, order_phase(structure, label, calculator, settings, progress).lowest.structure
 
 
 def run_flow(

@@ -33,12 +33,15 @@ from interchem.errors import InterchemError
 
 def _prepare(phase: str, calculator: str | None, output: Path | None, store: Path | None, default_out: str, create):
     """Settings (``-s`` checked: it must exist unless ``create``), phase, structure, calculator, report folder."""
-    from interchem.structures.library import resolve_phase
+    from interchem.runner import resolve_ordered
 
     settings = computing_settings(store, create, output_dir=output)
-    name, structure = resolve_phase(phase, primitive=False)
+    spec = parse_calculator(calculator, settings.calculator)
+    # A partially occupied phase (Li6PS5Cl-disordered@0.25, a CIF with occupancies) is ordered first: its
+    # Ewald-lowest orderings relaxed with this calculator, the lowest kept (stored and reused).
+    name, structure = resolve_ordered(phase, spec, settings)
     out_dir = Path(output) if output else Path(settings.output_dir) / f"{default_out}-{name}"
-    return settings, name, structure, parse_calculator(calculator, settings.calculator), out_dir
+    return settings, name, structure, spec, out_dir
 
 
 def _run(flow, settings, what: str):

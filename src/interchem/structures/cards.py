@@ -13,8 +13,10 @@ Card schema (YAML)::
     description: ...                 # one line
     space_group: {symbol: I-43d, number: 220, setting: 1}   # ASE setting: origin choice / R axes
     lattice: {a: 10.685}             # Angstrom / degrees; missing values follow the crystal system
-    sites:                           # asymmetric unit, fully occupied (ordered)
+    sites:                           # asymmetric unit (fully occupied unless ``occupancy`` < 1)
       - {element: Li, wyckoff: 12a, xyz: [0.375, 0.0, 0.25]}
+      - {element: Li, wyckoff: 48h, xyz: [...], occupancy: 0.5}   # partially occupied (disordered card)
+    exchange: {sites: [4a, 4d], parameter: anion_exchange}        # optional: site exchange, build(exchange=x)
     source: {citation: "...", doi: "...", database_id: "ICSD ...", method: "neutron, 295 K"}
     ordered_approximant: false       # true: an ordered stand-in for a partially occupied structure
     notes: "..."                     # what was ordered, why this polymorph, known caveats
@@ -82,6 +84,7 @@ class Site(BaseModel):
     element: str
     wyckoff: str = Field(pattern=r"^\d+[a-zA-Z]$", description="multiplicity + letter, e.g. 16e")
     xyz: tuple[float, float, float]
+    occupancy: float = Field(default=1.0, gt=0.0, le=1.0, description="fraction of the site held by element")
 
     @field_validator("element")
     @classmethod
@@ -102,6 +105,15 @@ class Source(BaseModel):
     method: str | None = None
 
 
+class SiteExchange(BaseModel):
+    """Two fully occupied sites whose elements exchange: ``build(exchange=x)`` puts a fraction x of each
+    site's element on the other site (x = 0.5: both sites equally mixed)."""
+
+    model_config = ConfigDict(extra="forbid")
+    sites: tuple[str, str] = Field(description="the Wyckoff labels of the two sites, e.g. [4a, 4d]")
+    parameter: str = "exchange"
+
+
 class PhaseCard(BaseModel):
     """Crystallographic facts for one phase, with provenance."""
 
@@ -116,6 +128,21 @@ class PhaseCard(BaseModel):
     ordered_approximant: bool = False
     notes: str = ""
     roles: list[Role] = Field(default_factory=list)
+    exchange: SiteExchange | None = None
+
+    @property
+    def disordered(self) -> bool:
+        """True for a card with partially occupied or exchanging sites (needs an ordering step)."""
+        return self.exchange is not None or any(s.occupancy < 1.0 for s in self.sites)
+
+    @model_validator(mode="after")
+    def _exchange_sites_exist(self) -> PhaseCard:
+        if self.exchange is not None:
+            labels = [s.wyckoff for s in self.sites]
+            for label in self.exchange.sites:
+                if labels.count(label) != 1:
+                    raise ValueError(f"card {self.name}: exchange site {label} must be exactly one site of the card")
+        return self
 
     @model_validator(mode="after")
     def _formula_elements_match_sites(self) -> PhaseCard:
@@ -145,9 +172,21 @@ class PhaseCard(BaseModel):
             "notes": self.notes,
         }
 
-    def build(self, primitive: bool = False) -> Structure:
-        """Expand the asymmetric unit into the conventional cell (or its primitive cell) and check it."""
+    def build(self, primitive: bool = False, exchange: float | None = None) -> Structure:
+        """Expand the asymmetric unit into the conventional cell (or its primitive cell) and check it.
+
+        A disordered card gives a partially occupied structure (order it with ``structures.disorder``);
+        ``exchange`` is the fraction of the card's ``exchange`` sites swapped (default 0)."""
         from ase.spacegroup import crystal
+
+        if exchange is not None and self.exchange is None:
+            raise StructureValidationError(
+                f"card {self.name} has no exchanging sites; exchange={exchange} is meaningless"
+            )
+        if exchange is not None and not 0.0 <= exchange <= 1.0:
+            raise StructureValidationError(
+                f"card {self.name}: {self.exchange.parameter} must lie in [0, 1], got {exchange}"
+            )
 
         sg = self.space_group
         cellpar = self.lattice.cellpar(sg.number, sg.setting)
@@ -171,22 +210,41 @@ class PhaseCard(BaseModel):
                 f"card {self.name}: expanded to {len(atoms)} atoms but Wyckoff multiplicities sum to "
                 f"{expected}; a coordinate or Wyckoff letter is wrong"
             )
-        structure = Structure(atoms.cell.array, atoms.get_chemical_symbols(), atoms.get_scaled_positions())
+        species = self._species(exchange or 0.0)
+        kinds = atoms.get_array("spacegroup_kinds")  # ASE: the asymmetric-unit site each atom came from
+        structure = Structure(atoms.cell.array, [species[k] for k in kinds], atoms.get_scaled_positions())
         if structure.composition.reduced_formula != self.composition.reduced_formula:
             raise StructureValidationError(
                 f"card {self.name}: built {structure.composition.reduced_formula}, card says {self.formula}"
             )
-        check_structure(structure, label=f"card {self.name}")
+        check_structure(structure, label=f"card {self.name}", allow_partial=self.disordered)
         if primitive:
             structure = structure.get_primitive_structure(tolerance=0.05)
         structure.properties = {"provenance": self.provenance(), "phase": self.name}
+        if self.exchange is not None:
+            structure.properties["provenance"][self.exchange.parameter] = exchange or 0.0
         return structure
 
+    def _species(self, exchange: float) -> list[dict[str, float]]:
+        """Occupancies of each asymmetric-unit site, with the exchange applied."""
+        species = [{s.element: s.occupancy} for s in self.sites]
+        if self.exchange is not None and exchange > 0:
+            i, j = (next(k for k, s in enumerate(self.sites) if s.wyckoff == w) for w in self.exchange.sites)
+            a, b = self.sites[i].element, self.sites[j].element
+            species[i] = {a: 1.0 - exchange, b: exchange} if exchange < 1 else {b: 1.0}
+            species[j] = {b: 1.0 - exchange, a: exchange} if exchange < 1 else {a: 1.0}
+        return species
 
-def check_structure(structure: Structure, label: str = "structure", min_distance: float = MIN_DISTANCE_A) -> None:
-    """Raise StructureValidationError for disorder, overlapping atoms or an empty structure."""
+
+def check_structure(
+    structure: Structure, label: str = "structure", min_distance: float = MIN_DISTANCE_A, allow_partial: bool = False
+) -> None:
+    """Raise StructureValidationError for disorder (unless ``allow_partial``), overlapping atoms or an empty
+    structure. Partially occupied sites may lie closer than ``min_distance`` (e.g. split 48h Li pairs)."""
     if len(structure) == 0:
         raise StructureValidationError(f"{label}: has no atoms")
+    if allow_partial and not structure.is_ordered:
+        return
     if not structure.is_ordered:
         raise StructureValidationError(
             f"{label}: has partially occupied sites; build an ordered approximant first "

@@ -13,8 +13,10 @@ from pathlib import Path
 
 from pymatgen.core import Composition, Structure
 
-from interchem.errors import UnknownPhaseError
-from interchem.structures.cards import PhaseCard, load_cards
+from interchem.errors import StructureValidationError, UnknownPhaseError
+from interchem.structures.cards import CARD_DIR, PhaseCard, load_cards
+
+DISORDERED_CARD_DIR = CARD_DIR / "disordered"
 
 # Everyday names researchers use for the electrolytes.
 ALIASES = {
@@ -36,12 +38,19 @@ def cards() -> dict[str, PhaseCard]:
     return load_cards()
 
 
+@lru_cache(maxsize=1)
+def disordered_cards() -> dict[str, PhaseCard]:
+    """Partially occupied cards (``phases/disordered/``): named explicitly, never part of the automatic
+    chemical-system fill, since their ordered cells come from a calculator ranking."""
+    return load_cards(DISORDERED_CARD_DIR)
+
+
 def canonical_name(name: str) -> str:
     return ALIASES.get(name.strip().lower(), name.strip())
 
 
 def phase_names() -> list[str]:
-    return sorted(cards())
+    return sorted([*cards(), *disordered_cards()])
 
 
 def known_names() -> list[str]:
@@ -74,26 +83,58 @@ def is_structure_file(name: str) -> bool:
     )
 
 
-def resolve_phase(name: str, mp_source=None, primitive: bool = True) -> tuple[str, Structure]:
-    """Return (phase name, ordered structure) for a library name, alias or structure file path."""
+def resolve_phase(
+    name: str, mp_source=None, primitive: bool = True, allow_disordered: bool = False
+) -> tuple[str, Structure]:
+    """Return (phase name, ordered structure) for a library name, alias or structure file path.
+
+    ``allow_disordered``: a partially occupied file or card (``NAME@x`` sets a disordered card's
+    exchange parameter, e.g. ``Li6PS5Cl-disordered@0.25``) comes back as it is, in its conventional
+    cell, for ``structures.disorder`` to order; without it such a phase is a StructureValidationError."""
     if is_structure_file(name) or Path(name).is_file():
         from interchem.structures.files import load_structure_file
 
-        structure = load_structure_file(name)
+        structure = load_structure_file(name, require_ordered=not allow_disordered)
+        if not structure.is_ordered:
+            label = Path(name).stem or structure.composition.reduced_formula
+            structure.properties = {**structure.properties, "phase": label}
+            return label, structure
         label = Path(name).stem or structure.composition.reduced_formula
         properties = {**structure.properties, "phase": label}
         if primitive:  # get_primitive_structure drops properties: carry the provenance over
             structure = structure.get_primitive_structure(tolerance=0.05)
         structure.properties = properties
         return label, structure
-    key = canonical_name(name)
-    if mp_source is not None:
+    key, exchange = _split_exchange(canonical_name(name))
+    if mp_source is not None and exchange is None and key not in disordered_cards():
         return key, mp_source.structure_for(key)
+    card = cards().get(key) or disordered_cards().get(key)
+    if card is None:
+        raise UnknownPhaseError(name, known_names())
+    if not card.disordered:
+        if exchange is not None:
+            raise StructureValidationError(f"phase {key} is ordered: {name!r} has nothing to exchange")
+        return key, card.build(primitive=primitive)
+    if not allow_disordered:
+        raise StructureValidationError(
+            f"phase {name} is partially occupied; this command needs an ordered cell (order it first: "
+            "interchem's screen, barriers and diffusion do so with the calculator)"
+        )
+    label = key if exchange is None else f"{key}@{exchange:g}"
+    structure = card.build(exchange=exchange)
+    structure.properties["phase"] = label
+    return label, structure
+
+
+def _split_exchange(name: str) -> tuple[str, float | None]:
+    """``Li6PS5Cl-disordered@0.25`` -> (``Li6PS5Cl-disordered``, 0.25)."""
+    if "@" not in name:
+        return name, None
+    key, _, value = name.rpartition("@")
     try:
-        card = cards()[key]
-    except KeyError:
-        raise UnknownPhaseError(name, known_names()) from None
-    return key, card.build(primitive=primitive)
+        return key, float(value)
+    except ValueError:
+        raise StructureValidationError(f"phase {name!r}: the value after @ must be a number, got {value!r}") from None
 
 
 def card_phases_in(elements: Iterable[str]) -> list[str]:

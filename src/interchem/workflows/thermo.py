@@ -95,7 +95,8 @@ def relax_or_reuse(structure: Structure, phase: str, calculator: CalculatorSpec,
     stored = claim_or_reuse(store_of_current_job(), key, what=f"relaxation of {phase}")  # one run computes a key
     if stored is not None:
         logger.info("Reused stored relaxation - %s (%s)", phase, key[:12])
-        return RelaxedPhase.model_validate({**stored, "reused": True})
+        # Under this flow's name: the same structure may have been stored under another (an ordering candidate).
+        return RelaxedPhase.model_validate({**stored, "phase": phase, "reused": True})
     maker = relax_maker(spec, fmax=fmax, steps=steps)
     task_doc = run_here(maker, structure)
     if task_doc is not None:  # one job: relaxed and recorded here (common.run_here says why)
@@ -221,7 +222,7 @@ class RelaxPhaseMaker(Maker):
         if stored is None:
             return phase, None
         note_reused(phase)
-        return phase, RelaxedPhase.model_validate({**stored, "reused": True})
+        return phase, RelaxedPhase.model_validate({**stored, "phase": phase, "reused": True})
 
     def make(self, structure: Structure, phase: str | None = None):
         phase, stored = self.resolve(structure, phase)
