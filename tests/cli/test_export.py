@@ -96,7 +96,7 @@ def test_neb_band_by_label_to_extxyz_and_numbered_poscars(stored, tmp_path):
     band = read(tmp_path / "band.extxyz", index=":")
     assert len(band) == 5 == len(energies)  # 3 images + 2 endpoints
     assert [a.info["energy_rel"] for a in band] == pytest.approx(energies)
-    result = _export(stored, stored["neb"].uuid, "-o", str(tmp_path / "neb" / "POSCAR"), "-f", "poscar")
+    result = _export(stored, stored["neb"].uuid, "-o", str(tmp_path / "neb" / "POSCAR"), "--format", "poscar")
     assert result.exit_code == 0, result.output
     files = sorted((tmp_path / "neb").iterdir())
     assert [f.name for f in files] == [f"POSCAR_{i}" for i in range(5)]

@@ -51,11 +51,11 @@ def test_kinetics_commands_take_disordered_names_and_refuse_bad_ones_before_any_
 
     store = tmp_path / "cli-store"
     for args, message in (
-        (["diffusion", "Li6PS5Cl-disordered@2", "-s", str(store)], "must lie in [0, 1]"),
-        (["barriers", "Li6PS5Cl-disordered@x", "-s", str(store)], "must be a number"),
-        (["barriers", "Li6PS5Cl@0.25", "-s", str(store)], "is ordered"),
+        (["diffusion", "Li6PS5Cl-disordered@2", "-s", str(store), "--create"], "must lie in [0, 1]"),
+        (["barriers", "Li6PS5Cl-disordered@x", "-s", str(store), "--create"], "must be a number"),
+        (["barriers", "Li6PS5Cl@0.25", "-s", str(store), "--create"], "is ordered"),
     ):
         bad = CliRunner().invoke(app, args)
-        assert bad.exit_code == 2, (args, bad.output)
+        assert bad.exit_code == 3, (args, bad.output)  # an input error
         assert message in bad.output
     assert not store.exists()  # refused before the ordering relaxes anything

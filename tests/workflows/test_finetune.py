@@ -149,13 +149,13 @@ def test_cli_errors_are_one_line(tmp_path, isolated_settings):
     from interchem.cli import app
 
     runner = CliRunner()
-    common = ["-c", "emt", "-s", str(tmp_path / "store"), "-o", str(tmp_path / "out")]
+    common = ["-c", "emt", "-s", str(tmp_path / "store"), "--create", "-o", str(tmp_path / "out")]
     res = runner.invoke(app, ["finetune", "Si", *common, "--base", "mace"])
-    assert res.exit_code == 2 and "cannot be fine-tuned" in res.stderr and "Traceback" not in res.output
+    assert res.exit_code == 3 and "cannot be fine-tuned" in res.stderr and "Traceback" not in res.output
     res = runner.invoke(app, ["finetune", "Si", *common, "--samples", "2"])
-    assert res.exit_code == 2 and "too few" in res.stderr
+    assert res.exit_code == 3 and "too few" in res.stderr
     res = runner.invoke(app, ["finetune", "Si", *common])  # EMT cannot label Si: before any job
-    assert res.exit_code == 2 and "cannot treat element(s) Si" in res.stderr
+    assert res.exit_code == 3 and "cannot treat element(s) Si" in res.stderr
     assert not (tmp_path / "store").exists()
 
 

@@ -23,7 +23,7 @@ def export(
         ),
     ],
     fmt: Annotated[
-        Optional[str], typer.Option("--format", "-f", help="extxyz, traj, cif or poscar (default: from the file name)")
+        Optional[str], typer.Option("--format", help="extxyz, traj, cif or poscar (default: from the file name)")
     ] = None,
     frame: Annotated[
         Optional[int], typer.Option(help="only this frame or image (0 = first, -1 = last); default: all")

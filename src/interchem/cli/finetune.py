@@ -9,7 +9,18 @@ from typing import Annotated, Optional
 
 import typer
 
-from interchem.cli.common import OutputOption, StoreOption, app, console, fail, out, parse_calculator
+from interchem.cli.common import (
+    CreateOption,
+    OutputOption,
+    StoreOption,
+    TemperaturesOption,
+    app,
+    computing_settings,
+    console,
+    fail,
+    out,
+    parse_calculator,
+)
 from interchem.errors import InterchemError
 
 
@@ -27,7 +38,7 @@ def finetune(
     sample_calculator: Annotated[str, typer.Option(help="calculator of the sampling MD")] = "chgnet",
     samples: Annotated[int, typer.Option(help="labelled configurations in all")] = 60,
     epochs: Annotated[int, typer.Option(help="maximum training epochs (early stopping on validation)")] = 50,
-    temperatures: Annotated[str, typer.Option(help="sampling MD temperatures, K")] = "300,900",
+    temperature: TemperaturesOption = None,
     md_steps: Annotated[int, typer.Option(help="steps of each sampling MD")] = 200,
     seed: Annotated[int, typer.Option(help="seed of sampling, split and training")] = 0,
     primitive: Annotated[bool, typer.Option("--primitive/--conventional", help="cells of the phases")] = False,
@@ -36,25 +47,25 @@ def finetune(
     ] = None,
     output: OutputOption = None,
     store: StoreOption = None,
+    create: CreateOption = False,
 ) -> None:
     """Sample configurations of PHASES (MD, strain, rattle), label each with the DFT calculator (one job each,
     stored and reused), fine-tune CHGNet on them and compare base and fine-tuned errors on held-out labels.
     The model is then a calculator: -c chgnet:model=PATH in every command."""
     from interchem.cli.common import parse_temperatures
     from interchem.runner import run_flow
-    from interchem.settings import get_settings
     from interchem.structures.library import resolve_phase
     from interchem.workflows.finetune import FineTuneMaker, FineTuneResult, FineTuneSettings
 
     try:
-        settings = get_settings(store_path=store, output_dir=output)
+        settings = computing_settings(store, create, output_dir=output)
         label_spec = parse_calculator(calculator, "cp2k")
         structures = dict(resolve_phase(p, primitive=primitive) for p in phases)
         out_dir = Path(output) if output else Path(settings.output_dir) / "finetune"
         ft = FineTuneSettings(
             samples=samples,
             epochs=epochs,
-            temperatures_K=parse_temperatures(temperatures),
+            temperatures_K=parse_temperatures(temperature) or (300.0, 900.0),  # sampling MD temperatures
             md_steps=md_steps,
             seed=seed,
         )
