@@ -16,8 +16,9 @@ from interchem.structures.library import cards
 
 
 def _comparable(summary: dict) -> dict:
-    """A summary without what differs between two runs of the same screen: wall time, reuse flags."""
-    out = {k: v for k, v in summary.items() if k != "wall_time_s"}
+    """A summary without what differs between two runs of the same screen (kept under "run": wall time, the
+    phases reused from the store)."""
+    out = {k: v for k, v in summary.items() if k not in ("wall_time_s", "run")}
     out["relaxations"] = [{k: v for k, v in r.items() if k != "reused"} for r in summary["relaxations"]]
     return out
 
