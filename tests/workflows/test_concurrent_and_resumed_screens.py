@@ -120,7 +120,7 @@ def test_killed_and_rerun_screen_gives_the_summary_of_an_uninterrupted_one(tmp_p
             proc.kill()
         proc.wait()
         os.close(fd)  # the claim of Cl2 given up, as by a run that ended
-    assert sorted(r["name"] for r in _records(killed_store)) == ["record Li", "record LiCl"]
+    assert sorted(r["name"] for r in _records(killed_store)) == ["relax or reuse Li", "relax or reuse LiCl"]
 
     def screen(store: Path, out: Path) -> dict:
         settings = get_settings(store_path=store, output_dir=out)
