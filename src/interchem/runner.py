@@ -513,3 +513,38 @@ def stored_phonons(settings: Settings, keys: dict[str, str]) -> dict:
     finally:
         store.close()
     return {phase: PhononSummary.model_validate(doc) for phase, doc in found.items() if doc}
+
+
+def stored_li_barriers(settings: Settings, phases: list[str], calculator: str | CalculatorSpec) -> dict[str, dict]:
+    """{phase: {"barrier_eV", "percolation"}} from each phase's latest stored barrier report with this calculator:
+    the lowest barrier percolating in 3D (else 2D, 1D). Phases without one (or no store) are absent."""
+    from interchem.store import make_job_store
+
+    spec = CalculatorSpec.parse(calculator) if isinstance(calculator, str) else calculator
+    try:
+        store = make_job_store(settings, must_exist=True)
+    except InterchemError:
+        return {}
+    store.connect()
+    out: dict[str, dict] = {}
+    try:
+        for phase in phases:
+            # the job is named "barrier report <phase>"; its output is the only one with percolation thresholds
+            query = {
+                "output.phase": phase,
+                "output.percolation_eV": {"$exists": True},
+                "output.calculator": spec.model_dump(mode="json"),
+            }
+            docs = list(store.query(query, properties=["uuid"], sort={"completed_at": -1}, limit=1))
+            if not docs:
+                continue
+            report = store.get_output(docs[0]["uuid"], which="last", load=True)
+            report = report.model_dump() if hasattr(report, "model_dump") else report
+            for dim in ("3", "2", "1"):
+                values = [v[dim] for v in report["percolation_eV"].values() if v.get(dim) is not None]
+                if values:
+                    out[phase] = {"barrier_eV": float(min(values)), "percolation": f"{dim}D"}
+                    break
+    finally:
+        store.close()
+    return out

@@ -66,3 +66,18 @@ def test_surface_energy_vs_mu_li_by_hand():
 def test_surface_energy_vs_mu_li_refuses_a_slab_that_is_not_bulk_plus_li():
     with pytest.raises(ValueError, match="not bulk"):
         surface_energy_vs_mu_li(-10.0, {"Li": 2.0, "S": 2.0, "P": 1.0}, -12.5, {"Li": 2.0, "S": 1.0}, 20.0, [0.0])
+
+
+def test_md_report_sets_what_formed_against_the_screen():
+    from interchem.reports.interfaces import screen_comparison
+
+    predicted = reaction_at_mixing_ratio(li_s(), "Li", "S", 1 / 3)
+    lines = " ".join(screen_comparison(predicted, {"Li2S-like": 2, "LiCl-like": 0}))
+    assert "E_rxn -750 meV/atom -> Li2S, S" in lines and "most negative along the tie-line: -1500 meV/atom" in lines
+    assert "predicted and forming in the run: Li2S" in lines and "not tracked by the environment analysis: S" in lines
+    nothing = " ".join(screen_comparison(predicted, {"Li2S-like": 0}))
+    assert "forming in the run: none; predicted, not (yet) seen: Li2S" in nothing
+    # no stored screen: the reason is said, not hidden
+    assert screen_comparison("not compared (no stored screen)", {}) == [
+        "- thermodynamic screen: not compared (no stored screen)"
+    ]
