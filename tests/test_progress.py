@@ -116,6 +116,24 @@ def test_tracker_logs_a_line_per_ten_percent_and_sinks_see_every_step(tmp_path, 
     assert not list(tmp_path.iterdir())
 
 
+def test_slow_loop_still_logs_a_line_a_minute_between_ten_percent_marks(caplog, monkeypatch):
+    """A 600-step relaxation at 70 s per step (a big interface on a loaded machine) would write its first
+    10 % line after 70 min: a line at least every minute lets `interchem status` show where it is."""
+    import interchem.progress as progress
+
+    clock = iter(float(t) for t in [0, *range(0, 70 * 10, 70), 10_000])
+    monkeypatch.setattr(progress.time, "monotonic", lambda: next(clock))
+    with caplog.at_level("INFO", logger="interchem.progress"):
+        tracker = Tracker("relax", 600, job="relax interface")
+        for step in range(10):
+            tracker.update(step)
+        tracker.finish()
+    lines = [r.getMessage() for r in caplog.records]
+    # step 0 (first line), then steps 1..9 are each >= 60 s after the previous line, then done
+    assert [line.split("relax step ")[1].split("/")[0] for line in lines] == [str(i) for i in range(10)] + ["9"]
+    assert "ETA" in lines[1] and "done" in lines[-1]
+
+
 def test_atomate2_relaxation_reports_its_optimiser_steps(isolated_settings, tmp_path):
     from interchem.calculators import CalculatorSpec, relax_maker
 

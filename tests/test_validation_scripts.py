@@ -64,3 +64,15 @@ def test_conduction_comparison_in_log_space():
     assert not row["Ea_ok"] and not row["sigma_ok"]
     tetra, cubic = cond.compare("Li7La3Zr2O12", 0.35, 1e-4)
     assert not tetra["sigma_ok"] and cubic["sigma_ok"]
+
+
+def test_surface_energy_verdict_uses_the_tolerance_and_says_when_not_comparable():
+    se = _load("surface_energies")
+    assert se.verdict(2.0, 2.28, True, "mlip").startswith("PASS")  # -12 % inside +-30 %
+    assert se.verdict(1.03, 2.28, True, "mlip").startswith("FAIL")  # -55 %
+    assert se.verdict(2.0, 2.28, True, "dft").startswith("PASS") and se.verdict(1.9, 2.28, True, "dft")[:4] == "FAIL"
+    assert "not like-for-like" in se.verdict(0.38, 1.46, False, "mlip")
+    assert se.verdict(0.3, None, False, "mlip") == "no published value"
+    # the only published numbers are the cited Si ones (eV/A^2 -> J/m^2); every other row says not found
+    assert se.CASES["Si100"][2] == pytest.approx(0.142 * 16.021766208)
+    assert all(c[2] is None and c[4].startswith("not found") for k, c in se.CASES.items() if not k.startswith("Si"))

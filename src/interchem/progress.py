@@ -33,6 +33,9 @@ logger = logging.getLogger(__name__)
 LOG_FILE = "interchem-progress.log"  # in the job's working folder
 LOG_EVERY_PERCENT = 10
 LOG_AFTER_S = 10.0  # shorter work writes no progress file (and the runner draws no bar for it)
+# ...and a line at least this often (s) even between 10 % marks: a 282-atom interface relaxation on a loaded
+# machine took >12 min per 10 % of its 600 steps, and `interchem status` showed nothing until then (issue 15)
+LOG_AT_LEAST_EVERY_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,7 @@ class Tracker:
         self.step: int | None = None
         self._bucket = -1
         self._wrote = False
+        self._last_line_at = -LOG_AT_LEAST_EVERY_S
 
     def update(self, step: int) -> None:
         step = min(int(step), self.total)
@@ -173,9 +177,11 @@ class Tracker:
     def _publish(self, event: ProgressEvent) -> None:
         emit(event)
         bucket = int(100 * event.fraction) // LOG_EVERY_PERCENT
-        if bucket <= self._bucket and not event.done:
+        overdue = event.elapsed_s - self._last_line_at >= LOG_AT_LEAST_EVERY_S and event.elapsed_s >= LOG_AFTER_S
+        if bucket <= self._bucket and not event.done and not overdue:
             return
-        self._bucket = bucket
+        self._bucket = max(bucket, self._bucket)
+        self._last_line_at = event.elapsed_s
         line = event.line()
         logger.info(line)
         if self.log_file is not None and (self._wrote or event.elapsed_s >= LOG_AFTER_S):

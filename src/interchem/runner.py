@@ -16,6 +16,7 @@ from interchem.calculators import CalculatorSpec, check_calculator, release_calc
 from interchem.errors import CalculationError, InterchemError
 from interchem.progress import ProgressEvent, Tracker, sink
 from interchem.settings import Settings, get_settings, screen_default
+from interchem.stored import latest_screen_result, screen_entries, stored_phonons
 from interchem.structures import library
 from interchem.workflows.thermo import CommitteeScreenMaker, ScreenMaker, ScreenResult
 
@@ -440,18 +441,6 @@ def error_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {' '.join(lines) or '?'}"
 
 
-def load_output(settings: Settings, uuid: str) -> Any:
-    """The stored output of one job (its last run), data-store fields loaded."""
-    from interchem.store import make_job_store
-
-    store = make_job_store(settings)
-    store.connect()
-    try:
-        return store.get_output(uuid, which="last", load=True)
-    finally:
-        store.close()
-
-
 def _read_outputs(store, output: Any) -> Any:
     """The stored value of a flow's output: one reference, or a list/dict of them (multi-phase flows)."""
     from jobflow import OutputReference
@@ -466,42 +455,6 @@ def _read_outputs(store, output: Any) -> Any:
     if isinstance(output, dict):
         return {key: _read_outputs(store, item) for key, item in output.items()}
     return output
-
-
-def latest_screen_result(
-    settings: Settings | None = None, calculator: str | CalculatorSpec | None = None
-) -> ScreenResult:
-    """The most recent screen stored with this calculator spec: queries answer from it, no recomputing."""
-    from interchem.store import describe, make_job_store
-
-    settings = settings or get_settings()
-    spec = CalculatorSpec.parse(calculator or screen_default(settings))
-    store = make_job_store(settings, must_exist=True)  # a query never creates an empty store
-    store.connect()
-    try:
-        docs = list(
-            store.query(
-                {"name": "analyse screen", "output.calculator": spec.model_dump(mode="json")},
-                properties=["uuid", "index", "completed_at"],
-                sort={"completed_at": -1},
-                limit=1,
-            )
-        )
-        if not docs:
-            raise InterchemError(
-                f"no stored screen computed with calculator {spec.label()!r} in the {describe(store)}; "
-                "run `interchem screen` first"
-            )
-        output = store.get_output(docs[0]["uuid"], which="last", load=True)
-    finally:
-        store.close()
-    return ScreenResult.model_validate(output)
-
-
-def screen_entries(result: ScreenResult) -> list:
-    from pymatgen.entries.computed_entries import ComputedStructureEntry
-
-    return [ComputedStructureEntry.from_dict(d) if isinstance(d, dict) else d for d in result.entries]
 
 
 def run_thermal_screen(
@@ -550,18 +503,3 @@ def thermal_screen_flow(
     keys = {rel["phase"]: phonons.key(relaxed[rel["phase"]]) for rel in result.relaxations}
     stored = stored_phonons(settings, keys)
     return maker.make(result, stored, keys), stored
-
-
-def stored_phonons(settings: Settings, keys: dict[str, str]) -> dict:
-    """phase -> the stored PhononSummary with that phase's key, for the phases that have one."""
-    from interchem.store import make_job_store
-    from interchem.workflows.common import find_stored
-    from interchem.workflows.phonons import PhononSummary
-
-    store = make_job_store(settings)
-    store.connect()
-    try:
-        found = {phase: find_stored(store, key, field="phonon_key") for phase, key in keys.items()}
-    finally:
-        store.close()
-    return {phase: PhononSummary.model_validate(doc) for phase, doc in found.items() if doc}

@@ -115,7 +115,8 @@ def test_li_s_screen_chgnet_relax_cp2k_static(isolated_settings):
     (library cards, primitive cells: 1, 32 and 3 atoms), CP2K does the single points, and the analysis
     builds the Li-S hull and the Li2S stability window from the CP2K entries only."""
     from interchem.analysis import stability_window
-    from interchem.runner import plan_screen, run_screen, screen_entries
+    from interchem.runner import plan_screen, run_screen
+    from interchem.stored import screen_entries
 
     cp2k = CalculatorSpec(
         name="cp2k",

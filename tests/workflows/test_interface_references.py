@@ -134,3 +134,31 @@ def test_md_run_length_against_the_li_hop_time():
     short = md_length_verdict(400.0, 600.0, 0.3, 2)
     assert short["verdict"].startswith("too short") and short["new_product_like_per_ps"] == pytest.approx(5.0)
     assert md_length_verdict(400.0, 600.0, 0.05, 0)["verdict"].endswith("long enough to see hops")
+
+
+def test_run_length_check_uses_the_pairs_stored_barrier(isolated_settings, tmp_path):
+    """A real (small, CHGNet) barrier run of Li is stored; the interface report's run-length check then
+    uses it for a pair with Li, and says which partner has none; with none stored, the stated 0.3 eV."""
+    from interchem.reports.interfaces import HOP_BARRIER_EV, run_length_barrier
+    from interchem.runner import run_flow
+    from interchem.stored import stored_li_barriers
+    from interchem.workflows.neb import BarrierMaker
+
+    li = resolve_phase("Li", primitive=False)[1]
+    maker = BarrierMaker(
+        calculator="chgnet",
+        cutoff=3.2,
+        max_hops=1,
+        neb_settings={"n_images": 3, "supercell_min_length": 7.0, "steps": 60, "fmax": 0.1},
+    )
+    report = run_flow(maker.make(li, "Li"), isolated_settings, work_dir=tmp_path / "jobs")
+    stored = stored_li_barriers(isolated_settings, ["Li", "Li6PS5Cl"], "chgnet")
+    expected = min(v for p in report["percolation_eV"].values() for v in p.values() if v is not None)
+    assert set(stored) == {"Li"} and stored["Li"]["barrier_eV"] == pytest.approx(expected)
+    md = {"anode_phase": "Li", "electrolyte_phase": "Li6PS5Cl"}
+    barrier, source = run_length_barrier(md, stored)
+    assert barrier == pytest.approx(expected) and "computed: Li's" in source and "none stored for Li6PS5Cl" in source
+    # another calculator's barriers are not used
+    assert stored_li_barriers(isolated_settings, ["Li"], "sevennet") == {}
+    barrier, source = run_length_barrier(md, {})
+    assert barrier == HOP_BARRIER_EV and "Boulineau" in source and "Murugan" in source

@@ -236,6 +236,8 @@ def test_cli_interface_end_to_end_tiny_mace(tmp_path, tiny_mace, isolated_settin
     assert "interface: not converged in 5 steps" in " ".join(res.output.split())  # flagged on the terminal
     text = (out / "report.md").read_text()
     assert "| 0 | Si(111)" in text and "W_ad" in text and "MD reactivity" in text
+    # no stored screen in this store: the comparison says why; no stored barrier: the cited 0.3 eV
+    assert "thermodynamic screen: not compared (no stored screen" in text and "assumed 0.3 eV" in text
     for f in (
         "structures/interface_0.cif",
         "structures/interface_0.extxyz",

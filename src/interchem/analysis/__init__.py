@@ -11,6 +11,7 @@ from interchem.analysis.reactions import (
     InterfaceReaction,
     interface_reaction,
     lithiation_reaction_map,
+    reaction_at_mixing_ratio,
     reaction_energy_vs_li,
 )
 from interchem.analysis.screen import ReductionVsLi, ScreenAnalysis, screen_analysis
@@ -44,6 +45,7 @@ __all__ = [
     "find_entry",
     "hull_table",
     "interface_reaction",
+    "reaction_at_mixing_ratio",
     "li_potential_at",
     "lithiation_reaction_map",
     "lithiation_voltage_profile",

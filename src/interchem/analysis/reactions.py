@@ -231,3 +231,46 @@ def reaction_energy_vs_li(
         E_eV_per_atom_of_mixture=e_mix,
         mixture_products=prods_mix,
     )
+
+
+def reaction_at_mixing_ratio(
+    entries: Sequence[Entry], anode: str, electrolyte: str, x_anode: float, *, cache: PhaseDiagramCache | None = None
+) -> dict:
+    """What the screen predicts for an interface cell holding the atom fraction ``x_anode`` of the anode:
+    the reaction energy (meV/atom of the mixture, reactants at their own energies) and the products
+    there. The energy along the tie-line is linear between pymatgen's kinks, and between two kinks the
+    products are those of both (the segment's phase equilibrium), so both are read off the bracketing kinks.
+    The most negative point of the tie-line is given alongside (the screen's own number)."""
+    if not 0.0 <= x_anode <= 1.0:
+        raise ValueError(f"x_anode must be an atom fraction in [0, 1], not {x_anode}")
+    cache = cache or PhaseDiagramCache(entries)
+    a, b = cache.phase(anode), cache.phase(electrolyte)
+    pd = cache.get(set(a.composition.elements) | set(b.composition.elements))
+    names = formula_to_name(pd)
+    ir = interfacial_reactivity(pd, a, b, use_hull_energy=False)
+    kinks = sorted(ir.get_kinks(), key=lambda k: k[1])
+    xs = [float(k[1]) for k in kinks]
+    j = next(i for i in range(1, len(xs)) if x_anode <= xs[i] + 1e-12) if len(xs) > 1 else 0
+    lo, hi = kinks[max(j - 1, 0)], kinks[j]
+    span = xs[j] - xs[max(j - 1, 0)]
+    w = (x_anode - float(lo[1])) / span if span > 0 else 0.0
+    energy = (1 - w) * float(lo[2]) + w * float(hi[2])
+
+    def products(k) -> set[str]:
+        if float(k[1]) in (0.0, 1.0):  # an end of the tie-line: the unreacted partner itself
+            return {phase_name(a) if float(k[1]) == 1.0 else phase_name(b)}
+        rxn = k[3]
+        return {names.get(c.reduced_formula, c.reduced_formula) for c in rxn.products if rxn.get_coeff(c) > 1e-8}
+
+    # at a kink itself only that kink's products; inside a segment, both ends' phases coexist
+    ends = [lo] if w < 1e-9 else [hi] if w > 1 - 1e-9 else [lo, hi]
+    prods = sorted(set().union(*(products(k) for k in ends))) if energy < -NO_REACTION_TOL_EV_PER_ATOM else []
+    x_min, e_min, p_min = most_negative_kink(ir, names)
+    return {
+        "anode": phase_name(a),
+        "electrolyte": phase_name(b),
+        "x_anode": float(x_anode),
+        "E_rxn_meV_per_atom": energy * _EV_TO_MEV,
+        "products": prods,
+        "most_negative": {"x_anode": x_min, "E_rxn_meV_per_atom": e_min * _EV_TO_MEV, "products": p_min},
+    }

@@ -145,7 +145,8 @@ def interface(
     except InterchemError as exc:
         fail(exc)
     _print_results(summary, md_results)
-    _write_report(summary, md_results, candidates[:top], folder, time.perf_counter() - start)
+    context = md_context(settings, spec, md_results) if md_results else None
+    _write_report(summary, md_results, candidates[:top], folder, time.perf_counter() - start, context)
 
 
 MD_TIMESTEP_FS = 2.0  # interchem's MD default (workflows.md.MDSettings)
@@ -223,11 +224,40 @@ def _print_results(summary, md_results) -> None:
         )
 
 
-def _write_report(summary, md_results, chosen, folder: Path, wall: float) -> None:
+def md_context(settings, spec, md_results) -> dict:
+    """What the interface MD is set against, from the store (nothing recomputed): the stored screen's
+    reaction of the pair at each cell's anode fraction (entries built as the screen built them), and
+    the pair's stored Li barriers for the run-length check."""
+    from interchem.analysis import reaction_at_mixing_ratio
+    from interchem.stored import latest_screen_result, screen_entries, stored_li_barriers
+
+    reactions: dict = {}
+    level = None
+    try:
+        screen = latest_screen_result(settings, spec)
+        entries, level = screen_entries(screen), screen.level_of_theory
+    except InterchemError as exc:
+        entries, why = None, f"not compared ({exc})"
+    phases = sorted({p for md in md_results for p in (md.anode_phase, md.electrolyte_phase) if p})
+    for md in md_results:
+        if entries is None:
+            reactions[md.label] = why
+            continue
+        try:
+            reactions[md.label] = reaction_at_mixing_ratio(entries, md.anode_phase, md.electrolyte_phase, md.x_anode)
+        except (InterchemError, ValueError, TypeError) as exc:  # a phase the stored screen did not include
+            reactions[md.label] = (
+                f"not compared: the stored screen ({level}) cannot place {md.anode_phase}|{md.electrolyte_phase} "
+                f"({exc}); run `interchem screen` with both phases"
+            )
+    return {"reactions": reactions, "barriers": stored_li_barriers(settings, phases, spec), "level_of_theory": level}
+
+
+def _write_report(summary, md_results, chosen, folder: Path, wall: float, context: dict | None = None) -> None:
     from interchem.reports.interfaces import write_interface_report
     from interchem.structures.interfaces import describe_candidate
 
     report = write_interface_report(
-        summary, folder, [describe_candidate(c) for c in chosen], md_results, wall_time_s=wall
+        summary, folder, [describe_candidate(c) for c in chosen], md_results, wall_time_s=wall, md_context=context
     )
     console.print(f"report: {report}  ({wall:.0f} s)")

@@ -257,7 +257,7 @@ def phonons(
 ) -> None:
     """Harmonic phonons (atomate2/phonopy): imaginary modes, band structure, DOS, F_vib(T)."""
     from interchem.reports.kinetics import write_phonon_report
-    from interchem.runner import load_output
+    from interchem.stored import load_output
     from interchem.workflows.phonons import PhononsMaker
 
     try:

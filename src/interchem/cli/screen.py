@@ -252,8 +252,8 @@ def tieline(
     """Do two phases share a direct tie-line? Answered from the stored screen (the interlayer rule: an
     interlayer must share a tie-line with Li metal)."""
     from interchem.analysis import shares_tie_line
-    from interchem.runner import latest_screen_result, screen_entries
     from interchem.settings import get_settings
+    from interchem.stored import latest_screen_result, screen_entries
     from interchem.structures.library import check_phase_name
 
     try:
@@ -278,8 +278,8 @@ def report(
 ) -> None:
     """Re-draw the report of the latest stored screen (no recomputation)."""
     from interchem.reports.screen import write_report
-    from interchem.runner import latest_screen_result
     from interchem.settings import get_settings
+    from interchem.stored import latest_screen_result
 
     try:
         settings = get_settings(store_path=store, output_dir=output)

@@ -9,10 +9,17 @@ from typing import Any
 
 import numpy as np
 
-from interchem.analysis.interfaces import md_length_verdict
+from interchem.analysis.interfaces import PRODUCT_RULES, md_length_verdict
 from interchem.reports.common import plt, save_figure, write_json, write_structure
 
+# The run-length check's Li hop barrier when none is stored for either partner: the measured activation
+# energies of the project's fast electrolytes (the ones validation/electrolyte_conduction.py checks).
 HOP_BARRIER_EV = 0.3
+HOP_BARRIER_SOURCE = (
+    "assumed 0.3 eV: impedance activation energies of argyrodite Li6PS5Cl are 0.3-0.4 eV (Boulineau et al., "
+    "Solid State Ionics 221, 1 (2012); Kraft et al., J. Am. Chem. Soc. 139, 10909 (2017)) and of cubic LLZO "
+    "0.3 eV (Murugan et al., Angew. Chem. Int. Ed. 46, 7778 (2007)); `interchem barriers` stores computed ones"
+)
 
 
 def _get(obj: Any, name: str):
@@ -87,7 +94,11 @@ def write_interface_report(
     candidates: list[dict],
     md_results: list | None = None,
     wall_time_s: float | None = None,
+    md_context: dict | None = None,
 ) -> Path:
+    """``md_context``: what the MD is compared with, gathered by the caller from the store:
+    ``{"reactions": {md label: reaction_at_mixing_ratio dict, or a sentence why there is none},
+    "barriers": {phase: {"barrier_eV", "percolation"}}, "level_of_theory": the screen's}``."""
     # long: the writer reads top to bottom as the markdown it writes, section by section
     out = Path(output_dir)
     figs = out / "figures"
@@ -161,7 +172,7 @@ def write_interface_report(
     if results or excluded:
         scan = plot_gap_scans([*results, *excluded], figs / "gap_scan.png")
         lines += ["", f"![gap scan]({scan.relative_to(out).as_posix()})"]
-    md_lines, md_rows = _md_sections(md_results or [], out, figs)
+    md_lines, md_rows = _md_sections(md_results or [], out, figs, md_context or {})
     lines += md_lines
     path = out / "report.md"
     path.write_text("\n".join(lines) + "\n")
@@ -215,22 +226,64 @@ def _flag_lines(results: list) -> list[str]:
     return ["", *lines] if lines else []
 
 
-def _md_sections(md_results: list, out: Path, figs: Path) -> tuple[list[str], list[dict]]:
+def run_length_barrier(md: Any, barriers: dict[str, dict]) -> tuple[float, str]:
+    """(barrier eV, where it comes from) for the run-length check: the stored barriers of the pair's
+    phases (the higher one: Li must move on both sides for a product to grow), else the stated 0.3 eV."""
+    phases = [p for p in (_get(md, "anode_phase"), _get(md, "electrolyte_phase")) if p]
+    known = {p: barriers[p] for p in phases if p in barriers}
+    if not known:
+        return HOP_BARRIER_EV, HOP_BARRIER_SOURCE
+    phase, b = max(known.items(), key=lambda kv: kv[1]["barrier_eV"])
+    missing = [p for p in phases if p not in known]
+    text = (
+        f"computed: {phase}'s lowest {b['percolation']}-percolating Li barrier, {b['barrier_eV']:.2f} eV "
+        "(the higher of the pair's: Li must move on both sides)"
+    )
+    return b["barrier_eV"], text + (f"; none stored for {', '.join(missing)}" if missing else "")
+
+
+def screen_comparison(reaction: dict | str | None, new_products: dict[str, int]) -> list[str]:
+    """Report lines setting what formed in the run against what the thermodynamic screen predicts at the
+    cell's composition (products, reaction energy)."""
+    if reaction is None:
+        return []
+    if isinstance(reaction, str):
+        return [f"- thermodynamic screen: {reaction}"]
+    tracked = {r["name"].removesuffix("-like"): r["name"] for r in PRODUCT_RULES.values()}
+    seen = [p for p in reaction["products"] if p in tracked and new_products.get(tracked[p], 0) > 0]
+    unseen = [p for p in reaction["products"] if p in tracked and p not in seen]
+    untracked = [p for p in reaction["products"] if p not in tracked]
+    m = reaction["most_negative"]
+    lines = [
+        f"- thermodynamic screen at this cell's composition (anode atom fraction {reaction['x_anode']:.2f}): "
+        f"E_rxn {reaction['E_rxn_meV_per_atom']:.0f} meV/atom -> {', '.join(reaction['products']) or 'no reaction'} "
+        f"(most negative along the tie-line: {m['E_rxn_meV_per_atom']:.0f} meV/atom at x = {m['x_anode']:.2f}, "
+        f"{', '.join(m['products']) or 'none'})",
+        f"- predicted and forming in the run: {', '.join(seen) or 'none'}; predicted, not (yet) seen: "
+        f"{', '.join(unseen) or 'none'}"
+        + (f"; not tracked by the environment analysis: {', '.join(untracked)}" if untracked else ""),
+    ]
+    return lines
+
+
+def _md_sections(md_results: list, out: Path, figs: Path, context: dict) -> tuple[list[str], list[dict]]:
     """One section (and figure) per interface MD; the rows of summary.json."""
+    # long: one markdown section per MD, read top to bottom as written
     lines, md_rows = [], []
     for k, md in enumerate(md_results):
         fig = plot_reactivity(md, figs / f"md_reactivity_{k}.png")
         r = _get(md, "reactivity")
         r = r if isinstance(r, dict) else r.model_dump()
         s = r["summary"]
-        # Li hop barrier for the run-length check: 0.3 eV, the low end of Li hops in argyrodites and
-        # Li-Si alloys (an assumption stated in the report; `interchem barriers` computes the real ones)
+        barrier, barrier_source = run_length_barrier(md, context.get("barriers") or {})
         verdict = md_length_verdict(
             float(s.get("duration_fs", 0.0)),
             float(_get(md, "temperature_K")),
-            HOP_BARRIER_EV,
+            barrier,
             int(sum(s["new_product_like_end"].values())),
         )
+        verdict["barrier_source"] = barrier_source
+        reaction = (context.get("reactions") or {}).get(_get(md, "label"))
         lines += [
             "",
             f"## MD reactivity: {_get(md, 'label')}",
@@ -245,10 +298,12 @@ def _md_sections(md_results: list, out: Path, figs: Path) -> tuple[list[str], li
             else "- no bonds across the interface",
             f"- atoms that became product-like: {s['new_product_like_end']}",
             f"- Li past the initial interface plane (by origin): {s['li_crossed_end']}",
+            *screen_comparison(reaction, s["new_product_like_end"]),
             f"- rate: {verdict['new_product_like_per_ps']:.2f} new product-like atoms per ps; run length: "
-            + verdict["verdict"],
+            + verdict["verdict"]
+            + f" (hop barrier {barrier_source})",
             "",
             f"![MD reactivity]({fig.relative_to(out).as_posix()})",
         ]
-        md_rows.append({"label": _get(md, "label"), "summary": s, "run_length": verdict})
+        md_rows.append({"label": _get(md, "label"), "summary": s, "run_length": verdict, "screen_prediction": reaction})
     return lines, md_rows

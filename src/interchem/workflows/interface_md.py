@@ -29,11 +29,21 @@ class InterfaceMDResult(BaseModel):
     level_of_theory: str
     reactivity: ReactivityAnalysis
     trajectory_uuid: str = Field(description="uuid of the MD job: its trajectory is in the data store")
+    # the partners and the cell's make-up: what the thermodynamic screen is asked about (its reaction at
+    # this anode fraction) when the report compares what formed with what should form
+    anode_phase: str | None = None
+    electrolyte_phase: str | None = None
+    x_anode: float | None = Field(default=None, description="atom fraction of anode atoms in the cell")
 
 
 @job(name="interface reactivity")
 def analyse_interface_md(
-    md_output: Any, structure: Structure, label: str, md_uuid: str, calculator: CalculatorSpec
+    md_output: Any,
+    structure: Structure,
+    label: str,
+    md_uuid: str,
+    calculator: CalculatorSpec,
+    partners: dict[str, str] | None = None,
 ) -> InterfaceMDResult:
     """Reactivity time series from the MD job's trajectory (loaded from the data store by jobflow), read
     by the calculator's makers (``read_md``: interchem's ``MDResult`` or atomate2's VASP task document)."""
@@ -47,7 +57,11 @@ def analyse_interface_md(
     times = [p["step"] * dt for p in md.trajectory.frame_properties]
     sides = structure.site_properties["interface_side"]
     analysis = analyse_reactivity([s.specie.symbol for s in structure], frames, lattices, sides, times)
+    props = partners or structure.properties or {}
     return InterfaceMDResult(
+        anode_phase=props.get("anode"),
+        electrolyte_phase=props.get("electrolyte"),
+        x_anode=sum(1 for side in sides if side == "anode") / len(sides),
         label=label,
         md_key=md.md_key,
         temperature_K=float(md.settings["temperature_K"]),
@@ -90,6 +104,8 @@ class InterfaceMDMaker(Maker):
         )
         # The code's atom order (VASP sorts by electronegativity; site properties follow), so that the
         # trajectory's atom order is the order of 'interface_side'.
+        props = structure.properties or {}
+        partners = {k: props[k] for k in ("anode", "electrolyte") if k in props}
         structure = calculator_makers(self.calculator, "md").input_order(structure)
         plain = structure.copy()
         for key in list(plain.site_properties):
@@ -97,6 +113,6 @@ class InterfaceMDMaker(Maker):
         md = MDMaker(
             calculator=self.calculator, temperature_K=self.temperature_K, steps=self.steps, md_settings=self.md_settings
         ).make(plain, label=label)
-        ana = analyse_interface_md(md.output, structure, label, md.uuid, self.calculator)
+        ana = analyse_interface_md(md.output, structure, label, md.uuid, self.calculator, partners)
         ana.name = f"interface reactivity {label}"
         return Flow([md, ana], output=ana.output, name=f"{self.name} {label}")
