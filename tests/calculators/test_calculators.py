@@ -27,8 +27,10 @@ def test_spec_parsing_and_stable_key():
 def test_unknown_calculator_names_the_known_ones():
     with pytest.raises(UnknownCalculatorError, match="'vasp2'") as err:
         check_calculator(CalculatorSpec(name="vasp2"))
-    known = str(err.value).split("known calculators: ")[1].split(", ")
+    listed, _, hint = str(err.value).split("known calculators: ")[1].partition(". Did you mean: ")
+    known = listed.rstrip(".").split(", ")
     assert known == sorted(available()) and {"chgnet", "emt", "mace"} <= set(known)
+    assert hint == "vasp?"  # the closest known name
 
 
 def test_emt_names_the_unsupported_elements():
