@@ -14,6 +14,7 @@ def test_precedence_kwargs_over_env_over_yaml(tmp_path, monkeypatch):
     cfg.write_text("calculator: emt\nrelax_steps: 11\noutput_dir: from-yaml\n")
     monkeypatch.setenv("INTERCHEM_CONFIG", str(cfg))
     monkeypatch.setenv("INTERCHEM_RELAX_STEPS", "22")
+    monkeypatch.delenv("INTERCHEM_CALCULATOR", raising=False)  # conftest pins it for the plumbing tests
     s = get_settings(output_dir=None)
     assert s.calculator == "emt" and s.relax_steps == 22 and str(s.output_dir) == "from-yaml"
     assert get_settings(relax_steps=33).relax_steps == 33

@@ -163,7 +163,7 @@ def test_screen_checks_the_store_before_any_job(mongo_server, mongo_settings, tm
     port = free_port()
     monkeypatch.setenv("INTERCHEM_STORE_URI", f"mongodb://u:{MONGO_PASSWORD}@127.0.0.1:{port}/db")
     dead = CliRunner().invoke(app, args)
-    assert dead.exit_code == 2, dead.output
+    assert dead.exit_code == 5, dead.output  # a service unreachable
     assert f"MongoDB at 127.0.0.1:{port}, database 'db' is unreachable" in " ".join(dead.output.split())
     assert MONGO_PASSWORD not in dead.output and "Traceback" not in dead.output
     assert not out_dir.exists() and not embedded.exists()

@@ -60,13 +60,14 @@ def test_interface_pipeline_job_graph(mace_spec):
     names = _names(flow)
     label = names[2].removeprefix("single points ")
     assert label.startswith("Si(111)") and "Li6PS5Cl(100)" in label
-    # the calculator's makers: bulk single points, the gap scan's single points, then the relaxations
+    # the calculator's makers: bulk references relaxed like the slabs (the electrolyte's strained as its film
+    # is), the gap scan's single points, then the relaxations
     assert names == [
-        "single point bulk Si",
-        "single point bulk Li6PS5Cl",
+        "relax bulk Si",
+        "relax bulk Li6PS5Cl strained #1",
         f"single points {label}",
         "bulk reference Si",
-        "bulk reference Li6PS5Cl",
+        "bulk reference Li6PS5Cl strained #1",
         f"gap scan {label}",
         f"relax interface {label}",
         f"split interface {label}",
@@ -84,7 +85,11 @@ def test_interface_pipeline_job_graph(mace_spec):
         si, arg, "Si", "Li6PS5Cl"
     )
     names = _names(no_md)
-    assert len(names) == 4 + 2 * 8 + 1 and names[-1] == "rank interfaces" and no_md.output["md"] == []
+    # shared: the anode's bulk relaxation and reference; per candidate strain of the film, the electrolyte's
+    # strained bulk relaxation and reference (two candidates here, two strains)
+    strains = sum(n.startswith("relax bulk Li6PS5Cl strained") for n in names)
+    assert strains == 2 and sum(n.startswith("bulk reference Li6PS5Cl strained") for n in names) == strains
+    assert len(names) == 2 + 2 * strains + 2 * 8 + 1 and names[-1] == "rank interfaces" and no_md.output["md"] == []
 
 
 def test_interface_pipeline_checks_its_settings(mace_spec):
