@@ -126,8 +126,9 @@ def main() -> None:
     supercell = 7.0 if args.quick else 9.0
     t0 = time.perf_counter()
     RESULTS.mkdir(exist_ok=True)
-    # one file per model: chgnet, sevennet-7net-0, sevennet-7net-l3i5, ...
-    tag = args.calculator.replace(":model=", "-").split(":")[0].replace("/", "_")
+    from interchem.calculators import CalculatorSpec
+
+    tag = CalculatorSpec.parse(args.calculator).file_tag()  # one file per model
     path = RESULTS / f"li_migration_{tag}.json"
     out = json.loads(path.read_text()) if path.exists() else {}
     out.update(

@@ -78,9 +78,9 @@ def main() -> int:
         )
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
-    calc = summary.get("calculator", {})
-    model = (calc.get("settings") or {}).get("model")
-    name = calc.get("name", "unknown") + (f"-{Path(str(model)).stem}" if model else "")  # one file per model
+    from interchem.calculators import CalculatorSpec
+
+    name = CalculatorSpec.model_validate(summary.get("calculator", {"name": "unknown"})).file_tag()  # per model
     (out / f"lisi_voltages_{name}.json").write_text(
         json.dumps({"level_of_theory": summary.get("level_of_theory"), "rows": rows}, indent=2) + "\n"
     )

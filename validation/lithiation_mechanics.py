@@ -198,9 +198,11 @@ def main() -> int:
         )
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
-    calc = doc.get("calculator") or {"name": args.calculator.split(":")[0]}
-    model = (calc.get("settings") or {}).get("model")
-    name = calc["name"] if model is None else f"{calc['name']}-{Path(str(model)).stem}"  # one file per model
+    from interchem.calculators import CalculatorSpec
+
+    calc = doc.get("calculator")
+    spec = CalculatorSpec.model_validate(calc) if calc else CalculatorSpec.parse(args.calculator)
+    name = spec.file_tag()  # one file per model
     (out / f"lithiation_mechanics_{name}.json").write_text(
         json.dumps({"level_of_theory": doc.get("level_of_theory"), "rows": rows}, indent=2) + "\n"
     )

@@ -182,7 +182,7 @@ def main() -> int:
         print(f"  {r['reaction']:55s} {r['computed_eV_per_atom']:+8.3f}  (PBE, Zhu 2015: {pbe:+.3f})")
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
-    tag = spec.name if "model" not in spec.settings else f"{spec.name}-{Path(str(spec.settings['model'])).stem}"
+    tag = spec.file_tag()  # one file per model
     (out / f"zhu2015_{tag}.json").write_text(
         json.dumps(
             {"level_of_theory": summary.get("level_of_theory"), "rows": rows, "published_products_priced": priced},

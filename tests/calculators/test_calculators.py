@@ -231,3 +231,10 @@ def test_stored_relaxation_is_resolved_when_the_flow_is_made(tmp_path):
     screen = ScreenMaker(calculator="emt", steps=5, reuse_from=store)
     jobs, embedded = screen.phase_output(RelaxPhaseMaker(calculator="emt", steps=5, reuse_from=store), cu, "Cu")
     assert jobs == [] and embedded.reused and embedded.energy_eV == record.energy_eV
+
+
+def test_file_tag_names_the_model_and_nothing_else():
+    """Per-model result files (validation/results/*_<tag>.json) are named by ``file_tag``."""
+    tags = [CalculatorSpec.parse(s).file_tag() for s in ("chgnet", "sevennet:model=7net-l3i5", "cp2k:cutoff=300")]
+    assert tags == ["chgnet", "sevennet-7net-l3i5", "cp2k"]
+    assert CalculatorSpec.parse("chgnet:model=/runs/ft.pth").file_tag() == "chgnet-ft"

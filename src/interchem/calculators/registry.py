@@ -52,6 +52,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import PurePath
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -139,6 +140,12 @@ class CalculatorSpec(BaseModel):
         if not self.settings:
             return self.name
         return self.name + ":" + ",".join(f"{k}={v}" for k, v in sorted(self.settings.items()))
+
+    def file_tag(self) -> str:
+        """The name plus its model, for file names of per-model results: ``chgnet``, ``sevennet-7net-l3i5``,
+        ``chgnet-finetuned`` (a model file by its stem); other settings are left out."""
+        model = self.settings.get("model")
+        return self.name if model is None else f"{self.name}-{PurePath(str(model)).stem}"
 
 
 def _coerce(value: str) -> Any:
