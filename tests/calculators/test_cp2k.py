@@ -236,8 +236,6 @@ def test_interface_flows_through_cp2k(tmp_path):
 
     from interchem.analysis.interfaces import EV_PER_A2_TO_J_PER_M2
     from interchem.store import embedded_store
-    from interchem.structures.interfaces import InterfaceBuilder, InterfaceLimits
-    from interchem.structures.library import resolve_phase
     from interchem.workflows.interface_md import InterfaceMDMaker, InterfaceMDResult
     from interchem.workflows.interfaces import InterfaceMaker, InterfaceSummary
 
@@ -245,18 +243,10 @@ def test_interface_flows_through_cp2k(tmp_path):
         "name": "cp2k",
         "settings": {"basis": "SZV-MOLOPT-SR-GTH", "cutoff": 200, "rel_cutoff": 40, "kspacing": 0.9},
     }
-    li, licl = resolve_phase("Li", primitive=False)[1], resolve_phase("LiCl")[1]
-    cands = InterfaceBuilder(
-        li,
-        licl,
-        (1, 0, 0),
-        (1, 0, 0),
-        limits=InterfaceLimits(max_area=40, max_atoms=40, max_candidates=1, max_strain=0.06),
-        anode_thickness_A=3.0,
-        electrolyte_thickness_A=3.0,
-        anode_termination=0,
-        electrolyte_termination=0,
-    ).build()
+    from tiny_interfaces import li_licl_bulks, li_licl_candidates
+
+    li, licl = li_licl_bulks()
+    cands = li_licl_candidates(li, licl)
     assert len(cands[0].structure) == 6
     store = embedded_store(tmp_path / "store")
     # two steps cannot converge: ranked anyway for this plumbing check; card references as before (cost)

@@ -18,6 +18,7 @@ import pytest
 from jobflow import Job
 from pymatgen.core import Structure
 from pymatgen.io.vasp import Incar, Kpoints, Poscar
+from tiny_interfaces import li_licl_bulks, li_licl_candidates
 from vasp_recorded import energy_xml, flow_jobs, job_maker, outcar, structure_xml, v, vasprun_head
 
 from interchem.analysis.interfaces import EV_PER_A2_TO_J_PER_M2, work_of_adhesion
@@ -25,8 +26,7 @@ from interchem.calculators import CalculatorSpec
 from interchem.calculators.vasp import inputs as vasp
 from interchem.calculators.vasp import interfaces as vi
 from interchem.errors import CalculatorSettingsError, InterchemError, InterfaceError
-from interchem.structures.interfaces import InterfaceBuilder, InterfaceLimits, set_gap, split_interface
-from interchem.structures.library import resolve_phase
+from interchem.structures.interfaces import set_gap, split_interface
 from interchem.workflows.interface_md import InterfaceMDMaker
 from interchem.workflows.interfaces import InterfaceMaker, SlabMaker
 
@@ -37,25 +37,13 @@ FMAX, STEPS = 0.03, 77
 
 @pytest.fixture(scope="module")
 def bulks():
-    return resolve_phase("Li", primitive=False)[1], resolve_phase("LiCl")[1]
+    return li_licl_bulks()
 
 
 @pytest.fixture(scope="module")
 def cands(bulks):
     """Li(100)|LiCl(100): 6 atoms, the bottom Li layer fixed (selective_dynamics F F F)."""
-    li, licl = bulks
-    c = InterfaceBuilder(
-        li,
-        licl,
-        (1, 0, 0),
-        (1, 0, 0),
-        limits=InterfaceLimits(max_area=40, max_atoms=40, max_candidates=1, max_strain=0.06),
-        anode_thickness_A=3.0,
-        electrolyte_thickness_A=3.0,
-        anode_termination=0,
-        electrolyte_termination=0,
-        fixed_bottom_layers=1,
-    ).build()
+    c = li_licl_candidates(*bulks, fixed_bottom_layers=1)
     assert len(c[0].structure) == 6
     assert sum(1 for f in c[0].structure.site_properties["selective_dynamics"] if not any(f)) == 1
     return c

@@ -13,25 +13,15 @@ import json
 
 import numpy as np
 import pytest
+from tiny_interfaces import li_licl_bulks, li_licl_candidates
 
 from interchem.structures.interfaces import InterfaceBuilder, InterfaceLimits, split_interface
 from interchem.structures.library import resolve_phase
 
 
 def _li_licl():
-    li, licl = resolve_phase("Li", primitive=False)[1], resolve_phase("LiCl")[1]
-    cands = InterfaceBuilder(
-        li,
-        licl,
-        (1, 0, 0),
-        (1, 0, 0),
-        limits=InterfaceLimits(max_area=40, max_atoms=40, max_candidates=1, max_strain=0.06),
-        anode_thickness_A=3.0,
-        electrolyte_thickness_A=3.0,
-        anode_termination=0,
-        electrolyte_termination=0,
-    ).build()
-    return cands, li, licl
+    li, licl = li_licl_bulks()
+    return li_licl_candidates(li, licl), li, licl
 
 
 def _run(flow, tmp_path):
