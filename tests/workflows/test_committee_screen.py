@@ -125,7 +125,8 @@ def test_chgnet_sevennet_committee_end_to_end(committee_result):
     w = u["windows"]["Li2S"]
     assert w["oxidation_V"]["default"] == result.analysis["windows"]["Li2S"]["oxidation_V"]
     ox = w["oxidation_V"]["values"]
-    assert 1.5 < ox["sevennet"] < 2.8  # a real model puts the Li2S -> S edge near 2 V too
+    # PBE: 2.01 V (Zhu et al. 2015), 2.26 V with MP2020; wide because the relaxations stop at 40 steps
+    assert 1.5 < ox["sevennet"] < 2.8
     assert w["oxidation_V"]["spread"] == pytest.approx(abs(ox["chgnet"] - ox["sevennet"]))
     assert w["oxidation_V"]["std"] == pytest.approx(abs(ox["chgnet"] - ox["sevennet"]) / 2)
     (plateau,) = u["voltage_profile"] if len(u["voltage_profile"]) == 1 else u["voltage_profile"][:1]
