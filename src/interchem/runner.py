@@ -200,10 +200,12 @@ def order_phase(
     (``workflows.disorder.OrderingResult``; ``.lowest.structure`` is the relaxed cell)."""
     from interchem.structures.disorder import DEFAULT_CANDIDATES, ordered_candidates
     from interchem.workflows.disorder import DisorderRankMaker, OrderingResult
+    from interchem.workflows.thermo import RelaxPhaseMaker
 
     settings = settings or get_settings()
     candidates = ordered_candidates(structure, n=n_candidates or DEFAULT_CANDIDATES)
-    maker = DisorderRankMaker(calculator=calculator, fmax=settings.relax_fmax, steps=settings.relax_steps)
+    relaxer = RelaxPhaseMaker(calculator=calculator, fmax=settings.relax_fmax, steps=settings.relax_steps)
+    maker = DisorderRankMaker(relaxer=relaxer)
     flow = maker.make(candidates, phase)
     return OrderingResult.model_validate(run_flow(flow, settings, progress, what=f"the ordering of {phase}"))
 

@@ -10,15 +10,12 @@ the new ones.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from jobflow import Flow, Maker, job
 from pydantic import BaseModel
 from pymatgen.core import Structure
 
-from interchem.calculators import CalculatorSpec
 from interchem.errors import StructureValidationError
-from interchem.workflows.common import resolve_calculator
 from interchem.workflows.thermo import RelaxedPhase, RelaxPhaseMaker
 
 
@@ -68,24 +65,16 @@ def keep_lowest(records: list, phase: str, orderings: list[dict]) -> OrderingRes
 
 @dataclass
 class DisorderRankMaker(Maker):
-    """Relax each ordered candidate with the calculator (keyed and reused) and keep the lowest."""
+    """Relax each ordered candidate with ``relaxer`` (an ordinary relaxation: keyed and reused) and keep the
+    lowest."""
 
     name: str = "rank orderings"
-    calculator: CalculatorSpec = field(default_factory=CalculatorSpec)  # a string is parsed once, here
-    fmax: float = 0.05
-    steps: int = 300
-    reuse_from: Any = None
-
-    def __post_init__(self):
-        self.calculator = resolve_calculator(self.calculator)
+    relaxer: RelaxPhaseMaker = field(default_factory=RelaxPhaseMaker)
 
     def make(self, candidates: list[Structure], phase: str) -> Flow:
         if not candidates:
             raise StructureValidationError(f"{phase}: no ordered candidates to rank")
-        relaxer = RelaxPhaseMaker(
-            calculator=self.calculator, fmax=self.fmax, steps=self.steps, reuse_from=self.reuse_from
-        )
-        jobs = [relaxer.make(c, phase=f"{phase} ordering {k}") for k, c in enumerate(candidates)]
+        jobs = [self.relaxer.make(c, phase=f"{phase} ordering {k}") for k, c in enumerate(candidates)]
         orderings = [(c.properties or {}).get("ordering") for c in candidates]
         pick = keep_lowest([j.output for j in jobs], phase, orderings)
         pick.name = f"keep lowest ordering {phase}"
