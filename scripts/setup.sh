@@ -30,9 +30,13 @@ if [ ! -x .venv/bin/python ]; then "$PY" -m venv .venv; fi
 # uv ignores pip's find-links config: point it at the local wheel folder that holds the CPU torch.
 FIND_LINKS=()
 for d in ${PIP_FIND_LINKS:-} /opt/wheels; do [ -d "$d" ] && FIND_LINKS+=(--find-links "$d"); done
-UV_ARGS=(--python .venv/bin/python -c constraints.txt "${FIND_LINKS[@]}")
+# --compile-bytecode: byte-compile at install. Where PYTHONDONTWRITEBYTECODE is set (as on these machines)
+# Python never caches .pyc, and every process compiles torch, sevenn and pymatgen again (~13 s of each
+# CLI call, each Slurm job and each test subprocess, measured on a re-run of the main job).
+UV_ARGS=(--python .venv/bin/python -c constraints.txt --compile-bytecode "${FIND_LINKS[@]}")
 .venv/bin/uv pip install "${UV_ARGS[@]}" "torch==2.13.0"
 .venv/bin/uv pip install "${UV_ARGS[@]}" -e ".[test,sevennet]"
+.venv/bin/python -m compileall -q src >/dev/null  # the editable interchem itself
 # MongoDB wire-protocol server for the integration tests: mongoeco needs Python >= 3.13 (pyenv 3.13.0),
 # so it gets its own small venv; tests/services.py starts it on 127.0.0.1.
 PY313=${INTERCHEM_PYTHON313:-}
