@@ -119,6 +119,11 @@ def test_sevennet_offline_with_mp2020_on_its_raw_pbe_energies():
     assert get_backend(spec).energy_convention(spec) == "gga_raw"
     with pytest.raises(UnsupportedElementsError, match="Po"):
         check_calculator(spec, {"Li", "Po"}, context="test")
+    # the element check reads the checkpoint's config; the built model's type map must say the same
+    from pymatgen.core import Element
+
+    type_map = {Element.from_Z(int(z)).symbol for z in ase_calculator(spec).type_map}
+    assert get_backend(spec).supported_elements(spec) == type_map and len(type_map) == 89
 
     def formation(spec):
         per_atom = {}

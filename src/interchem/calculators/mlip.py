@@ -20,7 +20,6 @@ from interchem.calculators.registry import (
     CalculatorBackend,
     CalculatorSpec,
     ase_calculator,
-    cached_ase_calculator,
     register,
 )
 from interchem.errors import CalculatorSettingsError
@@ -315,11 +314,22 @@ def _make_sevennet(spec: CalculatorSpec):
 
 
 def _sevennet_elements(spec: CalculatorSpec) -> frozenset[str]:
-    from pymatgen.core import Element
-
     _validate_sevennet(spec)
-    calc = cached_ase_calculator(spec)  # no check_calculator: that would call back here
-    return frozenset(Element.from_Z(int(z)).symbol for z in calc.type_map)
+    return _sevennet_checkpoint_species(str(spec.settings.get("model", "7net-0")).lower())
+
+
+@lru_cache(maxsize=None)
+def _sevennet_checkpoint_species(model: str) -> frozenset[str]:
+    """The elements a wheel-shipped SevenNet model was trained on, read from its checkpoint's config (what
+    the calculator builds its type map from) without building the model: the element check runs for
+    every phase of every flow, also for re-runs that compute nothing, and building the network costs ~6 s."""
+    import torch
+    from sevenn._const import SEVENNET_0_11Jul2024, SEVENNET_0_22May2024, SEVENNET_l3i5
+
+    path = {"7net-0": SEVENNET_0_11Jul2024, "7net-0_22may2024": SEVENNET_0_22May2024, "7net-l3i5": SEVENNET_l3i5}
+    with trusted_torch_load():  # the checkpoint inside the sevenn wheel
+        config = torch.load(path[model], map_location="cpu", weights_only=False)["config"]
+    return frozenset(config["chemical_species"])
 
 
 register(
