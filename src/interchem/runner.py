@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from interchem.calculators import CalculatorSpec, check_calculator, release_calculators
-from interchem.errors import CalculationError, InterchemError
+from interchem.errors import CalculationError, InterchemError, StoreMissingError
 from interchem.progress import ProgressEvent, Tracker, sink
 from interchem.settings import Settings, get_settings, screen_default
 from interchem.stored import latest_screen_result, screen_entries, stored_phonons
@@ -169,9 +169,10 @@ def run_screen(
 ) -> ScreenResult:
     settings = settings or get_settings()
     if len(plan.committee) > 1:
-        committee = CommitteeScreenMaker(
-            calculators=plan.committee, fmax=settings.relax_fmax, steps=settings.relax_steps
-        ).make(plan.phases, plan.anodes, plan.electrolytes)
+        with stored_results_resolved(settings, progress):
+            committee = CommitteeScreenMaker(
+                calculators=plan.committee, fmax=settings.relax_fmax, steps=settings.relax_steps
+            ).make(plan.phases, plan.anodes, plan.electrolytes)
         return ScreenResult.model_validate(run_flow(committee, settings, progress, work_dir, what="the committee"))
     maker = ScreenMaker(
         calculator=plan.calculator,
@@ -183,8 +184,35 @@ def run_screen(
         name: s if s.is_ordered else order_phase(s, name, plan.calculator, settings, progress).lowest.structure
         for name, s in plan.phases.items()
     }
-    flow = maker.make(phases, plan.anodes, plan.electrolytes)
+    with stored_results_resolved(settings, progress):
+        flow = maker.make(phases, plan.anodes, plan.electrolytes)
     return ScreenResult.model_validate(run_flow(flow, settings, progress, work_dir, what="the screen", steps=steps))
+
+
+@contextlib.contextmanager
+def stored_results_resolved(settings: Settings, progress: Callable[[str, str], None] | None = None):
+    """Makers called in the block look their cache keys up in the settings' store when they make the flow
+    (``workflows.common.reusing``, as ``interchem submit`` does): a result stored before gets no job at
+    all, so a re-run's flow is its analysis alone. ``progress`` hears ``reused`` for each. What another run
+    computes meanwhile is still found by the jobs' own lookup when they run. An embedded store that does
+    not exist yet holds nothing to reuse and is not created here."""
+    from interchem.store import check_store, make_job_store
+    from interchem.workflows.common import reusing
+
+    check_store(settings, timeout_ms=settings.store_timeout_ms)
+    try:
+        store = make_job_store(settings, must_exist=True)
+    except StoreMissingError:
+        yield None
+        return
+    store.connect()
+    try:
+        with reusing(store) as log:
+            yield log
+    finally:
+        store.close()
+    for label in log.reused if progress is not None else ():
+        progress("reused", f"reuse {label}")
 
 
 def order_phase(
@@ -206,7 +234,8 @@ def order_phase(
     candidates = ordered_candidates(structure, n=n_candidates or DEFAULT_CANDIDATES)
     relaxer = RelaxPhaseMaker(calculator=calculator, fmax=settings.relax_fmax, steps=settings.relax_steps)
     maker = DisorderRankMaker(relaxer=relaxer)
-    flow = maker.make(candidates, phase)
+    with stored_results_resolved(settings):
+        flow = maker.make(candidates, phase)
     return OrderingResult.model_validate(run_flow(flow, settings, progress, what=f"the ordering of {phase}"))
 
 

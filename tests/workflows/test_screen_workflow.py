@@ -58,9 +58,17 @@ def test_screen_runs_on_embedded_store_and_second_run_reuses(isolated_settings, 
     assert not any(r["reused"] for r in first.relaxations)
     assert first.level_of_theory.startswith("MACE") and first.calculator["name"] == "mace"
 
-    # A new plan in the same settings (same store on disk): nothing is recomputed.
-    second = run_screen(plan_screen(["Li2S"], ["Si"], mace_spec, settings=settings), settings=settings)
+    # A new plan in the same settings (same store on disk): nothing is recomputed, and the stored phases
+    # are resolved when the flow is made: the only job that runs is the analysis.
+    events: list[tuple[str, str]] = []
+    second = run_screen(
+        plan_screen(["Li2S"], ["Si"], mace_spec, settings=settings),
+        settings=settings,
+        progress=lambda event, name: events.append((event, name)),
+    )
     assert all(r["reused"] for r in second.relaxations)
+    assert [n for e, n in events if e == "starting"] == ["analyse screen"], events
+    assert sum(e == "reused" for e, _ in events) == len(plan.phases)  # the progress bar still counts every phase
     e1 = {r["phase"]: r["energy_per_atom_eV"] for r in first.relaxations}
     e2 = {r["phase"]: r["energy_per_atom_eV"] for r in second.relaxations}
     assert e1 == e2

@@ -14,8 +14,13 @@ The cache key (``cache_key``) of a stored calculation is a hash of
 ``find_stored(store, key)`` is the one lookup (the key field of a finished, not itself reused result).
 Reuse happens at two moments with the same key: when a flow is made with a store at hand
 (``reusing(store)`` or a Maker's ``reuse_from``: a stored phase gets no relaxation job at all, its stored
-output is put in the flow), and at run time inside the "or reuse" jobs for local runs, which see the
-store they run with.
+output is put in the flow; local runs through ``runner.stored_results_resolved``, submission through
+``remote.submit``), and at run time inside the "or reuse" jobs, which see the store they run with (what
+another run stored meanwhile).
+
+Light jobs (``mark_light``): jobs that only analyse the results handed to them (a hull, a ranking), in
+seconds and with no calculator. A flow made of nothing else, as a re-submitted screen whose
+relaxations are all stored, is run where it is submitted instead of queued (``all_light``).
 """
 
 from __future__ import annotations
@@ -92,10 +97,14 @@ def find_stored(store: Any, key: str, field: str = "calc_key") -> dict | None:
     of relaxations and single points, ``md_key``, ``phonon_key``), never one that was itself reused."""
     if store is None:
         return None
+    log = _REUSE.get()
+    if log is not None and log.store is store:  # a flow being made: one query per field, not one per key
+        return log.stored(field).get(key)
     doc = store.query_one({f"output.{field}": key, "output.reused": {"$ne": True}}, properties=["output"], load=False)
-    if not doc:
-        return None
-    out = doc["output"]
+    return _plain_output(doc["output"]) if doc else None
+
+
+def _plain_output(out: Any) -> dict:
     if hasattr(out, "model_dump"):  # monty decoded the stored document into its model
         out = out.model_dump()
     return {k: v for k, v in out.items() if k not in ("@module", "@class", "@version")}
@@ -194,6 +203,24 @@ class ReuseLog:
     def __init__(self, store: Any):
         self.store = store
         self.reused: list[str] = []
+        self._stored: dict[str, dict[str, dict]] = {}
+
+    def stored(self, field: str) -> dict[str, dict]:
+        """Every stored, not itself reused, output with ``output.<field>``, by that key: read in one query
+        the first time a Maker asks (an embedded store scans and decodes every document per query, so
+        one query per phase made a re-run's flow construction grow with the store)."""
+        if field not in self._stored:
+            docs = self.store.query(
+                {f"output.{field}": {"$exists": True}, "output.reused": {"$ne": True}},
+                properties=["output"],
+                load=False,
+            )
+            found: dict[str, dict] = {}
+            for doc in docs:
+                out = _plain_output(doc["output"])
+                found.setdefault(out.get(field), out)
+            self._stored[field] = found
+        return self._stored[field]
 
 
 _REUSE: contextvars.ContextVar[ReuseLog | None] = contextvars.ContextVar("interchem_reuse", default=None)
@@ -222,6 +249,21 @@ def note_reused(label: str) -> None:
     log = _REUSE.get()
     if log is not None:
         log.reused.append(label)
+
+
+LIGHT_JOB = "interchem_light"  # job metadata key, see the module docstring
+
+
+def mark_light(j: Any) -> Any:
+    """Mark a job as light (analysis of results it is given: seconds, no calculator); returns it."""
+    j.metadata = {**(j.metadata or {}), LIGHT_JOB: True}
+    return j
+
+
+def all_light(flow: Any) -> bool:
+    """True when every job of the flow (or the job) is light: nothing in it computes."""
+    jobs = [j for j, _ in flow.iterflow()] if isinstance(flow, Flow) else [flow]
+    return bool(jobs) and all((j.metadata or {}).get(LIGHT_JOB) for j in jobs)
 
 
 def run_here(maker: Any, structure: Structure) -> Any | None:
