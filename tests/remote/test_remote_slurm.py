@@ -104,7 +104,6 @@ def remote(mongo_server, slurm_cluster, tmp_path_factory, tiny_mace):
         "INTERCHEM_REMOTE_PROJECT": PROJECT,
         "JFREMOTE_PROJECTS_FOLDER": str(base / "projects"),
         "PATH": f"{VENV_BIN}:{os.environ['PATH']}",  # supervisord and jf from the venv, as after `source activate`
-        "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1",
         "OMP_NUM_THREADS": "1",
         "JF_BASE": str(base),
         "COLUMNS": "250",
@@ -232,26 +231,29 @@ def test_screen_through_slurm_and_results_from_mongodb(remote, tmp_path, mongo_s
 
 def test_identical_calculation_reused_across_flows(remote):
     """A different flow (the generic Maker path) that needs Li2S with the same calculator and settings
-    gets the stored relaxation: no relaxation job is run again."""
+    gets the stored relaxation: no relaxation job is run again, and nothing is queued (its one light job
+    that hands the stored record on runs in the submitting process, tagged like a submitted flow)."""
     jf, runner, tiny_mace, slurm = remote
-    r, flow_uuid = _submit(
-        runner,
-        "interchem.workflows.thermo:RelaxPhaseMaker",
-        "-c",
-        f"mace:model={tiny_mace}",
-        "--maker-arg",
-        "steps=8",
-        "--make-arg",
-        "structure={phase: Li2S}",
-        "--make-arg",
-        "phase=Li2S",
-        "--name",
-        "single-relax",
+    r = runner.invoke(
+        app,
+        [
+            "submit",
+            "interchem.workflows.thermo:RelaxPhaseMaker",
+            "-c",
+            f"mace:model={tiny_mace}",
+            "--maker-arg",
+            "steps=8",
+            "--make-arg",
+            "structure={phase: Li2S}",
+            "--make-arg",
+            "phase=Li2S",
+            "--name",
+            "single-relax",
+        ],
     )
-    assert "reused from the store (1): Li2S" in r.output
-    jf.wait(flow_uuid, _all("COMPLETED"), what="reused job COMPLETED", timeout=240)
-    docs = _job_docs(flow_uuid)
-    assert [d["job"]["name"] for d in docs] == ["reuse relaxation Li2S"]  # one job, no relax/record jobs
+    assert r.exit_code == 0 and "reused from the store (1): Li2S" in r.output, r.output
+    m = re.search(r"nothing to submit: .* \(([0-9a-f-]{36})\) was stored; its 1 job", r.output)
+    assert m and jf.jobs(m.group(1)) == [], r.output  # nothing in jobflow-remote's queue
     r = runner.invoke(app, ["results", "--phase", "Li2S", "--calculator", "mace", "--include-reused", "--json", "-"])
     rows = json.loads(r.output)
     by_flow = {row["flow"]: row for row in rows}
@@ -516,8 +518,10 @@ def _job_catching_sigterm(work_dir: Path) -> str | None:
 
 
 def _summary(path: Path) -> dict:
+    """summary.json without the ``run`` block (wall time, what this run took from the store)."""
     data = json.loads((path / "summary.json").read_text())
     data.pop("wall_time_s", None)
+    data.pop("run", None)
     return data
 
 
@@ -566,8 +570,13 @@ def test_scancel_mid_screen_then_recover_gives_the_local_summary(remote, tmp_pat
     result = run_screen(plan_screen(["Li2S"], [], f"mace:model={tiny_mace}", settings=local), settings=local)
     write_report(result, tmp_path / "local")
     assert _summary(tmp_path / "remote") == _summary(tmp_path / "local")
-    # an identical resubmission is resolved at submission: no relaxation job, only the analysis runs
-    r, again = _submit(runner, *args, "--name", "cancelled-screen-again")
-    assert "reused from the store (3)" in r.output and ": 1 jobs" in r.output, r.output
-    (only,) = jf.wait(again, _all("COMPLETED"), what="resubmission COMPLETED", timeout=180)
-    assert only.name == "analyse screen"
+    # an identical resubmission is resolved at submission: nothing is queued, the analysis runs in the
+    # submitting process on the results store, and `results --flow` finds it like a submitted one
+    r = runner.invoke(app, ["submit", *args, "--name", "cancelled-screen-again"])
+    assert r.exit_code == 0 and "reused from the store (3)" in r.output, r.output
+    m = re.search(r"nothing to submit: .* \(([0-9a-f-]{36})\) was stored; its 1 job", r.output)
+    assert m, r.output
+    assert jf.jobs(m.group(1)) == []  # no job in jobflow-remote's queue
+    r = runner.invoke(app, ["results", "--flow", "cancelled-screen-again", "--report", str(tmp_path / "again")])
+    assert r.exit_code == 0, r.output
+    assert _summary(tmp_path / "again") == _summary(tmp_path / "local")

@@ -166,10 +166,13 @@ def test_submitting_side_reuse_replaces_stored_calculations(isolated_settings, t
     from interchem.remote.submit import build_with_reuse
     from interchem.runner import plan_screen, run_screen
     from interchem.store import make_job_store
+    from interchem.workflows.common import all_light
+    from interchem.workflows.thermo import ScreenMaker
 
     settings = isolated_settings.model_copy(update={"relax_steps": 5})
     spec = CalculatorSpec(name="mace", settings={"model": str(tiny_mace)})
-    first = run_screen(plan_screen(["Li2S"], [], spec, settings=settings), settings=settings)
+    plan = plan_screen(["Li2S"], [], spec, settings=settings)
+    first = run_screen(plan, settings=settings)
 
     def single(steps: int):
         j = flow_from_target(
@@ -185,6 +188,10 @@ def test_submitting_side_reuse_replaces_stored_calculations(isolated_settings, t
     assert reused == ["Li2S"]
     other, reused_other = build_with_reuse(lambda: single(6), store)
     assert reused_other == [] and other.jobs[0].name == "relax or reuse Li2S"  # other settings: a different calculation
+    # a flow left with nothing to compute is light (submit runs it here); one relaxation to do is not
+    assert all_light(flow) and not all_light(other)
+    screen, _ = build_with_reuse(lambda: ScreenMaker(calculator=spec, steps=5).make(plan.phases, [], ["Li2S"]), store)
+    assert all_light(screen) and [j.name for j, _ in screen.iterflow()] == ["analyse screen"]
     store.close()
     assert flow.jobs[0].name == "reuse relaxation Li2S"
     # serialised and run like a worker would (from the flow's dict)

@@ -268,8 +268,23 @@ def submit(
         )
     except (InterchemError, yaml.YAMLError) as exc:
         fail(exc)
+    _report_submission(result, told["summary"])
+
+
+def _report_submission(result, summary: str) -> None:
+    """What ``submit`` did: the checks passed, what was reused, the flow and how to follow it."""
+    console.print(f"[bold]interchem submit[/] {summary}")
+    if result.ran_here:
+        console.print(f"  reused from the store ({len(result.reused)}): {', '.join(result.reused)}")
+        out.print(
+            f"nothing to submit: every calculation of flow {result.flow_name!r} ({result.flow_uuid}) was stored; "
+            f"its {result.ran_here} job(s), which only hand on or analyse stored results, ran here in "
+            f"{result.wall_s:.0f} s and were stored with it",
+            soft_wrap=True,  # one line: scripts read the uuid from it
+        )
+        console.print(f"results: interchem results --flow {result.flow_name}")
+        return
     p = result.preflight
-    console.print(f"[bold]interchem submit[/] {told['summary']}")
     console.print(
         f"  checks passed: {p.store}; project {p.project}, worker {p.worker}"
         + (f", partition {p.partition}" if p.partition else "")

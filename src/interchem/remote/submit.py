@@ -40,6 +40,9 @@ class Submission:
     n_jobs: int
     reused: list[str] = field(default_factory=list)
     preflight: Any = None
+    # Jobs run in the submitting process instead (a flow with nothing left to compute, see ``submit``).
+    ran_here: int = 0
+    wall_s: float = 0.0
 
 
 def submit(
@@ -62,6 +65,7 @@ def submit(
     from interchem.remote.project import use_projects_folder
     from interchem.remote.resources import Resources
     from interchem.store import make_job_store
+    from interchem.workflows.common import all_light
 
     settings = settings or get_settings()
     reused: list[str] = []
@@ -86,6 +90,8 @@ def submit(
     name = name() if callable(name) else name
     if isinstance(flow, Job):  # one flow uuid to follow and to tag, as for any flow
         flow = Flow([flow], output=flow.output, name=name)
+    if reused and all_light(flow):
+        return _run_here(flow, name, settings, reused)
     resources = resources or Resources()
     report = preflight(flow, settings, project, worker, resources, check_scheduler=check_scheduler)
     if report.partition and not resources.partition:
@@ -104,6 +110,33 @@ def submit(
         )
     except Exception as exc:  # jobflow-remote ConfigError etc.
         raise SubmissionError(f"jobflow-remote refused the flow: {type(exc).__name__}: {exc}") from None
-    n = len(list(flow.iterflow())) if hasattr(flow, "iterflow") else 1
+    n = len(list(flow.iterflow()))
     logger.info("submitted %s (%d jobs, %d reused) to project %s", name, n, len(reused), report.project)
     return Submission(db_ids=list(ids), flow_uuid=flow.uuid, flow_name=name, n_jobs=n, reused=reused, preflight=report)
+
+
+def _run_here(flow, name: str, settings: Settings, reused: list[str]) -> Submission:
+    """A flow whose calculations were all in the store and whose remaining jobs only analyse them
+    (``workflows.common.all_light``): run here, on the results store, with the same tags a submitted
+    flow gets, so ``interchem results --flow NAME`` finds it. Queueing it would cost a Slurm allocation,
+    a Python and torch start-up and the runner's polling for seconds of work."""
+    import tempfile
+    import time
+
+    from interchem.runner import run_flow
+
+    flow.update_metadata({"interchem_flow": name, "interchem_flow_uuid": flow.uuid})
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="interchem-analysis-") as work_dir:  # analyses write no files
+        run_flow(flow, settings, work_dir=work_dir, what=f"the analysis of {name}")
+    n = len(list(flow.iterflow()))
+    logger.info("%s: every calculation was stored (%d reused); its %d analysis job(s) ran here", name, len(reused), n)
+    return Submission(
+        db_ids=[],
+        flow_uuid=flow.uuid,
+        flow_name=name,
+        n_jobs=0,
+        reused=reused,
+        ran_here=n,
+        wall_s=round(time.perf_counter() - t0, 1),
+    )

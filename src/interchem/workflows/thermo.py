@@ -34,6 +34,7 @@ from interchem.workflows.common import (
     cache_key,
     claim_or_reuse,
     find_stored,
+    mark_light,
     note_reused,
     replace_with,
     resolve_calculator,
@@ -227,7 +228,7 @@ class RelaxPhaseMaker(Maker):
     def make(self, structure: Structure, phase: str | None = None):
         phase, stored = self.resolve(structure, phase)
         if stored is not None:  # resolved now: a tiny job hands the stored record to the flow
-            j = stored_relaxation(stored)
+            j = mark_light(stored_relaxation(stored))
             j.name = f"reuse relaxation {phase}"
             return j
         j = relax_or_reuse(structure, phase, self.calculator, self.fmax, self.steps)
@@ -328,7 +329,7 @@ class ScreenMaker(Maker):
             outputs.append(output)
         if self.static_calculator is not None:
             spec = self.static_calculator
-        analysis = analyse_screen(outputs, list(anodes), list(electrolytes), spec)
+        analysis = mark_light(analyse_screen(outputs, list(anodes), list(electrolytes), spec))
         return Flow([*jobs, analysis], output=analysis.output, name=self.name)
 
     def phase_output(self, relaxer: RelaxPhaseMaker, structure: Structure, name: str) -> tuple[list, Any]:
@@ -401,5 +402,5 @@ class CommitteeScreenMaker(Maker):
             ).make(phases, anodes, electrolytes)
             for spec in self.calculators
         ]
-        final = committee_screen([f.output for f in flows], [c.label() for c in self.calculators])
+        final = mark_light(committee_screen([f.output for f in flows], [c.label() for c in self.calculators]))
         return Flow([*flows, final], output=final.output, name=self.name)
