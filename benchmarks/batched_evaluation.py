@@ -22,15 +22,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import time
 
-from _record import write_result
-
-os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
-
 import numpy as np  # noqa: E402
+from _record import write_result
 
 
 def library_cells(max_atoms: int) -> dict:

@@ -18,16 +18,12 @@ Writes benchmarks/results/finetune_cost.json.
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 from pathlib import Path
 
-from _record import write_result
-
-os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
-
 import numpy as np  # noqa: E402
+from _record import write_result
 from ase.build import bulk  # noqa: E402
 from pymatgen.io.ase import AseAtomsAdaptor  # noqa: E402
 

@@ -20,16 +20,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
 from _record import write_result
-
-os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
-
 from workflow_overhead import CountingCalculator  # noqa: E402
 
 PAIRS = [

@@ -27,8 +27,6 @@ from pathlib import Path
 
 from _record import write_result
 
-os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
-
 
 def run_workflow(structure, steps: int) -> float:
     from jobflow import run_locally

@@ -26,17 +26,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
-from _record import write_result
-
-os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
-
 import numpy as np  # noqa: E402
+from _record import write_result
 from pymatgen.core import Structure  # noqa: E402
 
 FMAX = 0.05

@@ -57,7 +57,6 @@ def compare(doc: dict) -> dict:
 def run(
     names: list[str], atoms: int | None, calculator: str, quick: bool, seed: int, steps: list[int] | None = None
 ) -> list[dict]:
-    os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
     from jobflow import run_locally
 
     from interchem.store import embedded_store

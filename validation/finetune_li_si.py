@@ -29,11 +29,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from pathlib import Path
-
-os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
 
 RESULTS = Path(__file__).parent / "results"
 PBE_BARRIER_EV = 0.58

@@ -24,11 +24,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from pathlib import Path
-
-os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
 
 REFERENCE = {
     ("Li2PO2N", "vacancy"): (0.4, "Senevirathne et al., Solid State Ionics 233, 95 (2013)"),

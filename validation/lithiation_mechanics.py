@@ -136,7 +136,6 @@ def compare(doc: dict) -> list[dict]:
 
 
 def run(quick: bool, calculator: str) -> dict:
-    os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
     from jobflow import run_locally
 
     from interchem.store import embedded_store

@@ -18,12 +18,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 import traceback
 from pathlib import Path
-
-os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
 
 RESULTS = Path(__file__).parent / "results"
 # Small cells first, so an interrupted run has covered the most phases.

@@ -38,12 +38,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 import traceback
 from pathlib import Path
-
-os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
 
 RESULTS = Path(__file__).parent / "results"
 EV_A2 = 16.021766208  # J/m^2 per eV/A^2

@@ -64,7 +64,6 @@ def test_md_killed_process_resumes_to_same_trajectory(tmp_path, li2s, tiny_mace)
         textwrap.dedent(
             f"""
             import os, sys
-            os.environ["TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"] = "1"
             from interchem.structures.library import resolve_phase
             from interchem.workflows.md import MDSettings, run_md
             s = resolve_phase("Li2S", primitive=False)[1]
