@@ -194,7 +194,8 @@ def stage_md_partial(args) -> dict:
     points, li_points = [], []
     for t in (float(x) for x in args.temperatures.split(",")):
         maker = MDMaker(calculator=args.calculator, temperature_K=t, steps=args.steps, md_settings=md_settings)
-        path = checkpoint_path(md_key(cell, spec, maker.settings()))
+        # where run_flow (md-point) put them: checkpoints/ beside its job folders
+        path = checkpoint_path(md_key(cell, spec, maker.settings()), Path(settings.output_dir) / "jobs" / "checkpoints")
         if not path.exists():
             points.append({"T_K": t, "steps_done": 0})
             continue
@@ -210,15 +211,32 @@ def stage_md_partial(args) -> dict:
         for el in ("Li", "S", "Cl"):
             m = diff.msd(pos, lat[0], species == el, time_step_fs=ref.timestep_fs * ref.sample_interval, n_blocks=3)
             d = diff.diffusion_coefficient(m)
-            row[el] = {"msd_final_A2": float(m.msd_A2[-1]), "D_cm2_per_s": d.D_cm2_per_s, "flagged": d.flagged}
+            row[el] = {
+                "msd_final_A2": float(m.msd_A2[-1]),
+                "D_cm2_per_s": d.D_cm2_per_s,
+                "D_err_cm2_per_s": d.D_err_cm2_per_s,
+                "flagged": d.flagged,
+                "flag_reason": d.flag_reason,
+            }
             if el == "Li":
                 li_points.append((t, d))
+                if not d.flagged:  # Nernst-Einstein, Haven ratio 1, the cell's Li density
+                    sigma, err = diff.nernst_einstein_conductivity(d, int((species == "Li").sum()), cell.volume, t)
+                    row["Li"] |= {"sigma_S_per_cm": sigma, "sigma_err_S_per_cm": err}
         points.append(row)
     out = {"phase": name, "n_atoms": len(cell), "steps_planned": args.steps, "points": points}
     good = [(t, d) for t, d in li_points if not d.flagged]
     if len(good) >= 3:
         fit = diff.arrhenius_fit([t for t, _ in good], [d for _, d in good], kind="D")
         out["arrhenius_D"] = fit.model_dump()
+        rows = [p for p in points if "Li" in p and "sigma_S_per_cm" in p["Li"]]
+        sigma_fit = diff.arrhenius_fit(
+            [p["T_K"] for p in rows],
+            [p["Li"]["sigma_S_per_cm"] for p in rows],
+            errors=[p["Li"]["sigma_err_S_per_cm"] for p in rows],
+            kind="sigma",
+        )
+        out["arrhenius_sigma"] = sigma_fit.model_dump()
     out["published"] = PUBLISHED
     return out
 
