@@ -23,3 +23,14 @@ def test_readme_states_what_quick_relaxes(monkeypatch, tmp_path):
     assert m, "README does not say how many phases --quick relaxes"
     assert int(m.group(1)) == len(plan.phases)
     assert [p.strip() for p in m.group(2).split(",")] == sorted(plan.phases)
+
+
+def test_readme_states_the_claim_timings_of_mongodb_stores():
+    """The heartbeat period and the takeover delay the README and docs/cluster.md give are the code's."""
+    from interchem.workflows.claims import CLAIM_STALE_S, HEARTBEAT_S
+
+    for doc in ("README.md", "docs/cluster.md"):
+        text = " ".join((ROOT / doc).read_text().split())
+        m = re.search(r"heartbeat (?:refreshed )?every (\d+) s.*?after (\d+) s without", text)
+        assert m, f"{doc} does not say how often claims beat and when they are taken over"
+        assert (float(m.group(1)), float(m.group(2))) == (HEARTBEAT_S, CLAIM_STALE_S), doc

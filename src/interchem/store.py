@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from jobflow import JobStore
-from maggma.stores import MongoStore, MontyStore
+from maggma.stores import MemoryStore, MongoStore, MontyStore
 from maggma.stores.gridfs import GridFSStore
 
 from interchem.errors import (
@@ -40,6 +40,7 @@ logger = logging.getLogger(__name__)
 
 DOCS_COLLECTION = "jobs"
 DATA_COLLECTION = "data"
+CLAIMS_COLLECTION = "claims"  # MongoDB: one document per cache key being computed (workflows/claims.py)
 DEFAULT_DATABASE = "interchem"
 
 # Values that can grow past MongoDB's 16 MB document limit: always kept in the data store.
@@ -509,13 +510,24 @@ def check_store(settings: Settings | None = None, timeout_ms: int = 3000) -> str
 
 def claims_file(store: Any) -> Path | None:
     """The file whose byte-range locks claim cache keys of the embedded store at ``store`` (a JobStore or
-    its docs store); None for MongoDB (the stores of other processes cannot be locked by a local file)."""
+    its docs store); None for MongoDB (``claims_collection``: runs on other hosts share no local file)."""
     docs = getattr(store, "docs_store", store)
     base = getattr(docs, "database_path", None)
     if not base:
         return None
     Path(base).mkdir(parents=True, exist_ok=True)
     return Path(base) / "claims.lock"
+
+
+def claims_collection(store: Any) -> Any | None:
+    """The pymongo collection of claims in the database of the MongoDB store ``store`` (a JobStore or its
+    docs store, connected here if it is not), on the store's own client; None for other stores. Only
+    ``workflows/claims.py`` writes it; ``results`` and the store checks read ``jobs`` and ``data`` only."""
+    docs = getattr(store, "docs_store", store)
+    if not isinstance(docs, MongoStore) or isinstance(docs, MemoryStore):  # MontyStore is a MemoryStore
+        return None
+    docs.connect()  # no-op when connected (a running job's store is)
+    return docs._collection.database[CLAIMS_COLLECTION]
 
 
 def describe(store: JobStore) -> str:

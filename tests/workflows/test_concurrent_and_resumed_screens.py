@@ -89,7 +89,7 @@ def test_killed_and_rerun_screen_gives_the_summary_of_an_uninterrupted_one(tmp_p
     from interchem.reports.screen import write_report
     from interchem.runner import plan_screen, run_screen
     from interchem.settings import get_settings
-    from interchem.workflows.common import claim_offset
+    from interchem.workflows.claims import claim_offset
     from interchem.workflows.thermo import relax_key
 
     monkeypatch.setenv("INTERCHEM_CONFIG", str(tmp_path / "no-config.yaml"))

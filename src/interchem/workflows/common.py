@@ -30,16 +30,15 @@ import contextvars
 import hashlib
 import json
 import logging
-import os
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from jobflow import Flow, Response, job
 from pymatgen.core import Structure
 
 from interchem.calculators import CalculatorSpec, check_calculator
+from interchem.workflows import claims
 
 logger = logging.getLogger(__name__)
 
@@ -111,83 +110,50 @@ def _plain_output(out: Any) -> dict:
 
 
 # --------------------------------------------------------------------------------------------------
-# One computation per cache key across processes. Two runs on one store used to relax the same phase
-# twice and store two records with the same key. A run that misses the store claims the key; another
-# run that misses too waits until the key is stored (and reuses it) or the claim is given up (its holder
-# failed or was killed: then it claims and computes itself). The claim of the embedded store is a POSIX
-# byte-range lock (fcntl.lockf) on one file next to the store, at an offset from the key: the kernel
-# drops it when the process dies, so a killed run never blocks the next. The claim is held across the
-# jobs of the computation (the "or reuse" job, the calculation, the record) and given up by the runner
-# once the record is stored (``release_claims``). MongoDB stores are not claimed (no shared file); every
-# run then still works, possibly twice.
-
-_CLAIMS: dict[str, tuple[Path, int, str]] = {}  # key -> (lock file, offset, stored field)
-_CLAIM_FILES: dict[Path, int] = {}  # one descriptor per file: closing any would drop all of its locks
-
-
-def _claim_fd(path: Path) -> int:
-    if path not in _CLAIM_FILES:
-        _CLAIM_FILES[path] = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    return _CLAIM_FILES[path]
-
-
-def _close_unused(path: Path) -> None:
-    """Close the descriptor of a claims file on which this process holds no claim (closing one drops them all)."""
-    if path in _CLAIM_FILES and not any(p == path for p, _, _ in _CLAIMS.values()):
-        os.close(_CLAIM_FILES.pop(path))
-
-
-def claim_offset(key: str) -> int:
-    """Where in the claims file the lock of ``key`` sits (60 bits of the key: two keys meet with negligible odds)."""
-    return int(key[:15], 16)
+# One computation per cache key across processes (embedded and MongoDB stores alike): the run that misses
+# the store claims the key, another waits and reuses its result. How a claim is held: ``claims.py``.
 
 
 def claim_or_reuse(store: Any, key: str, field: str = "calc_key", what: str = "", poll_s: float = 1.0) -> dict | None:
     """The stored result of ``key``, waiting for another run that computes it; None when this run holds the
-    claim and must compute (and store) it. See the comment above."""
-    import fcntl
-
-    from interchem.store import claims_file
-
+    claim and must compute (and store) it. See ``claims.py``."""
     stored = find_stored(store, key, field)
-    path = claims_file(store) if store is not None else None
-    if stored is not None or path is None or key in _CLAIMS:
+    backend = claims.claims_backend(store) if store is not None else None
+    if stored is not None or backend is None or claims.is_held(key):
         return stored
-    fd, offset = _claim_fd(path), claim_offset(key)
     waited = False
-    while True:
-        try:
-            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, offset, os.SEEK_SET)
-            break
-        except OSError:  # held by another process
-            if not waited:
-                logger.info("Waiting for another run computing %s (%s)", what or key[:12], key[:12])
-                waited = True
-            stored = find_stored(store, key, field)
-            if stored is not None:
-                _close_unused(path)
-                return stored
-            time.sleep(poll_s)
+    while not claims.claim(backend, key, field):
+        if not waited:
+            logger.info("Waiting for %s computing %s (%s)", backend.holder(key), what or key[:12], key[:12])
+            waited = True
+        stored = find_stored(store, key, field)
+        if stored is not None:
+            return stored
+        time.sleep(poll_s)
     stored = find_stored(store, key, field)  # the holder may have stored it just before giving the claim up
     if stored is not None:
-        fcntl.lockf(fd, fcntl.LOCK_UN, 1, offset, os.SEEK_SET)
-        _close_unused(path)
-        return stored
-    _CLAIMS[key] = (path, offset, field)
-    return None
+        claims.release(key)
+    return stored
+
+
+@contextlib.contextmanager
+def giving_up_on_failure(key: str) -> Iterator[None]:
+    """The claim of ``key`` given up when the computation under it raises, in the job itself: jobs run
+    outside the local runner (FireWorks' ``rlaunch rapidfire``) have no runner that would (``claims.py``)."""
+    try:
+        yield
+    except BaseException:
+        if claims.is_held(key):
+            claims.release(key)
+        raise
 
 
 def release_claims(store: Any = None, stored_only: bool = True) -> None:
     """Give up this process's claims whose result is now in ``store`` (all of them with ``stored_only=False``:
     at the end of a run, finished or failed)."""
-    import fcntl
-
-    for key, (path, offset, field) in list(_CLAIMS.items()):
-        if stored_only and find_stored(store, key, field) is None:
-            continue
-        fcntl.lockf(_CLAIM_FILES[path], fcntl.LOCK_UN, 1, offset, os.SEEK_SET)
-        del _CLAIMS[key]
-        _close_unused(path)
+    for key, field in claims.held().items():
+        if not stored_only or find_stored(store, key, field) is not None:
+            claims.release(key)
 
 
 def store_of_current_job() -> Any:

@@ -34,6 +34,7 @@ from interchem.workflows.common import (
     cache_key,
     claim_or_reuse,
     find_stored,
+    giving_up_on_failure,
     mark_light,
     note_reused,
     replace_with,
@@ -99,9 +100,10 @@ def relax_or_reuse(structure: Structure, phase: str, calculator: CalculatorSpec,
         # Under this flow's name: the same structure may have been stored under another (an ordering candidate).
         return RelaxedPhase.model_validate({**stored, "phase": phase, "reused": True})
     maker = relax_maker(spec, fmax=fmax, steps=steps)
-    task_doc = run_here(maker, structure)
-    if task_doc is not None:  # one job: relaxed and recorded here (common.run_here says why)
-        return record_relaxation.original(phase, key, calculator, structure, task_doc)
+    with giving_up_on_failure(key):
+        task_doc = run_here(maker, structure)
+        if task_doc is not None:  # one job: relaxed and recorded here (common.run_here says why)
+            return record_relaxation.original(phase, key, calculator, structure, task_doc)
     relax = maker.make(structure)
     relax.name = f"relax {phase}"
     record = record_relaxation(
@@ -164,9 +166,10 @@ def static_or_reuse(relaxed: RelaxedPhase, calculator: CalculatorSpec):
         logger.info("Reused stored relaxation - %s (%s)", relaxed.phase, key[:12])
         return RelaxedPhase.model_validate({**stored, "reused": True})
     maker = static_maker(spec)
-    task_doc = run_here(maker, relaxed.structure)
-    if task_doc is not None:  # one job (common.run_here)
-        return record_static.original(relaxed, key, calculator, task_doc)
+    with giving_up_on_failure(key):
+        task_doc = run_here(maker, relaxed.structure)
+        if task_doc is not None:  # one job (common.run_here)
+            return record_static.original(relaxed, key, calculator, task_doc)
     static = maker.make(relaxed.structure)
     static.name = f"static {relaxed.phase}"
     record = record_static(relaxed=relaxed, key=key, calculator=calculator, task_doc=static.output)
