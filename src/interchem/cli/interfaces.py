@@ -91,15 +91,13 @@ def interface(
     """Lattice-matched anode|electrolyte interfaces: build, scan the gap, relax, adhesion, MD reactivity
     (--md-steps on the best interface; 0: no MD)."""
     from interchem.calculators import check_calculator
-    from interchem.structures.library import resolve_phase
     from interchem.workflows.pipelines import InterfacePipelineMaker
 
     # Everything is checked here, before a job exists or a byte is written.
     try:
         settings = computing_settings(store, create, output_dir=output)
         spec = parse_calculator(calculator, settings.calculator)
-        a_name, a_bulk = resolve_phase(anode)
-        e_name, e_bulk = resolve_phase(electrolyte)
+        (a_name, a_bulk), (e_name, e_bulk) = (partner_phase(name) for name in (anode, electrolyte))
         check_calculator(
             spec, {el.symbol for s in (a_bulk, e_bulk) for el in s.composition.elements}, context=f"{a_name}|{e_name}"
         )
@@ -131,6 +129,12 @@ def interface(
         from interchem.store import check_store
 
         where = check_store(settings, timeout_ms=settings.store_timeout_ms)  # the store actually used, before any job
+        # A partially occupied partner (Li6PS5Cl-disordered@0.5, a CIF with occupancies) is ordered first: its
+        # Ewald-lowest orderings relaxed with this calculator, the lowest kept (stored and reused). Slabs, the
+        # interface and the bulk references are all cut from that one relaxed cell.
+        orderings = {}
+        a_bulk = ordered_partner(a_name, a_bulk, spec, settings, orderings)
+        e_bulk = ordered_partner(e_name, e_bulk, spec, settings, orderings)
         candidates = maker.candidates(a_bulk, e_bulk, a_name, e_name)
     except InterchemError as exc:
         fail(exc)
@@ -146,7 +150,59 @@ def interface(
         fail(exc)
     _print_results(summary, md_results)
     context = md_context(settings, spec, md_results) if md_results else None
-    _write_report(summary, md_results, candidates[:top], folder, time.perf_counter() - start, context)
+    _write_report(summary, md_results, candidates[:top], folder, time.perf_counter() - start, context, orderings)
+
+
+def partner_phase(name: str):
+    """(label, structure) of an interface partner: an ordered phase as ``resolve_phase`` gives it (primitive),
+    a partially occupied one as it is (``ordered_partner`` orders it once the calculator and store are known)."""
+    from interchem.structures.library import resolve_phase
+
+    return resolve_phase(name, allow_disordered=True)  # a partially occupied phase comes in its conventional cell
+
+
+def ordered_partner(label: str, structure, spec, settings, orderings: dict):
+    """The structure itself when ordered; else its ordered cell (``runner.order_phase``: Ewald-ranked candidates
+    relaxed with the calculator, cell and positions, lowest kept), described in ``orderings[label]`` and in
+    the cell's ``ordering`` property, which the bulk references carry into the results."""
+    from interchem.runner import order_phase
+
+    if structure.is_ordered:
+        return structure
+    console.print(f"ordering [bold]{label}[/] (partially occupied) with [cyan]{spec.label()}[/]")
+    result = order_phase(structure, label, spec, settings)
+    cell = result.lowest.structure.copy()
+    orderings[label] = ordering_description(result)
+    cell.properties = {**(cell.properties or {}), "phase": label, "ordering": orderings[label]}
+    console.print(f"  {orderings[label]['text']}")
+    return cell
+
+
+def ordering_description(result) -> dict:
+    """What the report says about an ordered cell: how it was chosen, its size, its energy, the runner-up."""
+    low = result.lowest
+    above = [r.above_lowest_meV_per_atom for r in result.ranking[1:]]
+    method = "Ewald-ranked" if result.method == "ewald" else (result.method or "")
+    text = (
+        f"{result.phase}: ordered cell {low.structure.composition.reduced_formula} ({low.n_atoms} atoms, supercell "
+        f"{result.supercell or '?'} of the disordered cell), lowest of {len(result.ranking)} {method} candidates "
+        f"relaxed (cell and positions) with {low.level_of_theory}"
+        + (f", next {min(above):.1f} meV/atom above" if above else "")
+        + ("" if low.converged is not False else "; its relaxation did NOT converge")
+    )
+    return {
+        "phase": result.phase,
+        "method": result.method,
+        "supercell": result.supercell,
+        "n_atoms": low.n_atoms,
+        "formula": low.formula,
+        "energy_per_atom_eV": low.energy_per_atom_eV,
+        "converged": low.converged,
+        "calc_key": low.calc_key,
+        "n_candidates": len(result.ranking),
+        "above_lowest_meV_per_atom": [round(a, 2) for a in above],
+        "text": text,
+    }
 
 
 MD_TIMESTEP_FS = 2.0  # interchem's MD default (workflows.md.MDSettings)
@@ -253,11 +309,17 @@ def md_context(settings, spec, md_results) -> dict:
     return {"reactions": reactions, "barriers": stored_li_barriers(settings, phases, spec), "level_of_theory": level}
 
 
-def _write_report(summary, md_results, chosen, folder: Path, wall: float, context: dict | None = None) -> None:
+def _write_report(summary, md_results, chosen, folder: Path, wall: float, context=None, orderings=None) -> None:
     from interchem.reports.interfaces import write_interface_report
     from interchem.structures.interfaces import describe_candidate
 
     report = write_interface_report(
-        summary, folder, [describe_candidate(c) for c in chosen], md_results, wall_time_s=wall, md_context=context
+        summary,
+        folder,
+        [describe_candidate(c) for c in chosen],
+        md_results,
+        wall_time_s=wall,
+        md_context=context,
+        orderings=orderings,
     )
     console.print(f"report: {report}  ({wall:.0f} s)")
