@@ -91,15 +91,13 @@ def interface(
     """Lattice-matched anode|electrolyte interfaces: build, scan the gap, relax, adhesion, MD reactivity
     (--md-steps on the best interface; 0: no MD)."""
     from interchem.calculators import check_calculator
-    from interchem.structures.library import resolve_phase
     from interchem.workflows.pipelines import InterfacePipelineMaker
 
     # Everything is checked here, before a job exists or a byte is written.
     try:
         settings = computing_settings(store, create, output_dir=output)
         spec = parse_calculator(calculator, settings.calculator)
-        a_name, a_bulk = resolve_phase(anode)
-        e_name, e_bulk = resolve_phase(electrolyte)
+        (a_name, a_bulk), (e_name, e_bulk) = (partner_phase(name) for name in (anode, electrolyte))
         check_calculator(
             spec, {el.symbol for s in (a_bulk, e_bulk) for el in s.composition.elements}, context=f"{a_name}|{e_name}"
         )
@@ -131,6 +129,11 @@ def interface(
         from interchem.store import check_store
 
         where = check_store(settings, timeout_ms=settings.store_timeout_ms)  # the store actually used, before any job
+        # A partially occupied partner is ordered first (its lowest relaxed ordering, stored and reused); slabs,
+        # interfaces and bulk references are all cut from that one relaxed cell.
+        orderings: dict = {}
+        a_bulk = ordered_partner(a_name, a_bulk, spec, settings, orderings)
+        e_bulk = ordered_partner(e_name, e_bulk, spec, settings, orderings)
         candidates = maker.candidates(a_bulk, e_bulk, a_name, e_name)
     except InterchemError as exc:
         fail(exc)
@@ -146,7 +149,59 @@ def interface(
         fail(exc)
     _print_results(summary, md_results)
     context = md_context(settings, spec, md_results) if md_results else None
-    _write_report(summary, md_results, candidates[:top], folder, time.perf_counter() - start, context)
+    _write_report(summary, md_results, candidates[:top], folder, time.perf_counter() - start, context, orderings)
+
+
+def partner_phase(name: str):
+    """(label, structure) of an interface partner: an ordered phase as ``resolve_phase`` gives it (primitive),
+    a partially occupied one as it is (``ordered_partner`` orders it once the calculator and store are known)."""
+    from interchem.structures.library import resolve_phase
+
+    return resolve_phase(name, allow_disordered=True)  # a partially occupied phase comes in its conventional cell
+
+
+def ordered_partner(label: str, structure, spec, settings, orderings: dict):
+    """The structure itself when ordered; else its ordered cell (``runner.order_phase``: Ewald-ranked candidates
+    relaxed with the calculator, cell and positions, lowest kept), described in ``orderings[label]`` and in
+    the cell's ``ordering`` property, which the bulk references carry into the results."""
+    from interchem.runner import order_phase
+
+    if structure.is_ordered:
+        return structure
+    console.print(f"ordering [bold]{label}[/] (partially occupied) with [cyan]{spec.label()}[/]")
+    result = order_phase(structure, label, spec, settings)
+    cell = result.lowest.structure.copy()
+    orderings[label] = ordering_description(result)
+    cell.properties = {**(cell.properties or {}), "phase": label, "ordering": orderings[label]}
+    console.print(f"  {orderings[label]['text']}")
+    return cell
+
+
+def ordering_description(result) -> dict:
+    """What the report says about an ordered cell: how it was chosen, its size, its energy, the runner-up."""
+    low = result.lowest
+    above = [r.above_lowest_meV_per_atom for r in result.ranking[1:]]
+    method = "Ewald-ranked" if result.method == "ewald" else (result.method or "")
+    text = (
+        f"{result.phase}: ordered cell {low.structure.composition.reduced_formula} ({low.n_atoms} atoms, supercell "
+        f"{result.supercell or '?'} of the disordered cell), lowest of {len(result.ranking)} {method} candidates "
+        f"relaxed (cell and positions) with {low.level_of_theory}"
+        + (f", next {min(above):.1f} meV/atom above" if above else "")
+        + ("" if low.converged is not False else "; its relaxation did NOT converge")
+    )
+    return {
+        "phase": result.phase,
+        "method": result.method,
+        "supercell": result.supercell,
+        "n_atoms": low.n_atoms,
+        "formula": low.formula,
+        "energy_per_atom_eV": low.energy_per_atom_eV,
+        "converged": low.converged,
+        "calc_key": low.calc_key,
+        "n_candidates": len(result.ranking),
+        "above_lowest_meV_per_atom": [round(a, 2) for a in above],
+        "text": text,
+    }
 
 
 MD_TIMESTEP_FS = 2.0  # interchem's MD default (workflows.md.MDSettings)
@@ -253,11 +308,127 @@ def md_context(settings, spec, md_results) -> dict:
     return {"reactions": reactions, "barriers": stored_li_barriers(settings, phases, spec), "level_of_theory": level}
 
 
-def _write_report(summary, md_results, chosen, folder: Path, wall: float, context: dict | None = None) -> None:
+def _write_report(summary, md_results, chosen, folder: Path, wall: float, context=None, orderings=None) -> None:
     from interchem.reports.interfaces import write_interface_report
     from interchem.structures.interfaces import describe_candidate
 
     report = write_interface_report(
-        summary, folder, [describe_candidate(c) for c in chosen], md_results, wall_time_s=wall, md_context=context
+        summary,
+        folder,
+        [describe_candidate(c) for c in chosen],
+        md_results,
+        wall_time_s=wall,
+        md_context=context,
+        orderings=orderings,
     )
     console.print(f"report: {report}  ({wall:.0f} s)")
+
+
+DEFAULT_MAX_POTENTIAL_V = 3.0  # above the oxidation limits of Li6PS5Cl 2.01, Li2PO2N 2.63, LLZO 2.91 V (Zhu 2015)
+
+
+@app.command(rich_help_panel=INTERFACES)
+def slabs(
+    phase: Annotated[
+        str, typer.Argument(help="phase name (Li2S, LiCl, Li6PS5Cl-disordered@0.5, ...) or structure file")
+    ],
+    miller: Annotated[
+        str, typer.Option("--miller", help="Miller index (conventional cell), e.g. 111 or 1,1,1")
+    ] = "100",
+    termination: Annotated[
+        Optional[str], typer.Option("--termination", help="termination index or label (default: all)")
+    ] = None,
+    li_top: Annotated[
+        int, typer.Option("--li-top", help="Li layers added (> 0) beyond or removed (< 0) from the top face")
+    ] = 0,
+    li_bottom: Annotated[int, typer.Option("--li-bottom", help="the same at the bottom face")] = 0,
+    max_potential: Annotated[
+        Optional[float],
+        typer.Option(
+            "--max-potential",
+            help="highest Li potential (V vs Li/Li+) of gamma(mu_Li) for non-stoichiometric slabs "
+            "(default: the phase's oxidation limit in the stored screen, else 3.0 V)",
+        ),
+    ] = None,
+    thickness: Annotated[float, typer.Option("--thickness", help="minimum slab thickness (A)")] = 10.0,
+    vacuum: Annotated[float, typer.Option("--vacuum", help="vacuum between periodic images (A)")] = 15.0,
+    calculator: CalculatorOption = None,
+    fmax: Annotated[float, typer.Option("--fmax", help="force threshold of relaxations (eV/A)")] = 0.05,
+    relax_steps: RelaxStepsOption = 600,
+    output: OutputOption = None,
+    store: StoreOption = None,
+    create: CreateOption = False,
+) -> None:
+    """Surface energies of one Miller plane's terminations against the bulk relaxed alike; with --li-top /
+    --li-bottom the slab is Li-rich or Li-poor and gamma is given as a function of the Li potential."""
+    from interchem.calculators import check_calculator
+    from interchem.workflows.slabs import SlabEnergy, SlabMaker
+
+    try:
+        settings = computing_settings(store, create, output_dir=output)
+        spec = parse_calculator(calculator, settings.calculator)
+        name, bulk = partner_phase(phase)
+        check_calculator(spec, {el.symbol for el in bulk.composition.elements}, context=f"{name} slabs")
+        top, source = (
+            oxidation_limit(settings, spec, name) if max_potential is None else (max_potential, "--max-potential")
+        )
+        maker = SlabMaker(
+            calculator=spec,
+            min_thickness_A=thickness,
+            vacuum_A=vacuum,
+            fmax=fmax,
+            steps=relax_steps,
+            li_layers=(li_top, li_bottom),
+            potential_range_V=(0.0, top),
+        )
+        start = time.perf_counter()
+        bulk = ordered_partner(name, bulk, spec, settings, {})
+        flow = maker.make(
+            bulk,
+            parse_miller(miller),
+            phase=name,
+            terminations=[parse_termination(termination)] if termination else None,
+        )
+    except InterchemError as exc:
+        fail(exc)
+    from interchem.runner import run_flow, step_display
+
+    folder = Path(output) if output else Path(settings.output_dir) / f"slabs-{name}-{miller}"
+    if li_top or li_bottom:
+        console.print(f"gamma(mu_Li) from 0 to {top:g} V vs Li/Li+ ({source})")
+    try:
+        with step_display(console) as steps:
+            results = run_flow(flow, settings, work_dir=folder / "jobs", what="the slab flow", steps=steps)
+    except InterchemError as exc:
+        fail(exc)
+    from interchem.reports.slabs import gamma_text, write_slab_report
+
+    energies = [SlabEnergy.model_validate(r) for r in results]
+    table = Table(title=f"{name} {miller} surface energies ({energies[0].level_of_theory})")
+    for col in ("termination", "Li layers", "atoms", "gamma (J/m^2)", "relaxed"):
+        table.add_column(col)
+    for s in energies:
+        table.add_row(
+            s.termination,
+            str(tuple(s.li_layers)),
+            str(s.n_atoms),
+            gamma_text(s),
+            "yes" if s.converged else "[red]NO[/]",
+        )
+    out.print(table)
+    report = write_slab_report(energies, folder, wall_time_s=time.perf_counter() - start)
+    console.print(f"report: {report}")
+
+
+def oxidation_limit(settings, spec, phase: str) -> tuple[float, str]:
+    """(V, where it comes from): the phase's oxidation limit in the latest stored screen with this calculator,
+    else the stated default (3.0 V, above every project electrolyte's limit)."""
+    from interchem.stored import latest_screen_result
+
+    try:
+        window = (latest_screen_result(settings, spec).analysis.get("windows") or {}).get(phase) or {}
+    except InterchemError:
+        window = {}
+    if window.get("oxidation_V"):
+        return float(window["oxidation_V"]), f"{phase}'s oxidation limit in the stored screen"
+    return DEFAULT_MAX_POTENTIAL_V, "default: above the oxidation limits of the project's electrolytes"

@@ -95,10 +95,12 @@ def write_interface_report(
     md_results: list | None = None,
     wall_time_s: float | None = None,
     md_context: dict | None = None,
+    orderings: dict[str, dict] | None = None,
 ) -> Path:
     """``md_context``: what the MD is compared with, gathered by the caller from the store:
     ``{"reactions": {md label: reaction_at_mixing_ratio dict, or a sentence why there is none},
-    "barriers": {phase: {"barrier_eV", "percolation"}}, "level_of_theory": the screen's}``."""
+    "barriers": {phase: {"barrier_eV", "percolation"}}, "level_of_theory": the screen's}``.
+    ``orderings``: {phase: description} of the partners that were partially occupied and ordered first."""
     # long: the writer reads top to bottom as the markdown it writes, section by section
     out = Path(output_dir)
     figs = out / "figures"
@@ -110,6 +112,7 @@ def write_interface_report(
     lines.append(f"Calculator: `{json.dumps(_get(summary, 'calculator'))}` ({_get(summary, 'level_of_theory')})")
     if wall_time_s is not None:
         lines.append(f"Wall time: {wall_time_s:.0f} s")
+    lines += ordering_lines(orderings or {})
     lines += [
         "",
         "## Candidates (lattice match)",
@@ -166,7 +169,7 @@ def write_interface_report(
                     "problems",
                 )
             }
-            | {"gap_A": _get(r, "gap_scan")["best_gap_A"]}
+            | {"gap_A": _get(r, "gap_scan")["best_gap_A"], "bulk_references": reference_rows(r)}
         )
     lines += _flag_lines([*results, *excluded])
     if results or excluded:
@@ -183,6 +186,7 @@ def write_interface_report(
             "candidates": candidates,
             "interfaces": summary_rows,
             "md": md_rows,
+            "orderings": orderings or {},
             "wall_time_s": wall_time_s,
         },
         out / "summary.json",
@@ -205,6 +209,29 @@ ADHESION_NOTES = [
     "did not converge are not ranked (unless --include-unconverged); refused ones (a negative surface "
     "energy) never are.",
 ]
+
+
+def ordering_lines(orderings: dict[str, dict]) -> list[str]:
+    """The section naming the ordered cell used for each partially occupied partner."""
+    if not orderings:
+        return []
+    lines = [
+        "",
+        "## Ordered cells of partially occupied partners",
+        "",
+        "Each was ordered before anything else (docs/disorder.md): Ewald-ranked orderings relaxed (cell and "
+        "positions) with this calculator, the lowest kept. Its slabs, the interfaces and its bulk reference "
+        "(strained as the film is) are all cut from that one relaxed cell, so the surface energies are measured "
+        "against the same Li arrangement. Miller indices refer to the ordered cell's conventional setting.",
+        "",
+    ]
+    return lines + [f"- {d['text']} (calc key {d.get('calc_key', '?')[:12]})" for d in orderings.values()]
+
+
+def reference_rows(r) -> dict[str, dict]:
+    """summary.json's view of a result's bulk references: which cell, its energy, relaxed, converged, ordering."""
+    keys = ("label", "formula", "n_atoms", "energy_per_atom_eV", "relaxed", "converged", "ordering")
+    return {side: {k: ref.get(k) for k in keys} for side, ref in (_get(r, "bulk_references") or {}).items()}
 
 
 def _status(r) -> str:

@@ -41,4 +41,6 @@ def strained_film_bulk(electrolyte: Structure, candidate: InterfaceCandidate) ->
     lattice = Lattice([a2, b2, p * a2 + q * b2 + d * n2])
     out = Structure(lattice, cell.species, cell.frac_coords)
     out.properties = {"kind": "strained bulk", "phase": candidate.electrolyte, "strain": candidate.strain}
+    if (electrolyte.properties or {}).get("ordering"):  # the ordered cell of a partially occupied phase
+        out.properties["ordering"] = electrolyte.properties["ordering"]
     return out

@@ -371,6 +371,8 @@ class SlabInfo(BaseModel):
     vacuum_A: float
     area_A2: float
     bulk_formula_units: float
+    li_layers: tuple[int, int] = Field((0, 0), description="Li layers added (> 0) or removed (< 0): top, bottom face")
+    li_excess: int = Field(0, description="Li atoms beyond the bulk's ratio (both faces): 0 is stoichiometric")
 
 
 def make_slab(
@@ -384,11 +386,16 @@ def make_slab(
     terminations: Terminations | None = None,
     phase: str | None = None,
     face_on: Literal["top", "bottom"] = "top",
+    li_layers: tuple[int, int] = (0, 0),
 ) -> SlabInfo:
     """A stoichiometric slab (whole oriented cells) with the chosen termination on top (or at the
     bottom with ``face_on="bottom"``, as a film sitting on a substrate needs), ``vacuum_A`` of vacuum,
     c along the normal and the bottom ``fixed_bottom_layers`` atomic layers marked fixed
     (``selective_dynamics`` False, read by the relax job as ASE ``FixAtoms``).
+
+    ``li_layers`` = (top, bottom) makes it non-stoichiometric in Li (``li_rich_or_poor``): k > 0 adds the Li
+    of the k layers the bulk continues with beyond that face, k < 0 removes the Li of its k outermost
+    layers. Its surface energy then depends on the Li chemical potential.
 
     Raises UnknownTerminationError for a termination that does not exist and SlabTooThinError when
     fewer free than fixed layers would remain.
@@ -412,6 +419,9 @@ def make_slab(
     if flipped:
         cell = flip_oriented(cell)
     slab = slab_from_cut(cell, shift, n_cells, vacuum_A)
+    n_stoich = len(slab)
+    if any(li_layers):
+        slab = li_rich_or_poor(slab, n_cells * cell.lattice.matrix[2], li_layers, f"{phase} {tuple(miller)}")
     n_layers = len(layers(cell)) * n_cells
     if fixed_bottom_layers and fixed_bottom_layers > n_layers // 2:
         raise SlabTooThinError(
@@ -429,6 +439,7 @@ def make_slab(
         "phase": phase,
         "miller": list(miller),
         "termination": term.label,
+        "li_layers": list(li_layers),
         "kind": "slab",
         "provenance": (bulk.properties or {}).get("provenance", {}),
     }
@@ -444,8 +455,51 @@ def make_slab(
         thickness_A=n_cells * d,
         vacuum_A=vacuum_A,
         area_A2=float(slab.lattice.volume / slab.lattice.c),
-        bulk_formula_units=len(slab) / bulk.composition.num_atoms,
+        bulk_formula_units=n_stoich / bulk.composition.num_atoms,
+        li_layers=tuple(li_layers),
+        li_excess=len(slab) - n_stoich,
     )
+
+
+def li_rich_or_poor(slab: Structure, period: np.ndarray, li_layers: tuple[int, int], what: str = "slab") -> Structure:
+    """The slab with its Li changed face by face, ``li_layers`` = (top, bottom): k > 0 adds the Li of the k
+    layers the crystal continues with beyond that face, k < 0 removes the Li of its k outermost layers.
+    ``period`` is the slab's own repeat along the stack (n_cells x the oriented cell's c): the crystal beyond
+    the top face is the slab's bottom layers moved up by it, beyond the bottom face its top layers moved
+    down, so added Li sit on bulk sites. E.g. Li2S(100), Li2 on top and S below: (0, 1) gives the symmetric
+    Li2/Li2 slab (Li-rich, no dipole). A layer with no Li cannot give or lose one: InterfaceError naming it."""
+    z = slab.cart_coords @ surface_normal(slab)
+    order = np.argsort(z)
+    groups: list[list[int]] = [[int(order[0])]]
+    for i, j in zip(order[:-1], order[1:]):  # layers along the normal, bottom to top
+        if z[j] - z[i] > LAYER_TOL_A:
+            groups.append([])
+        groups[-1].append(int(j))
+    top, bottom = (int(k) for k in li_layers)
+    if max(0, -top) + max(0, -bottom) >= len(groups) or max(top, bottom) > len(groups):
+        raise InterfaceError(f"{what}: {len(groups)} atomic layers, too thin to change Li layers {li_layers}")
+    # (face, sign, layers whose Li is added beyond the face (moved by shift) or removed from it)
+    changes = [
+        ("top", top, groups[:top] if top > 0 else groups[len(groups) + top :], period),
+        ("bottom", bottom, groups[len(groups) - bottom :] if bottom > 0 else groups[:-bottom], -period),
+    ]
+    out, remove = slab.copy(), []
+    for face, k, chosen, shift in changes:
+        for layer in chosen if k else []:
+            li = [i for i in layer if slab[i].specie.symbol == "Li"]
+            if not li:
+                formula = Composition(" ".join(slab[i].specie.symbol for i in layer)).formula.replace(" ", "")
+                raise InterfaceError(
+                    f"{what}: the {formula} layer {'beyond' if k > 0 else 'at'} the {face} face holds no Li, so "
+                    f"{'adding' if k > 0 else 'removing'} {abs(k)} Li layer(s) there is not defined; choose another "
+                    "termination or face"
+                )
+            if k < 0:
+                remove += li
+            for i in li if k > 0 else []:
+                out.append("Li", slab[i].coords + shift, coords_are_cartesian=True)
+    out.remove_sites(sorted(remove))
+    return out
 
 
 def _bottom_layer_sites(slab: Structure, n_layers: int, tol: float = LAYER_TOL_A) -> set[int]:

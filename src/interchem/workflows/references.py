@@ -29,9 +29,10 @@ def interface_makers(spec: CalculatorSpec) -> CalculatorMakers:
 
 
 @job(name="bulk reference")
-def bulk_reference(energies: Any, structure: Structure, label: str = "") -> dict[str, Any]:
+def bulk_reference(energies: Any, structure: Structure, label: str = "", ordering: str | None = None) -> dict[str, Any]:
     """Energy per atom of a bulk reference cell: from its single point (``energies``: a list) or from its
-    relaxation (a ``RelaxedStructure``), with whether it converged."""
+    relaxation (a ``RelaxedStructure``), with whether it converged; ``ordering``: which ordered cell of a
+    partially occupied phase it is (the same one the slabs and interfaces are cut from)."""
     if isinstance(energies, list):
         energy, converged, steps, e0, fmax_end = float(energies[0]), True, 0, float(energies[0]), None
     else:
@@ -54,6 +55,7 @@ def bulk_reference(energies: Any, structure: Structure, label: str = "") -> dict
         "relax_steps": int(steps),
         "max_force_eV_A": fmax_end,
         "relaxation_meV_per_atom": (e0 - energy) / n * 1000.0,
+        "ordering": ordering,
     }
 
 
@@ -66,12 +68,14 @@ def bulk_reference_jobs(
     steps: int = 600,
 ) -> tuple[list, Any]:
     """The bulk cell (in the code's atom order) relaxed like the slabs (or its single point) and its
-    reference energy per atom."""
+    reference energy per atom. An ordered cell of a partially occupied phase names its ordering
+    (``properties["ordering"]``, set where it was ordered) in the reference."""
+    ordering = ((bulk.properties or {}).get("ordering") or {}).get("text")
     bulk = makers.input_order(bulk)
     if mode == "single_point":
         jobs, energies = makers.single_points([bulk], [f"single point bulk {label}"], label)
     else:
         jobs, energies = makers.positions_relax(bulk, fmax, steps, label=f"bulk {label}", name=f"relax bulk {label}")
-    ref = bulk_reference(energies, bulk, label=label)
+    ref = bulk_reference(energies, bulk, label=label, ordering=ordering)
     ref.name = f"bulk reference {label}"
     return [*jobs, ref], ref.output
