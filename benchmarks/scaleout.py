@@ -25,7 +25,7 @@ server (mongoeco, SQLite engine, SCRAM auth) and a single-node Slurm (munged, sl
   three summaries are checked equal. Job counts per path are recorded.
 
     .venv/bin/python benchmarks/scaleout.py [--repeat 3] [--batch 4] [--delay 1] [--docs 300]
-    .venv/bin/python benchmarks/scaleout.py --screen [--electrolyte Li2S --anode Si --parallel 2]
+    .venv/bin/python benchmarks/scaleout.py --screen [--quick | --electrolyte Li2S --anode Si] [--parallel 2]
 
 Writes benchmarks/results/scaleout.json (``--screen``: scaleout_screen.json). Timings on a shared 2-core
 machine vary by +-30 %; compare numbers within one file.
@@ -116,8 +116,11 @@ def screen_scaleout(args, tmp: Path, env: dict, slurm) -> dict:  # long: three t
     from interchem.remote.resources import Resources
     from interchem.settings import get_settings
 
-    screen = ["screen", *sum((["-e", e] for e in args.electrolyte), []), *sum((["-a", a] for a in args.anode), [])]
-    screen += ["-c", args.calculator] + (["--steps", str(args.steps)] if args.steps else [])
+    if args.quick:  # the measure: the --quick screen (Li6PS5Cl against Si, LiSi, Li15Si4: 23 phases)
+        screen = ["screen", "--quick"]
+    else:
+        screen = ["screen", *sum((["-e", e] for e in args.electrolyte), []), *sum((["-a", a] for a in args.anode), [])]
+    screen += ["-c", args.calculator] + (["--relax-steps", str(args.steps)] if args.steps else [])
     run_env = {**os.environ, **env, "OMP_NUM_THREADS": "1"}
     local_env = {k: v for k, v in run_env.items() if k != "INTERCHEM_STORE_URI"}
     local_s, local_out = _cli(local_env, *screen, "-s", str(tmp / "local-store"), "-o", str(tmp / "local"), cwd=tmp)
@@ -185,6 +188,7 @@ def main() -> None:
     p.add_argument("--screen", action="store_true", help="time a screen: local vs cluster path vs resubmission")
     p.add_argument("--electrolyte", "-e", action="append", default=None)
     p.add_argument("--anode", "-a", action="append", default=None)
+    p.add_argument("--quick", action="store_true", help="--screen: the --quick screen instead of -e/-a")
     p.add_argument("--calculator", "-c", default="chgnet")
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--parallel", type=int, default=2, help="jobs at a time in one Slurm allocation (batch mode)")
