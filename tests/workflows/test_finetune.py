@@ -88,9 +88,50 @@ def test_finetune_flow_in_miniature(tmp_path, isolated_settings):
     )
     assert relaxed.level_of_theory == backend.level_of_theory(spec) and relaxed.energy_per_atom_eV < -100
 
-    # A second run reuses every label and the trained model (same keys); nothing is recomputed.
-    again = FineTuneResult.model_validate(run_flow(_maker(tmp_path).make(phases), isolated_settings))
-    assert again.labels_reused == 8 and again.model_path == result.model_path
+    # A second run reuses every label and the trained model (same keys: the active-learning settings do not
+    # enter them), then one active-learning round labels the 2 pool configurations where base and fine-tuned
+    # forces differ most and retrains, and stops at "max rounds". No force target here: the 2 test labels of
+    # this split are symmetric cells (crystal, isotropic strain) with zero forces, which every model meets.
+    active = {"active_rounds": 1, "active_k": 2}
+    again = FineTuneResult.model_validate(run_flow(_maker(tmp_path, **active).make(phases), isolated_settings))
+    assert again.labels_reused == 8 and again.rounds[0]["model_path"] == result.model_path
+    check_active_round(result, again, isolated_settings)
+    # A target the first model already meets stops at round 0: nothing labelled, nothing trained.
+    met = {**active, "force_mae_target_eV_per_A": 100.0}
+    done = FineTuneResult.model_validate(run_flow(_maker(tmp_path, **met).make(phases), isolated_settings))
+    assert done.stop_reason.startswith("target reached") and len(done.rounds) == 1
+    assert done.n_labels == 8 and done.model_path == result.model_path
+
+
+def check_active_round(first, again, settings):
+    """The round's additions are the top-2 of the pool by max per-atom |F_fine-tuned - F_base|, recomputed
+    here with chgnet directly; the label count grew by 2; the test part (and so the base errors) stayed."""
+    from chgnet.model import CHGNet
+
+    from interchem.store import make_job_store
+    from interchem.workflows.finetune import Candidate
+
+    assert [r["n_labels"] for r in again.rounds] == [8, 10] and again.n_labels == 10
+    assert again.stop_reason == "max rounds: 1 active round(s) done"
+    assert again.split_sizes == {"train": 6, "val": 2, "test": 2}
+    assert again.test_metrics["base"] == first.test_metrics["base"]  # same held-out labels
+    assert again.model_path != first.model_path
+    assert again.rounds[1]["test_force_mae_eV_per_A"] == again.test_metrics["finetuned"]["force_mae_eV_per_A"]
+    store = make_job_store(settings)
+    store.connect()
+    doc = store.query_one({"name": "candidate pool"}, load=True)
+    pool = [Candidate.model_validate(c) for c in doc["output"]]
+    structures = [c.structure for c in pool]
+    base, tuned = CHGNet.load(verbose=False, use_device="cpu"), CHGNet.from_file(first.model_path, verbose=False)
+    fb = base.predict_structure(structures, task="ef")
+    ft = tuned.predict_structure(structures, task="ef")
+    d = [float(np.linalg.norm(a["f"] - b["f"], axis=1).max()) for a, b in zip(fb, ft)]
+    order = sorted(range(len(pool)), key=lambda i: -d[i])
+    added = again.rounds[1]["added"]
+    assert len(pool) > 2 and again.rounds[1]["pool_left"] == len(pool) - 2
+    assert [(a["phase"], a["origin"]) for a in added] == [(pool[i].phase, pool[i].origin) for i in order[:2]]
+    assert [a["disagreement_eV_per_A"] for a in added] == pytest.approx([d[i] for i in order[:2]], rel=1e-4)
+    assert d[order[1]] > d[order[2]]  # the choice was not a tie
 
 
 def test_model_file_key_follows_the_file(tmp_path):

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 from jobflow import Flow, JobConfig, Maker, job
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pymatgen.core import Lattice, Structure
 
 from interchem.analysis.fingerprints import farthest_point_sampling, fingerprints, unique_indices
@@ -56,6 +56,7 @@ logger = logging.getLogger(__name__)
 
 LABEL_PROTOCOL = "label-1"
 TRAIN_PROTOCOL = "train-1"
+ACTIVE_FIELDS = {"active_rounds", "active_k", "force_mae_target_eV_per_A"}  # loop control, not training
 
 
 class FineTuneSettings(BaseModel):
@@ -79,6 +80,16 @@ class FineTuneSettings(BaseModel):
     learning_rate: float = Field(default=1e-3, gt=0)
     batch_size: int = Field(default=4, ge=1)
     freeze_lower: bool = True
+    # Active learning (workflows.active_learning): off by default; these three never enter the train key.
+    active_rounds: int = Field(default=0, ge=0, description="label-and-retrain rounds after the first training")
+    active_k: int = Field(default=4, ge=1, description="configurations labelled per active-learning round")
+    force_mae_target_eV_per_A: float | None = Field(default=None, gt=0, description="stop at this test force MAE")
+
+    @model_validator(mode="after")
+    def _target_needs_rounds(self) -> FineTuneSettings:
+        if self.force_mae_target_eV_per_A is not None and self.active_rounds == 0:
+            raise ValueError("force_mae_target_eV_per_A stops active learning: set active_rounds >= 1 with it")
+        return self
 
     def split_sizes(self, n: int) -> tuple[int, int, int]:
         """(train, val, test) sizes for ``n`` labels: at least one in val and test."""
@@ -140,6 +151,9 @@ class FineTuneResult(BaseModel):
     seconds_per_epoch: float
     label_level_of_theory: str
     labels_reused: int
+    # Active learning only: one ``active_learning.ActiveRound`` dict per training (round 0 the first one).
+    rounds: list[dict[str, Any]] = Field(default_factory=list)
+    stop_reason: str = ""
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -186,19 +200,40 @@ def md_candidates(result: Any, phase: str) -> list[Candidate]:
     ]
 
 
-def select(candidates: list[Candidate], n: int, seed: int, always: list[int] | None = None) -> list[Candidate]:
+def select_indices(candidates: list[Candidate], n: int, seed: int, always: list[int] | None = None) -> list[int]:
     """De-duplicate, then farthest-point sample ``n``, starting from ``always`` (default: the crystal, listed
-    first)."""
+    first). Returns indices into ``candidates``; the distinct ones are ``unique_indices(fingerprints(...))``."""
     x = fingerprints([c.structure for c in candidates])
     keep = unique_indices(x)
     position = {i: k for k, i in enumerate(keep)}
     start = [position[i] for i in (always if always is not None else [0]) if i in position]
-    picked = farthest_point_sampling(x[keep], n, seed=seed, always=start)
-    return [candidates[keep[i]] for i in picked]
+    return [keep[i] for i in farthest_point_sampling(x[keep], n, seed=seed, always=start)]
+
+
+def select(candidates: list[Candidate], n: int, seed: int, always: list[int] | None = None) -> list[Candidate]:
+    return [candidates[i] for i in select_indices(candidates, n, seed, always)]
 
 
 def per_phase_counts(phases: list[str], n: int) -> dict[str, int]:
     return {p: n // len(phases) + (1 if i < n % len(phases) else 0) for i, p in enumerate(phases)}
+
+
+def phase_pool(
+    phase: str, structure: Structure, md_results: dict[str, list], paths: dict[str, list], settings: FineTuneSettings
+) -> tuple[list[Candidate], list[int]]:
+    """Every candidate of one phase, and the indices always kept (the crystal and every path image)."""
+    pool = strained_and_rattled(structure, phase, settings)
+    for result in md_results.get(phase, []):
+        pool += md_candidates(result, phase)
+    for k, path in enumerate(paths.get(phase, [])):
+        images = path.images if isinstance(path, NEBResult) else path
+        images = images.get("images", []) if isinstance(images, dict) else images
+        images = [Structure.from_dict(im) if isinstance(im, dict) else im for im in images]
+        pool += [Candidate(structure=s, phase=phase, origin=f"path {k} image {i}") for i, s in enumerate(images)]
+    # The crystal and every path image are kept first: the images are the configurations the property
+    # (a barrier) depends on, and a lone Li among 8 Si moves the per-atom fingerprint less than a 2 %
+    # strain does, so farthest-point sampling alone would pass them over (seen in the Li-in-Si recipe).
+    return pool, [0, *(i for i, c in enumerate(pool) if c.origin.startswith("path "))]
 
 
 @job(name="sample configurations")
@@ -213,18 +248,7 @@ def sample_configurations(
     counts = per_phase_counts(list(phases), settings.samples)
     out: list[Candidate] = []
     for phase, structure in phases.items():
-        pool = strained_and_rattled(structure, phase, settings)
-        for result in md_results.get(phase, []):
-            pool += md_candidates(result, phase)
-        for k, path in enumerate(paths.get(phase, [])):
-            images = path.images if isinstance(path, NEBResult) else path
-            images = images.get("images", []) if isinstance(images, dict) else images
-            images = [Structure.from_dict(im) if isinstance(im, dict) else im for im in images]
-            pool += [Candidate(structure=s, phase=phase, origin=f"path {k} image {i}") for i, s in enumerate(images)]
-        # The crystal and every path image are kept first: the images are the configurations the property
-        # (a barrier) depends on, and a lone Li among 8 Si moves the per-atom fingerprint less than a 2 %
-        # strain does, so farthest-point sampling alone would pass them over (seen in the Li-in-Si recipe).
-        always = [0, *(i for i, c in enumerate(pool) if c.origin.startswith("path "))]
+        pool, always = phase_pool(phase, structure, md_results, paths, settings)
         chosen = select(pool, counts[phase], settings.seed, always=always)
         if len(chosen) < counts[phase]:
             raise FineTuneError(
@@ -243,12 +267,16 @@ def label_key(spec: CalculatorSpec, structure: Structure) -> str:
     return cache_key(spec, structure, {"properties": "energy forces stress"}, LABEL_PROTOCOL)
 
 
+def label_id(index: int, candidate: Candidate) -> str:
+    return f"{index:04d} {candidate.phase} {candidate.origin}"
+
+
 @job(name="label", config=JobConfig(expose_store=True))
 def label_or_reuse(candidate: Candidate, calculator: CalculatorSpec, index: int) -> Label:
     """Energy, forces and stress of one configuration with the labelling calculator, or the stored label."""
     candidate = candidate if isinstance(candidate, Candidate) else Candidate.model_validate(candidate)
     spec = calculator
-    ident = {"id": f"{index:04d} {candidate.phase} {candidate.origin}", "phase": candidate.phase}
+    ident = {"id": label_id(index, candidate), "phase": candidate.phase}
     key = label_key(spec, candidate.structure)
     stored = find_stored(store_of_current_job(), key)
     if stored is not None:
@@ -291,13 +319,15 @@ def split_labels(labels: list[Label], settings: FineTuneSettings) -> dict[str, l
     return {"test": rest[:n_test], "val": rest[n_test : n_test + n_val], "train": reserved + rest[n_test + n_val :]}
 
 
-def train_key(labels: list[Label], settings: FineTuneSettings, base_model: str) -> str:
+def train_key(labels: list[Label], settings: FineTuneSettings, base_model: str, split: dict | None = None) -> str:
     payload = {
         "labels": sorted(lab.calc_key for lab in labels),
-        "settings": canonical(settings),
+        "settings": canonical(settings.model_dump(mode="json", exclude=ACTIVE_FIELDS)),
         "base": str(base_model),
         "protocol": TRAIN_PROTOCOL,
     }
+    if split is not None:  # an active-learning round's own split (its test part fixed across rounds)
+        payload["split"] = {k: sorted(v) for k, v in split.items()}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
@@ -310,16 +340,19 @@ def _label_dicts(labels: list[Label]) -> list[dict[str, Any]]:
 
 
 @job(name="train", config=JobConfig(expose_store=True))
-def train_or_reuse(labels: list, settings: FineTuneSettings, base_model: str, model_dir: str) -> TrainingResult:
-    """Fine-tune CHGNet on the labels (or reuse the stored model of the same labels and settings)."""
+def train_or_reuse(
+    labels: list, settings: FineTuneSettings, base_model: str, model_dir: str, split: dict | None = None
+) -> TrainingResult:
+    """Fine-tune CHGNet on the labels (or reuse the stored model of the same labels and settings); ``split``
+    (ids) instead of ``split_labels``' for active-learning rounds."""
     labels, settings = _as_labels(labels), FineTuneSettings.model_validate(settings)
-    key = train_key(labels, settings, base_model)
+    key = train_key(labels, settings, base_model, split)
     stored = find_stored(store_of_current_job(), key, field="train_key")
     if stored is not None and Path(stored["model_path"]).is_file():
         if file_sha256(stored["model_path"]) == stored["model_sha256"]:
             logger.info("Reused stored fine-tuned model - %s", stored["model_path"])
             return TrainingResult.model_validate({**stored, "reused": True})
-    split = split_labels(labels, settings)
+    split = split or split_labels(labels, settings)
     by_id = {lab.id: lab for lab in labels}
     model, record = train_chgnet(
         base_model,
@@ -491,4 +524,11 @@ class FineTuneMaker(Maker):
         model_dir = str(Path(self.model_dir).expanduser().resolve())
         train = train_or_reuse([j.output for j in labels], s, self.base_model, model_dir)
         validate = validate_model([j.output for j in labels], train.output, self.base_model)
-        return Flow([*jobs, sample, *labels, train, validate], output=validate.output, name=self.name)
+        done = [*jobs, sample, *labels, train, validate]
+        if not s.active_rounds:
+            return Flow(done, output=validate.output, name=self.name)
+        from interchem.workflows.active_learning import active_learning_jobs  # it imports this module
+
+        outputs = [j.output for j in labels]
+        more = active_learning_jobs(self, phases, md_outputs, paths, outputs, train, validate, model_dir)
+        return Flow([*done, *more], output=more[-1].output, name=self.name)
