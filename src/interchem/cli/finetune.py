@@ -21,7 +21,7 @@ from interchem.cli.common import (
     out,
     parse_calculator,
 )
-from interchem.errors import InterchemError
+from interchem.errors import FineTuneError, InterchemError
 
 
 @app.command()
@@ -41,6 +41,13 @@ def finetune(
     temperature: TemperaturesOption = None,
     md_steps: Annotated[int, typer.Option(help="steps of each sampling MD")] = 200,
     seed: Annotated[int, typer.Option(help="seed of sampling, split and training")] = 0,
+    active_rounds: Annotated[
+        int, typer.Option(help="active-learning rounds: label the configurations base and fine-tuned disagree on")
+    ] = 0,
+    active_k: Annotated[int, typer.Option(help="configurations labelled per active-learning round")] = 4,
+    force_target: Annotated[
+        Optional[float], typer.Option(help="stop active learning at this held-out force MAE (eV/A)")
+    ] = None,
     primitive: Annotated[bool, typer.Option("--primitive/--conventional", help="cells of the phases")] = False,
     model_dir: Annotated[
         Optional[Path], typer.Option(help="where the model file goes (default: OUTPUT/finetune/models)")
@@ -62,12 +69,17 @@ def finetune(
         label_spec = parse_calculator(calculator, "cp2k")
         structures = dict(resolve_phase(p, primitive=primitive) for p in phases)
         out_dir = Path(output) if output else Path(settings.output_dir) / "finetune"
+        if force_target is not None and active_rounds < 1:  # one line here, not pydantic's block
+            raise FineTuneError("--force-target stops active learning: give --active-rounds N (N >= 1) with it")
         ft = FineTuneSettings(
             samples=samples,
             epochs=epochs,
             temperatures_K=parse_temperatures(temperature) or (300.0, 900.0),  # sampling MD temperatures
             md_steps=md_steps,
             seed=seed,
+            active_rounds=active_rounds,
+            active_k=active_k,
+            force_mae_target_eV_per_A=force_target,
         )
         maker = FineTuneMaker(
             label_calculator=label_spec,
@@ -111,4 +123,19 @@ def print_table(result) -> None:
         m = result.test_metrics[key]
         s = "-" if m["stress_mae_GPa"] is None else f"{m['stress_mae_GPa']:.3f}"
         out.print(f"  {label:28s} {1000 * m['energy_mae_eV_per_atom']:13.1f} {m['force_mae_eV_per_A']:9.3f} {s:>8s}")
+    if result.rounds:
+        print_rounds(result)
     out.print(f"calculator: -c {result.calculator}")
+
+
+def print_rounds(result) -> None:
+    out.print("active learning (labels added where base and fine-tuned forces differ most):")
+    out.print(f"  {'round':>5s} {'labels':>6s} {'F test (eV/A)':>13s} {'E test (meV/atom)':>17s}")
+    for r in result.rounds:
+        out.print(
+            f"  {r['round']:5d} {r['n_labels']:6d} {r['test_force_mae_eV_per_A']:13.4f} "
+            f"{1000 * r['test_energy_mae_eV_per_atom']:17.1f}"
+        )
+        for a in r["added"]:  # one a line: ids are long ("0008 Si md 1200 K step 15")
+            out.print(f"        + {a['id']} (max |dF| {a['disagreement_eV_per_A']:.3f} eV/A)", soft_wrap=True)
+    out.print(f"stopped: {result.stop_reason}", soft_wrap=True)
