@@ -87,7 +87,8 @@ def td_hop():
 def finetune(mode: dict, label_spec: str, settings, model_dir: Path):
     from interchem.runner import run_flow
     from interchem.structures.library import resolve_phase
-    from interchem.workflows.finetune import FineTuneMaker, FineTuneResult, FineTuneSettings
+    from interchem.workflows.finetune import FineTuneResult, FineTuneSettings
+    from interchem.workflows.finetune_maker import FineTuneMaker
 
     si, hop = td_hop()
     phases = {"Si": si, "Li": resolve_phase("Li", primitive=False)[1]}

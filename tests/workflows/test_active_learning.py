@@ -62,6 +62,9 @@ def test_ranking_and_stop_rule():
     )
     assert stop_reason(_result(0.2), s, 1, 0).startswith("pool exhausted")
     assert stop_reason(_result(0.2), FineTuneSettings(active_rounds=1), 1, 3) == "max rounds: 1 active round(s) done"
+    unjudged = stop_reason(_result(0.0), s, 2, 10, test_has_forces=False)  # zero test forces meet any target
+    assert unjudged.startswith("max rounds") and "force target not judged" in unjudged
+    assert stop_reason(_result(0.0), s, 1, 10, test_has_forces=False) == ""
 
     from interchem.structures.library import resolve_phase
 
@@ -75,7 +78,8 @@ def test_ranking_and_stop_rule():
 
 def test_errors_before_any_job(tmp_path):
     from interchem.structures.library import resolve_phase
-    from interchem.workflows.finetune import FineTuneMaker, FineTuneSettings
+    from interchem.workflows.finetune import FineTuneSettings
+    from interchem.workflows.finetune_maker import FineTuneMaker
 
     si = dict([resolve_phase("Si", primitive=True)])
     tight = {"samples": 5, "strains": [], "n_rattled": 0, "temperatures_K": [300.0], "md_steps": 20}

@@ -62,7 +62,8 @@ def finetune(
     from interchem.cli.common import parse_temperatures
     from interchem.runner import run_flow
     from interchem.structures.library import resolve_phase
-    from interchem.workflows.finetune import FineTuneMaker, FineTuneResult, FineTuneSettings
+    from interchem.workflows.finetune import FineTuneResult, FineTuneSettings
+    from interchem.workflows.finetune_maker import FineTuneMaker
 
     try:
         settings = computing_settings(store, create, output_dir=output)

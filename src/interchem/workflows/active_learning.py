@@ -43,6 +43,7 @@ from interchem.workflows.finetune import (
     Candidate,
     FineTuneResult,
     FineTuneSettings,
+    Label,
     TrainingResult,
     label_id,
     label_or_reuse,
@@ -52,6 +53,8 @@ from interchem.workflows.finetune import (
     train_or_reuse,
     validate_model,
 )
+
+ZERO_FORCE_eV_per_A = 1e-3  # below this every force component of a label counts as zero (SCF noise)
 
 
 class ActiveRound(BaseModel):
@@ -102,17 +105,25 @@ def most_disagreeing(disagreement: np.ndarray, k: int) -> list[int]:
     return [int(i) for i in np.argsort(-np.asarray(disagreement), kind="stable")[:k]]
 
 
-def stop_reason(result: FineTuneResult, settings: FineTuneSettings, round_no: int, pool_size: int) -> str:
-    """Why the loop stops after training ``round_no`` ("" to go on)."""
+def stop_reason(
+    result: FineTuneResult, settings: FineTuneSettings, round_no: int, pool_size: int, test_has_forces: bool = True
+) -> str:
+    """Why the loop stops after training ``round_no`` ("" to go on). A test part whose labels all have zero
+    forces (symmetric cells) meets any force target with any model: the target is then not judged."""
     force = result.test_metrics["finetuned"]["force_mae_eV_per_A"]
     target = settings.force_mae_target_eV_per_A
-    if target is not None and force <= target:
+    if target is None:
+        note = ""
+    elif not test_has_forces:
+        note = " (force target not judged: every test label has zero forces, e.g. symmetric cells)"
+    elif force <= target:
         return f"target reached: test force MAE {force:.4f} <= {target:g} eV/A"
-    missed = "" if target is None else f" (test force MAE {force:.4f} > target {target:g} eV/A)"
+    else:
+        note = f" (test force MAE {force:.4f} > target {target:g} eV/A)"
     if round_no >= settings.active_rounds:
-        return f"max rounds: {settings.active_rounds} active round(s) done{missed}"
+        return f"max rounds: {settings.active_rounds} active round(s) done{note}"
     if pool_size == 0:
-        return f"pool exhausted: no unlabelled candidates left{missed}"
+        return f"pool exhausted: no unlabelled candidates left{note}"
     return ""
 
 
@@ -150,7 +161,9 @@ def active_round(  # long: record, stop test, ranking and the next round's jobs,
         model_path=result.model_path,
     )
     rounds = [*history, record.model_dump()]
-    reason = stop_reason(result, settings, round_no, len(pool))
+    by_id = {lab["id"] if isinstance(lab, dict) else lab.id: lab for lab in labels}
+    test_forces = [np.abs(Label.model_validate(by_id[i]).forces).max() for i in training.split["test"]]
+    reason = stop_reason(result, settings, round_no, len(pool), max(test_forces) > ZERO_FORCE_eV_per_A)
     if reason:
         return result.model_copy(update={"rounds": rounds, "stop_reason": reason})
 
