@@ -109,3 +109,32 @@ def test_surface_energy_rescore_reapplies_references_without_touching_computed_n
     assert li["published_J_m2"] is None and li["verdict"] == "no published value"
     assert out["surfaces"]["Si111"] == {"error": "RuntimeError: SCF did not converge"}
     assert stored["surfaces"]["Si100"]["verdict"] == "stale"  # the input is not mutated
+
+
+def test_argyrodite_cage_hops_count_held_moves_between_cages_only():
+    """An inter-cage jump counts when the new cage is held; a flicker across a cage boundary does not."""
+    import numpy as np
+
+    arg = _load("argyrodite_disorder")
+    lattice = np.eye(3) * 10.0
+    centres = arg.CAGE_CENTRES @ lattice
+    near = lambda k: centres[k] + [0.3, -0.2, 0.1]  # noqa: E731 - one Li near cage k
+    # Li 0 moves from cage 0 to cage 3 at frame 10 and stays; Li 1 visits cage 1 for 2 frames only.
+    frames = [[near(0) if f < 10 else near(3), near(2) if f not in (5, 6) else near(1)] for f in range(30)]
+    jumps, cage = arg.cage_hops(np.array(frames), lattice, hold_frames=5)
+    assert jumps == 1 and cage[0, 0] == 0 and cage[-1, 0] == 3 and cage[5, 1] == 1
+    # two temperatures with 4 and 8 jumps at twice the rate: Ea = k ln 2 / (1/T1 - 1/T2), Poisson error
+    points = [
+        {"T_K": 700.0, "cage_hops": {"jumps": 4, "per_li_per_ps": 0.02}},
+        {"T_K": 800.0, "cage_hops": {"jumps": 8, "per_li_per_ps": 0.04}},
+    ]
+    from pymatgen.core import Lattice, Structure
+
+    cell = Structure(Lattice.cubic(9.86), ["Li", "S"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    est = arg.cage_hop_estimate(points, cell, np.array(["Li", "S"]))
+    k_b = 8.617333e-5
+    assert est["Ea_eV"] == pytest.approx(k_b * np.log(2) / (1 / 700 - 1 / 800))
+    assert est["Ea_err_eV"] == pytest.approx(k_b * np.sqrt(1 / 4 + 1 / 8) / (1 / 700 - 1 / 800))
+    low, high = est["sigma_300K_interval_S_per_cm"]
+    assert low < est["sigma_300K_S_per_cm"] < high
+    assert arg.cage_hop_estimate(points[:1], cell, np.array(["Li", "S"]))["estimate"] is None
