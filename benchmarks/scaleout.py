@@ -123,7 +123,9 @@ def screen_scaleout(args, tmp: Path, env: dict, slurm) -> dict:  # long: three t
     screen += ["-c", args.calculator] + (["--relax-steps", str(args.steps)] if args.steps else [])
     run_env = {**os.environ, **env, "OMP_NUM_THREADS": "1"}
     local_env = {k: v for k, v in run_env.items() if k != "INTERCHEM_STORE_URI"}
-    local_s, local_out = _cli(local_env, *screen, "-s", str(tmp / "local-store"), "-o", str(tmp / "local"), cwd=tmp)
+    local_s, local_out = _cli(
+        local_env, *screen, "-s", str(tmp / "local-store"), "--create", "-o", str(tmp / "local"), cwd=tmp
+    )
     n_phases = int(re.search(r"(\d+) phases", local_out).group(1))
 
     settings = get_settings()
