@@ -48,7 +48,7 @@ from interchem.workflows.finetune import (
     label_id,
     label_or_reuse,
     per_phase_counts,
-    phase_pool,
+    phase_pools,
     select_indices,
     train_or_reuse,
     validate_model,
@@ -82,11 +82,9 @@ def candidate_pool(
 ) -> list[Candidate]:
     """The distinct candidates of every phase that ``sample configurations`` did not select."""
     settings = FineTuneSettings.model_validate(settings)
-    counts = per_phase_counts(list(phases), settings.samples)
     out: list[Candidate] = []
-    for phase, structure in phases.items():
-        pool, always = phase_pool(phase, structure, md_results, paths, settings)
-        chosen = set(select_indices(pool, counts[phase], settings.seed, always=always))
+    for _, pool, always, count in phase_pools(phases, md_results, paths, settings):
+        chosen = set(select_indices(pool, count, settings.seed, always=always))
         out += [pool[i] for i in unique_indices(fingerprints([c.structure for c in pool])) if i not in chosen]
     return out
 

@@ -27,6 +27,7 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -216,6 +217,17 @@ def per_phase_counts(phases: list[str], n: int) -> dict[str, int]:
     return {p: n // len(phases) + (1 if i < n % len(phases) else 0) for i, p in enumerate(phases)}
 
 
+def phase_pools(
+    phases: dict[str, Structure], md_results: dict[str, list], paths: dict[str, list], settings: FineTuneSettings
+) -> Iterator[tuple[str, list[Candidate], list[int], int]]:
+    """Per phase: its name, every candidate, the indices always kept and how many to select (the same
+    for the sampler and the active-learning pool, which takes what the sampler left)."""
+    counts = per_phase_counts(list(phases), settings.samples)
+    for phase, structure in phases.items():
+        pool, always = phase_pool(phase, structure, md_results, paths, settings)
+        yield phase, pool, always, counts[phase]
+
+
 def phase_pool(
     phase: str, structure: Structure, md_results: dict[str, list], paths: dict[str, list], settings: FineTuneSettings
 ) -> tuple[list[Candidate], list[int]]:
@@ -243,14 +255,12 @@ def sample_configurations(
 ) -> list[Candidate]:
     """Candidates of every phase, de-duplicated and thinned by farthest-point sampling (module docstring)."""
     settings = FineTuneSettings.model_validate(settings)
-    counts = per_phase_counts(list(phases), settings.samples)
     out: list[Candidate] = []
-    for phase, structure in phases.items():
-        pool, always = phase_pool(phase, structure, md_results, paths, settings)
-        chosen = select(pool, counts[phase], settings.seed, always=always)
-        if len(chosen) < counts[phase]:
+    for phase, pool, always, count in phase_pools(phases, md_results, paths, settings):
+        chosen = select(pool, count, settings.seed, always=always)
+        if len(chosen) < count:
             raise FineTuneError(
-                f"{phase}: only {len(chosen)} distinct configurations for {counts[phase]} labels; "
+                f"{phase}: only {len(chosen)} distinct configurations for {count} labels; "
                 "add temperatures, MD steps, strains or rattled cells, or ask for fewer samples"
             )
         out += chosen
