@@ -294,7 +294,7 @@ def cage_hop_estimate(points: list[dict], cell, species) -> dict:
     if len(hot) < 2:
         return {"estimate": None, "why": "fewer than two temperatures with inter-cage jumps"}
     (t1, n1, r1), (t2, n2, r2) = ((p["T_K"], p["cage_hops"]["jumps"], p["cage_hops"]["per_li_per_ps"]) for p in hot)
-    k_b = 8.617333e-5
+    k_b = diff.K_B_EV_PER_K
     inv = 1 / t1 - 1 / t2
     ea = k_b * np.log(r2 / r1) / inv
     ea_err = k_b * np.sqrt(1 / n1 + 1 / n2) / inv

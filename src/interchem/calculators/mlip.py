@@ -326,6 +326,8 @@ def _sevennet_checkpoint_species(model: str) -> frozenset[str]:
     import torch
     from sevenn._const import SEVENNET_0_11Jul2024, SEVENNET_0_22May2024, SEVENNET_l3i5
 
+    # sevenn.util.pretrained_name_to_path holds this mapping, but importing sevenn.util imports e3nn
+    # (seconds); the SEVENNET_MODELS names are validated before this is called.
     path = {"7net-0": SEVENNET_0_11Jul2024, "7net-0_22may2024": SEVENNET_0_22May2024, "7net-l3i5": SEVENNET_l3i5}
     with trusted_torch_load():  # the checkpoint inside the sevenn wheel
         config = torch.load(path[model], map_location="cpu", weights_only=False)["config"]
