@@ -91,7 +91,7 @@ def submit(
     if isinstance(flow, Job):  # one flow uuid to follow and to tag, as for any flow
         flow = Flow([flow], output=flow.output, name=name)
     if reused and all_light(flow):
-        return _run_here(flow, name, settings, reused)
+        return _run_light_flow_here(flow, name, settings, reused)
     resources = resources or Resources()
     report = preflight(flow, settings, project, worker, resources, check_scheduler=check_scheduler)
     if report.partition and not resources.partition:
@@ -115,7 +115,7 @@ def submit(
     return Submission(db_ids=list(ids), flow_uuid=flow.uuid, flow_name=name, n_jobs=n, reused=reused, preflight=report)
 
 
-def _run_here(flow, name: str, settings: Settings, reused: list[str]) -> Submission:
+def _run_light_flow_here(flow, name: str, settings: Settings, reused: list[str]) -> Submission:
     """A flow whose calculations were all in the store and whose remaining jobs only analyse them
     (``workflows.common.all_light``): run here, on the results store, with the same tags a submitted
     flow gets, so ``interchem results --flow NAME`` finds it. Queueing it would cost a Slurm allocation,
