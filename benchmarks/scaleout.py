@@ -130,7 +130,8 @@ def screen_scaleout(args, tmp: Path, env: dict, slurm) -> dict:  # long: three t
 
     settings = get_settings()
     data = render_project(
-        settings, runner_delay=args.delay, resources=Resources(partition=slurm.partition), batch=args.parallel
+        settings, runner_delay=args.delay, resources=Resources(partition=slurm.partition), batch=args.parallel,
+        warm=not args.cold,
     )
     write_project(data, settings)
     jf = [str(Path(sys.executable).parent / "jf"), "-p", "bench"]
@@ -167,6 +168,7 @@ def screen_scaleout(args, tmp: Path, env: dict, slurm) -> dict:  # long: three t
         "screen": " ".join(screen),
         "phases": n_phases,
         "parallel_jobs_per_allocation": args.parallel,
+        "job_processes": "new Python per job" if args.cold else "forks of one warm process per batch worker",
         "local_s": round(local_s, 1),
         "cluster_first_s": timings["first"]["wall_s"],
         "cluster_first_jobs": timings["first"]["jobs"],
@@ -194,6 +196,7 @@ def main() -> None:
     p.add_argument("--calculator", "-c", default="chgnet")
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--parallel", type=int, default=2, help="jobs at a time in one Slurm allocation (batch mode)")
+    p.add_argument("--cold", action="store_true", help="batch jobs each start a new Python (no remote.warm_exec)")
     args = p.parse_args()
     args.electrolyte, args.anode = args.electrolyte or ["Li2S"], args.anode or ["Si"]
 

@@ -5,12 +5,12 @@ import os as _os
 __version__ = "0.1.0"
 
 
-def _report_sigterm() -> None:
+def report_sigterm() -> None:
     """In jobs submitted by ``interchem submit`` (``INTERCHEM_REPORT_SIGTERM=1`` in their environment):
     SIGTERM (Slurm's ``scancel`` or time limit, before its SIGKILL) raises ``JobCancelledError``, which
     jobflow-remote records as the job's error, instead of killing the process silently (then the job's
     failure reads only "jfremote_out.json ... not present"). Installed at the first import of interchem,
-    which in a job is the deserialisation of its function."""
+    which in a job is the deserialisation of its function (``remote.warm_exec`` calls it in its forks)."""
     import signal
     import threading
 
@@ -32,4 +32,4 @@ def _report_sigterm() -> None:
 
 
 if _os.environ.get("INTERCHEM_REPORT_SIGTERM") == "1":
-    _report_sigterm()
+    report_sigterm()

@@ -77,6 +77,10 @@ def test_batch_project_runs_jobs_in_one_allocation(tmp_path, monkeypatch):
     write_project(data, s)
     assert worker.batch.jobs_handle_dir.is_dir() and worker.batch.work_dir.is_dir()
     assert "batch" not in render_project(s)["workers"]["slurm"]
+    # batch jobs run in forks of one warm process (remote.warm_exec) unless asked not to
+    assert data["workers"]["slurm"]["execution_cmd"] == "python -m interchem.remote.warm_exec {}"
+    cold = render_project(s, batch=2, warm=False)["workers"]["slurm"]
+    assert "execution_cmd" not in cold and "execution_cmd" not in render_project(s)["workers"]["slurm"]
     with pytest.raises(SubmissionError, match="--batch"):
         render_project(s, batch=-1)
 

@@ -90,6 +90,14 @@ def remote_project(
         Optional[int],
         typer.Option("--batch", help="run N jobs at a time in one Slurm allocation (jobflow-remote batch mode)"),
     ] = None,
+    cold_batch: Annotated[
+        bool,
+        typer.Option(
+            "--cold-batch",
+            help="with --batch: start a new Python per job (jobflow-remote's own way) instead of forking "
+            "one that imported torch & co. once per allocation",
+        ),
+    ] = False,
     resources_file: Annotated[Optional[Path], _R["resources_file"]] = None,
     nodes: Annotated[Optional[int], _R["nodes"]] = None,
     ntasks: Annotated[Optional[int], _R["ntasks"]] = None,
@@ -123,6 +131,7 @@ def remote_project(
             ssh_user=ssh_user,
             ssh_key=ssh_key,
             batch=batch,
+            warm=not cold_batch,
         )
         path = write_project(data, settings)
     except InterchemError as exc:

@@ -64,10 +64,12 @@ def render_project(
     ssh_port: int = 22,
     ssh_key: str | None = None,
     batch: int | None = None,
+    warm: bool = True,
 ) -> dict[str, Any]:
     """The project as a dict, validated by jobflow-remote's own model. ``batch``: jobs run ``batch`` at a
     time inside one Slurm allocation (jobflow-remote's batch execution, ``add_batch``) instead of one
-    allocation per job."""
+    allocation per job; ``warm``: each in a fork of one process that imported torch & co. once
+    (``remote.warm_exec``) rather than a new Python."""
     from interchem.store import database_from_uri
 
     settings = settings or get_settings()
@@ -100,7 +102,7 @@ def render_project(
     text = Template(template_path(name).read_text()).substitute(values)
     data = yaml.safe_load(text)
     if batch:
-        add_batch(data["workers"][worker], batch, work_dir or base_dir / "work")
+        add_batch(data["workers"][worker], batch, work_dir or base_dir / "work", warm=warm)
     from jobflow_remote.config.base import Project
 
     try:
@@ -110,13 +112,16 @@ def render_project(
     return data
 
 
-def add_batch(worker: dict[str, Any], parallel: int, work_dir: str | Path, max_wait_s: float = 30) -> None:
+def add_batch(
+    worker: dict[str, Any], parallel: int, work_dir: str | Path, max_wait_s: float = 30, warm: bool = True
+) -> None:
     """jobflow-remote's batch execution on a worker: one Slurm allocation (``max_jobs: 1``) whose process
     runs ``parallel`` jobs at a time, taking new ones until none comes for ``max_wait_s``.
 
     Why: a screen is many short jobs (one per phase); one sbatch, queue wait and node start per job cost
-    more than the relaxation of a small cell. Each job still starts its own Python (jobflow-remote runs
-    every job's ``submit.sh``), so the allocation saves the scheduler round trips, not the imports."""
+    more than the relaxation of a small cell. jobflow-remote still starts a new Python per job (it runs
+    every job's ``submit.sh``); with ``warm`` that Python is a thin client and the job runs in a fork of a
+    process that imported torch, atomate2 and the MLIP once per allocation (``remote.warm_exec``)."""
     if parallel < 1:
         raise SubmissionError(f"--batch must be a number of jobs run at once (>= 1), not {parallel}")
     root = Path(str(work_dir)).parent / "batch"
@@ -128,6 +133,8 @@ def add_batch(worker: dict[str, Any], parallel: int, work_dir: str | Path, max_w
         "max_wait": max_wait_s,
         "sleep_time": 1,
     }
+    if warm:
+        worker["execution_cmd"] = "python -m interchem.remote.warm_exec {}"  # python: pre_run's PATH
 
 
 def write_project(data: dict[str, Any], settings: Settings | None = None, overwrite: bool = True) -> Path:

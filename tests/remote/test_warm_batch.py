@@ -1,0 +1,107 @@
+"""Batch allocations whose jobs run in forks of one warm process (``interchem.remote.warm_exec``), end to
+end against the real services (mongoeco, single-node Slurm, jobflow-remote's runner): a screen submitted
+to a ``--batch 2`` project completes with the local run's summary, every job ran in a fork of a server
+that imported the heavy modules once per batch worker, and the server is gone once the batch process is.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from paths import TESTS
+from typer.testing import CliRunner
+
+from interchem.cli import app
+
+pytestmark = pytest.mark.integration
+
+VENV_BIN = Path(sys.executable).parent
+PROJECT = "icwarm"
+
+
+@pytest.fixture(scope="module")
+def warm_remote(mongo_server, slurm_cluster, tmp_path_factory):
+    from _pytest.monkeypatch import MonkeyPatch
+    from test_remote_slurm import JF
+
+    mp = MonkeyPatch()
+    base = tmp_path_factory.mktemp("jfwarm")
+    env_updates = {
+        "INTERCHEM_CONFIG": str(base / "no-config.yaml"),
+        "INTERCHEM_STORE_URI": mongo_server.uri(f"warm{os.getpid()}"),  # its own results: nothing reused
+        "INTERCHEM_REMOTE_PROJECTS_FOLDER": str(base / "projects"),
+        "INTERCHEM_REMOTE_PROJECT": PROJECT,
+        "JFREMOTE_PROJECTS_FOLDER": str(base / "projects"),
+        "PATH": f"{VENV_BIN}:{os.environ['PATH']}",
+        "OMP_NUM_THREADS": "1",
+        "JF_BASE": str(base),
+        "COLUMNS": "250",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")])),
+    }
+    for k, v in env_updates.items():
+        mp.setenv(k, v)
+    runner = CliRunner()
+    args = ["remote-project", "--name", PROJECT, "--runner-delay", "1", "--walltime", "00:10:00"]
+    r = runner.invoke(app, [*args, "--partition", slurm_cluster.partition, "--batch", "2"])
+    assert r.exit_code == 0, r.output
+    from interchem.remote.project import use_projects_folder
+
+    use_projects_folder()
+    jf = JF({**os.environ}, PROJECT)
+    jf.cli("admin", "reset", "-y")
+    jf.cli("runner", "start", "--single")
+    yield jf, runner, base
+    jf.cli("runner", "shutdown", check=False, timeout=60)
+    mp.undo()
+
+
+def test_batch_jobs_run_in_forks_of_a_warm_process(warm_remote, tiny_mace, tmp_path):
+    import yaml
+
+    from interchem.reports.screen import write_report
+    from interchem.runner import plan_screen, run_screen
+    from interchem.settings import get_settings
+
+    jf, runner, base = warm_remote
+    project = yaml.safe_load((base / "projects" / f"{PROJECT}.yaml").read_text())
+    assert project["workers"]["slurm"]["execution_cmd"] == "python -m interchem.remote.warm_exec {}"
+    args = ["screen", "-e", "Li2S", "-a", "none", "-c", f"mace:model={tiny_mace}", "--relax-steps", "8"]
+    r = runner.invoke(app, ["submit", *args, "--name", "warm-screen"])
+    assert r.exit_code == 0, r.output
+    flow_uuid = re.search(r"submitted flow '[^']*' \(([0-9a-f-]{36})\)", r.output).group(1)
+    infos = jf.wait(flow_uuid, lambda i: all(x.state.value == "COMPLETED" for x in i), timeout=400)
+    assert len(infos) == 4  # Li, S, Li2S relaxations + the analysis
+
+    # each job ran in a fork of a warm server (one per batch worker process), none in a fresh Python
+    logs = list((base / "projects" / PROJECT).rglob("interchem_warm_exec.log"))
+    text = "\n".join(p.read_text() for p in logs)
+    assert len(re.findall(r"^job fork \d+$", text, re.M)) == len(infos), text
+    assert 1 <= len(re.findall(r"listening at", text)) <= 2, text  # --batch 2: at most two batch workers
+
+    # the same numbers as a local run
+    r = runner.invoke(app, ["results", "--flow", "warm-screen", "--report", str(tmp_path / "remote")])
+    assert r.exit_code == 0, r.output
+    local = get_settings(store_uri="", store_path=tmp_path / "local-store", output_dir=tmp_path / "l", relax_steps=8)
+    write_report(
+        run_screen(plan_screen(["Li2S"], [], f"mace:model={tiny_mace}", settings=local), settings=local), tmp_path / "l"
+    )
+
+    def summary(path: Path) -> dict:
+        data = json.loads((path / "summary.json").read_text())
+        return {k: v for k, v in data.items() if k not in ("wall_time_s", "run")}
+
+    assert summary(tmp_path / "remote") == summary(tmp_path / "l")
+
+    # the batch process stops after 30 s without jobs; its warm servers follow it, leaving no socket
+    end = time.monotonic() + 120
+    while time.monotonic() < end and text.count("stopped (batch process") < text.count("listening at"):
+        time.sleep(2)
+        text = "\n".join(p.read_text() for p in logs)
+    assert text.count("stopped (batch process") == text.count("listening at"), text
+    assert not list(Path("/tmp").glob(f"interchem-warm-{os.getuid()}-*.sock"))
