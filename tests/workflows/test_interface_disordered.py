@@ -36,11 +36,14 @@ def test_cli_interface_orders_a_partially_occupied_electrolyte(tmp_path, tiny_ma
     assert res.exit_code == 0, res.output
     terminal = " ".join(res.output.split())
     assert "ordering Li2SO-mixed (partially occupied)" in terminal and "ordered cell Li4SO (12 atoms" in terminal
+    # the ordering made the parent's {001} more than one surface: every such plane was tried
+    assert "distinct planes of the ordered cell" in terminal and "all tried" in terminal
 
     summary = json.loads((out / "summary.json").read_text())
     ordering = summary["orderings"]["Li2SO-mixed"]
     assert ordering["method"] == "ewald" and ordering["n_atoms"] == 12 and ordering["formula"] == "Li4SO"
     assert ordering["n_candidates"] >= 1 and len(ordering["calc_key"]) > 8
+    assert ordering["planes"][0] == [0, 0, 1] and len(ordering["planes"]) in (2, 3)
     (row,) = summary["interfaces"]
     assert "Li2SO-mixed(001)" in row["label"]
     # the surface energy's bulk reference is that ordered, relaxed cell (strained as the film is), no other
@@ -49,3 +52,26 @@ def test_cli_interface_orders_a_partially_occupied_electrolyte(tmp_path, tiny_ma
     assert row["bulk_references"]["anode"]["ordering"] is None  # Li is ordered: nothing to name
     text = (out / "report.md").read_text()
     assert "## Ordered cells of partially occupied partners" in text and ordering["text"] in text
+
+
+def test_parent_equivalent_millers_of_an_ordered_cell():
+    """Cubic parent, ordered cell strained off cubic (as a relaxation leaves it): the parent's {100} is three
+    planes of the ordered cell, {110} six, {111} four, one sign each, the requested one first (also when
+    negative); an orthorhombic distortion of 30 % still maps the axes onto each other."""
+    from interchem.structures.disorder import parent_equivalent_millers
+
+    parent = mixed_anion_antifluorite()
+    cell = Structure.from_spacegroup("Fm-3m", Lattice.cubic(4.87), ["S", "Li"], [[0, 0, 0], [0.25, 0.25, 0.25]])
+    cell.apply_strain([0.01, -0.02, 0.015])
+    assert parent_equivalent_millers(parent, cell, (1, 0, 0)) == [(1, 0, 0), (0, 1, 0), (0, 0, 1)]
+    assert len(parent_equivalent_millers(parent, cell, (1, 1, 0))) == 6
+    assert sorted(parent_equivalent_millers(parent, cell, (1, 1, 1))) == [
+        (1, -1, -1),
+        (1, -1, 1),
+        (1, 1, -1),
+        (1, 1, 1),
+    ]
+    assert parent_equivalent_millers(parent, cell, (0, 0, -1))[0] == (0, 0, -1)
+    sheared = cell.copy()
+    sheared.apply_strain([0.3, 0.0, 0.0])
+    assert (1, 0, 0) in parent_equivalent_millers(parent, sheared, (1, 0, 0))

@@ -132,9 +132,16 @@ def interface(
         # A partially occupied partner is ordered first (its lowest relaxed ordering, stored and reused); slabs,
         # interfaces and bulk references are all cut from that one relaxed cell.
         orderings: dict = {}
+        parents = (a_bulk, e_bulk)
         a_bulk = ordered_partner(a_name, a_bulk, spec, settings, orderings)
         e_bulk = ordered_partner(e_name, e_bulk, spec, settings, orderings)
-        candidates = maker.candidates(a_bulk, e_bulk, a_name, e_name)
+        planes = [
+            parent_planes(label, parent, cell, miller, orderings)
+            for label, parent, cell, miller in zip(
+                (a_name, e_name), parents, (a_bulk, e_bulk), (maker.miller_anode, maker.miller_electrolyte), strict=True
+            )
+        ]
+        candidates = maker.candidates(a_bulk, e_bulk, a_name, e_name, *planes)
     except InterchemError as exc:
         fail(exc)
     _print_candidates(candidates, top, f"{a_name}|{e_name}", time.perf_counter() - start)
@@ -175,6 +182,25 @@ def ordered_partner(label: str, structure, spec, settings, orderings: dict):
     cell.properties = {**(cell.properties or {}), "phase": label, "ordering": orderings[label]}
     console.print(f"  {orderings[label]['text']}")
     return cell
+
+
+def parent_planes(label: str, parent, cell, miller, orderings: dict) -> list | None:
+    """Every plane of an ordered cell that is ``miller`` in its partially occupied parent (the ordering broke
+    the symmetry that made them one surface: each has its own lattice matches and terminations); None for
+    a partner that was ordered to begin with. Said on the terminal and in the report's ordering note."""
+    if parent.is_ordered or label not in orderings:
+        return None
+    from interchem.structures.disorder import parent_equivalent_millers
+
+    planes = parent_equivalent_millers(parent, cell, miller)
+    if len(planes) > 1:
+        text = ", ".join("(" + "".join(map(str, p)) + ")" for p in planes)
+        asked = "".join(map(str, miller))
+        note = f"the parent's ({asked}) is {len(planes)} distinct planes of the ordered cell: {text}; all tried"
+        orderings[label]["text"] += f"; {note}"
+        orderings[label]["planes"] = [list(p) for p in planes]
+        console.print(f"  {note}")
+    return planes
 
 
 def ordering_description(result) -> dict:

@@ -324,3 +324,43 @@ class _EwaldModel:
 
 def _charge(species) -> float:
     return float(sum(getattr(sp, "oxi_state", 0) * occ for sp, occ in species.items()))
+
+
+def parent_equivalent_millers(
+    parent: Structure, ordered: Structure, miller: tuple[int, int, int], symprec: float = 0.1
+) -> list[tuple[int, int, int]]:
+    """The planes of an ordered cell that are ``miller`` under the symmetry of its partially occupied parent.
+
+    Ordering breaks the parent's symmetry: in a cubic argyrodite (100), (010) and (001) are one surface, in
+    one of its ordered cells three different ones (with their own lattice matches and terminations). Each
+    plane's normal (``miller`` in the ordered cell's lattice) is turned by the parent's point-group
+    rotations (Cartesian: ordering and relaxation keep the orientation) and read back as the smallest
+    integer Miller index of the ordered cell; planes that differ only in sign are one. The requested plane
+    comes first; a rotated normal that no small integer index fits (distorted beyond 5 %) is skipped."""
+    from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+    recip = ordered.lattice.reciprocal_lattice_crystallographic
+    normal = recip.get_cartesian_coords(np.asarray(miller, float))
+    ops = SpacegroupAnalyzer(parent, symprec=symprec).get_point_group_operations(cartesian=True)
+    rotations = [op.rotation_matrix for op in ops]
+    found: list[tuple[int, int, int]] = [tuple(int(x) for x in miller)]
+    for rot in rotations:
+        index = _small_integer(ordered.lattice.matrix @ (rot @ normal))
+        if index is None:
+            continue
+        if index not in found and tuple(-x for x in index) not in found:  # the requested one may be negative
+            found.append(index)
+    return found
+
+
+def _small_integer(v: np.ndarray, max_index: int = 6, tol: float = 0.05) -> tuple[int, int, int] | None:
+    """The smallest integer vector parallel to ``v`` within ``tol`` (relative), components up to ``max_index``."""
+    for scale in range(1, max_index + 1):
+        w = v / np.abs(v).max() * scale
+        r = np.round(w)
+        if np.all(np.abs(w - r) <= tol * scale) and np.abs(r).max() <= max_index:
+            g = math.gcd(*(int(x) for x in r))
+            index = [int(x) // g for x in r]
+            sign = -1 if next(x for x in index if x) < 0 else 1  # one sign per plane: first non-zero positive
+            return tuple(sign * x for x in index)
+    return None

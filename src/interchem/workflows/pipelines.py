@@ -12,6 +12,7 @@ The presets of the commands (``QUICK_*``, ``STANDARD_BARRIER_PHASES``) are defin
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -148,30 +149,24 @@ class InterfacePipelineMaker(Maker):
         electrolyte: Structure,
         anode_name: str | None = None,
         electrolyte_name: str | None = None,
+        anode_millers: list | None = None,
+        electrolyte_millers: list | None = None,
     ) -> list[InterfaceCandidate]:
-        """Every candidate the settings allow, best first (at least ``top``; the flow takes the first ``top``)."""
-        from interchem.structures.interfaces import InterfaceBuilder, amorphous_interface
+        """Every candidate the settings allow, best first (at least ``top``; the flow takes the first ``top``).
+        ``anode_millers``/``electrolyte_millers``: every plane to try on that side instead of the one Miller
+        index (the planes of an ordered cell that its disordered parent's symmetry makes one,
+        ``structures.disorder.parent_equivalent_millers``); candidates of all pairs are ranked together."""
+        from interchem.structures.interfaces import amorphous_interface
 
         if self.amorphous is None:
-            return InterfaceBuilder(
+            return self._crystalline_candidates(
                 anode,
                 electrolyte,
-                self.miller_anode,
-                self.miller_electrolyte,
-                anode_name=anode_name,
-                electrolyte_name=electrolyte_name,
-                limits=InterfaceLimits(
-                    max_area=self.max_area,
-                    max_strain=self.max_strain,
-                    max_atoms=self.max_atoms,
-                    max_candidates=max(self.top, 20),
-                ),
-                anode_thickness_A=self.anode_thickness_A,
-                electrolyte_thickness_A=self.electrolyte_thickness_A,
-                model=self.model,
-                anode_termination=self.termination_anode,
-                electrolyte_termination=self.termination_electrolyte,
-            ).build()
+                anode_millers or [self.miller_anode],
+                electrolyte_millers or [self.miller_electrolyte],
+                anode_name,
+                electrolyte_name,
+            )
         crystal_is_anode = self.amorphous == "electrolyte"
         cand = amorphous_interface(
             anode if crystal_is_anode else electrolyte,
@@ -186,6 +181,42 @@ class InterfacePipelineMaker(Maker):
         )
         cand.rank = 0
         return [cand]
+
+    def _crystalline_candidates(
+        self, anode, electrolyte, anode_millers: list, electrolyte_millers: list, anode_name, electrolyte_name
+    ) -> list[InterfaceCandidate]:
+        from interchem.errors import NoInterfaceMatchError
+        from interchem.structures.interfaces import InterfaceBuilder, deduplicate, rank_candidates
+
+        found, refusals = [], []
+        for ma, me in itertools.product(anode_millers, electrolyte_millers):
+            try:
+                found += InterfaceBuilder(
+                    anode,
+                    electrolyte,
+                    ma,
+                    me,
+                    anode_name=anode_name,
+                    electrolyte_name=electrolyte_name,
+                    limits=InterfaceLimits(
+                        max_area=self.max_area,
+                        max_strain=self.max_strain,
+                        max_atoms=self.max_atoms,
+                        max_candidates=max(self.top, 20),
+                    ),
+                    anode_thickness_A=self.anode_thickness_A,
+                    electrolyte_thickness_A=self.electrolyte_thickness_A,
+                    model=self.model,
+                    anode_termination=self.termination_anode,
+                    electrolyte_termination=self.termination_electrolyte,
+                ).build()
+            except NoInterfaceMatchError as exc:
+                refusals.append(str(exc))
+        if not found:
+            raise NoInterfaceMatchError("; ".join(refusals))
+        if len(anode_millers) * len(electrolyte_millers) == 1:
+            return found  # one builder: already de-duplicated and ranked
+        return rank_candidates(deduplicate(found))[: max(self.top, 20)]
 
     def make(
         self,
