@@ -69,6 +69,21 @@ def test_chgnet_batched_equals_one_by_one_ase(small_cells, batch_size):
     assert max(np.abs(r["stress"]).max() for r in results) > 1e-3
 
 
+def test_batched_calls_are_limited_in_atoms(small_cells, monkeypatch):
+    """Chunks keep order, hold at most the atom limit (a larger structure alone), and the results are the
+    same as in one call: memory, not numbers, is what the limit changes."""
+    sizes = [len(s) for s in small_cells]
+    chunks = calculators.atom_limited_chunks(small_cells, max(sizes) + 1)
+    assert [s for c in chunks for s in c] == small_cells and len(chunks) > 1
+    assert all(sum(len(s) for s in c) <= max(sizes) + 1 or len(c) == 1 for c in chunks)
+    assert [len(c) for c in calculators.atom_limited_chunks(small_cells, 1)] == [1] * len(small_cells)
+    spec = CalculatorSpec(name="chgnet")
+    whole = evaluate_many(small_cells, spec)
+    monkeypatch.setattr(calculators, "MAX_BATCH_ATOMS", max(sizes))
+    for a, b in zip(whole, evaluate_many(small_cells, spec)):
+        assert a["energy"] == pytest.approx(b["energy"], abs=1e-4)
+
+
 def test_chgnet_batched_accepts_ase_atoms_and_single_structure(small_cells):
     spec = CalculatorSpec(name="chgnet")
     atoms = AseAtomsAdaptor.get_atoms(small_cells[1])
