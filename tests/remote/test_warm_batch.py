@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from paths import TESTS
 from typer.testing import CliRunner
@@ -105,3 +106,54 @@ def test_batch_jobs_run_in_forks_of_a_warm_process(warm_remote, tiny_mace, tmp_p
         text = "\n".join(p.read_text() for p in logs)
     assert text.count("stopped (batch process") == text.count("listening at"), text
     assert not list(Path("/tmp").glob(f"interchem-warm-{os.getuid()}-*.sock"))
+
+
+def test_finetune_flow_submitted_from_a_spec_file(warm_remote, tiny_mace, tmp_path):
+    """Issue 13, "runs here and on a cluster": the fine-tuning flow goes through `interchem submit` (a spec
+    file naming FineTuneMaker) to Slurm, each label its own job, and the model it trains loads as a calculator.
+    Labels come from the tiny MACE (distillation) so that the plumbing, not CP2K, sets the test's time; the
+    CP2K-labelled miniature runs locally in tests/workflows/test_finetune.py."""
+    import yaml
+
+    from interchem.calculators import CalculatorSpec, check_calculator, evaluate_many
+    from interchem.structures.library import resolve_phase
+
+    jf, runner, base = warm_remote
+    models = tmp_path / "models"
+    spec = {
+        "flow": "interchem.workflows.finetune_maker:FineTuneMaker",
+        "name": "warm-finetune",
+        "maker": {
+            "label_calculator": f"mace:model={tiny_mace}",
+            "sample_calculator": "chgnet",
+            "model_dir": str(models),
+            "settings": {
+                "samples": 8,
+                "temperatures_K": [300.0],
+                "md_steps": 10,
+                "md_sample_interval": 5,
+                "strains": [-0.03, 0.03],
+                "n_rattled": 2,
+                "val_fraction": 0.25,
+                "test_fraction": 0.25,
+                "epochs": 1,
+                "batch_size": 2,
+            },
+        },
+        "make": {"phases": {"Si": {"phase": "Si"}, "Li": {"phase": "Li"}}},
+    }
+    path = tmp_path / "finetune.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    r = runner.invoke(app, ["submit", str(path)])
+    assert r.exit_code == 0, r.output
+    flow_uuid = re.search(r"submitted flow '[^']*' \(([0-9a-f-]{36})\)", r.output).group(1)
+    infos = jf.wait(flow_uuid, lambda i: all(x.state.value == "COMPLETED" for x in i), timeout=400)
+    names = [i.name for i in infos]
+    assert sum(n.startswith("label ") for n in names) == 8, names  # independent jobs: a cluster runs them side by side
+
+    (model,) = models.glob("chgnet-finetuned-*.pth.tar")
+    calc = CalculatorSpec(name="chgnet", settings={"model": str(model)})
+    backend = check_calculator(calc, {"Si", "Li"})
+    assert "fine-tuned on" in backend.level_of_theory(calc) and "MACE" in backend.level_of_theory(calc)
+    (result,) = evaluate_many([resolve_phase("Si")[1]], calc)
+    assert np.isfinite(result["energy"])
