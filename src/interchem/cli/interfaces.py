@@ -131,16 +131,8 @@ def interface(
         where = check_store(settings, timeout_ms=settings.store_timeout_ms)  # the store actually used, before any job
         # A partially occupied partner is ordered first (its lowest relaxed ordering, stored and reused); slabs,
         # interfaces and bulk references are all cut from that one relaxed cell.
-        orderings: dict = {}
-        parents = (a_bulk, e_bulk)
-        a_bulk = ordered_partner(a_name, a_bulk, spec, settings, orderings)
-        e_bulk = ordered_partner(e_name, e_bulk, spec, settings, orderings)
-        planes = [
-            parent_planes(label, parent, cell, miller, orderings)
-            for label, parent, cell, miller in zip(
-                (a_name, e_name), parents, (a_bulk, e_bulk), (maker.miller_anode, maker.miller_electrolyte), strict=True
-            )
-        ]
+        cells, planes, orderings = ordered_partners(maker, (a_name, e_name), (a_bulk, e_bulk), spec, settings)
+        a_bulk, e_bulk = cells
         candidates = maker.candidates(a_bulk, e_bulk, a_name, e_name, *planes)
     except InterchemError as exc:
         fail(exc)
@@ -182,6 +174,16 @@ def ordered_partner(label: str, structure, spec, settings, orderings: dict):
     cell.properties = {**(cell.properties or {}), "phase": label, "ordering": orderings[label]}
     console.print(f"  {orderings[label]['text']}")
     return cell
+
+
+def ordered_partners(maker, names, bulks, spec, settings) -> tuple[tuple, list, dict]:
+    """Both partners ordered where partially occupied (``ordered_partner``), per side the planes to try
+    (``parent_planes``; None: the maker's one Miller index), and what the orderings were."""
+    orderings: dict = {}
+    cells = tuple(ordered_partner(name, bulk, spec, settings, orderings) for name, bulk in zip(names, bulks))
+    millers = (maker.miller_anode, maker.miller_electrolyte)
+    planes = [parent_planes(*args, orderings) for args in zip(names, bulks, cells, millers, strict=True)]
+    return cells, planes, orderings
 
 
 def parent_planes(label: str, parent, cell, miller, orderings: dict) -> list | None:
