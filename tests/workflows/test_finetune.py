@@ -1,12 +1,14 @@
 """Fine-tuning end to end in miniature: CHGNet MD samples of Si8 and Li2, real CP2K labels (SZV, 200 Ry,
 2x2x2 k-points: the fast settings of tests/calculators/test_cp2k.py), two epochs of chgnet's real trainer,
-then the fine-tuned file as a registry calculator. Plus the errors raised before any job.
+then the fine-tuned file as a registry calculator; then SevenNet-0 fine-tuned on the same (stored, reused)
+labels with two epochs of sevenn's real trainer. Plus the errors raised before any job.
 
-The flow test needs ``cp2k_shell`` (skips without it unless ``INTERCHEM_REQUIRE_CP2K=1``); ~1 min on 2 cores.
+The flow test needs ``cp2k_shell`` (skips without it unless ``INTERCHEM_REQUIRE_CP2K=1``); ~1.5 min on 2 cores.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 
@@ -42,12 +44,15 @@ def _phases():
     return dict(resolve_phase(p, primitive=p == "Si") for p in ("Si", "Li"))  # Si2 and Li2 (BCC cell)
 
 
-def _maker(tmp_path, **settings):
+def _maker(tmp_path, base="chgnet", **settings):
     from interchem.workflows.finetune import FineTuneSettings
     from interchem.workflows.finetune_maker import FineTuneMaker
 
     return FineTuneMaker(
-        label_calculator=CP2K, settings=FineTuneSettings(**{**TINY, **settings}), model_dir=str(tmp_path / "models")
+        label_calculator=CP2K,
+        base=base,
+        settings=FineTuneSettings(**{**TINY, **settings}),
+        model_dir=str(tmp_path / "models"),
     )
 
 
@@ -97,6 +102,45 @@ def test_finetune_flow_in_miniature(tmp_path, isolated_settings):
     again = FineTuneResult.model_validate(run_flow(_maker(tmp_path, **active).make(phases), isolated_settings))
     assert again.labels_reused == 8 and again.rounds[0]["model_path"] == result.model_path
     check_active_round(result, again, isolated_settings)
+
+    if importlib.util.find_spec("sevenn") is None:
+        pytest.skip("CHGNet part passed; the SevenNet part needs the optional extra interchem[sevennet]")
+    check_sevennet_on_the_same_labels(tmp_path, phases, result, isolated_settings)
+
+
+def check_sevennet_on_the_same_labels(tmp_path, phases, chgnet_result, settings):
+    """``base="sevennet"``: the same 8 CP2K labels come from the store, sevenn's trainer runs 2 epochs and the
+    checkpoint is a calculator on CP2K's scale, loaded with torch's safe weights-only loading."""
+    import torch
+
+    from interchem.runner import run_flow
+    from interchem.workflows.finetune import FineTuneResult
+
+    result = FineTuneResult.model_validate(run_flow(_maker(tmp_path, base="sevennet").make(phases), settings))
+    assert result.labels_reused == 8 and result.split_sizes == chgnet_result.split_sizes
+    assert result.epochs_run == 2 and len(result.val_loss_per_epoch) == 2
+    assert min(result.val_loss_per_epoch) < result.val_loss_before  # sevenn's trainer learned something
+    m = result.test_metrics
+    assert m["base"]["energy_mae_eV_per_atom"] > 10 and m["base_refit"]["energy_mae_eV_per_atom"] < 1  # shifts
+    assert m["finetuned"]["energy_mae_eV_per_atom"] < 1 and m["finetuned"]["force_mae_eV_per_A"] < 2
+    assert result.calculator.startswith("sevennet:model=") and result.model_path.endswith(".pth")
+    assert result.model_path != chgnet_result.model_path
+    checkpoint = torch.load(result.model_path, map_location="cpu", weights_only=True)  # no pickled objects
+    assert {"model_state_dict", "config"} <= set(checkpoint)
+
+    spec = CalculatorSpec.parse(result.calculator)
+    backend = check_calculator(spec, {"Si", "Li"})
+    level = backend.level_of_theory(spec)
+    assert level.startswith("SevenNet 7net-0 fine-tuned on CP2K PBE") and "6 structures" in level
+    assert backend.energy_convention(spec) == "none"  # never mixed with MP2020 entries
+    assert spec.key() != CalculatorSpec.parse("sevennet").key()
+    with pytest.raises(UnsupportedElementsError):  # shifts were refitted for Li and Si only
+        check_calculator(spec, {"O"})
+    si = phases["Si"]
+    e_ft = evaluate_many([si], spec)[0]["energy_per_atom"]
+    e_base = evaluate_many([si], "sevennet")[0]["energy_per_atom"]
+    e_cp2k = evaluate_many([si], CP2K)[0]["energy_per_atom"]
+    assert abs(e_ft - e_base) > 10 and abs(e_ft - e_cp2k) < 0.5
 
 
 def check_active_round(first, again, settings):
@@ -160,8 +204,8 @@ def test_errors_before_any_job(tmp_path):
     phases = _phases()
     with pytest.raises(FineTuneError, match="too few"):
         _maker(tmp_path, samples=3).make(phases)
-    with pytest.raises(FineTuneError, match="sevennet.*not wired"):
-        FineTuneMaker(label_calculator=CP2K, base="sevennet")
+    with pytest.raises(FineTuneError, match="mace.*not wired"):
+        FineTuneMaker(label_calculator=CP2K, base="mace")
     with pytest.raises(FineTuneError, match="emt"):
         FineTuneMaker(label_calculator=CP2K, base="emt")
     garbage = tmp_path / "broken.pth.tar"
@@ -180,6 +224,58 @@ def test_errors_before_any_job(tmp_path):
         _maker(tmp_path, samples=60).make(phases)
 
 
+def test_sevennet_errors_before_any_job(tmp_path):
+    """SevenNet base: too few labels, a file that is not a checkpoint, a checkpoint of the wrong family."""
+    pytest.importorskip("sevenn", reason="SevenNet is the optional extra interchem[sevennet]")
+    from interchem.workflows.finetune_maker import FineTuneMaker
+
+    maker = _maker(tmp_path, base="sevennet", samples=3)
+    assert maker.base_model == "7net-0"  # the family's default weights
+    with pytest.raises(FineTuneError, match="too few"):
+        maker.make(_phases())
+    garbage = tmp_path / "broken.pth"
+    garbage.write_bytes(b"not a model")
+    with pytest.raises(CalculatorSettingsError, match="could not be loaded"):
+        FineTuneMaker(label_calculator=CP2K, base="sevennet", base_model=str(garbage))
+    with pytest.raises(CalculatorSettingsError, match="neither"):
+        check_calculator(CalculatorSpec.parse(f"sevennet:model={tmp_path / 'missing.pth'}"))
+
+
+def test_sevennet_checkpoint_file_is_loaded_safely_and_keyed(tmp_path):
+    """``sevennet:model=PATH``: a checkpoint written by interchem loads weights-only, its hash is in the key;
+    one from sevenn's own CLI (numpy arrays in its config) is refused unless marked trusted."""
+    pytest.importorskip("sevenn", reason="SevenNet is the optional extra interchem[sevennet]")
+    import copy
+
+    import torch
+
+    from interchem.calculators.sevennet_train import load_sevennet, save_model, wheel_checkpoint
+
+    path = tmp_path / "m.pth"
+    model = copy.deepcopy(load_sevennet("7net-0"))
+    save_model(model, path, {"note": "no level of theory"})
+    path.with_name("m.pth.json").unlink()  # a file without a training record: unknown scale
+    spec = CalculatorSpec.parse(f"sevennet:model={path}")
+    check_calculator(spec, {"Si", "Li"})
+    key1 = spec.key()
+    assert key1 != CalculatorSpec.parse("sevennet").key()
+    assert get_backend(spec).energy_convention(spec) == "none"  # never MP2020
+    assert "no training record" in get_backend(spec).level_of_theory(spec)
+    si = _phases()["Si"]
+    e_file = evaluate_many([si], spec)[0]["energy_per_atom"]
+    assert e_file == pytest.approx(evaluate_many([si], "sevennet")[0]["energy_per_atom"], abs=1e-5)
+    with torch.no_grad():
+        model.module.rescale_atomic_energy.shift += 1.0
+    save_model(model, path, {})
+    assert spec.key() != key1
+
+    cli = tmp_path / "sevenn_cli.pth"
+    shutil.copy(wheel_checkpoint("7net-0"), cli)  # what sevenn's CLI writes: numpy arrays in the config
+    with pytest.raises(CalculatorSettingsError, match="trusted=true"):
+        check_calculator(CalculatorSpec.parse(f"sevennet:model={cli}"))
+    check_calculator(CalculatorSpec.parse(f"sevennet:model={cli},trusted=true"), {"Si"})
+
+
 def test_cli_errors_are_one_line(tmp_path, isolated_settings):
     from typer.testing import CliRunner
 
@@ -191,6 +287,8 @@ def test_cli_errors_are_one_line(tmp_path, isolated_settings):
     assert res.exit_code == 3 and "cannot be fine-tuned" in res.stderr and "Traceback" not in res.output
     res = runner.invoke(app, ["finetune", "Si", *common, "--samples", "2"])
     assert res.exit_code == 3 and "too few" in res.stderr
+    res = runner.invoke(app, ["finetune", "Si", *common, "--base", "chgnet", "--base-model", "7net-0"])
+    assert res.exit_code == 3 and "7net-0" in res.stderr and "Traceback" not in res.output
     res = runner.invoke(app, ["finetune", "Si", *common])  # EMT cannot label Si: before any job
     assert res.exit_code == 3 and "cannot treat element(s) Si" in res.stderr
     assert not (tmp_path / "store").exists()

@@ -69,7 +69,7 @@ def read_record(model_path: str | Path) -> dict[str, Any] | None:
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError) as exc:
-        raise CalculatorSettingsError(f"training record {str(path)!r} of a CHGNet model is unreadable: {exc}") from exc
+        raise CalculatorSettingsError(f"training record {str(path)!r} of a model file is unreadable: {exc}") from exc
 
 
 def file_sha256(path: str | Path) -> str:
@@ -214,7 +214,12 @@ def refit_atom_reference(model, labels: list[dict[str, Any]]) -> dict[str, float
 
 def error_metrics(model, labels: list[dict[str, Any]]) -> dict[str, float | None]:
     """MAE of energy (eV/atom), forces (eV/A) and stress (GPa) of ``model`` against ``labels``."""
-    preds = predict(model, [lab["structure"] for lab in labels])
+    return prediction_errors(predict(model, [lab["structure"] for lab in labels]), labels)
+
+
+def prediction_errors(preds: list[dict[str, Any]], labels: list[dict[str, Any]]) -> dict[str, float | None]:
+    """MAE of predictions (``predict``'s dicts: e eV/atom, f eV/A, s 3x3 GPa) against ``labels`` (shared by
+    every trainable base, so their test errors are computed alike)."""
     e = [abs(p["e"] - lab["energy_eV"] / len(lab["structure"])) for p, lab in zip(preds, labels)]
     f = np.concatenate([np.abs(p["f"] - np.asarray(lab["forces"])).ravel() for p, lab in zip(preds, labels)])
     with_s = [(p, lab) for p, lab in zip(preds, labels) if lab.get("stress") is not None]
@@ -229,22 +234,6 @@ def error_metrics(model, labels: list[dict[str, Any]]) -> dict[str, float | None
 
 # ---------------------------------------------------------------------------------------------------
 # Training
-
-
-def check_base(base: str) -> None:
-    """Only CHGNet has a training path here (module docstring); anything else is refused before any job."""
-    name = str(base).partition(":")[0].lower()
-    if name == "chgnet":
-        return
-    reasons = {
-        "sevennet": "SevenNet fine-tuning (sevenn's train CLI on an ASE dataset) is not wired yet",
-        "mace": "MACE fine-tuning (mace-torch's run_train from a model file) is not wired yet",
-        "emt": "EMT is a fixed analytic potential, not a trainable model",
-    }
-    raise FineTuneError(
-        f"base model {base!r} cannot be fine-tuned: {reasons.get(name, 'no training path for it')}; "
-        "supported: chgnet (chgnet.trainer.Trainer)"
-    )
 
 
 def _freeze_lower(model) -> list[str]:

@@ -6,11 +6,7 @@ Each backend is one ``register(CalculatorBackend(...))`` entry; nothing else in 
 
 from __future__ import annotations
 
-import os
-import threading
-import warnings
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -22,35 +18,16 @@ from interchem.calculators.registry import (
     ase_calculator,
     register,
 )
+from interchem.calculators.sevennet_train import (
+    DEFAULT_SEVENNET,
+    SHIPPED_SEVENNET,
+    checkpoint_species,
+    listed_trusted,
+    load_sevennet,
+)
+from interchem.calculators.sevennet_train import is_model_file as sevennet_is_file
+from interchem.calculators.torch_trust import trusted_torch_load
 from interchem.errors import CalculatorSettingsError
-
-# --------------------------------------------------------------------------------------------------
-# Safe loading. torch >= 2.6 unpickles only tensors and allow-listed types by default (weights_only):
-# a pickled model file could otherwise run any code when loaded. Files shipped inside installed wheels
-# (CHGNet and SevenNet weights, e3nn's constants.pt, which e3nn 0.4.4 loads without weights_only at
-# import) and model files the user marked trusted are loaded with full unpickling, inside
-# ``trusted_torch_load`` only; every other torch.load in the process keeps torch's safe default.
-
-_FORCE_FULL_LOAD = "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"  # read by torch.load at each call
-_TRUST_LOCK = threading.RLock()
-
-
-@contextmanager
-def trusted_torch_load() -> Iterator[None]:
-    """``torch.load`` calls in the block that do not pass ``weights_only`` unpickle whole Python objects.
-    Only for files from installed wheels or that the user trusts; the environment is restored after."""
-    with _TRUST_LOCK, warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=f"Environment variable {_FORCE_FULL_LOAD} detected")
-        before = os.environ.get(_FORCE_FULL_LOAD)
-        os.environ[_FORCE_FULL_LOAD] = "1"
-        try:
-            yield
-        finally:
-            if before is None:
-                os.environ.pop(_FORCE_FULL_LOAD, None)
-            else:
-                os.environ[_FORCE_FULL_LOAD] = before
-
 
 # --------------------------------------------------------------------------------------------------
 # CHGNet: weights ship inside the chgnet wheel (works offline); ``model=PATH`` loads a fine-tuned file.
@@ -286,8 +263,20 @@ register(
 # breaks mace-torch (it pins e3nn 0.4.4); 0.10.4 co-installs with it. SevenNet-0 is trained on raw
 # MPtrj PBE/PBE+U energies: measured here, Li2S / Li2O / LiCl come out 0.15 / 0.19 / 0.29 eV/atom above
 # CHGNet's MP2020-corrected values, the size of the S / O / Cl anion corrections, so MP2020 is applied.
+# ``model=PATH`` loads a checkpoint file, e.g. one written by ``interchem finetune --base sevennet``: as for
+# CHGNet files, its training record says what it was trained on and its scale (CP2K: "none", never mixed
+# with MP2020 entries), its hash enters every key, and it loads with torch's safe weights-only loading
+# unless marked trusted (a checkpoint of sevenn's own CLI holds numpy arrays: sevennet_train).
 
-SEVENNET_MODELS = ("7net-0", "7net-0_22May2024", "7net-l3i5")
+SEVENNET_MODELS = SHIPPED_SEVENNET
+
+
+def _sevennet_model(spec: CalculatorSpec) -> str:
+    return str(spec.settings.get("model", DEFAULT_SEVENNET))
+
+
+def _sevennet_trusted(spec: CalculatorSpec) -> bool:
+    return spec.settings.get("trusted") is True or listed_trusted(_sevennet_model(spec))
 
 
 def _validate_sevennet(spec: CalculatorSpec) -> None:
@@ -299,52 +288,82 @@ def _validate_sevennet(spec: CalculatorSpec) -> None:
             "(later sevenn releases need e3nn >= 0.5 and break mace-torch); SevenNet-0 is the main job's default "
             "model: without sevenn, give -c chgnet (or INTERCHEM_CALCULATOR=chgnet)"
         )
-    model = str(spec.settings.get("model", "7net-0"))
-    if model.lower() not in {m.lower() for m in SEVENNET_MODELS}:
+    if spec.settings.get("trusted", False) not in (True, False):
+        raise CalculatorSettingsError(f"sevennet trusted must be true or false, not {spec.settings['trusted']!r}")
+    model = _sevennet_model(spec)
+    if not sevennet_is_file(model):
+        return
+    if not Path(model).expanduser().is_file():
         raise CalculatorSettingsError(
-            f"sevennet model {model!r} is not one shipped in the sevenn wheel: {', '.join(SEVENNET_MODELS)}"
+            f"sevennet model {model!r} is neither one shipped in the sevenn wheel ({', '.join(SEVENNET_MODELS)}) "
+            "nor an existing checkpoint file (e.g. one written by interchem finetune --base sevennet)"
         )
+    load_sevennet(model, _sevennet_trusted(spec))  # a file that is not a checkpoint fails here, before any work
+    read_record(model)
 
 
 def _make_sevennet(spec: CalculatorSpec):
+    model = _sevennet_model(spec)
     with trusted_torch_load():  # sevenn, its e3nn, and the weights inside the sevenn wheel
         from sevenn.sevennet_calculator import SevenNetCalculator
 
-        return SevenNetCalculator(str(spec.settings.get("model", "7net-0")), device=spec.settings.get("device", "cpu"))
+        if not sevennet_is_file(model):
+            return SevenNetCalculator(model, device=spec.settings.get("device", "cpu"))
+    # A file: built from its checkpoint (weights-only unless trusted), not re-read by sevenn's loader.
+    network = load_sevennet(model, _sevennet_trusted(spec)).module
+    return SevenNetCalculator(network, device=spec.settings.get("device", "cpu"))
+
+
+def _sevennet_record(spec: CalculatorSpec) -> dict | None:
+    model = _sevennet_model(spec)
+    return read_record(Path(model).expanduser()) if sevennet_is_file(model) else None
 
 
 def _sevennet_elements(spec: CalculatorSpec) -> frozenset[str]:
     _validate_sevennet(spec)
-    return _sevennet_checkpoint_species(str(spec.settings.get("model", "7net-0")).lower())
+    record = _sevennet_record(spec)
+    if record and record.get("elements"):  # fine-tuned: shifts refitted only for these elements
+        return frozenset(record["elements"])
+    return checkpoint_species(_sevennet_model(spec), _sevennet_trusted(spec))
 
 
-@lru_cache(maxsize=None)
-def _sevennet_checkpoint_species(model: str) -> frozenset[str]:
-    """The elements a wheel-shipped SevenNet model was trained on, read from its checkpoint's config (what
-    the calculator builds its type map from) without building the model: the element check runs for
-    every phase of every flow, also for re-runs that compute nothing, and building the network costs ~6 s."""
-    import torch
-    from sevenn._const import SEVENNET_0_11Jul2024, SEVENNET_0_22May2024, SEVENNET_l3i5
+def _sevennet_convention(spec: CalculatorSpec) -> str:
+    if not sevennet_is_file(_sevennet_model(spec)):
+        return "gga_raw"
+    return (_sevennet_record(spec) or {}).get("energy_convention", "none")
 
-    # sevenn.util.pretrained_name_to_path holds this mapping, but importing sevenn.util imports e3nn
-    # (seconds); the SEVENNET_MODELS names are validated before this is called.
-    path = {"7net-0": SEVENNET_0_11Jul2024, "7net-0_22may2024": SEVENNET_0_22May2024, "7net-l3i5": SEVENNET_l3i5}
-    with trusted_torch_load():  # the checkpoint inside the sevenn wheel
-        config = torch.load(path[model], map_location="cpu", weights_only=False)["config"]
-    return frozenset(config["chemical_species"])
+
+def _sevennet_level_of_theory(spec: CalculatorSpec) -> str:
+    model = _sevennet_model(spec)
+    if not sevennet_is_file(model):
+        return f"SevenNet {model} (MPtrj PBE/PBE+U, raw)"
+    path = Path(model).expanduser()
+    tag = f"[model {file_sha256(path)[:8]}]" if path.is_file() else "[model file missing]"
+    record = _sevennet_record(spec)
+    if record is None:
+        return f"SevenNet checkpoint {path.name} (no training record) {tag}"
+    return f"{record['level_of_theory']} {tag}"
+
+
+def _sevennet_identity(spec: CalculatorSpec) -> str | None:
+    model = _sevennet_model(spec)
+    path = Path(model).expanduser()
+    return f"sha256:{file_sha256(path)}" if sevennet_is_file(model) and path.is_file() else None
 
 
 register(
     CalculatorBackend(
         name="sevennet",
-        description="SevenNet-0 universal potential (weights in the sevenn wheel; optional extra, MPtrj raw PBE/PBE+U)",
-        energy_convention=lambda spec: "gga_raw",
-        level_of_theory=lambda spec: f"SevenNet {spec.settings.get('model', '7net-0')} (MPtrj PBE/PBE+U, raw)",
+        description="SevenNet-0 universal potential (weights in the sevenn wheel; optional extra, MPtrj raw "
+        "PBE/PBE+U), or a fine-tuned SevenNet checkpoint (model=PATH)",
+        energy_convention=_sevennet_convention,
+        level_of_theory=_sevennet_level_of_theory,
         supported_elements=_sevennet_elements,
         make_ase_calculator=_make_sevennet,
         validate=_validate_sevennet,
         packages=("sevenn", "e3nn", "torch"),
-        allowed_settings=frozenset({"model", "device"}),
+        allowed_settings=frozenset({"model", "device", "trusted"}),
+        identity=_sevennet_identity,
     )
 )
 

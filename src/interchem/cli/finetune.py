@@ -1,4 +1,4 @@
-"""CLI command ``finetune``: fine-tune CHGNet on DFT labels of the user's phases, print before/after errors."""
+"""CLI command ``finetune``: fine-tune CHGNet or SevenNet on DFT labels of the phases, print before/after errors."""
 
 from __future__ import annotations
 
@@ -31,10 +31,16 @@ def finetune(
         Optional[str],
         typer.Option("--calculator", "-c", help="labelling calculator (DFT), e.g. cp2k:basis=DZVP-MOLOPT-SR-GTH"),
     ] = None,
-    base: Annotated[str, typer.Option(help="model family to fine-tune (chgnet only, today)")] = "chgnet",
+    base: Annotated[
+        str, typer.Option(help="model family to fine-tune: chgnet (chgnet's trainer) or sevennet (sevenn's trainer)")
+    ] = "chgnet",
     base_model: Annotated[
-        str, typer.Option(help="base weights: 0.3.0 / 0.2.0 from the chgnet wheel, or a CHGNet model file")
-    ] = "0.3.0",
+        Optional[str],
+        typer.Option(
+            help="base weights: chgnet 0.3.0 (default) / 0.2.0, sevennet 7net-0 (default) / 7net-l3i5 from the "
+            "wheels, or a model file of that family (a fine-tuned one: fine-tune further)"
+        ),
+    ] = None,
     sample_calculator: Annotated[str, typer.Option(help="calculator of the sampling MD")] = "chgnet",
     samples: Annotated[int, typer.Option(help="labelled configurations in all")] = 60,
     epochs: Annotated[int, typer.Option(help="maximum training epochs (early stopping on validation)")] = 50,
@@ -57,8 +63,9 @@ def finetune(
     create: CreateOption = False,
 ) -> None:
     """Sample configurations of PHASES (MD, strain, rattle), label each with the DFT calculator (one job each,
-    stored and reused), fine-tune CHGNet on them and compare base and fine-tuned errors on held-out labels.
-    The model is then a calculator: -c chgnet:model=PATH in every command."""
+    stored and reused), fine-tune CHGNet (or SevenNet: --base sevennet) on them and compare base and fine-tuned
+    errors on held-out labels. The model is then a calculator: -c chgnet:model=PATH (sevennet:model=PATH) in
+    every command."""
     from interchem.cli.common import parse_temperatures
     from interchem.runner import run_flow
     from interchem.structures.library import resolve_phase

@@ -36,7 +36,7 @@ from pymatgen.core import Structure
 
 from interchem.analysis.fingerprints import fingerprints, unique_indices
 from interchem.calculators import CalculatorSpec
-from interchem.calculators.chgnet_train import load_chgnet, predict
+from interchem.calculators.trainable import trainable_base
 from interchem.errors import FineTuneError
 from interchem.workflows.common import replace_with
 from interchem.workflows.finetune import (
@@ -89,12 +89,13 @@ def candidate_pool(
     return out
 
 
-def force_disagreement(model_a: str, model_b: str, structures: list[Structure]) -> np.ndarray:
-    """Per structure, the largest per-atom force difference (eV/A, vector norm) of two CHGNet models."""
+def force_disagreement(model_a: str, model_b: str, structures: list[Structure], base: str = "chgnet") -> np.ndarray:
+    """Per structure, the largest per-atom force difference (eV/A, vector norm) of two models of ``base``."""
     if not structures:
         return np.zeros(0)
-    fa = predict(load_chgnet(model_a), structures)
-    fb = predict(load_chgnet(model_b), structures)
+    trainable = trainable_base(base)
+    fa = trainable.predict(trainable.load(model_a), structures)
+    fb = trainable.predict(trainable.load(model_b), structures)
     return np.array([np.linalg.norm(a["f"] - b["f"], axis=1).max() for a, b in zip(fa, fb)])
 
 
@@ -142,6 +143,7 @@ def active_round(  # long: record, stop test, ranking and the next round's jobs,
     label_calculator: CalculatorSpec,
     base_model: str,
     model_dir: str,
+    base: str = "chgnet",
 ):
     """Record the last training, stop (module docstring) or label the top-k and run the next round."""
     result = FineTuneResult.model_validate(result)
@@ -165,7 +167,7 @@ def active_round(  # long: record, stop test, ranking and the next round's jobs,
     if reason:
         return result.model_copy(update={"rounds": rounds, "stop_reason": reason})
 
-    d = force_disagreement(base_model, training.model_path, [c.structure for c in pool])
+    d = force_disagreement(base_model, training.model_path, [c.structure for c in pool], base)
     top = most_disagreeing(d, settings.active_k)
     start = len(labels)  # label indices go on after the ones already made
     jobs, new = [], []
@@ -177,13 +179,13 @@ def active_round(  # long: record, stop test, ranking and the next round's jobs,
         new[-1]["disagreement_eV_per_A"] = float(d[i])
     all_labels = [*labels, *(j.output for j in jobs)]
     split = {**training.split, "train": [*training.split["train"], *(a["id"] for a in new)]}
-    train = train_or_reuse(all_labels, settings, base_model, model_dir, split)
+    train = train_or_reuse(all_labels, settings, base_model, model_dir, split, base)
     train.name = f"train (active round {round_no + 1})"
-    validate = validate_model(all_labels, train.output, base_model)
+    validate = validate_model(all_labels, train.output, base_model, base)
     rest = [c for i, c in enumerate(pool) if i not in top]
     nxt = active_round(
         validate.output, all_labels, train.output, rest, rounds, new, round_no + 1, settings, label_calculator,
-        base_model, model_dir,
+        base_model, model_dir, base,
     )  # fmt: skip
     nxt.name = f"active learning round {round_no + 1}"
     return replace_with([*jobs, train, validate, nxt], nxt.output, name=f"active learning round {round_no + 1}")
@@ -211,7 +213,7 @@ def active_learning_jobs(
     pool = candidate_pool(phases, md_outputs, paths, s)
     first = active_round(
         validate.output, labels, train.output, pool.output, [], [], 0, s, maker.label_calculator,
-        maker.base_model, model_dir,
+        maker.base_model, model_dir, maker.base,
     )  # fmt: skip
     first.name = "active learning round 0"
     return [pool, first]

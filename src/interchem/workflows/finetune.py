@@ -9,16 +9,18 @@
   (CP2K here), **each its own job**, keyed by ``common.cache_key`` (protocol ``label-1``) and reused from
   the store like every other calculation: a second fine-tune on overlapping configurations recomputes
   nothing it has.
-* **train**: CHGNet with the trainer in the chgnet wheel (``calculators.chgnet_train``): split stratified
-  by phase (every phase in the training part), AtomRef refitted to the labels' scale, early stopping on
-  the validation part, fixed seed; the model file and its training record go to ``model_dir`` (path and
-  SHA-256 in the stored output). Keyed too (``train-1``): the same labels and settings reuse the model.
+* **train**: CHGNet or SevenNet (``calculators.trainable``), each with the trainer in its own wheel
+  (``calculators.chgnet_train``, ``calculators.sevennet_train``): split stratified by phase (every phase
+  in the training part), per-element reference energies (CHGNet's AtomRef, SevenNet's species-wise
+  shift) refitted to the labels' scale, early stopping on the validation part, fixed seed; the model file
+  and its training record go to ``model_dir`` (path and SHA-256 in the stored output). Keyed too
+  (``train-1``; the family too for other bases than CHGNet): the same labels and settings reuse the model.
 * **validate**: energy / force / stress MAE on the held-out test part for the base model (raw, and with the
   refitted per-element references: the fair "before") and the fine-tuned model.
 
 Everything that can be checked is checked in ``make()``: too few labels for a split, a base model with no
 training path, a labelling calculator that cannot treat an element, a base model file that does not load.
-The result is a calculator: ``chgnet:model=<model_path>``.
+The result is a calculator: ``chgnet:model=<model_path>`` (or ``sevennet:model=<model_path>``).
 """
 
 from __future__ import annotations
@@ -38,15 +40,8 @@ from pymatgen.core import Lattice, Structure
 
 from interchem.analysis.fingerprints import farthest_point_sampling, fingerprints, unique_indices
 from interchem.calculators import CalculatorSpec, evaluate_many, get_backend
-from interchem.calculators.chgnet_train import (
-    error_metrics,
-    file_sha256,
-    load_chgnet,
-    read_record,
-    refit_atom_reference,
-    save_model,
-    train_chgnet,
-)
+from interchem.calculators.chgnet_train import file_sha256, read_record
+from interchem.calculators.trainable import trainable_base
 from interchem.errors import FineTuneError
 from interchem.schemas import MDResult, NEBResult
 from interchem.workflows.common import cache_key, canonical, find_stored, store_of_current_job
@@ -327,13 +322,17 @@ def split_labels(labels: list[Label], settings: FineTuneSettings) -> dict[str, l
     return {"test": rest[:n_test], "val": rest[n_test : n_test + n_val], "train": reserved + rest[n_test + n_val :]}
 
 
-def train_key(labels: list[Label], settings: FineTuneSettings, base_model: str, split: dict | None = None) -> str:
+def train_key(
+    labels: list[Label], settings: FineTuneSettings, base_model: str, split: dict | None = None, base: str = "chgnet"
+) -> str:
     payload = {
         "labels": sorted(lab.calc_key for lab in labels),
         "settings": canonical(settings.model_dump(mode="json", exclude=ACTIVE_FIELDS)),
         "base": str(base_model),
         "protocol": TRAIN_PROTOCOL,
     }
+    if base != "chgnet":  # CHGNet keys stay what they were before other families (stored models reuse)
+        payload["family"] = base
     if split is not None:  # an active-learning round's own split (its test part fixed across rounds)
         payload["split"] = {k: sorted(v) for k, v in split.items()}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
@@ -349,12 +348,18 @@ def _label_dicts(labels: list[Label]) -> list[dict[str, Any]]:
 
 @job(name="train", config=JobConfig(expose_store=True))
 def train_or_reuse(
-    labels: list, settings: FineTuneSettings, base_model: str, model_dir: str, split: dict | None = None
+    labels: list,
+    settings: FineTuneSettings,
+    base_model: str,
+    model_dir: str,
+    split: dict | None = None,
+    base: str = "chgnet",
 ) -> TrainingResult:
-    """Fine-tune CHGNet on the labels (or reuse the stored model of the same labels and settings); ``split``
-    (ids) instead of ``split_labels``' for active-learning rounds."""
+    """Fine-tune the ``base`` family (``calculators.trainable``) on the labels (or reuse the stored model of
+    the same labels and settings); ``split`` (ids) instead of ``split_labels``' for active-learning rounds."""
     labels, settings = _as_labels(labels), FineTuneSettings.model_validate(settings)
-    key = train_key(labels, settings, base_model, split)
+    trainable = trainable_base(base)
+    key = train_key(labels, settings, base_model, split, trainable.name)
     stored = find_stored(store_of_current_job(), key, field="train_key")
     if stored is not None and Path(stored["model_path"]).is_file():
         if file_sha256(stored["model_path"]) == stored["model_sha256"]:
@@ -362,7 +367,7 @@ def train_or_reuse(
             return TrainingResult.model_validate({**stored, "reused": True})
     split = split or split_labels(labels, settings)
     by_id = {lab.id: lab for lab in labels}
-    model, record = train_chgnet(
+    model, record = trainable.train(
         base_model,
         _label_dicts([by_id[i] for i in split["train"]]),
         _label_dicts([by_id[i] for i in split["val"]]),
@@ -375,7 +380,7 @@ def train_or_reuse(
     )
     first = labels[0]
     n_fit = len(split["train"]) + len(split["val"])
-    level = f"CHGNet {Path(str(base_model)).name} fine-tuned on {first.level_of_theory}, {n_fit} structures"
+    level = f"{trainable.family} {Path(str(base_model)).name} fine-tuned on {first.level_of_theory}, {n_fit} structures"
     record.update(
         level_of_theory=level,
         label_level_of_theory=first.level_of_theory,
@@ -386,13 +391,13 @@ def train_or_reuse(
         split=split,
         train_key=key,
     )
-    path = Path(model_dir) / f"chgnet-finetuned-{key[:12]}.pth.tar"
-    record = save_model(model, path, record)
+    path = Path(model_dir) / f"{trainable.name}-finetuned-{key[:12]}{trainable.file_suffix}"
+    record = trainable.save_model(model, path, record)
     return TrainingResult(
         train_key=key,
         model_path=record["model_path"],
         model_sha256=record["model_sha256"],
-        calculator=f"chgnet:model={record['model_path']}",
+        calculator=f"{trainable.name}:model={record['model_path']}",
         level_of_theory=level,
         split=split,
         record=record,
@@ -404,7 +409,7 @@ def train_or_reuse(
 
 
 @job(name="validate fine-tuned model")
-def validate_model(labels: list, training: TrainingResult, base_model: str) -> FineTuneResult:
+def validate_model(labels: list, training: TrainingResult, base_model: str, base: str = "chgnet") -> FineTuneResult:
     """Held-out (test) errors of the base model, raw and with references refitted, and of the fine-tuned one."""
     import copy
 
@@ -413,14 +418,15 @@ def validate_model(labels: list, training: TrainingResult, base_model: str) -> F
     by_id = {lab.id: lab for lab in labels}
     test = _label_dicts([by_id[i] for i in training.split["test"]])
     train = _label_dicts([by_id[i] for i in training.split["train"]])
-    base = load_chgnet(base_model)
-    refit = copy.deepcopy(base)
-    refit_atom_reference(refit, train)  # the same references the training started from
+    trainable = trainable_base(base)
+    base_net = trainable.load(base_model)
+    refit = copy.deepcopy(base_net)
+    trainable.refit_reference(refit, train)  # the same references the training started from
     record = read_record(training.model_path) or training.record
     metrics = {
-        "base": error_metrics(base, test),
-        "base_refit": error_metrics(refit, test),
-        "finetuned": error_metrics(load_chgnet(training.model_path), test),
+        "base": trainable.error_metrics(base_net, test),
+        "base_refit": trainable.error_metrics(refit, test),
+        "finetuned": trainable.error_metrics(trainable.load(training.model_path), test),
     }
     return FineTuneResult(
         model_path=training.model_path,

@@ -13,7 +13,7 @@ from jobflow import Flow, Maker
 from pymatgen.core import Structure
 
 from interchem.calculators import CalculatorSpec, calculator_makers, check_calculator, get_backend
-from interchem.calculators.chgnet_train import check_base
+from interchem.calculators.trainable import trainable_base
 from interchem.errors import FineTuneError
 from interchem.schemas import MDSettings, NEBSettings
 from interchem.workflows.active_learning import active_learning_jobs
@@ -36,18 +36,26 @@ class FineTuneMaker(Maker):
     name: str = "fine-tune"
     label_calculator: CalculatorSpec = field(default_factory=lambda: CalculatorSpec(name="cp2k"))
     sample_calculator: CalculatorSpec = field(default_factory=CalculatorSpec)  # MD (and NEB) for sampling
-    base: str = "chgnet"  # the model family to fine-tune (only chgnet has a training path)
-    base_model: str = "0.3.0"  # a model shipped in the wheel or a CHGNet file (fine-tune a fine-tuned model)
+    base: str = "chgnet"  # the model family to fine-tune: chgnet or sevennet (calculators.trainable)
+    # weights shipped in the family's wheel (CHGNet 0.3.0, SevenNet 7net-0: the default when None) or a model
+    # file of that family (fine-tune a fine-tuned model)
+    base_model: str | None = None
     settings: FineTuneSettings = field(default_factory=FineTuneSettings)
     model_dir: str = "interchem-models"
     neb_settings: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self):
-        check_base(self.base)  # before anything else: "sevennet cannot be fine-tuned" beats a settings error
+        trainable = trainable_base(self.base)  # first: "mace cannot be fine-tuned" beats a settings error
+        self.base = trainable.name
+        self.base_model = str(self.base_model or trainable.default_model)
         self.label_calculator = resolve_calculator(self.label_calculator)
         self.sample_calculator = resolve_calculator(self.sample_calculator)
         self.settings = FineTuneSettings.model_validate(self.settings)
-        check_calculator(CalculatorSpec(name="chgnet", settings={"model": self.base_model}))  # loads a file
+        check_calculator(self.base_spec())  # loads a file: one that is not a model of the family fails here
+
+    def base_spec(self) -> CalculatorSpec:
+        """The base model as a calculator (its element check, and the file check of a model file)."""
+        return CalculatorSpec(name=self.base, settings={"model": self.base_model})
 
     def check(self, phases: dict[str, Structure], hops: dict[str, list[dict]]) -> None:
         """Every input check (module docstring), before any job exists."""
@@ -70,7 +78,7 @@ class FineTuneMaker(Maker):
             )
         check_calculator(self.label_calculator, elements, context="the fine-tuning labels")
         check_calculator(self.sample_calculator, elements, context="the fine-tuning samples (MD)")
-        check_calculator(CalculatorSpec(name="chgnet", settings={"model": self.base_model}), elements, "base model")
+        check_calculator(self.base_spec(), elements, "base model")
         unknown = set(hops) - set(phases)
         if unknown:
             raise FineTuneError(f"hops given for phase(s) {', '.join(sorted(unknown))} that are not being sampled")
@@ -117,8 +125,8 @@ class FineTuneMaker(Maker):
             j.name = f"label {i:04d}"
             labels.append(j)
         model_dir = str(Path(self.model_dir).expanduser().resolve())
-        train = train_or_reuse([j.output for j in labels], s, self.base_model, model_dir)
-        validate = validate_model([j.output for j in labels], train.output, self.base_model)
+        train = train_or_reuse([j.output for j in labels], s, self.base_model, model_dir, base=self.base)
+        validate = validate_model([j.output for j in labels], train.output, self.base_model, self.base)
         done = [*jobs, sample, *labels, train, validate]
         if not s.active_rounds:
             return Flow(done, output=validate.output, name=self.name)
