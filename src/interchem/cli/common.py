@@ -309,6 +309,6 @@ def parse_termination(value: str | None) -> int | str | None:
 
 def quick_presets(electrolytes: list[str] | None, anodes: list[str] | None) -> tuple[list[str], list[str]]:
     """``--quick``: the preset phases where none were given."""
-    from interchem.workflows.pipelines import QUICK_ANODES, QUICK_ELECTROLYTES
+    from interchem.structures.library import QUICK_ANODES, QUICK_ELECTROLYTES
 
     return electrolytes or list(QUICK_ELECTROLYTES), anodes or list(QUICK_ANODES)

@@ -80,7 +80,7 @@ def build_flow(request: FlowRequest, settings=None):
 
 
 def _screen_request(req: FlowRequest, calculator, settings):
-    from interchem.workflows.pipelines import QUICK_ANODES, QUICK_ELECTROLYTES
+    from interchem.structures.library import QUICK_ANODES, QUICK_ELECTROLYTES
 
     electrolytes = req.electrolytes or req.make_kwargs.get("electrolytes")
     anodes = req.anodes or req.make_kwargs.get("anodes")

@@ -29,6 +29,10 @@ ALIASES = {
 }
 
 DEFAULT_ELECTROLYTES = ("Li6PS5Cl", "Li7La3Zr2O12", "Li2PO2N")
+# A quick set for tests and first looks (``--quick``): the argyrodite against three Li_xSi phases. Here,
+# not in workflows.pipelines, so that planning a screen does not import the interface stack (~3 s).
+QUICK_ELECTROLYTES = ["Li6PS5Cl"]
+QUICK_ANODES = ["Si", "LiSi", "Li15Si4"]
 HOST = "Si"
 ION = "Li"
 

@@ -22,14 +22,12 @@ from pymatgen.core import Structure
 from interchem.calculators import CalculatorSpec, check_calculator
 from interchem.errors import InterchemError
 from interchem.structures.interfaces import InterfaceCandidate, InterfaceLimits
+from interchem.structures.library import QUICK_ANODES as QUICK_ANODES  # re-exported: the presets live there
+from interchem.structures.library import QUICK_ELECTROLYTES as QUICK_ELECTROLYTES
 from interchem.workflows.interface_md import InterfaceMDMaker
 from interchem.workflows.interfaces import InterfaceMaker, InterfaceSummary
 from interchem.workflows.neb import BarrierMaker
 from interchem.workflows.phonons import PhononsMaker, PhononSummary
-
-# A quick set for tests and first looks: the argyrodite against three Li_xSi phases.
-QUICK_ELECTROLYTES = ["Li6PS5Cl"]
-QUICK_ANODES = ["Si", "LiSi", "Li15Si4"]
 
 # The phases issue 4 names: electrolytes, the Li_xSi series and the interphase products.
 STANDARD_BARRIER_PHASES = [
