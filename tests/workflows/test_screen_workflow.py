@@ -72,6 +72,13 @@ def test_screen_runs_on_embedded_store_and_second_run_reuses(isolated_settings, 
     e1 = {r["phase"]: r["energy_per_atom_eV"] for r in first.relaxations}
     e2 = {r["phase"]: r["energy_per_atom_eV"] for r in second.relaxations}
     assert e1 == e2
+    # ... and the analysis itself was the stored one (same records, lists, calculator and analysis code),
+    # handed on under this run's reuse flags, with the same numbers
+    assert second.analysis_reused and not first.analysis_reused and second.analysis_key == first.analysis_key
+    assert second.analysis == first.analysis and second.entries == first.entries
+    # other anodes: another analysis, computed (its records are all stored)
+    fourth = run_screen(plan_screen(["Li2S"], [], mace_spec, settings=settings), settings=settings)
+    assert not fourth.analysis_reused and fourth.analysis_key != first.analysis_key
 
     # A different calculator setting is a different calculation: it is not served from the store.
     other = mace_spec.model_copy(update={"settings": {**mace_spec.settings, "dtype": "float32"}})

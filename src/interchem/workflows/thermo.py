@@ -12,8 +12,12 @@ same phase with the same calculator, recomputes nothing.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from jobflow import Flow, JobConfig, Maker, job
@@ -49,6 +53,7 @@ logger = logging.getLogger(__name__)
 # Bump when the meaning of a stored relaxation changes. 2: the key is ``common.cache_key`` (spec.key(),
 # one rounding rule); results stored under protocol 1 are not found again.
 RELAX_PROTOCOL = "relax-2"
+ANALYSIS_FILES = ("analysis", "entries.py", "workflows/thermo.py")  # the code a screen's analysis runs
 STATIC_PROTOCOL = "static-2"
 
 
@@ -257,12 +262,51 @@ class ScreenResult(BaseModel):
     # Committee screens only (``CommitteeScreenMaker``): per quantity the value of every model and the
     # spread (``analysis.committee``); None for a single model.
     uncertainty: dict[str, Any] | None = None
+    # The analysis' inputs and code (``screen_analysis_key``): an identical re-run reuses the stored result.
+    analysis_key: str | None = None
+    analysis_reused: bool = False  # not ``reused``: that would make the runner report the job as a reused phase
 
     @field_validator("entries", mode="before")
     @classmethod
     def _entries_as_dicts(cls, value: Any) -> Any:
         # A ScreenResult handed to another job comes back through monty, which has decoded its entries.
         return [e.as_dict() if hasattr(e, "as_dict") else e for e in value] if isinstance(value, list) else value
+
+
+@functools.lru_cache(maxsize=1)
+def _analysis_code_hash() -> str:
+    """SHA-256 of the source of the code a screen's analysis runs: any change to it is a new analysis."""
+    import interchem
+
+    root = Path(interchem.__file__).parent
+    files = sorted(
+        f for name in ANALYSIS_FILES for f in ([root / name] if name.endswith(".py") else (root / name).rglob("*.py"))
+    )
+    digest = hashlib.sha256()
+    for f in files:
+        digest.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes())
+    return digest.hexdigest()
+
+
+def screen_analysis_key(relaxations: list[tuple[str, str]], anodes: list[str], electrolytes: list[str], spec) -> str:
+    """The cache key of a screen's analysis: its inputs in order ((phase, calc_key) of each record), the
+    anode and electrolyte lists, the calculator and the analysis code itself. Deterministic inputs and code
+    give the same result, so an identical re-run or resubmission reuses it instead of recomputing."""
+    payload = {
+        "relaxations": [list(r) for r in relaxations],
+        "anodes": list(anodes),
+        "electrolytes": list(electrolytes),
+        "calculator": spec.key(),
+        "code": _analysis_code_hash(),
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+@job(name="analyse screen")
+def stored_analysis(result: ScreenResult) -> ScreenResult:
+    """A screen's analysis resolved from the store when the flow was made (same name as the computing job:
+    ``interchem results`` finds either)."""
+    return result
 
 
 @job(name="analyse screen")
@@ -287,6 +331,7 @@ def analyse_screen(
         versions=records[0].get("versions") or backend.versions(),
         anodes=anodes,
         electrolytes=electrolytes,
+        analysis_key=screen_analysis_key([(r["phase"], r["calc_key"]) for r in records], anodes, electrolytes, spec),
     )
 
 
@@ -332,8 +377,22 @@ class ScreenMaker(Maker):
             outputs.append(output)
         if self.static_calculator is not None:
             spec = self.static_calculator
-        analysis = mark_light(analyse_screen(outputs, list(anodes), list(electrolytes), spec))
+        analysis = mark_light(self.analysis_job(outputs, list(anodes), list(electrolytes), spec))
         return Flow([*jobs, analysis], output=analysis.output, name=self.name)
+
+    def analysis_job(self, outputs: list, anodes: list[str], electrolytes: list[str], spec: CalculatorSpec):
+        """The analysis, or, when every record is known now and the same analysis is stored, a job handing
+        that result on (``screen_analysis_key``)."""
+        if all(isinstance(o, RelaxedPhase) for o in outputs):
+            key = screen_analysis_key([(o.phase, o.calc_key) for o in outputs], anodes, electrolytes, spec)
+            stored = find_stored(reuse_store(self.reuse_from), key, field="analysis_key")
+            if stored is not None:
+                logger.info("Reused stored screen analysis (%s)", key[:12])
+                # the records' reuse flags are this run's (all stored), not those of the run that computed it
+                relaxations = [{**r, "reused": o.reused} for r, o in zip(stored["relaxations"], outputs, strict=True)]
+                result = ScreenResult.model_validate({**stored, "relaxations": relaxations, "analysis_reused": True})
+                return stored_analysis(result)
+        return analyse_screen(outputs, anodes, electrolytes, spec)
 
     def phase_output(self, relaxer: RelaxPhaseMaker, structure: Structure, name: str) -> tuple[list, Any]:
         """The jobs and the final record of one phase: a stored record needs no job."""
