@@ -85,7 +85,8 @@ def pytest_sessionfinish(session, exitstatus):
     )
     left = [
         p
-        for p in leftover_processes([basetemp, f"interchem-munge-{os.getpid()}-"])
+        # warm batch servers (remote.warm_exec) run under slurmstepd, not under pytest: named by their socket
+        for p in leftover_processes([basetemp, f"interchem-munge-{os.getpid()}-", f"interchem-warm-{os.getuid()}-"])
         if "pytest_sessionfinish" not in p[1]
     ]
     if not left:
