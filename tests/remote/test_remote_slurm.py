@@ -49,6 +49,19 @@ class JF:
             raise AssertionError(f"jf {' '.join(args)} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
         return r
 
+    def shutdown(self, pid_file: Path, timeout: float = 90) -> None:
+        """``jf runner shutdown``, then wait until its supervisord has exited: the command returns while
+        supervisord still stops its processes, which takes longer on a loaded machine."""
+        pid = int(pid_file.read_text().strip()) if pid_file.exists() else None
+        self.cli("runner", "shutdown", check=False, timeout=timeout)
+        end = time.monotonic() + timeout
+        while pid and time.monotonic() < end:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.5)
+
     def controller(self):
         from jobflow_remote.config.manager import ConfigManager
 
@@ -145,7 +158,7 @@ def remote(mongo_server, slurm_cluster, tmp_path_factory, tiny_mace):
     if pid_file.exists():  # the runner's supervisord dies with a killed pytest too
         guard(int(pid_file.read_text().strip()))
     yield jf, runner, tiny_mace, slurm_cluster
-    jf.cli("runner", "shutdown", check=False, timeout=60)
+    jf.shutdown(pid_file)
     mp.undo()
 
 

@@ -58,7 +58,7 @@ def warm_remote(mongo_server, slurm_cluster, tmp_path_factory):
     jf.cli("admin", "reset", "-y")
     jf.cli("runner", "start", "--single")
     yield jf, runner, base
-    jf.cli("runner", "shutdown", check=False, timeout=60)
+    jf.shutdown(base / "projects" / PROJECT / "daemon" / "supervisord.pid")
     mp.undo()
 
 
