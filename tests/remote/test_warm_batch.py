@@ -59,7 +59,22 @@ def warm_remote(mongo_server, slurm_cluster, tmp_path_factory):
     jf.cli("runner", "start", "--single")
     yield jf, runner, base
     jf.shutdown(base / "projects" / PROJECT / "daemon" / "supervisord.pid")
+    servers_stopped(base)  # the last batch process idles 30 s before it stops, and its servers with it
     mp.undo()
+
+
+def server_logs(base: Path) -> str:
+    return "\n".join(p.read_text() for p in (base / "projects" / PROJECT).rglob("interchem_warm_exec.log"))
+
+
+def servers_stopped(base: Path, timeout: float = 120) -> str:
+    """Wait until every warm server that started has logged its stop; the logs."""
+    end = time.monotonic() + timeout
+    text = server_logs(base)
+    while time.monotonic() < end and text.count("stopped (batch process") < text.count("listening at"):
+        time.sleep(2)
+        text = server_logs(base)
+    return text
 
 
 def test_batch_jobs_run_in_forks_of_a_warm_process(warm_remote, tiny_mace, tmp_path):
@@ -80,8 +95,7 @@ def test_batch_jobs_run_in_forks_of_a_warm_process(warm_remote, tiny_mace, tmp_p
     assert len(infos) == 4  # Li, S, Li2S relaxations + the analysis
 
     # each job ran in a fork of a warm server (one per batch worker process), none in a fresh Python
-    logs = list((base / "projects" / PROJECT).rglob("interchem_warm_exec.log"))
-    text = "\n".join(p.read_text() for p in logs)
+    text = server_logs(base)
     assert len(re.findall(r"^job fork \d+$", text, re.M)) == len(infos), text
     assert 1 <= len(re.findall(r"listening at", text)) <= 2, text  # --batch 2: at most two batch workers
 
@@ -100,12 +114,10 @@ def test_batch_jobs_run_in_forks_of_a_warm_process(warm_remote, tiny_mace, tmp_p
     assert summary(tmp_path / "remote") == summary(tmp_path / "l")
 
     # the batch process stops after 30 s without jobs; its warm servers follow it, leaving no socket
-    end = time.monotonic() + 120
-    while time.monotonic() < end and text.count("stopped (batch process") < text.count("listening at"):
-        time.sleep(2)
-        text = "\n".join(p.read_text() for p in logs)
+    text = servers_stopped(base)
     assert text.count("stopped (batch process") == text.count("listening at"), text
-    assert not list(Path("/tmp").glob(f"interchem-warm-{os.getuid()}-*.sock"))
+    sockets = re.findall(r"listening at (\S+)", text)
+    assert sockets and not any(Path(p).exists() for p in sockets), sockets
 
 
 def test_finetune_flow_submitted_from_a_spec_file(warm_remote, tiny_mace, tmp_path):
