@@ -249,10 +249,14 @@ def _freeze_lower(model) -> list[str]:
     return frozen
 
 
-def _val_loss(mae: dict[str, float], targets: str) -> float:
-    # The trainer's loss weights (energy 1, force 1, stress 0.1) on the validation MAEs.
-    weights = {"e": 1.0, "f": 1.0, "s": 0.1}
-    return float(sum(weights[k] * mae[k] for k in targets))
+# The validation loss of every fine-tuning (CHGNet's trainer weights: energy 1, force 1, stress 0.1) on the
+# validation MAEs, so that the numbers of different base models compare.
+VAL_LOSS_WEIGHTS = {"e": 1.0, "f": 1.0, "s": 0.1}
+
+
+def val_loss(mae: dict[str, float], targets: str | None = None) -> float:
+    """The weighted sum of the validation MAEs ``mae`` ({"e", "f", "s"}), over ``targets`` (default: all)."""
+    return float(sum(VAL_LOSS_WEIGHTS[k] * mae[k] for k in (targets or mae)))
 
 
 def train_chgnet(  # long: one training run, step by step, with the record it writes
@@ -299,7 +303,7 @@ def train_chgnet(  # long: one training run, step by step, with the record it wr
         # was sized for ``epochs`` at construction) and stop after ``patience`` epochs without a better
         # validation loss. ``_validate`` is chgnet's own validation pass, the same one train() runs.
         before = trainer._validate(val_loader)
-        best_loss, best_epoch, best_state, times = _val_loss(before, targets), -1, None, []
+        best_loss, best_epoch, best_state, times = val_loss(before, targets), -1, None, []
         initial_loss = best_loss
         for epoch in range(epochs):
             t0 = time.perf_counter()
@@ -307,7 +311,7 @@ def train_chgnet(  # long: one training run, step by step, with the record it wr
             trainer.train(train_loader, val_loader, save_dir="")
             times.append(time.perf_counter() - t0)
             val_mae = {k: trainer.training_history[k]["val"][-1] for k in targets}
-            loss = _val_loss(val_mae, targets)
+            loss = val_loss(val_mae, targets)
             if not np.isfinite(loss):
                 break
             if best_state is None or loss < best_loss:
@@ -334,7 +338,7 @@ def train_chgnet(  # long: one training run, step by step, with the record it wr
         "val_mae_before": before,
         "val_loss_before": initial_loss,
         "val_loss_per_epoch": [
-            _val_loss({k: history[k]["val"][i] for k in targets}, targets) for i in range(len(times))
+            val_loss({k: history[k]["val"][i] for k in targets}, targets) for i in range(len(times))
         ],
         "best_val_loss": best_loss,
         "history_mae": history,

@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from interchem.calculators.chgnet_train import file_sha256, prediction_errors, record_path, stress_gpa
+from interchem.calculators.chgnet_train import file_sha256, prediction_errors, record_path, stress_gpa, val_loss
 from interchem.calculators.torch_trust import trusted_torch_load
 from interchem.errors import CalculatorSettingsError, FineTuneError
 
@@ -63,7 +63,6 @@ SEVENN_FINE_TUNE = {
     "stress_loss_weight": 0.01,
     "train_shift_scale": False,
 }
-VAL_LOSS_WEIGHTS = {"e": 1.0, "f": 1.0, "s": 0.1}  # on the validation MAEs, as chgnet_train's
 
 
 @dataclass
@@ -298,10 +297,6 @@ def _epoch_mae(trainer, loader, recorder, is_train: bool) -> dict[str, float]:
     return {k[0].lower(): float(current[k]["value"]) for k in ("Energy_MAE", "Force_MAE", "Stress_MAE") if k in current}
 
 
-def _val_loss(mae: dict[str, float]) -> float:
-    return float(sum(VAL_LOSS_WEIGHTS[k] * v for k, v in mae.items()))
-
-
 def train_sevennet(  # long: one training run, step by step, with the record it writes
     base_model: str,
     train: list[dict[str, Any]],
@@ -344,7 +339,7 @@ def train_sevennet(  # long: one training run, step by step, with the record it 
     trainer = Trainer.from_config(model.module, config)
     recorder = ErrorRecorder.from_config(config)
     before = _epoch_mae(trainer, val_loader, recorder, is_train=False)
-    best_loss, best_epoch, best_state = _val_loss(before), -1, None
+    best_loss, best_epoch, best_state = val_loss(before), -1, None
     initial_loss, history, times = best_loss, {"train": [], "val": []}, []
     for epoch in range(epochs):
         t0 = time.perf_counter()
@@ -352,7 +347,7 @@ def train_sevennet(  # long: one training run, step by step, with the record it 
         history["val"].append(_epoch_mae(trainer, val_loader, recorder, is_train=False))
         trainer.scheduler_step()
         times.append(time.perf_counter() - t0)
-        loss = _val_loss(history["val"][-1])
+        loss = val_loss(history["val"][-1])
         if not np.isfinite(loss):
             break
         if best_state is None or loss < best_loss:
@@ -381,7 +376,7 @@ def train_sevennet(  # long: one training run, step by step, with the record it 
         "atom_reference_eV_per_atom": shifts,
         "val_mae_before": before,
         "val_loss_before": initial_loss,
-        "val_loss_per_epoch": [_val_loss(m) for m in history["val"]],
+        "val_loss_per_epoch": [val_loss(m) for m in history["val"]],
         "best_val_loss": best_loss,
         "history_mae": history,
         "seconds_per_epoch": times,
