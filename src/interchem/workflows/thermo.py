@@ -53,8 +53,9 @@ logger = logging.getLogger(__name__)
 # Bump when the meaning of a stored relaxation changes. 2: the key is ``common.cache_key`` (spec.key(),
 # one rounding rule); results stored under protocol 1 are not found again.
 RELAX_PROTOCOL = "relax-2"
-ANALYSIS_FILES = ("analysis", "entries.py", "workflows/thermo.py")  # the code a screen's analysis runs
 STATIC_PROTOCOL = "static-2"
+# The code a screen's analysis runs: its source hash is part of the analysis key (``screen_analysis_key``).
+ANALYSIS_FILES = ("analysis", "entries.py", "workflows/thermo.py")
 
 
 class RelaxedPhase(BaseModel):
